@@ -1,0 +1,36 @@
+"""The FastAPI application: routes, problem+json errors, correlation ids."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+
+from redfire_api import problems
+from redfire_api.routes import account, health, orders
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="RedFire API",
+        version="1.0.0",
+        description="Serverless backend for quantitative trading.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        redoc_url=None,
+    )
+    problems.install(app)
+    for module in (health, orders, account):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def echo_correlation_id(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        from redfire_api.deps import correlation_id
+
+        response = await call_next(request)
+        response.headers["X-Correlation-Id"] = correlation_id(request)
+        return response
+
+    return app

@@ -1,0 +1,115 @@
+"""RFC 9457 problem+json for every error the API returns."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from redfire_core.domain.errors import DomainError
+from redfire_core.observability import logger
+
+PROBLEM_TYPE_BASE = "https://redfire.dev/problems/"
+MEDIA_TYPE = "application/problem+json"
+
+# Domain codes that are not bad input but a conflict with the current state.
+CONFLICT_CODES = frozenset({"ORDER_ID_CONFLICT", "ORDER_IN_PROGRESS", "ORDER_NOT_CANCELABLE",
+                            "ORDER_INVALID_TRANSITION"})
+STATUS_CODES = {
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RATE_LIMITED",
+}
+
+
+class Problem(Exception):
+    """Raise from a route to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+
+
+def problem_response(problem: Problem, request: Request) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + problem.code.lower().replace("_", "-"),
+        "title": HTTPStatus(problem.status).phrase,
+        "status": problem.status,
+        "detail": problem.detail,
+        "code": problem.code,
+        "instance": request.url.path,
+    }
+    if problem.errors is not None:
+        body["errors"] = problem.errors
+    return JSONResponse(body, status_code=problem.status, media_type=MEDIA_TYPE,
+                        headers=problem.headers)
+
+
+def _validation_code(request: Request) -> str:
+    return "ORDER_INVALID" if request.url.path.startswith("/v1/orders") else "REQUEST_INVALID"
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every failure into problem+json."""
+
+    @app.exception_handler(Problem)
+    async def on_problem(request: Request, problem: Problem) -> JSONResponse:
+        return problem_response(problem, request)
+
+    @app.exception_handler(DomainError)
+    async def on_domain_error(request: Request, error: DomainError) -> JSONResponse:
+        status = 409 if error.code in CONFLICT_CODES else 422
+        errors = None if error.field is None else [{"field": error.field, "code": error.code,
+                                                     "message": error.message}]
+        return problem_response(Problem(status, error.code, error.message, errors=errors), request)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        code = _validation_code(request)
+        errors = [
+            {
+                "field": ".".join(str(p) for p in e["loc"] if p != "body") or "body",
+                "code": code,
+                "message": e["msg"],
+            }
+            for e in error.errors()
+        ]
+        return problem_response(
+            Problem(422, code, "the request is not valid", errors=errors), request
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = STATUS_CODES.get(error.status_code, "HTTP_ERROR")
+        detail = str(error.detail) if error.status_code != 404 else "no such resource"
+        return problem_response(
+            Problem(error.status_code, code, detail, headers=dict(error.headers or {})), request
+        )
+
+    @app.exception_handler(Exception)
+    async def on_crash(request: Request, error: Exception) -> JSONResponse:
+        logger.exception("unhandled error", extra={"path": request.url.path})
+        return problem_response(
+            Problem(500, "INTERNAL_ERROR", "the request could not be completed"), request
+        )

@@ -1,0 +1,213 @@
+"""PynamoDB item models of RedFire's tables.
+
+Table names depend on the stage, so models are bound to a stage on first use
+(``bind``) rather than at import: importing this module reads no environment.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from typing import Any
+
+from pynamodb.attributes import (
+    Attribute,
+    BooleanAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.constants import NUMBER
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from redfire_core.config import Settings
+
+
+class DecimalAttribute(Attribute[Decimal]):
+    """A DynamoDB number read back as an exact Decimal (PynamoDB's own gives floats)."""
+
+    attr_type = NUMBER
+
+    def serialize(self, value: Decimal) -> str:
+        return format(value, "f")
+
+    def deserialize(self, value: str) -> Decimal:
+        return Decimal(value)
+
+
+class _Base(Model):
+    class Meta:
+        table_name = "unbound"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class OpenBySymbolIndex(GlobalSecondaryIndex["OrderItem"]):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class OrderItem(_Base):
+    class Meta:
+        table_name = "orders"
+
+    id = UnicodeAttribute()
+    account_id = UnicodeAttribute()
+    client_order_id = UnicodeAttribute(null=True)
+    symbol = UnicodeAttribute()
+    side = UnicodeAttribute()
+    type = UnicodeAttribute()
+    quantity = DecimalAttribute()
+    limit_price = DecimalAttribute(null=True)
+    stop_price = DecimalAttribute(null=True)
+    time_in_force = UnicodeAttribute()
+    status = UnicodeAttribute()
+    filled_quantity = DecimalAttribute()
+    average_fill_price = DecimalAttribute(null=True)
+    reject_reason = UnicodeAttribute(null=True)  # JSON
+    reject_reasons = UnicodeAttribute(null=True)  # JSON
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    accepted_at = UnicodeAttribute(null=True)
+    version = NumberAttribute()
+    correlation_id = UnicodeAttribute(null=True)
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    open_by_symbol = OpenBySymbolIndex()
+
+
+class ClientOrderIdItem(_Base):
+    """Claims a client_order_id for one order: the put fails if the id is taken."""
+
+    class Meta:
+        table_name = "orders"
+
+    order_id = UnicodeAttribute()
+    request_hash = UnicodeAttribute()
+
+
+class OutboxItem(_Base):
+    """An event written with the state change it reports; the relay publishes and deletes it."""
+
+    class Meta:
+        table_name = "orders"
+
+    event = UnicodeAttribute()  # the envelope as JSON
+    event_type = UnicodeAttribute()
+    expires_at = NumberAttribute()
+
+
+class AccountItem(_Base):
+    class Meta:
+        table_name = "accounts"
+
+    currency = UnicodeAttribute()
+    cash = DecimalAttribute()
+    margin_enabled = BooleanAttribute()
+    leverage = DecimalAttribute()
+    realized_pnl = DecimalAttribute()
+    commissions = DecimalAttribute()
+    created_at = UnicodeAttribute()
+    version = NumberAttribute()
+
+
+class TradeItem(_Base):
+    class Meta:
+        table_name = "trades"
+
+    trade_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    symbol = UnicodeAttribute()
+    side = UnicodeAttribute()
+    quantity = DecimalAttribute()
+    price = DecimalAttribute()
+    commission = DecimalAttribute()
+    executed_at = UnicodeAttribute()
+
+
+class PositionItem(_Base):
+    class Meta:
+        table_name = "positions"
+
+    symbol = UnicodeAttribute()
+    quantity = DecimalAttribute()
+    average_cost = DecimalAttribute()
+    realized_pnl = DecimalAttribute()
+    version = NumberAttribute()
+
+
+class InstrumentItem(_Base):
+    class Meta:
+        table_name = "instruments"
+
+    asset_class = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    tick_size = DecimalAttribute()
+    lot_size = DecimalAttribute()
+    min_quantity = DecimalAttribute()
+    price_precision = NumberAttribute()
+    tradable = BooleanAttribute()
+    calendar = UnicodeAttribute()
+
+
+class LatestPriceItem(_Base):
+    class Meta:
+        table_name = "marketdata"
+
+    price = DecimalAttribute()
+    timestamp = UnicodeAttribute()
+
+
+class BarItem(_Base):
+    class Meta:
+        table_name = "marketdata"
+
+    open = DecimalAttribute()
+    high = DecimalAttribute()
+    low = DecimalAttribute()
+    close = DecimalAttribute()
+    volume = DecimalAttribute()
+
+
+class AuditItem(_Base):
+    class Meta:
+        table_name = "audit"
+
+    action = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    detail = UnicodeAttribute()  # JSON
+    at = UnicodeAttribute()
+
+
+MODELS: tuple[type[Model], ...] = (
+    OrderItem, ClientOrderIdItem, OutboxItem, AccountItem, TradeItem, PositionItem,
+    InstrumentItem, LatestPriceItem, BarItem, AuditItem,
+)
+_bound_stage: str | None = None
+
+
+def bind(settings: Settings) -> None:
+    """Point every model at its table of ``settings.stage`` (idempotent, cheap)."""
+    global _bound_stage
+    if _bound_stage == settings.stage:
+        return
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    for model in MODELS:
+        logical = _logical_name(model)
+        model.Meta.table_name = settings.table_name(logical)
+        model.Meta.region = region
+        model._connection = None
+    _bound_stage = settings.stage
+
+
+def _logical_name(model: type[Model]) -> str:
+    meta: Any = model.__dict__.get("Meta")
+    logical = getattr(meta, "logical", None) or meta.table_name
+    if not hasattr(meta, "logical"):
+        meta.logical = logical
+    return str(logical)

@@ -1,0 +1,163 @@
+"""Domain events: one envelope for all, a payload model per type.
+
+The JSON Schemas in ``events/`` are generated from these models
+(``redfire schemas``) and a contract test fails when they drift.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from ulid import ULID
+
+SCHEMA_VERSION = 1
+
+
+def new_id() -> str:
+    return str(ULID())
+
+
+class OrderView(BaseModel):
+    """An order as the REST API shows it (decimals as strings, lowercase enums)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    client_order_id: str | None
+    status: str
+    symbol: str
+    side: Literal["buy", "sell"]
+    type: str
+    quantity: str
+    limit_price: str | None
+    stop_price: str | None
+    time_in_force: str
+    filled_quantity: str
+    average_fill_price: str | None
+    reject_reason: dict[str, Any] | None
+    created_at: str
+    updated_at: str
+
+
+class FillView(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    trade_id: str
+    order_id: str
+    symbol: str
+    side: Literal["buy", "sell"]
+    quantity: str
+    price: str
+    commission: str
+    executed_at: str
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    event_type: ClassVar[str]
+
+
+class OrderSubmitted(Payload):
+    event_type = "OrderSubmitted"
+    order: OrderView
+
+
+class OrderAccepted(Payload):
+    event_type = "OrderAccepted"
+    order: OrderView
+
+
+class OrderDenied(Payload):
+    event_type = "OrderDenied"
+    order: OrderView
+    reject_reasons: list[dict[str, Any]]
+
+
+class OrderFilled(Payload):
+    event_type = "OrderFilled"
+    order: OrderView
+    fill: FillView
+
+
+class MarketDataUpdated(Payload):
+    """References and aggregates of a batch of bars, never the bars themselves."""
+
+    event_type = "MarketDataUpdated"
+    symbol: str
+    interval: str
+    first_start: str
+    last_end: str
+    open: str
+    high: str
+    low: str
+    close: str
+    volume: str
+    bar_count: int = Field(ge=1)
+
+
+PAYLOADS: dict[str, type[Payload]] = {
+    p.event_type: p
+    for p in (OrderSubmitted, OrderAccepted, OrderDenied, OrderFilled, MarketDataUpdated)
+}
+
+
+class Envelope(BaseModel):
+    """What travels as the EventBridge ``detail`` and the outbox row."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    type: str
+    version: int = SCHEMA_VERSION
+    occurred_at: str
+    account_id: str | None
+    correlation_id: str
+    causation_id: str | None = None
+    payload: dict[str, Any]
+
+    @classmethod
+    def wrap(
+        cls,
+        payload: Payload,
+        *,
+        account_id: str | None,
+        correlation_id: str,
+        causation_id: str | None = None,
+        occurred_at: datetime,
+    ) -> Envelope:
+        return cls(
+            id=new_id(),
+            type=payload.event_type,
+            occurred_at=iso(occurred_at),
+            account_id=account_id,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            payload=payload.model_dump(mode="json"),
+        )
+
+    def parsed_payload(self) -> Payload:
+        """The typed payload; raises for an unknown type or a payload that breaks its schema."""
+        model = PAYLOADS.get(self.type)
+        if model is None:
+            raise ValueError(f"unknown event type {self.type!r}")
+        return model.model_validate(self.payload)
+
+
+def iso(moment: datetime) -> str:
+    """ISO 8601 in UTC with a Z, to the millisecond: ``2026-11-25T09:30:00.123Z``."""
+    text = moment.astimezone(UTC).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def envelope_schema() -> dict[str, Any]:
+    return Envelope.model_json_schema()
+
+
+def payload_schemas() -> dict[str, dict[str, Any]]:
+    return {name: model.model_json_schema() for name, model in PAYLOADS.items()}

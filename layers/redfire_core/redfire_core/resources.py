@@ -1,0 +1,264 @@
+"""The one declaration of RedFire's AWS resources.
+
+Read by the CDK app (``infra/cdk``) and by the local cloud (``redfire dev``), so
+the two cannot drift; ``tests/infra`` compares the synthesized template with it.
+Pure data: no boto3, no CDK imports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+KeyType = Literal["S", "N"]
+
+APP = "redfire"
+EVENT_SOURCE = "redfire"
+
+
+def physical_name(stage: str, logical: str) -> str:
+    """Name of a resource on a stage, e.g. ``redfire-dev-orders``."""
+    return f"{APP}-{stage}-{logical}"
+
+
+@dataclass(frozen=True)
+class Gsi:
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+    key_types: tuple[tuple[str, KeyType], ...] = ()
+
+
+@dataclass(frozen=True)
+class Table:
+    logical: str
+    partition_key: str = "pk"
+    sort_key: str | None = "sk"
+    gsis: tuple[Gsi, ...] = ()
+    ttl_attribute: str | None = None
+    stream: Literal["NEW_IMAGE", "NEW_AND_OLD_IMAGES"] | None = None
+    purpose: str = ""
+
+    def attribute_types(self) -> dict[str, KeyType]:
+        """Every key attribute (table and GSIs) with its type; all keys are strings."""
+        names = [self.partition_key, self.sort_key]
+        for gsi in self.gsis:
+            names += [gsi.partition_key, gsi.sort_key]
+        return {name: "S" for name in names if name}
+
+
+@dataclass(frozen=True)
+class Queue:
+    logical: str
+    consumer: str  # the function (key of FUNCTIONS) that polls it
+    max_receive_count: int = 5
+    visibility_timeout_seconds: int = 60  # >= 6x the consumer's timeout, as AWS advises
+    batch_size: int = 10
+    dlq_retention_days: int = 14
+    purpose: str = ""
+
+    @property
+    def dlq_logical(self) -> str:
+        return f"{self.logical}-dlq"
+
+
+@dataclass(frozen=True)
+class Rule:
+    logical: str
+    queue: str  # key of QUEUES
+    detail_types: tuple[str, ...]
+
+    def event_pattern(self) -> dict[str, Any]:
+        return {"source": [EVENT_SOURCE], "detail-type": list(self.detail_types)}
+
+
+@dataclass(frozen=True)
+class Schedule:
+    logical: str
+    function: str  # key of FUNCTIONS
+    expression: str  # EventBridge Scheduler expression
+    payload: dict[str, Any]
+    stages: tuple[str, ...] | None = None  # None = every stage
+    purpose: str = ""
+
+    def rate_seconds(self) -> int:
+        """Period of a ``rate(N unit)`` expression, for the local scheduler."""
+        inner = self.expression.removeprefix("rate(").removesuffix(")")
+        amount, unit = inner.split()
+        seconds = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400}
+        return int(amount) * seconds[unit.lower()]
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    asset: str  # folder relative to the repository root, bundled as the code asset
+    handler: str  # module.function, as Lambda imports it
+    memory_mb: int = 512
+    timeout_seconds: int = 10
+    tables_read: tuple[str, ...] = ()
+    tables_write: tuple[str, ...] = ()
+    publishes_events: bool = False
+    reads_jwt_secret: bool = False
+    purpose: str = ""
+
+
+# --- tables ---------------------------------------------------------------------------
+
+ORDERS = Table(
+    "orders",
+    # pk = account id; sk = "ORDER#<ulid>" | "CID#<client_order_id>" | "OUTBOX#<event id>".
+    # Open resting orders carry gsi1 keys ("OPEN#<symbol>", created_at) so a price
+    # update finds them with one query; the keys are removed when the order is final.
+    gsis=(Gsi("gsi1", "gsi1pk", "gsi1sk"),),
+    ttl_attribute="expires_at",
+    stream="NEW_IMAGE",
+    purpose="orders, client-order-id claims and the transactional outbox",
+)
+ACCOUNTS = Table("accounts", purpose="accounts and their cash")
+TRADES = Table("trades", purpose="fills (executions), keyed by trade id per account")
+POSITIONS = Table("positions", purpose="positions per account and symbol")
+INSTRUMENTS = Table("instruments", purpose="tradable instruments with tick and lot sizes")
+LIMITS = Table("limits", purpose="risk limits per account and symbol")
+MARKET_DATA = Table(
+    "marketdata",
+    # pk = "BAR#<symbol>#<interval>#<yyyy-mm-dd>", sk = bar start; pk = "LATEST#<symbol>".
+    purpose="bars and latest prices (the DynamoDB market data store)",
+)
+IDEMPOTENCY = Table(
+    "idempotency",
+    partition_key="id",
+    sort_key=None,
+    ttl_attribute="expiration",
+    purpose="Powertools idempotency records and Idempotency-Key replies",
+)
+AUDIT = Table("audit", purpose="append-only record of security-relevant actions")
+
+TABLES: dict[str, Table] = {
+    t.logical: t
+    for t in (ORDERS, ACCOUNTS, TRADES, POSITIONS, INSTRUMENTS, LIMITS, MARKET_DATA,
+              IDEMPOTENCY, AUDIT)
+}
+
+# --- functions ------------------------------------------------------------------------
+
+FUNCTIONS: dict[str, Function] = {
+    f.name: f
+    for f in (
+        Function(
+            "api",
+            asset="functions/api",
+            handler="redfire_api.handler.handler",
+            memory_mb=1024,
+            timeout_seconds=29,
+            tables_read=("orders", "accounts", "trades", "positions", "instruments",
+                         "marketdata", "limits"),
+            tables_write=("orders", "idempotency", "audit"),
+            reads_jwt_secret=True,
+            purpose="HTTP API (FastAPI in Mangum)",
+        ),
+        Function(
+            "risk",
+            asset="functions/risk",
+            handler="redfire_risk.handler.handler",
+            tables_read=("orders", "accounts", "instruments", "limits", "marketdata"),
+            tables_write=("orders",),
+            purpose="pre-trade checks on OrderSubmitted",
+        ),
+        Function(
+            "orders",
+            asset="functions/orders",
+            handler="redfire_orders.handler.handler",
+            tables_read=("orders", "accounts", "instruments", "marketdata", "positions"),
+            tables_write=("orders", "accounts", "trades", "positions"),
+            purpose="order lifecycle after risk: paper gateway fills",
+        ),
+        Function(
+            "ingest",
+            asset="functions/ingest",
+            handler="redfire_ingest.handler.handler",
+            timeout_seconds=60,
+            tables_read=("instruments",),
+            tables_write=("marketdata",),
+            publishes_events=True,
+            purpose="scheduled market data ingest",
+        ),
+        Function(
+            "outbox",
+            asset="functions/outbox",
+            handler="redfire_outbox.handler.handler",
+            tables_write=("orders",),  # deletes published outbox rows
+            publishes_events=True,
+            purpose="relay: orders table stream -> EventBridge",
+        ),
+    )
+}
+
+# The outbox relay consumes this table's stream.
+STREAM_CONSUMERS: dict[str, str] = {"orders": "outbox"}
+
+# --- events, queues, rules ------------------------------------------------------------
+
+QUEUES: dict[str, Queue] = {
+    q.logical: q
+    for q in (
+        Queue("risk", consumer="risk", purpose="pre-trade risk checks"),
+        Queue("orders", consumer="orders", purpose="order lifecycle after risk"),
+    )
+}
+
+RULES: dict[str, Rule] = {
+    r.logical: r
+    for r in (
+        Rule("to-risk", queue="risk", detail_types=("OrderSubmitted",)),
+        Rule(
+            "to-orders",
+            queue="orders",
+            detail_types=("OrderAccepted", "OrderCancelRequested", "MarketDataUpdated"),
+        ),
+    )
+}
+
+EVENT_BUS_LOGICAL = "bus"
+ARCHIVE_RETENTION_DAYS = 30
+JWT_SECRET_LOGICAL = "jwt-secret"
+
+# --- schedules ------------------------------------------------------------------------
+
+DEMO_SYMBOLS = ("GOOG", "AAPL", "MSFT", "BTC-USD")
+
+SCHEDULES: dict[str, Schedule] = {
+    s.logical: s
+    for s in (
+        Schedule(
+            "demo-feed",
+            function="ingest",
+            expression="rate(1 minute)",
+            payload={"provider": "synthetic", "symbols": list(DEMO_SYMBOLS), "interval": "1m"},
+            stages=("dev",),
+            purpose="synthetic price feed so paper orders fill at any hour",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """Everything above, resolved to physical names for one stage."""
+
+    stage: str
+    tables: dict[str, Table] = field(default_factory=lambda: dict(TABLES))
+
+    def name(self, logical: str) -> str:
+        return physical_name(self.stage, logical)
+
+    @property
+    def bus_name(self) -> str:
+        return self.name(EVENT_BUS_LOGICAL)
+
+    @property
+    def jwt_secret_name(self) -> str:
+        return f"{APP}/{self.stage}/{JWT_SECRET_LOGICAL}"
+
+    def schedules(self) -> list[Schedule]:
+        return [s for s in SCHEDULES.values() if s.stages is None or self.stage in s.stages]

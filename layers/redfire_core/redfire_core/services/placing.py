@@ -1,0 +1,75 @@
+"""Placing an order: validate statically, then write it with its OrderSubmitted event."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from redfire_core.adapters.trading_store import ConflictError, TradingStore
+from redfire_core.domain.errors import DomainError
+from redfire_core.domain.orders import Order, OrderRequest
+from redfire_core.events import Envelope, OrderSubmitted, new_id
+from redfire_core.views import order_view
+
+
+@dataclass(frozen=True)
+class Placed:
+    order: Order
+    created: bool  # False: an earlier request with the same client_order_id
+
+
+def request_hash(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def place_order(
+    store: TradingStore,
+    account_id: str,
+    body: dict[str, Any],
+    *,
+    correlation_id: str,
+    now: datetime,
+) -> Placed:
+    """Store a new order, or return the one already placed with this client_order_id."""
+    instrument = store.get_instrument(str(body.get("symbol") or ""))
+    request = OrderRequest.parse(body, instrument)
+    digest = request_hash(body)
+    if request.client_order_id:
+        earlier = _earlier(store, account_id, request.client_order_id, digest)
+        if earlier is not None:
+            return Placed(earlier, created=False)
+    order = Order.submit(new_id(), account_id, request, now)
+    event = Envelope.wrap(
+        OrderSubmitted(order=order_view(order)),
+        account_id=account_id,
+        correlation_id=correlation_id,
+        occurred_at=now,
+    )
+    try:
+        store.create_order(order, event, digest, correlation_id)
+    except ConflictError:
+        # A concurrent duplicate claimed the client_order_id first: answer with its order.
+        if request.client_order_id:
+            earlier = _earlier(store, account_id, request.client_order_id, digest)
+            if earlier is not None:
+                return Placed(earlier, created=False)
+        raise
+    return Placed(order, created=True)
+
+
+def _earlier(store: TradingStore, account_id: str, client_order_id: str, digest: str) -> Order | None:
+    claim = store.find_client_order(account_id, client_order_id)
+    if claim is None:
+        return None
+    order_id, earlier_digest = claim
+    if earlier_digest != digest:
+        raise DomainError(
+            "ORDER_ID_CONFLICT",
+            f"client_order_id {client_order_id!r} was used for a different order",
+            "client_order_id",
+        )
+    # The claim and the order are written in one transaction, so the order exists.
+    return store.get_order(account_id, order_id)

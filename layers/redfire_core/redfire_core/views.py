@@ -1,0 +1,47 @@
+"""Resources as clients see them (REST bodies and event payloads share these shapes)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from redfire_core.domain.money import format_decimal
+from redfire_core.domain.orders import Order
+from redfire_core.domain.positions import Fill
+from redfire_core.events import FillView, OrderView, iso
+
+
+def _dec(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def order_view(order: Order) -> OrderView:
+    return OrderView(
+        id=order.id,
+        client_order_id=order.client_order_id,
+        status=order.status.value,
+        symbol=order.symbol,
+        side=order.side.value,
+        type=order.type.value,
+        quantity=_dec(order.quantity),
+        limit_price=format_decimal(order.limit_price),
+        stop_price=format_decimal(order.stop_price),
+        time_in_force=order.time_in_force.value,
+        filled_quantity=_dec(order.filled_quantity),
+        average_fill_price=format_decimal(order.average_fill_price),
+        reject_reason=order.reject_reason,
+        created_at=iso(order.created_at),
+        updated_at=iso(order.updated_at),
+    )
+
+
+def fill_view(fill: Fill) -> FillView:
+    return FillView(
+        trade_id=fill.trade_id,
+        order_id=fill.order_id,
+        symbol=fill.symbol,
+        side=fill.side.value,
+        quantity=_dec(fill.quantity),
+        price=_dec(fill.price),
+        commission=_dec(fill.commission),
+        executed_at=iso(fill.executed_at),
+    )
