@@ -6,13 +6,15 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from mangum import Mangum
+from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
 from redfire_core.lambda_events import validated_env
 from redfire_core.observability import logger, metrics, tracer
 from redfire_api.app import create_app
 
 app = create_app()
-_mangum = Mangum(app, lifespan="off")
+# "+json" keeps application/problem+json bodies as text rather than base64.
+_mangum = Mangum(app, lifespan="off", text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, "+json"])
 
 
 @validated_env

@@ -235,7 +235,7 @@ SCHEDULES: dict[str, Schedule] = {
             function="ingest",
             expression="rate(1 minute)",
             payload={"provider": "synthetic", "symbols": list(DEMO_SYMBOLS), "interval": "1m"},
-            stages=("dev",),
+            stages=("dev", "local"),
             purpose="synthetic price feed so paper orders fill at any hour",
         ),
     )

@@ -1,0 +1,81 @@
+"""What the Lambda runtime gives a handler: the handler itself, imported by its dotted
+path as Lambda does, and a context object with the attributes Powertools reads."""
+
+from __future__ import annotations
+
+import importlib
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from redfire_core.resources import Declaration, Function
+
+from redfire_cli.localcloud.environment import ACCOUNT_ID, REGION
+
+Handler = Callable[[Any, Any], Any]
+
+
+def import_handler(dotted_path: str) -> Handler:
+    """``package.module.function`` -> the function, as the Lambda runtime resolves it."""
+    module_name, _, attribute = dotted_path.rpartition(".")
+    handler: Handler = getattr(importlib.import_module(module_name), attribute)
+    return handler
+
+
+@dataclass
+class LambdaContext:
+    """A Lambda context: names, limits and a deadline, for one invocation."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    timeout_seconds: int
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    identity: Any = None
+    client_context: Any = None
+    _deadline: float = field(default=0.0, repr=False)
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_seconds
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return f"local/[$LATEST]{self.aws_request_id.replace('-', '')}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass(frozen=True)
+class LocalFunction:
+    """A declared function made callable: its handler with a fresh context per call."""
+
+    physical_name: str
+    memory_mb: int
+    timeout_seconds: int
+    handler: Handler
+
+    @classmethod
+    def load(cls, declaration: Declaration, function: Function) -> LocalFunction:
+        return cls(
+            physical_name=declaration.name(function.name),
+            memory_mb=function.memory_mb,
+            timeout_seconds=function.timeout_seconds,
+            handler=import_handler(function.handler),
+        )
+
+    def new_context(self) -> LambdaContext:
+        return LambdaContext(self.physical_name, self.memory_mb, self.timeout_seconds)
+
+    def invoke(self, event: Any) -> Any:
+        return self.handler(event, self.new_context())

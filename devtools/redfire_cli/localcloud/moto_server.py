@@ -1,0 +1,100 @@
+"""An in-process moto server on 127.0.0.1 that serialises DynamoDB requests.
+
+moto's ``TransactWriteItems`` deep-copies the tables it touches and puts the copy back
+when cancelled, wiping out writes other threads made meanwhile (see PITFALLS). One lock
+around DynamoDB and DynamoDB Streams requests makes that safe; SQS and everything else
+stay concurrent, since SQS long polls would otherwise block the whole cloud.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import BaseWSGIServer, make_server
+
+HOST = "127.0.0.1"
+# Streams are locked too: a stream read during a cancelled transaction could see
+# records of writes that the rollback then erases.
+SERIALISED_TARGET_PREFIXES = ("DynamoDB_", "DynamoDBStreams_")
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class DynamoDBLockMiddleware:
+    """WSGI middleware: one request at a time for DynamoDB targets, any number for the rest."""
+
+    def __init__(self, app: WsgiApp, lock: threading.Lock | None = None) -> None:
+        self.app = app
+        self.lock = lock or threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if not target.startswith(SERIALISED_TARGET_PREFIXES):
+            return self.app(environ, start_response)
+        with self.lock:
+            # Consume the body inside the lock: the backend work may be lazy.
+            response = self.app(environ, start_response)
+            try:
+                return [b"".join(response)]
+            finally:
+                close = getattr(response, "close", None)
+                if close is not None:
+                    close()
+
+
+class _QuietRequestHandler(MotoRequestHandler):
+    """moto's request handler without a log line per request (the pollers make many)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
+class LocalMoto:
+    """moto's server app behind the DynamoDB lock, served by werkzeug in a thread."""
+
+    def __init__(self, port: int = 0, host: str = HOST) -> None:
+        self.lock = threading.Lock()
+        app = DynamoDBLockMiddleware(DomainDispatcherApplication(create_backend_app), self.lock)
+        self._server: BaseWSGIServer = make_server(
+            host, port, app, threaded=True, request_handler=_QuietRequestHandler
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="moto-server", daemon=True
+        )
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def start(self) -> LocalMoto:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def forget_shard_iterators(self, iterator_arns: Iterable[str]) -> None:
+        """Drop used stream iterators: moto keeps every one it ever issued (~1 kB each)."""
+        for backend in _stream_backends():
+            for arn in iterator_arns:
+                backend.shard_iterators.pop(arn, None)
+
+
+def _stream_backends() -> Iterator[Any]:
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    for account_backends in list(dynamodbstreams_backends.values()):
+        yield from list(account_backends.values())

@@ -1,0 +1,139 @@
+"""SQS pollers: what a Lambda event source mapping with ReportBatchItemFailures does.
+
+Each receive becomes a real Lambda SQS event; messages the handler reports in
+``batchItemFailures`` (or all of them, when it raises) stay on the queue, come back after
+the visibility timeout, and moto moves them to the DLQ after ``maxReceiveCount`` receives.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from redfire_cli.localcloud.environment import REGION
+from redfire_cli.localcloud.provision import QueueAddress
+
+logger = logging.getLogger("redfire.localcloud")
+
+WAIT_SECONDS = 1  # short long-poll so shutdown never waits long
+# The attributes Lambda puts in each record (the last three only for FIFO queues).
+RECORD_ATTRIBUTES = (
+    "ApproximateReceiveCount",
+    "SentTimestamp",
+    "SenderId",
+    "ApproximateFirstReceiveTimestamp",
+    "AWSTraceHeader",
+    "SequenceNumber",
+    "MessageGroupId",
+    "MessageDeduplicationId",
+)
+
+
+def lambda_message_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """SQS API message attributes in the camel-case shape Lambda events use."""
+    converted = {}
+    for name, value in attributes.items():
+        converted[name] = {
+            "stringValue": value.get("StringValue"),
+            "binaryValue": _b64(value["BinaryValue"]) if "BinaryValue" in value else None,
+            "stringListValues": value.get("StringListValues", []),
+            "binaryListValues": [_b64(v) for v in value.get("BinaryListValues", [])],
+            "dataType": value["DataType"],
+        }
+    return converted
+
+
+def lambda_sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    """One received message as a record of a Lambda SQS event."""
+    attributes = message.get("Attributes", {})
+    record: dict[str, Any] = {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": {k: attributes[k] for k in RECORD_ATTRIBUTES if k in attributes},
+        "messageAttributes": lambda_message_attributes(message.get("MessageAttributes", {})),
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": REGION,
+    }
+    if "MD5OfMessageAttributes" in message:
+        record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
+    return record
+
+
+def failed_message_ids(result: Any, batch_ids: Sequence[str]) -> set[str]:
+    """The ids the handler reported as failed; the whole batch if the reply is malformed.
+
+    Lambda treats an unknown or empty ``itemIdentifier`` as a failure of the whole batch.
+    """
+    if not isinstance(result, dict) or not result.get("batchItemFailures"):
+        return set()
+    failures = result["batchItemFailures"]
+    identifiers = {f.get("itemIdentifier") for f in failures if isinstance(f, dict)}
+    if len(identifiers) != len(failures) or not identifiers <= set(batch_ids):
+        logger.error("malformed batchItemFailures %r: the whole batch failed", failures)
+        return set(batch_ids)
+    return {str(i) for i in identifiers}
+
+
+class SqsPoller:
+    """Receives from one queue and hands each batch to its consumer's handler."""
+
+    def __init__(
+        self,
+        name: str,
+        queue: QueueAddress,
+        batch_size: int,
+        invoke: Callable[[dict[str, Any]], Any],
+        sqs_client: Any,
+        wait_seconds: int = WAIT_SECONDS,
+    ) -> None:
+        self.name = name
+        self.queue = queue
+        self.batch_size = batch_size
+        self.invoke = invoke
+        self.sqs = sqs_client
+        self.wait_seconds = wait_seconds
+
+    def poll_once(self) -> int:
+        """Receive one batch, invoke the handler, delete the successes; the batch size."""
+        messages = self.sqs.receive_message(
+            QueueUrl=self.queue.url,
+            MaxNumberOfMessages=min(self.batch_size, 10),
+            WaitTimeSeconds=self.wait_seconds,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return 0
+        event = {"Records": [lambda_sqs_record(m, self.queue.arn) for m in messages]}
+        try:
+            result = self.invoke(event)
+        except Exception:
+            logger.exception("%s: handler raised; the whole batch will be retried", self.name)
+            return len(messages)
+        failed = failed_message_ids(result, [m["MessageId"] for m in messages])
+        if failed:
+            logger.warning("%s: %d of %d messages failed", self.name, len(failed), len(messages))
+        self.delete([m for m in messages if m["MessageId"] not in failed])
+        return len(messages)
+
+    def delete(self, messages: list[dict[str, Any]]) -> None:
+        for start in range(0, len(messages), 10):
+            chunk = messages[start : start + 10]
+            response = self.sqs.delete_message_batch(
+                QueueUrl=self.queue.url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(chunk)
+                ],
+            )
+            if response.get("Failed"):
+                logger.error("%s: could not delete %r", self.name, response["Failed"])
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()

@@ -1,0 +1,1 @@
+"""RedFire's CDK app: one stack per stage, driven by ``redfire_core.resources``."""

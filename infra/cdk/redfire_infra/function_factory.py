@@ -1,0 +1,161 @@
+"""The one place a Lambda function is defined: ``DeclaredFunction`` builds any entry of
+``redfire_core.resources.FUNCTIONS`` with the house defaults and a least-privilege role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+from redfire_core.resources import Declaration, Function
+
+from redfire_infra.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, function_code
+from redfire_infra.stage_config import StageConfig
+
+METRICS_NAMESPACE = "RedFire"
+
+# Item-level actions only: no table management, no PartiQL, no stream reads.
+TABLE_READ_ACTIONS = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+)
+TABLE_WRITE_ACTIONS = (
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+)
+INDEX_READ_ACTIONS = ("dynamodb:Query", "dynamodb:Scan")
+
+
+@dataclass(frozen=True)
+class SharedResources:
+    """What a declared function may be granted access to."""
+
+    tables: dict[str, dynamodb.Table]
+    bus: events.IEventBus
+    jwt_secret: secretsmanager.ISecret
+    layer: lambda_.ILayerVersion
+
+
+def acknowledge(scope: Construct, finding: str, reason: str) -> None:
+    """Record a reviewed cdk-nag finding on one resource (never on the stack)."""
+    Validations.of(scope).acknowledge(Acknowledgment(id=finding, reason=reason))
+
+
+class DeclaredFunction(Construct):
+    """arm64 python3.12 function with the core layer, JSON logs, X-Ray, its own log group and
+    a role granting exactly the tables, bus and secret its declaration names."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        spec: Function,
+        declaration: Declaration,
+        config: StageConfig,
+        shared: SharedResources,
+    ) -> None:
+        super().__init__(scope, id)
+        self.spec = spec
+        name = declaration.name(spec.name)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{name}: {spec.purpose}",
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/lambda/{name}",
+            retention=config.log_retention,
+            removal_policy=config.stateful_removal_policy,
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=name,
+            description=spec.purpose,
+            runtime=LAMBDA_RUNTIME,
+            architecture=LAMBDA_ARCHITECTURE,
+            handler=spec.handler,
+            code=function_code(spec.asset),
+            layers=[shared.layer],
+            memory_size=spec.memory_mb,
+            timeout=Duration.seconds(spec.timeout_seconds),
+            role=self.role,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            tracing=lambda_.Tracing.ACTIVE,
+            environment={
+                "REDFIRE_STAGE": declaration.stage,
+                "POWERTOOLS_SERVICE_NAME": spec.name,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            },
+        )
+        # Writing its own log group is all the logging the function needs (no managed policy).
+        self.log_group.grant_write(self.role)
+        self._grant_tables(declaration, shared.tables)
+        if spec.publishes_events:
+            shared.bus.grant_put_events_to(self.role)
+        if spec.reads_jwt_secret:
+            shared.jwt_secret.grant_read(self.role)
+
+        acknowledge(
+            self.function,
+            "AwsSolutions-L1",
+            "python3.12 is deliberate: the layer's wheels are built for cp312 and the project "
+            "supports Python <3.13; moving runtime is a planned upgrade of both together.",
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Only xray:PutTraceSegments and xray:PutTelemetryRecords (added by active tracing) "
+            "use '*': X-Ray does not support resource-level permissions for them.",
+        )
+
+    def _grant_tables(self, declaration: Declaration, tables: dict[str, dynamodb.Table]) -> None:
+        """Read on ``tables_read``, read-write on ``tables_write``; GSIs by name, no wildcard."""
+        readable = dict.fromkeys((*self.spec.tables_read, *self.spec.tables_write))
+        if readable:
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="ReadDeclaredTables",
+                    actions=list(TABLE_READ_ACTIONS),
+                    resources=[tables[logical].table_arn for logical in readable],
+                )
+            )
+        index_arns = [
+            f"{tables[logical].table_arn}/index/{index_name}"
+            for logical in readable
+            for index_name in (gsi.name for gsi in declaration.tables[logical].gsis)
+        ]
+        if index_arns:
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="QueryDeclaredIndexes",
+                    actions=list(INDEX_READ_ACTIONS),
+                    resources=index_arns,
+                )
+            )
+        if self.spec.tables_write:
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="WriteDeclaredTables",
+                    actions=list(TABLE_WRITE_ACTIONS),
+                    resources=[tables[logical].table_arn for logical in self.spec.tables_write],
+                )
+            )
+

@@ -1,0 +1,112 @@
+"""Typed settings of one stage, read from the ``redfire:stages`` context of ``cdk.json``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_logs as logs
+
+STAGE_CONTEXT_KEY = "stage"
+STAGES_CONTEXT_KEY = "redfire:stages"
+DEFAULT_STAGE = "dev"
+
+# CloudWatch Logs accepts only these retention periods.
+_RETENTION_BY_DAYS: dict[int, logs.RetentionDays] = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    2192: logs.RetentionDays.SIX_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS,
+    2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+
+_REMOVAL_POLICIES: dict[str, RemovalPolicy] = {
+    "destroy": RemovalPolicy.DESTROY,
+    "retain": RemovalPolicy.RETAIN,
+    "snapshot": RemovalPolicy.SNAPSHOT,
+}
+
+
+class StageConfigError(ValueError):
+    """The stage asked for, or its settings in ``cdk.json``, are not valid."""
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """What differs between dev, staging and prod; every other fact comes from the declaration."""
+
+    stage: str
+    log_retention_days: int
+    removal_policy: str  # "destroy" | "retain" | "snapshot" for stateful resources
+    api_throttle_rate: float  # steady-state requests per second on the HTTP API stage
+    api_throttle_burst: int
+    alarm_email: str | None = None  # alarms notify this address when set
+    timestream_enabled: bool = False  # DynamoDB market data store unless the account has it
+
+    def __post_init__(self) -> None:
+        if self.log_retention_days not in _RETENTION_BY_DAYS:
+            allowed = sorted(_RETENTION_BY_DAYS)
+            raise StageConfigError(
+                f"{self.stage}: log_retention_days={self.log_retention_days} is not one of {allowed}"
+            )
+        if self.removal_policy not in _REMOVAL_POLICIES:
+            raise StageConfigError(
+                f"{self.stage}: removal_policy={self.removal_policy!r} is not one of "
+                f"{sorted(_REMOVAL_POLICIES)}"
+            )
+        if self.api_throttle_rate <= 0 or self.api_throttle_burst <= 0:
+            raise StageConfigError(f"{self.stage}: API throttling must be positive")
+
+    @property
+    def log_retention(self) -> logs.RetentionDays:
+        return _RETENTION_BY_DAYS[self.log_retention_days]
+
+    @property
+    def stateful_removal_policy(self) -> RemovalPolicy:
+        """Removal policy of tables, secrets and log groups."""
+        return _REMOVAL_POLICIES[self.removal_policy]
+
+    @property
+    def protects_data(self) -> bool:
+        """True when stateful resources outlive the stack (deletion protection on tables)."""
+        return self.removal_policy != "destroy"
+
+    @classmethod
+    def from_settings(cls, stage: str, settings: dict[str, Any]) -> StageConfig:
+        known = {f.name for f in fields(cls)} - {"stage"}
+        unknown = set(settings) - known
+        if unknown:
+            raise StageConfigError(f"{stage}: unknown stage settings {sorted(unknown)}")
+        try:
+            return cls(stage=stage, **settings)
+        except TypeError as error:  # a required setting is missing
+            raise StageConfigError(f"{stage}: {error}") from error
+
+
+def stage_config_from_context(context: dict[str, Any]) -> StageConfig:
+    """Pick the stage named by ``-c stage=<name>`` (default dev) from the context."""
+    stage = context.get(STAGE_CONTEXT_KEY) or DEFAULT_STAGE
+    stages = context.get(STAGES_CONTEXT_KEY)
+    if not isinstance(stages, dict) or not stages:
+        raise StageConfigError(f"context {STAGES_CONTEXT_KEY!r} is missing from cdk.json")
+    if stage not in stages:
+        raise StageConfigError(f"unknown stage {stage!r}; cdk.json declares {sorted(stages)}")
+    return StageConfig.from_settings(stage, dict(stages[stage]))

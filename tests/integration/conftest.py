@@ -1,0 +1,66 @@
+"""moto-backed fixtures: every declared resource, the demo data and a signing secret."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from redfire_core.adapters.audit_log import AuditLog
+from redfire_core.adapters.market_data import DynamoDbMarketDataStore
+from redfire_core.adapters.trading_store import TradingStore
+from redfire_core.auth import Role, issue_token
+from redfire_core.config import get_settings
+from redfire_core.services.accounts import open_account, seed_demo
+from tests.support.pipeline import Pipeline
+from tests.support.provisioning import provision
+
+SECRET = "test-signing-secret-0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """An empty moto account with RedFire's resources provisioned from the declaration."""
+    with mock_aws():
+        provision(get_settings().declaration, jwt_secret=SECRET)
+        yield
+
+
+@pytest.fixture
+def store(aws: None) -> TradingStore:
+    return TradingStore()
+
+
+@pytest.fixture
+def seeded(store: TradingStore) -> TradingStore:
+    """Demo instruments, the demo account (100,000 USD) and a fresh GOOG price of 100.00."""
+    now = datetime.now(UTC)
+    seed_demo(store, AuditLog(), now)
+    DynamoDbMarketDataStore().advance_latest("GOOG", Decimal("100.00"), now - timedelta(seconds=5))
+    return store
+
+
+@pytest.fixture
+def pipeline(aws: None) -> Pipeline:
+    return Pipeline(get_settings().stage)
+
+
+def token_for(account_id: str = "demo", role: Role = Role.TRADER) -> str:
+    return issue_token(SECRET, account_id=account_id, role=role, subject=f"user-{account_id}",
+                       settings=get_settings(), now=datetime.now(UTC))
+
+
+@pytest.fixture
+def other_account(seeded: TradingStore) -> str:
+    open_account(seeded, AuditLog(), "other", actor="test", now=datetime.now(UTC))
+    return "other"
+
+
+def sqs_messages(queue_logical: str) -> list[dict[str, object]]:
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=get_settings().declaration.name(queue_logical))["QueueUrl"]
+    return sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])

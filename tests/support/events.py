@@ -1,0 +1,83 @@
+"""Real AWS event shapes, loaded from tests/fixtures/events and filled in per test."""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "events"
+
+
+@cache
+def _raw(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A fresh copy of a fixture (tests may mutate it)."""
+    return copy.deepcopy(_raw(name))
+
+
+def http_event(
+    method: str, url: str, *, body: Any = None, token: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event for ``method url``."""
+    event = load_event("apigw_http_v2")
+    parts = urlsplit(url)
+    event["rawPath"] = parts.path
+    event["rawQueryString"] = parts.query
+    event["requestContext"]["http"]["method"] = method
+    event["requestContext"]["http"]["path"] = parts.path
+    if parts.query:
+        event["queryStringParameters"] = dict(
+            pair.split("=", 1) for pair in parts.query.split("&") if "=" in pair
+        )
+    if token:
+        event["headers"]["authorization"] = f"Bearer {token}"
+    event["headers"].update(headers or {})
+    if body is not None:
+        event["body"] = body if isinstance(body, str) else json.dumps(body)
+    return event
+
+
+def sqs_event(bodies: list[str], queue_arn: str | None = None) -> dict[str, Any]:
+    """An SQS event with one record per body (message ids m0, m1, ...)."""
+    template = load_event("sqs_eventbridge")["Records"][0]
+    records = []
+    for index, body in enumerate(bodies):
+        record = copy.deepcopy(template)
+        record["messageId"] = f"m{index}"
+        record["body"] = body
+        if queue_arn:
+            record["eventSourceARN"] = queue_arn
+        records.append(record)
+    return {"Records": records}
+
+
+def eventbridge_body(envelope_json: str) -> str:
+    """The SQS body an EventBridge rule delivers for an envelope."""
+    event = load_event("eventbridge_event")
+    detail = json.loads(envelope_json)
+    event["detail-type"] = detail["type"]
+    event["detail"] = detail
+    return json.dumps(event)
+
+
+class LambdaContext:
+    """The attributes of Lambda's context object that Powertools reads."""
+
+    function_name = "redfire-test"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:redfire-test"
+    aws_request_id = "52fdfc07-2182-154f-163f-5f0f9a621d72"
+    log_group_name = "/aws/lambda/redfire-test"
+    log_stream_name = "2026/11/25/[$LATEST]abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000

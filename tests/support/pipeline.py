@@ -1,0 +1,103 @@
+"""Drives the event pipeline by hand inside moto: stream -> relay -> bus -> queues -> handlers.
+
+What the local cloud's pollers do in threads, done here synchronously so a test can
+step through the real routing (EventBridge rules deliver to SQS in moto).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+
+from redfire_core.resources import FUNCTIONS, QUEUES, STREAM_CONSUMERS, Declaration
+from tests.support.events import LambdaContext
+
+
+def handler_of(function: str) -> Callable[[dict[str, Any], Any], Any]:
+    module_name, _, attribute = FUNCTIONS[function].handler.rpartition(".")
+    module = __import__(module_name, fromlist=[attribute])
+    return getattr(module, attribute)  # type: ignore[no-any-return]
+
+
+class Pipeline:
+    def __init__(self, stage: str) -> None:
+        self.declaration = Declaration(stage)
+        self.dynamodb = boto3.client("dynamodb")
+        self.streams = boto3.client("dynamodbstreams")
+        self.sqs = boto3.client("sqs")
+        self._iterators: dict[str, str] = {}
+        self.failures: list[dict[str, Any]] = []
+
+    def _stream_records(self, table: str) -> list[dict[str, Any]]:
+        name = self.declaration.name(table)
+        if name not in self._iterators:
+            arn = self.dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+            shard = self.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+            self._iterators[name] = self.streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+        response = self.streams.get_records(ShardIterator=self._iterators[name])
+        self._iterators[name] = response["NextShardIterator"]
+        return response["Records"]
+
+    def relay(self) -> int:
+        moved = 0
+        for table, function in STREAM_CONSUMERS.items():
+            records = self._stream_records(table)
+            if records:
+                result = handler_of(function)({"Records": records}, LambdaContext())
+                self.failures += result["batchItemFailures"]
+                moved += len(records)
+        return moved
+
+    def deliver(self, queue: str) -> list[dict[str, Any]]:
+        """Receive what the queue holds and hand it to its consumer; returns the batch failures."""
+        url = self.sqs.get_queue_url(QueueName=self.declaration.name(queue))["QueueUrl"]
+        messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        )
+        if not messages:
+            return []
+        event = {"Records": [_sqs_record(m, queue) for m in messages]}
+        result = handler_of(QUEUES[queue].consumer)(event, LambdaContext())
+        failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+        for message in messages:
+            if message["MessageId"] not in failed:
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return list(result["batchItemFailures"])
+
+    def run_until_quiet(self, rounds: int = 10) -> None:
+        for _ in range(rounds):
+            busy = self.relay()
+            for queue in QUEUES:
+                busy += len(self.deliver(queue)) + self._depth(queue)
+            if not busy:
+                return
+
+    def _depth(self, queue: str) -> int:
+        url = self.sqs.get_queue_url(QueueName=self.declaration.name(queue))["QueueUrl"]
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"])
+
+
+def _sqs_record(message: dict[str, Any], queue: str) -> dict[str, Any]:
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {},
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
+        "awsRegion": "us-east-1",
+    }
+
+
+def published_types(sqs_messages: list[dict[str, Any]]) -> list[str]:
+    return [json.loads(m["Body"])["detail-type"] for m in sqs_messages]
