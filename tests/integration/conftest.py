@@ -50,8 +50,14 @@ def pipeline(aws: None) -> Pipeline:
 
 
 def token_for(account_id: str = "demo", role: Role = Role.TRADER) -> str:
-    return issue_token(SECRET, account_id=account_id, role=role, subject=f"user-{account_id}",
-                       settings=get_settings(), now=datetime.now(UTC))
+    return issue_token(
+        SECRET,
+        account_id=account_id,
+        role=role,
+        subject=f"user-{account_id}",
+        settings=get_settings(),
+        now=datetime.now(UTC),
+    )
 
 
 @pytest.fixture

@@ -13,8 +13,13 @@ from redfire_core.auth import Role
 from tests.integration.conftest import sqs_messages, token_for
 from tests.support.events import LambdaContext, http_event
 
-MARKET_BUY = {"symbol": "GOOG", "side": "buy", "type": "market", "quantity": "10",
-              "time_in_force": "day"}
+MARKET_BUY = {
+    "symbol": "GOOG",
+    "side": "buy",
+    "type": "market",
+    "quantity": "10",
+    "time_in_force": "day",
+}
 
 
 def call(method: str, url: str, **kwargs: Any) -> tuple[int, dict[str, str], Any]:
@@ -29,7 +34,9 @@ def test_health_answers_without_a_token(aws: None) -> None:
 
 
 @pytest.mark.parametrize("token", [None, "not-a-jwt", "Bearer"])
-def test_order_routes_refuse_a_missing_or_invalid_token(seeded: TradingStore, token: str | None) -> None:
+def test_order_routes_refuse_a_missing_or_invalid_token(
+    seeded: TradingStore, token: str | None
+) -> None:
     status, headers, body = call("GET", "/v1/orders", token=token)
     assert status == 401
     assert headers["content-type"] == "application/problem+json"
@@ -51,7 +58,9 @@ def test_order_and_its_submitted_event_are_written_together(seeded: TradingStore
     _, _, body = call("POST", "/v1/orders", body=MARKET_BUY, token=token_for())
     from redfire_core.adapters import models
 
-    outbox = [row for row in models.OutboxItem.query("demo", models.OutboxItem.sk.startswith("OUTBOX#"))]
+    outbox = [
+        row for row in models.OutboxItem.query("demo", models.OutboxItem.sk.startswith("OUTBOX#"))
+    ]
     assert [row.event_type for row in outbox] == ["OrderSubmitted"]
     assert json.loads(outbox[0].event)["payload"]["order"]["id"] == body["id"]
 
@@ -86,8 +95,9 @@ def test_another_accounts_order_is_not_found(seeded: TradingStore, other_account
 def test_bad_orders_are_refused_with_a_stable_code_and_nothing_is_stored(
     seeded: TradingStore, change: dict[str, Any], code: str, field: str
 ) -> None:
-    status, headers, body = call("POST", "/v1/orders", body={**MARKET_BUY, **change},
-                                 token=token_for())
+    status, headers, body = call(
+        "POST", "/v1/orders", body={**MARKET_BUY, **change}, token=token_for()
+    )
     assert status == 422
     assert headers["content-type"] == "application/problem+json"
     assert body["code"] == code
@@ -117,9 +127,12 @@ def test_the_same_client_order_id_again_returns_the_first_order(seeded: TradingS
 
 def test_a_reused_client_order_id_with_another_payload_is_a_conflict(seeded: TradingStore) -> None:
     call("POST", "/v1/orders", body={**MARKET_BUY, "client_order_id": "my-1"}, token=token_for())
-    status, _, body = call("POST", "/v1/orders",
-                           body={**MARKET_BUY, "quantity": "11", "client_order_id": "my-1"},
-                           token=token_for())
+    status, _, body = call(
+        "POST",
+        "/v1/orders",
+        body={**MARKET_BUY, "quantity": "11", "client_order_id": "my-1"},
+        token=token_for(),
+    )
     assert status == 409 and body["code"] == "ORDER_ID_CONFLICT"
 
 
@@ -131,13 +144,18 @@ def test_a_viewer_can_read_but_not_trade(seeded: TradingStore) -> None:
 
 
 def test_orders_list_pages_with_an_opaque_cursor(seeded: TradingStore) -> None:
-    ids = [call("POST", "/v1/orders", body=MARKET_BUY, token=token_for())[2]["id"] for _ in range(3)]
+    ids = [
+        call("POST", "/v1/orders", body=MARKET_BUY, token=token_for())[2]["id"] for _ in range(3)
+    ]
     _, _, first = call("GET", "/v1/orders?limit=2", token=token_for())
-    _, _, second = call("GET", f"/v1/orders?limit=2&cursor={first['next_cursor']}",
-                        token=token_for())
+    _, _, second = call(
+        "GET", f"/v1/orders?limit=2&cursor={first['next_cursor']}", token=token_for()
+    )
     seen = [o["id"] for o in first["items"] + second["items"]]
     assert seen == list(reversed(ids))
-    assert call("GET", "/v1/orders?cursor=garbage", token=token_for())[2]["code"] == "REQUEST_INVALID"
+    assert (
+        call("GET", "/v1/orders?cursor=garbage", token=token_for())[2]["code"] == "REQUEST_INVALID"
+    )
 
 
 def test_account_shows_cash_and_equity_as_decimal_strings(seeded: TradingStore) -> None:

@@ -21,8 +21,15 @@ def place(body: dict[str, str]) -> dict[str, str]:
 def test_a_market_buy_is_accepted_by_risk_and_filled_at_the_latest_price(
     seeded: TradingStore, pipeline: Pipeline
 ) -> None:
-    order = place({"symbol": "GOOG", "side": "buy", "type": "market", "quantity": "10",
-                   "time_in_force": "day"})
+    order = place(
+        {
+            "symbol": "GOOG",
+            "side": "buy",
+            "type": "market",
+            "quantity": "10",
+            "time_in_force": "day",
+        }
+    )
     pipeline.run_until_quiet()
     filled = seeded.get_order("demo", order["id"])
     assert filled is not None and filled.status == "filled"
@@ -63,15 +70,31 @@ def test_a_limit_order_rests_until_a_bar_trades_through_it(
     from redfire_core.adapters.market_data import Bar, DynamoDbMarketDataStore
     from redfire_core.services.ingesting import ingest_bars
 
-    order = place({"symbol": "GOOG", "side": "buy", "type": "limit", "quantity": "5",
-                   "limit_price": "99.00", "time_in_force": "gtc"})
+    order = place(
+        {
+            "symbol": "GOOG",
+            "side": "buy",
+            "type": "limit",
+            "quantity": "5",
+            "limit_price": "99.00",
+            "time_in_force": "gtc",
+        }
+    )
     pipeline.run_until_quiet()
     resting = seeded.get_order("demo", order["id"])
     assert resting is not None and resting.status == "accepted"
 
     start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
-    bar = Bar("GOOG", "1m", start, Decimal("99.50"), Decimal("99.80"), Decimal("98.70"),
-              Decimal("98.90"), Decimal("1000"))
+    bar = Bar(
+        "GOOG",
+        "1m",
+        start,
+        Decimal("99.50"),
+        Decimal("99.80"),
+        Decimal("98.70"),
+        Decimal("98.90"),
+        Decimal("1000"),
+    )
     ingest_bars(DynamoDbMarketDataStore(), EventBridgePublisher(), [bar])
     pipeline.run_until_quiet()
     filled = seeded.get_order("demo", order["id"])

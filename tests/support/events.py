@@ -23,7 +23,11 @@ def load_event(name: str) -> dict[str, Any]:
 
 
 def http_event(
-    method: str, url: str, *, body: Any = None, token: str | None = None,
+    method: str,
+    url: str,
+    *,
+    body: Any = None,
+    token: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """An API Gateway HTTP API (payload 2.0) event for ``method url``."""

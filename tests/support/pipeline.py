@@ -62,7 +62,11 @@ class Pipeline:
         if not messages:
             return []
         event = {"Records": [_sqs_record(m, queue) for m in messages]}
-        result = handler_of(QUEUES[queue].consumer)(event, LambdaContext())
+        try:
+            result = handler_of(QUEUES[queue].consumer)(event, LambdaContext())
+        except Exception:
+            # What Lambda does when a handler raises: the whole batch comes back later.
+            result = {"batchItemFailures": [{"itemIdentifier": m["MessageId"]} for m in messages]}
         failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
         for message in messages:
             if message["MessageId"] not in failed:

@@ -43,21 +43,35 @@ def provision(declaration: Declaration, jwt_secret: str) -> None:
     for queue in QUEUES.values():
         dlq_url = sqs.create_queue(QueueName=declaration.name(queue.dlq_logical))["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
-            "Attributes"]["QueueArn"]
+            "Attributes"
+        ]["QueueArn"]
         url = sqs.create_queue(
             QueueName=declaration.name(queue.logical),
-            Attributes={"RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(queue.max_receive_count)}
-            ), "VisibilityTimeout": "0"},
+            Attributes={
+                "RedrivePolicy": json.dumps(
+                    {
+                        "deadLetterTargetArn": dlq_arn,
+                        "maxReceiveCount": str(queue.max_receive_count),
+                    }
+                ),
+                "VisibilityTimeout": "0",
+            },
         )["QueueUrl"]
         queue_arns[queue.logical] = sqs.get_queue_attributes(
-            QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            QueueUrl=url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
     for rule in RULES.values():
         name = declaration.name(rule.logical)
-        events.put_rule(Name=name, EventBusName=declaration.bus_name,
-                        EventPattern=json.dumps(rule.event_pattern()))
-        events.put_targets(Rule=name, EventBusName=declaration.bus_name,
-                           Targets=[{"Id": rule.queue, "Arn": queue_arns[rule.queue]}])
+        events.put_rule(
+            Name=name,
+            EventBusName=declaration.bus_name,
+            EventPattern=json.dumps(rule.event_pattern()),
+        )
+        events.put_targets(
+            Rule=name,
+            EventBusName=declaration.bus_name,
+            Targets=[{"Id": rule.queue, "Arn": queue_arns[rule.queue]}],
+        )
     boto3.client("secretsmanager").create_secret(
         Name=declaration.jwt_secret_name, SecretString=jwt_secret
     )

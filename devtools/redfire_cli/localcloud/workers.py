@@ -12,16 +12,20 @@ ERROR_BACKOFF_SECONDS = 1.0
 
 
 class RepeatingWorker:
-    """Calls ``step`` in a daemon thread, waiting ``interval`` seconds between calls.
+    """Calls ``step`` in a daemon thread, waiting ``interval`` seconds between calls
+    (and ``first_delay`` before the first).
 
     A step that raises is logged with its traceback and the thread keeps going: one
     bad batch must not silently stop a poller for the rest of the session.
     """
 
-    def __init__(self, name: str, step: Callable[[], object], interval: float) -> None:
+    def __init__(
+        self, name: str, step: Callable[[], object], interval: float, first_delay: float = 0.0
+    ) -> None:
         self.name = name
         self.step = step
         self.interval = interval
+        self.first_delay = first_delay
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
@@ -40,12 +44,14 @@ class RepeatingWorker:
         return self._thread.is_alive()
 
     def _run(self) -> None:
+        if self.first_delay and self._stop.wait(self.first_delay):
+            return
         while not self._stop.is_set():
             try:
                 self.step()
             except Exception:
-                logger.exception("%s failed; retrying", self.name)
-                self._stop.wait(ERROR_BACKOFF_SECONDS)
+                logger.exception("%s failed; carrying on", self.name)
+                self._stop.wait(max(self.interval, ERROR_BACKOFF_SECONDS))
                 continue
             if self.interval:
                 self._stop.wait(self.interval)

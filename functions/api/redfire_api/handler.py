@@ -8,9 +8,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from mangum import Mangum
 from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
+from redfire_api.app import create_app
 from redfire_core.lambda_events import validated_env
 from redfire_core.observability import logger, metrics, tracer
-from redfire_api.app import create_app
 
 app = create_app()
 # "+json" keeps application/problem+json bodies as text rather than base64.

@@ -17,8 +17,9 @@ PROBLEM_TYPE_BASE = "https://redfire.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
 
 # Domain codes that are not bad input but a conflict with the current state.
-CONFLICT_CODES = frozenset({"ORDER_ID_CONFLICT", "ORDER_IN_PROGRESS", "ORDER_NOT_CANCELABLE",
-                            "ORDER_INVALID_TRANSITION"})
+CONFLICT_CODES = frozenset(
+    {"ORDER_ID_CONFLICT", "ORDER_IN_PROGRESS", "ORDER_NOT_CANCELABLE", "ORDER_INVALID_TRANSITION"}
+)
 STATUS_CODES = {
     401: "UNAUTHORIZED",
     403: "FORBIDDEN",
@@ -62,8 +63,9 @@ def problem_response(problem: Problem, request: Request) -> JSONResponse:
     }
     if problem.errors is not None:
         body["errors"] = problem.errors
-    return JSONResponse(body, status_code=problem.status, media_type=MEDIA_TYPE,
-                        headers=problem.headers)
+    return JSONResponse(
+        body, status_code=problem.status, media_type=MEDIA_TYPE, headers=problem.headers
+    )
 
 
 def _validation_code(request: Request) -> str:
@@ -80,8 +82,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def on_domain_error(request: Request, error: DomainError) -> JSONResponse:
         status = 409 if error.code in CONFLICT_CODES else 422
-        errors = None if error.field is None else [{"field": error.field, "code": error.code,
-                                                     "message": error.message}]
+        errors = (
+            None
+            if error.field is None
+            else [{"field": error.field, "code": error.code, "message": error.message}]
+        )
         return problem_response(Problem(status, error.code, error.message, errors=errors), request)
 
     @app.exception_handler(RequestValidationError)

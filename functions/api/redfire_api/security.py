@@ -7,16 +7,17 @@ from functools import cache
 
 from fastapi import Request
 
+from redfire_api.problems import Problem
 from redfire_core.auth import InvalidToken, Principal, SecretCache, verify_token
 from redfire_core.config import get_settings
-from redfire_api.problems import Problem
-
 
 
 def unauthorized() -> Problem:
     """The same answer for every failed check, so it hints at none of them."""
     return Problem(
-        401, "UNAUTHORIZED", "a valid bearer token is required",
+        401,
+        "UNAUTHORIZED",
+        "a valid bearer token is required",
         headers={"WWW-Authenticate": 'Bearer realm="redfire"'},
     )
 

@@ -13,7 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
-from redfire_core.resources import Declaration, Function
+from redfire_core.resources import STREAM_CONSUMERS, Declaration, Function
 
 from redfire_infra.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, function_code
 from redfire_infra.stage_config import StageConfig
@@ -48,9 +48,14 @@ class SharedResources:
     layer: lambda_.ILayerVersion
 
 
+NAG_PACK = "AwsSolutions"
+
+
 def acknowledge(scope: Construct, finding: str, reason: str) -> None:
-    """Record a reviewed cdk-nag finding on one resource (never on the stack)."""
-    Validations.of(scope).acknowledge(Acknowledgment(id=finding, reason=reason))
+    """Record a reviewed cdk-nag finding (e.g. ``AwsSolutions-L1``) on one construct and its
+    children, never on the stack. The ``<pack>::`` form makes CDK list the finding with its
+    reason under ``suppressedViolations`` in ``validation-report.json``."""
+    Validations.of(scope).acknowledge(Acknowledgment(id=f"{NAG_PACK}::{finding}", reason=reason))
 
 
 class DeclaredFunction(Construct):
@@ -119,12 +124,13 @@ class DeclaredFunction(Construct):
             "python3.12 is deliberate: the layer's wheels are built for cp312 and the project "
             "supports Python <3.13; moving runtime is a planned upgrade of both together.",
         )
-        acknowledge(
-            self.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "Only xray:PutTraceSegments and xray:PutTelemetryRecords (added by active tracing) "
-            "use '*': X-Ray does not support resource-level permissions for them.",
+        wildcard_reason = (
+            "Only actions that take no resource use '*': xray:PutTraceSegments and "
+            "xray:PutTelemetryRecords (active tracing)"
         )
+        if spec.name in STREAM_CONSUMERS.values():
+            wildcard_reason += " and dynamodb:ListStreams (the table stream event source)"
+        acknowledge(self.role, "AwsSolutions-IAM5[Resource::*]", wildcard_reason + ".")
 
     def _grant_tables(self, declaration: Declaration, tables: dict[str, dynamodb.Table]) -> None:
         """Read on ``tables_read``, read-write on ``tables_write``; GSIs by name, no wildcard."""

@@ -100,9 +100,4 @@ class Services(Construct):
                     on_failure=sources.SqsDlq(dlq),
                 )
             )
-            acknowledge(
-                self.functions[consumer].role,
-                "AwsSolutions-IAM5[Resource::*]",
-                "dynamodb:ListStreams (added with the stream event source) takes no resource.",
-            )
             self.stream_dead_letter_queues[dlq_logical] = dlq

@@ -136,8 +136,17 @@ AUDIT = Table("audit", purpose="append-only record of security-relevant actions"
 
 TABLES: dict[str, Table] = {
     t.logical: t
-    for t in (ORDERS, ACCOUNTS, TRADES, POSITIONS, INSTRUMENTS, LIMITS, MARKET_DATA,
-              IDEMPOTENCY, AUDIT)
+    for t in (
+        ORDERS,
+        ACCOUNTS,
+        TRADES,
+        POSITIONS,
+        INSTRUMENTS,
+        LIMITS,
+        MARKET_DATA,
+        IDEMPOTENCY,
+        AUDIT,
+    )
 }
 
 # --- functions ------------------------------------------------------------------------
@@ -151,8 +160,15 @@ FUNCTIONS: dict[str, Function] = {
             handler="redfire_api.handler.handler",
             memory_mb=1024,
             timeout_seconds=29,
-            tables_read=("orders", "accounts", "trades", "positions", "instruments",
-                         "marketdata", "limits"),
+            tables_read=(
+                "orders",
+                "accounts",
+                "trades",
+                "positions",
+                "instruments",
+                "marketdata",
+                "limits",
+            ),
             tables_write=("orders", "idempotency", "audit"),
             reads_jwt_secret=True,
             purpose="HTTP API (FastAPI in Mangum)",

@@ -7,11 +7,11 @@ from decimal import Decimal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from redfire_core.auth import Principal
-from redfire_core.events import iso
 from redfire_api.deps import trading_store
 from redfire_api.problems import Problem
 from redfire_api.security import require
+from redfire_core.auth import Principal
+from redfire_core.events import iso
 
 router = APIRouter(prefix="/v1/account", tags=["account"])
 

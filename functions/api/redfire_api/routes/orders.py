@@ -8,13 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from redfire_api.deps import correlation_id, trading_store
+from redfire_api.problems import Problem
+from redfire_api.security import require
 from redfire_core.auth import Principal
 from redfire_core.events import OrderView
 from redfire_core.services.placing import place_order
 from redfire_core.views import order_view
-from redfire_api.deps import correlation_id, trading_store
-from redfire_api.problems import Problem
-from redfire_api.security import require
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
@@ -41,8 +41,12 @@ class OrderPage(BaseModel):
     next_cursor: str | None
 
 
-@router.post("", status_code=201, response_model=OrderView,
-             responses={200: {"model": OrderView, "description": "the same request again"}})
+@router.post(
+    "",
+    status_code=201,
+    response_model=OrderView,
+    responses={200: {"model": OrderView, "description": "the same request again"}},
+)
 def create_order(
     body: PlaceOrder,
     request: Request,
@@ -71,9 +75,18 @@ def list_orders(
     try:
         page = trading_store().list_orders(principal.account_id, limit, cursor)
     except ValueError:
-        raise Problem(422, "REQUEST_INVALID", "the cursor is not valid",
-                      errors=[{"field": "cursor", "code": "REQUEST_INVALID",
-                               "message": "not a cursor this API issued"}]) from None
+        raise Problem(
+            422,
+            "REQUEST_INVALID",
+            "the cursor is not valid",
+            errors=[
+                {
+                    "field": "cursor",
+                    "code": "REQUEST_INVALID",
+                    "message": "not a cursor this API issued",
+                }
+            ],
+        ) from None
     return OrderPage(items=[order_view(o) for o in page.items], next_cursor=page.next_cursor)
 
 

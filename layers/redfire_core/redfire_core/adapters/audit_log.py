@@ -16,7 +16,12 @@ class AuditLog:
         m.bind(settings or get_settings())
 
     def record(
-        self, *, account_id: str | None, actor: str, action: str, detail: dict[str, Any],
+        self,
+        *,
+        account_id: str | None,
+        actor: str,
+        action: str,
+        detail: dict[str, Any],
         now: datetime,
     ) -> None:
         item = m.AuditItem(

@@ -51,7 +51,7 @@ class DynamoDbMarketDataStore:
         return len(bars)
 
     def advance_latest(self, symbol: str, price: Decimal, at: datetime) -> bool:
-        """Set the latest price if ``at`` is newer; False when it is not (a late or repeated bar)."""
+        """Set the latest price if ``at`` is newer; False for a late or repeated bar."""
         item = m.LatestPriceItem(f"LATEST#{symbol}", "LATEST", price=price, timestamp=iso(at))
         try:
             item.save(

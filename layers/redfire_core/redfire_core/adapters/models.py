@@ -43,7 +43,7 @@ class _Base(Model):
     sk = UnicodeAttribute(range_key=True)
 
 
-class OpenBySymbolIndex(GlobalSecondaryIndex["OrderItem"]):
+class OpenBySymbolIndex(GlobalSecondaryIndex["OrderItem"]):  # type: ignore[no-untyped-call]
     class Meta:
         index_name = "gsi1"
         projection = AllProjection()
@@ -185,10 +185,22 @@ class AuditItem(_Base):
 
 
 MODELS: tuple[type[Model], ...] = (
-    OrderItem, ClientOrderIdItem, OutboxItem, AccountItem, TradeItem, PositionItem,
-    InstrumentItem, LatestPriceItem, BarItem, AuditItem,
+    OrderItem,
+    ClientOrderIdItem,
+    OutboxItem,
+    AccountItem,
+    TradeItem,
+    PositionItem,
+    InstrumentItem,
+    LatestPriceItem,
+    BarItem,
+    AuditItem,
 )
 _bound_stage: str | None = None
+
+
+def region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
 def bind(settings: Settings) -> None:
@@ -196,11 +208,10 @@ def bind(settings: Settings) -> None:
     global _bound_stage
     if _bound_stage == settings.stage:
         return
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     for model in MODELS:
         logical = _logical_name(model)
         model.Meta.table_name = settings.table_name(logical)
-        model.Meta.region = region
+        model.Meta.region = region()
         model._connection = None
     _bound_stage = settings.stage
 

@@ -74,7 +74,7 @@ class TradingStore:
     @property
     def connection(self) -> Connection:
         if self._connection is None:
-            self._connection = Connection(region=m.OrderItem.Meta.region)
+            self._connection = Connection(region=m.region())
         return self._connection
 
     # --- orders ---------------------------------------------------------------------
@@ -184,7 +184,7 @@ class TradingStore:
             leverage=item.leverage,
             realized_pnl=item.realized_pnl,
             commissions=item.commissions,
-            version=item.version,
+            version=int(item.version),
         )
 
     def create_account(self, account: Account) -> bool:
@@ -273,7 +273,7 @@ class _Transaction:
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         try:
-            self._tx.__exit__(exc_type, exc, tb)
+            self._tx.__exit__(exc_type, exc, tb)  # type: ignore[no-untyped-call]
         except TransactWriteError as error:
             reasons = [r.code for r in (error.cancellation_reasons or []) if r is not None]
             if "ConditionalCheckFailed" in reasons:
@@ -416,4 +416,3 @@ def _account_item(account: Account) -> m.AccountItem:
         created_at=iso(account.created_at),
         version=account.version,
     )
-

@@ -52,7 +52,13 @@ DEMO_INSTRUMENTS: tuple[Instrument, ...] = (
     Instrument("AAPL", "equity", "USD", Decimal("0.01"), Decimal("1"), Decimal("1"), 2),
     Instrument("MSFT", "equity", "USD", Decimal("0.01"), Decimal("1"), Decimal("1"), 2),
     Instrument(
-        "BTC-USD", "crypto", "USD", Decimal("0.01"), Decimal("0.0001"), Decimal("0.0001"), 2,
+        "BTC-USD",
+        "crypto",
+        "USD",
+        Decimal("0.01"),
+        Decimal("0.0001"),
+        Decimal("0.0001"),
+        2,
         calendar="24/7",
     ),
 )

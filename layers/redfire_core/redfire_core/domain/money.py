@@ -10,8 +10,8 @@ MAX_DIGITS = 28
 
 
 def parse_decimal(value: object, field: str, *, positive: bool = True) -> Decimal:
-    """A finite Decimal from a string (or int); floats are refused so no binary rounding sneaks in."""
-    if isinstance(value, bool) or isinstance(value, float) or value is None:
+    """A finite Decimal from a string or int; floats are refused (no binary rounding)."""
+    if isinstance(value, bool | float) or value is None:
         raise DomainError("ORDER_INVALID", f"{field} must be a decimal string", field)
     try:
         number = Decimal(str(value))

@@ -59,16 +59,29 @@ OPEN_STATUSES = frozenset(set(S) - FINAL_STATUSES)
 # submitted -> (partially_)filled is legal: a fill implies the order was accepted.
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.SUBMITTED: frozenset(
-        {S.ACCEPTED, S.DENIED, S.REJECTED, S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL,
-         S.CANCELED}
+        {
+            S.ACCEPTED,
+            S.DENIED,
+            S.REJECTED,
+            S.PARTIALLY_FILLED,
+            S.FILLED,
+            S.PENDING_CANCEL,
+            S.CANCELED,
+        }
     ),
     S.ACCEPTED: frozenset(
-        {S.PARTIALLY_FILLED, S.FILLED, S.REJECTED, S.PENDING_CANCEL, S.CANCELED,
-         S.PENDING_REPLACE, S.EXPIRED}
+        {
+            S.PARTIALLY_FILLED,
+            S.FILLED,
+            S.REJECTED,
+            S.PENDING_CANCEL,
+            S.CANCELED,
+            S.PENDING_REPLACE,
+            S.EXPIRED,
+        }
     ),
     S.PARTIALLY_FILLED: frozenset(
-        {S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL, S.CANCELED, S.PENDING_REPLACE,
-         S.EXPIRED}
+        {S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL, S.CANCELED, S.PENDING_REPLACE, S.EXPIRED}
     ),
     S.PENDING_CANCEL: frozenset({S.CANCELED, S.PARTIALLY_FILLED, S.FILLED, S.EXPIRED}),
     S.PENDING_REPLACE: frozenset(
@@ -123,9 +136,7 @@ class OrderRequest:
                     "ORDER_PRICE_REQUIRED", f"a {order_type} order needs {field}", field
                 )
             if not needed and value is not None:
-                raise DomainError(
-                    "ORDER_INVALID", f"a {order_type} order takes no {field}", field
-                )
+                raise DomainError("ORDER_INVALID", f"a {order_type} order takes no {field}", field)
         client_order_id = body.get("client_order_id")
         if client_order_id is not None and (
             not isinstance(client_order_id, str) or not 1 <= len(client_order_id) <= 64
@@ -133,8 +144,9 @@ class OrderRequest:
             raise DomainError(
                 "ORDER_INVALID", "client_order_id must be 1 to 64 characters", "client_order_id"
             )
-        return cls(symbol, side, order_type, quantity, tif, limit_price, stop_price,
-                   client_order_id)
+        return cls(
+            symbol, side, order_type, quantity, tif, limit_price, stop_price, client_order_id
+        )
 
 
 E = TypeVar("E", bound=StrEnum)
@@ -226,6 +238,4 @@ class Order:
         previous_value = self.filled_quantity * (self.average_fill_price or Decimal(0))
         average = (previous_value + quantity * price) / filled
         target = OrderStatus.FILLED if filled == self.quantity else OrderStatus.PARTIALLY_FILLED
-        return self.transition(
-            target, now, filled_quantity=filled, average_fill_price=average
-        )
+        return self.transition(target, now, filled_quantity=filled, average_fill_price=average)

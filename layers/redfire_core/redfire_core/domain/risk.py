@@ -22,8 +22,12 @@ class Denial:
     actual: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "limit": self.limit,
-                "actual": self.actual}
+        return {
+            "code": self.code,
+            "message": self.message,
+            "limit": self.limit,
+            "actual": self.actual,
+        }
 
 
 @dataclass(frozen=True)
@@ -59,37 +63,74 @@ def check_order(order: Order, ctx: RiskContext) -> list[Denial]:
     denials: list[Denial] = []
     limits = ctx.limits
     if order.quantity > limits.max_order_quantity:
-        denials.append(Denial("RISK_MAX_ORDER_QTY", "order quantity above the limit",
-                              str(limits.max_order_quantity), str(order.quantity)))
+        denials.append(
+            Denial(
+                "RISK_MAX_ORDER_QTY",
+                "order quantity above the limit",
+                str(limits.max_order_quantity),
+                str(order.quantity),
+            )
+        )
     latest = ctx.latest
     stale = latest is None or ctx.now - latest.timestamp > timedelta(
         seconds=limits.max_price_age_seconds
     )
     if order.type is OrderType.MARKET and stale:
         age = "none" if latest is None else str(int((ctx.now - latest.timestamp).total_seconds()))
-        denials.append(Denial("RISK_STALE_PRICE", "no recent price for a market order",
-                              str(limits.max_price_age_seconds), age))
+        denials.append(
+            Denial(
+                "RISK_STALE_PRICE",
+                "no recent price for a market order",
+                str(limits.max_price_age_seconds),
+                age,
+            )
+        )
     price = reference_price(order, latest)
     if price is not None:
         notional = order.quantity * price
         if notional > limits.max_order_notional:
-            denials.append(Denial("RISK_MAX_NOTIONAL", "order notional above the limit",
-                                  str(limits.max_order_notional), str(notional)))
-        if order.side is Side.BUY and not ctx.account.margin_enabled and notional > ctx.account.cash:
-            denials.append(Denial("RISK_BUYING_POWER", "not enough buying power",
-                                  str(ctx.account.cash), str(notional)))
+            denials.append(
+                Denial(
+                    "RISK_MAX_NOTIONAL",
+                    "order notional above the limit",
+                    str(limits.max_order_notional),
+                    str(notional),
+                )
+            )
+        if (
+            order.side is Side.BUY
+            and not ctx.account.margin_enabled
+            and notional > ctx.account.cash
+        ):
+            denials.append(
+                Denial(
+                    "RISK_BUYING_POWER",
+                    "not enough buying power",
+                    str(ctx.account.cash),
+                    str(notional),
+                )
+            )
     if (
         order.side is Side.SELL
         and not ctx.account.margin_enabled
         and order.quantity > max(ctx.position.quantity, Decimal(0))
     ):
-        denials.append(Denial("RISK_SHORT_NOT_ALLOWED", "a cash account cannot sell short",
-                              str(max(ctx.position.quantity, Decimal(0))), str(order.quantity)))
+        denials.append(
+            Denial(
+                "RISK_SHORT_NOT_ALLOWED",
+                "a cash account cannot sell short",
+                str(max(ctx.position.quantity, Decimal(0))),
+                str(order.quantity),
+            )
+        )
     if ctx.account.margin_enabled and price is not None:
         equity = ctx.account.cash + ctx.position.market_value(latest.price if latest else price)
         buying_power = equity * ctx.account.leverage
         notional = order.quantity * price
         if notional > buying_power:
-            denials.append(Denial("RISK_BUYING_POWER", "not enough buying power",
-                                  str(buying_power), str(notional)))
+            denials.append(
+                Denial(
+                    "RISK_BUYING_POWER", "not enough buying power", str(buying_power), str(notional)
+                )
+            )
     return denials

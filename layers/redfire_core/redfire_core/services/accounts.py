@@ -40,8 +40,7 @@ def open_account(
             account_id=account_id,
             actor=actor,
             action="account.opened",
-            detail={"cash": str(cash), "margin_enabled": margin_enabled,
-                    "leverage": str(leverage)},
+            detail={"cash": str(cash), "margin_enabled": margin_enabled, "leverage": str(leverage)},
             now=now,
         )
     return created

@@ -14,7 +14,9 @@ from redfire_core.observability import logger
 from redfire_core.services.retrying import on_conflict_retry
 from redfire_core.views import fill_view, order_view
 
-FILLABLE = frozenset({OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING_CANCEL})
+FILLABLE = frozenset(
+    {OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING_CANCEL}
+)
 
 
 def on_order_accepted(store: TradingStore, event: Envelope, now: datetime) -> str:
@@ -45,13 +47,20 @@ def on_market_data(store: TradingStore, event: Envelope, now: datetime) -> int:
         if order.status not in FILLABLE or order.accepted_at is None:
             continue
         price = match_against_bar(order, bar, order.accepted_at)
-        if price is not None and fill_order(store, order.account_id, order.id, price, event, now) == "filled":
+        if (
+            price is not None
+            and fill_order(store, order.account_id, order.id, price, event, now) == "filled"
+        ):
             fills += 1
     return fills
 
 
 def fill_order(
-    store: TradingStore, account_id: str, order_id: str, price: Decimal, cause: Envelope,
+    store: TradingStore,
+    account_id: str,
+    order_id: str,
+    price: Decimal,
+    cause: Envelope,
     now: datetime,
 ) -> str:
     """Fill the order's remaining quantity at ``price``: one transaction, retried on conflict."""
@@ -70,13 +79,23 @@ def fill_order(
         account_after = account.apply(fill, position_after.realized_pnl - position.realized_pnl)
         event = Envelope.wrap(
             OrderFilled(order=order_view(after), fill=fill_view(fill)),
-            account_id=account_id, correlation_id=cause.correlation_id,
-            causation_id=cause.id, occurred_at=now,
+            account_id=account_id,
+            correlation_id=cause.correlation_id,
+            causation_id=cause.id,
+            occurred_at=now,
         )
-        store.apply_fill(order, after, fill, position, position_after, account, account_after,
-                         event)
-        logger.info("order filled", extra={"order_id": order_id, "trade_id": fill.trade_id,
-                                           "price": str(price), "quantity": str(fill.quantity)})
+        store.apply_fill(
+            order, after, fill, position, position_after, account, account_after, event
+        )
+        logger.info(
+            "order filled",
+            extra={
+                "order_id": order_id,
+                "trade_id": fill.trade_id,
+                "price": str(price),
+                "quantity": str(fill.quantity),
+            },
+        )
         return "filled"
 
     return on_conflict_retry(attempt)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from redfire_core.adapters.event_bus import EventBridgePublisher
 from redfire_core.adapters.market_data import Bar, DynamoDbMarketDataStore
@@ -55,8 +55,9 @@ def ingest_bars(
             bar_count=len(batch),
         )
         events.append(
-            Envelope.wrap(update, account_id=None, correlation_id=correlation_id or new_id(),
-                          occurred_at=end)
+            Envelope.wrap(
+                update, account_id=None, correlation_id=correlation_id or new_id(), occurred_at=end
+            )
         )
     if events:
         publisher.publish(events)

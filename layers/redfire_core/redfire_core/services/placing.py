@@ -60,7 +60,9 @@ def place_order(
     return Placed(order, created=True)
 
 
-def _earlier(store: TradingStore, account_id: str, client_order_id: str, digest: str) -> Order | None:
+def _earlier(
+    store: TradingStore, account_id: str, client_order_id: str, digest: str
+) -> Order | None:
     claim = store.find_client_order(account_id, client_order_id)
     if claim is None:
         return None

@@ -58,6 +58,8 @@ def relay(
             return batch[0].sequence_number
         for row in batch:
             store.delete_outbox_row(row.pk, row.sk)
-        logger.info("events relayed", extra={"count": len(batch),
-                                             "types": sorted({r.event.type for r in batch})})
+        logger.info(
+            "events relayed",
+            extra={"count": len(batch), "types": sorted({r.event.type for r in batch})},
+        )
     return None

@@ -28,8 +28,9 @@ def review_order(store: TradingStore, event: Envelope, now: datetime) -> str:
         if order is None:
             raise LookupError(f"order {order_id} of {account_id} does not exist")
         if order.status is not OrderStatus.SUBMITTED:
-            logger.info("order already reviewed", extra={"order_id": order_id,
-                                                          "status": order.status.value})
+            logger.info(
+                "order already reviewed", extra={"order_id": order_id, "status": order.status.value}
+            )
             return "skipped"
         account = store.get_account(account_id)
         if account is None:
@@ -47,17 +48,23 @@ def review_order(store: TradingStore, event: Envelope, now: datetime) -> str:
             after = order.deny(reasons, now)
             outcome = Envelope.wrap(
                 OrderDenied(order=order_view(after), reject_reasons=reasons),
-                account_id=account_id, correlation_id=event.correlation_id,
-                causation_id=event.id, occurred_at=now,
+                account_id=account_id,
+                correlation_id=event.correlation_id,
+                causation_id=event.id,
+                occurred_at=now,
             )
             store.save_transition(order, after, [outcome], reject_reasons=reasons)
-            logger.info("order denied", extra={"order_id": order_id, "codes": [d.code for d in denials]})
+            logger.info(
+                "order denied", extra={"order_id": order_id, "codes": [d.code for d in denials]}
+            )
             return "denied"
         after = order.accept(now)
         outcome = Envelope.wrap(
             OrderAccepted(order=order_view(after)),
-            account_id=account_id, correlation_id=event.correlation_id,
-            causation_id=event.id, occurred_at=now,
+            account_id=account_id,
+            correlation_id=event.correlation_id,
+            causation_id=event.id,
+            occurred_at=now,
         )
         store.save_transition(order, after, [outcome])
         logger.info("order accepted", extra={"order_id": order_id})

@@ -1,0 +1,56 @@
+# RedFire: every target installs what it needs into .venv first (make install).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+STAGE ?= dev
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Tests never need an AWS account; keep a developer's credentials out of them.
+TEST_ENV := env -u AWS_PROFILE -u AWS_ENDPOINT_URL
+
+.PHONY: install dev test lint unit integration e2e infra bench synth schemas clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(UV) || $(BIN)/pip install --quiet uv==0.13.9
+	$(UV) sync --frozen --all-groups --python $(BIN)/python --quiet
+	touch $@
+
+dev: install
+	$(BIN)/redfire dev
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(TEST_ENV) $(BIN)/pytest -q
+
+unit: install
+	$(TEST_ENV) $(BIN)/pytest -q tests/unit tests/contract
+
+integration: install
+	$(TEST_ENV) $(BIN)/pytest -q tests/integration
+
+e2e: install
+	$(TEST_ENV) $(BIN)/pytest -q tests/e2e
+
+infra: install
+	$(TEST_ENV) $(BIN)/pytest -q tests/infra
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+synth: install
+	npx --yes aws-cdk@2 synth -c stage=$(STAGE) --quiet
+
+schemas: install
+	$(BIN)/redfire schemas
+
+clean:
+	rm -rf cdk.out .build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,199 @@
+"""The local API Gateway: HTTP requests in, HTTP API payload format 2.0 events to the handler.
+
+Each request runs in its own thread with its own asyncio event loop, since Mangum asks
+for the thread's current loop and worker threads have none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from redfire_cli.localcloud.environment import ACCOUNT_ID
+
+logger = logging.getLogger("redfire.localcloud")
+
+HOST = "127.0.0.1"
+API_ID = "local"
+TEXT_TYPES = ("text/", "application/json", "+json", "application/xml", "+xml",
+              "application/javascript", "application/x-www-form-urlencoded")
+INTERNAL_ERROR = {"message": "Internal Server Error"}  # what API Gateway answers on a crash
+
+Invoke = Callable[[dict[str, Any]], Any]
+
+
+def build_http_api_event(
+    *,
+    method: str,
+    target: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    source_ip: str,
+    protocol: str = "HTTP/1.1",
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload format 2.0) event for one request."""
+    now = now or datetime.now(UTC)
+    split = urlsplit(target)
+    merged: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in headers:
+        name = name.lower()
+        if name == "cookie":
+            cookies.extend(c.strip() for c in value.split(";") if c.strip())
+            continue
+        merged[name] = f"{merged[name]},{value}" if name in merged else value
+    host = merged.get("host", HOST)
+    merged.setdefault("x-forwarded-for", source_ip)
+    merged.setdefault("x-forwarded-proto", "http")
+    merged.setdefault("x-forwarded-port", host.rpartition(":")[2] if ":" in host else "80")
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": split.path or "/",
+        "rawQueryString": split.query,
+        "headers": merged,
+        "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "apiId": API_ID,
+            "domainName": host,
+            "domainPrefix": host.split(".")[0].split(":")[0],
+            "http": {
+                "method": method.upper(),
+                "path": unquote(split.path or "/"),
+                "protocol": protocol,
+                "sourceIp": source_ip,
+                "userAgent": merged.get("user-agent", ""),
+            },
+            "requestId": uuid.uuid4().hex,
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if split.query:
+        parameters: dict[str, str] = {}
+        for name, value in parse_qsl(split.query, keep_blank_values=True):
+            parameters[name] = f"{parameters[name]},{value}" if name in parameters else value
+        event["queryStringParameters"] = parameters
+    if body:
+        if _is_text(merged.get("content-type", ""), body):
+            event["body"] = body.decode()
+        else:
+            event["body"] = base64.b64encode(body).decode()
+            event["isBase64Encoded"] = True
+    return event
+
+
+def http_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Status, headers and body from a handler's reply, as API Gateway interprets it."""
+    if not isinstance(result, dict) or "statusCode" not in result:
+        # Format 2.0 treats any other reply as a JSON body with status 200.
+        return 200, [("content-type", "application/json")], json.dumps(result).encode()
+    headers = [(k, str(v)) for k, v in (result.get("headers") or {}).items()]
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers.extend((name, str(v)) for v in values)
+    headers.extend(("set-cookie", c) for c in result.get("cookies") or [])
+    body = result.get("body") or ""
+    raw = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+    return int(result["statusCode"]), headers, raw
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    """Turns every method into one event for the handler of the gateway's server."""
+
+    server: LocalHttpApiServer
+    protocol_version = "HTTP/1.1"
+
+    def do_any(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length else b""
+        event = build_http_api_event(
+            method=self.command,
+            target=self.path,
+            headers=list(self.headers.items()),
+            body=body,
+            source_ip=self.client_address[0],
+            protocol=self.request_version,
+        )
+        status, headers, raw = self._invoke(event)
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("content-length", str(len(raw)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(raw)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_any
+
+    def _invoke(self, event: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)  # Mangum uses the thread's current loop
+        try:
+            return http_response(self.server.invoke(event))
+        except Exception:
+            logger.exception("api handler raised for %s %s", self.command, self.path)
+            return 500, [("content-type", "application/json")], json.dumps(
+                INTERNAL_ERROR
+            ).encode()
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("api %s", format % args)
+
+
+class LocalHttpApiServer(ThreadingHTTPServer):
+    """A threading HTTP server on 127.0.0.1 whose every request invokes ``invoke``."""
+
+    daemon_threads = True
+
+    def __init__(self, invoke: Invoke, port: int = 0, host: str = HOST) -> None:
+        self.invoke = invoke
+        super().__init__((host, port), _RequestHandler)
+        self._thread = threading.Thread(target=self.serve_forever, name="http-api", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def start(self) -> LocalHttpApiServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+        self._thread.join(timeout=5)
+
+
+def _is_text(content_type: str, body: bytes) -> bool:
+    lowered = content_type.lower()
+    if not any(marker in lowered for marker in TEXT_TYPES):
+        return False
+    try:
+        body.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+

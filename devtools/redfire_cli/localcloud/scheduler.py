@@ -1,0 +1,53 @@
+"""The local EventBridge Scheduler: invokes each declared schedule's function with its payload.
+
+Locally every schedule runs every ``REDFIRE_FEED_SECONDS`` (default 5) instead of its
+declared rate, so the demo feed moves prices while you watch; each runs once at startup
+so prices exist before the cloud reports ready.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from redfire_cli.localcloud.workers import RepeatingWorker
+
+logger = logging.getLogger("redfire.localcloud")
+
+DEFAULT_FEED_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class LocalSchedule:
+    """One schedule, resolved: its period and the function it invokes."""
+
+    name: str
+    period_seconds: float
+    payload: dict[str, Any]
+    invoke: Callable[[dict[str, Any]], Any]
+
+    def fire(self) -> None:
+        # EventBridge Scheduler delivers the payload as the event, fresh each time.
+        self.invoke(copy.deepcopy(self.payload))
+
+
+def run_once(schedules: list[LocalSchedule]) -> None:
+    """Fire every schedule now; a failure is logged and does not stop the others."""
+    for schedule in schedules:
+        try:
+            schedule.fire()
+        except Exception:
+            logger.exception("schedule %s failed at startup", schedule.name)
+
+
+def start_workers(schedules: list[LocalSchedule]) -> list[RepeatingWorker]:
+    """One thread per schedule, first firing one period from now (startup already ran)."""
+    return [
+        RepeatingWorker(
+            f"schedule-{s.name}", s.fire, interval=s.period_seconds, first_delay=s.period_seconds
+        ).start()
+        for s in schedules
+    ]

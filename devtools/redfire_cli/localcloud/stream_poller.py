@@ -1,0 +1,174 @@
+"""DynamoDB stream poller: what a Lambda stream event source mapping does, locally.
+
+Records go to the handler in order, as real Lambda DynamoDB Streams events. With
+``batchItemFailures`` (itemIdentifier = SequenceNumber) the poller checkpoints before the
+lowest failed record and retries from it, like ``ReportBatchItemFailures``; a raise retries
+the whole batch. After ``max_retries`` retries of the same record it gives up on that
+record: it is logged as an error and sent to the local on-failure queue (Lambda's
+OnFailure destination), then the poller moves on.
+
+Each poll asks for a fresh iterator after the last record read instead of following
+``NextShardIterator``: moto's iterators hold the shard object itself, and a cancelled
+transaction replaces the table (and its shard) with a copy, so an old iterator chain
+would silently stop seeing new records.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+logger = logging.getLogger("redfire.localcloud")
+
+BATCH_SIZE = 100  # Lambda's default for DynamoDB streams
+MAX_RETRIES = 3
+FIRST_RETRY_DELAY_SECONDS = 0.2
+POLL_INTERVAL_SECONDS = 0.05
+FETCH_LIMIT = 1000
+
+
+def lambda_stream_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A GetRecords record as Lambda delivers it: JSON types plus the source ARN."""
+    converted: dict[str, Any] = _jsonable(record)
+    converted["eventSource"] = "aws:dynamodb"
+    converted["eventSourceARN"] = stream_arn
+    return converted
+
+
+def sequence_number(record: dict[str, Any]) -> str:
+    return str(record["dynamodb"]["SequenceNumber"])
+
+
+def first_failed_index(result: Any, batch: list[dict[str, Any]]) -> int | None:
+    """Index of the lowest failed record in ``batch``; None when all succeeded.
+
+    Like Lambda, an identifier that is not in the batch fails the whole batch.
+    """
+    if not isinstance(result, dict) or not result.get("batchItemFailures"):
+        return None
+    positions = {sequence_number(r): i for i, r in enumerate(batch)}
+    indexes = []
+    for failure in result["batchItemFailures"]:
+        identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        if identifier not in positions:
+            logger.error("unknown stream itemIdentifier %r: the whole batch failed", identifier)
+            return 0
+        indexes.append(positions[identifier])
+    return min(indexes)
+
+
+class StreamPoller:
+    """Reads one table's stream and hands the records to its consumer's handler."""
+
+    def __init__(
+        self,
+        name: str,
+        stream_arn: str,
+        invoke: Callable[[dict[str, Any]], Any],
+        streams_client: Any,
+        on_failure: Callable[[dict[str, Any]], None],
+        forget_iterators: Callable[[Iterable[str]], None] | None = None,
+        batch_size: int = BATCH_SIZE,
+        max_retries: int = MAX_RETRIES,
+    ) -> None:
+        self.name = name
+        self.stream_arn = stream_arn
+        self.invoke = invoke
+        self.streams = streams_client
+        self.on_failure = on_failure
+        self.forget_iterators = forget_iterators
+        self.batch_size = batch_size
+        self.max_retries = max_retries
+        self.pending: list[dict[str, Any]] = []
+        self._shard_id: str | None = None
+        self._last_read: str | None = None  # None: start at TRIM_HORIZON
+        self._head_failures = 0
+        self._retry_at = 0.0
+
+    def poll_once(self) -> int:
+        """Read new records, then hand one batch to the handler; the batch size."""
+        self.read_new_records()
+        if not self.pending or time.monotonic() < self._retry_at:
+            return 0
+        batch = self.pending[: self.batch_size]
+        event = {"Records": [lambda_stream_record(r, self.stream_arn) for r in batch]}
+        try:
+            failed_at = first_failed_index(self.invoke(event), batch)
+        except Exception:
+            logger.exception("%s: handler raised; retrying the batch", self.name)
+            failed_at = 0
+        if failed_at is None:
+            del self.pending[: len(batch)]
+            self._head_failures = 0
+        else:
+            self._record_failure(failed_at)
+        return len(batch)
+
+    def read_new_records(self) -> None:
+        if self._shard_id is None:
+            shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"][
+                "Shards"
+            ]
+            self._shard_id = shards[0]["ShardId"]
+        position: dict[str, str] = {"ShardIteratorType": "TRIM_HORIZON"}
+        if self._last_read is not None:
+            position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+                        "SequenceNumber": self._last_read}
+        iterator = self.streams.get_shard_iterator(
+            StreamArn=self.stream_arn, ShardId=self._shard_id, **position
+        )["ShardIterator"]
+        response = self.streams.get_records(ShardIterator=iterator, Limit=FETCH_LIMIT)
+        if self.forget_iterators is not None:
+            self.forget_iterators([iterator, response.get("NextShardIterator", "")])
+        records = response.get("Records", [])
+        if records:
+            self.pending.extend(records)
+            self._last_read = sequence_number(records[-1])
+
+    def _record_failure(self, failed_at: int) -> None:
+        """Checkpoint before the failed record; give it up after ``max_retries`` retries."""
+        if failed_at > 0:
+            del self.pending[:failed_at]
+            self._head_failures = 0
+        self._head_failures += 1
+        if self._head_failures <= self.max_retries:
+            delay = FIRST_RETRY_DELAY_SECONDS * 2 ** (self._head_failures - 1)
+            self._retry_at = time.monotonic() + delay
+            return
+        record = self.pending.pop(0)
+        logger.error(
+            "%s: giving up on stream record %s (%s %s) after %d attempts; sent to on-failure",
+            self.name,
+            sequence_number(record),
+            record.get("eventName"),
+            record["dynamodb"].get("Keys"),
+            self._head_failures,
+        )
+        self.on_failure(
+            {
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": self._head_failures,
+                "streamArn": self.stream_arn,
+                "function": self.name,
+                "record": lambda_stream_record(record, self.stream_arn),
+            }
+        )
+        self._head_failures = 0
+        self._retry_at = 0.0
+
+
+def _jsonable(value: Any) -> Any:
+    """boto3 hands back datetimes and bytes; Lambda events carry epoch seconds and base64."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode()
+    return value

@@ -1,0 +1,102 @@
+"""The public HTTP API: every request (``$default`` route) goes to the api function."""
+
+from __future__ import annotations
+
+import jsii
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+from redfire_core.resources import Declaration
+
+from redfire_infra.function_factory import acknowledge
+from redfire_infra.stage_config import StageConfig
+
+API_LOGICAL = "api"
+
+
+@jsii.implements(apigwv2.IAccessLogSettings)
+class _AccessLogSettings:
+    """Where and how the stage writes access logs (``IAccessLogSettings`` has no struct)."""
+
+    def __init__(
+        self, destination: apigwv2.IAccessLogDestination, format: apigw.AccessLogFormat
+    ) -> None:
+        self._destination = destination
+        self._format = format
+
+    @property
+    def destination(self) -> apigwv2.IAccessLogDestination:
+        return self._destination
+
+    @property
+    def format(self) -> apigw.AccessLogFormat:
+        return self._format
+
+
+class HttpApi(Construct):
+    """API Gateway HTTP API with JSON access logs and the stage's throttling."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        declaration: Declaration,
+        config: StageConfig,
+        handler: lambda_.IFunction,
+    ) -> None:
+        super().__init__(scope, id)
+        self.api = apigwv2.HttpApi(
+            self,
+            "Api",
+            api_name=declaration.name(API_LOGICAL),
+            description="RedFire HTTP API (FastAPI in the api function)",
+            create_default_stage=False,
+            default_integration=integrations.HttpLambdaIntegration("ApiFunction", handler),
+        )
+        self.access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            log_group_name=f"/aws/apigateway/{declaration.name(API_LOGICAL)}",
+            retention=config.log_retention,
+            removal_policy=config.stateful_removal_policy,
+        )
+        self.stage = apigwv2.HttpStage(
+            self,
+            "DefaultStage",
+            http_api=self.api,
+            auto_deploy=True,
+            throttle=apigwv2.ThrottleSettings(
+                rate_limit=config.api_throttle_rate, burst_limit=config.api_throttle_burst
+            ),
+            access_log_settings=_AccessLogSettings(
+                apigwv2.LogGroupLogDestination(self.access_logs),
+                apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=False,
+                ),
+            ),
+        )
+        default_route = self.api.node.find_child("DefaultRoute")
+        for finding in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+            acknowledge(
+                default_route,
+                finding,
+                "Authorization is done in the api function: it verifies the HS256 JWT "
+                "(redfire_core.auth) on every route except login and health, so the gateway "
+                "forwards every request; no Cognito user pool is used.",
+            )
+
+    @property
+    def url(self) -> str:
+        return self.stage.url

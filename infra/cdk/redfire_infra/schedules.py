@@ -1,0 +1,81 @@
+"""EventBridge Scheduler schedules from ``Declaration(stage).schedules()``."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_scheduler as scheduler
+from constructs import Construct
+from redfire_core.resources import Declaration, Schedule
+
+from redfire_infra.function_factory import DeclaredFunction
+
+
+def _construct_id(logical: str) -> str:
+    return "".join(part.title() for part in logical.split("-"))
+
+
+def _retry_policy(spec: Schedule) -> scheduler.CfnSchedule.RetryPolicyProperty | None:
+    """A periodic tick is superseded by the next one: retry it only within its own period."""
+    if not spec.expression.startswith("rate("):
+        return None
+    return scheduler.CfnSchedule.RetryPolicyProperty(
+        maximum_event_age_in_seconds=max(60, spec.rate_seconds()),
+        maximum_retry_attempts=2,
+    )
+
+
+class Schedules(Construct):
+    """Each schedule invokes its function with the declared payload, through a role that may
+    invoke that one function and nothing else."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        declaration: Declaration,
+        functions: dict[str, DeclaredFunction],
+    ) -> None:
+        super().__init__(scope, id)
+        self.schedules: dict[str, scheduler.CfnSchedule] = {}
+        for spec in declaration.schedules():
+            target = functions[spec.function].function
+            role = iam.Role(
+                self,
+                f"{_construct_id(spec.logical)}Role",
+                assumed_by=iam.ServicePrincipal(
+                    "scheduler.amazonaws.com",
+                    conditions={
+                        "StringEquals": {"aws:SourceAccount": Stack.of(self).account},
+                    },
+                ),
+                description=f"{declaration.name(spec.logical)}: invoke {target.function_name}",
+                inline_policies={
+                    "InvokeTarget": iam.PolicyDocument(
+                        statements=[
+                            iam.PolicyStatement(
+                                actions=["lambda:InvokeFunction"],
+                                resources=[target.function_arn],
+                            )
+                        ]
+                    )
+                },
+            )
+            self.schedules[spec.logical] = scheduler.CfnSchedule(
+                self,
+                _construct_id(spec.logical),
+                name=declaration.name(spec.logical),
+                description=spec.purpose or None,
+                schedule_expression=spec.expression,
+                flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+                state="ENABLED",
+                target=scheduler.CfnSchedule.TargetProperty(
+                    arn=target.function_arn,
+                    role_arn=role.role_arn,
+                    input=json.dumps(spec.payload, sort_keys=True),
+                    retry_policy=_retry_policy(spec),
+                ),
+            )
