@@ -24,9 +24,7 @@ class Refused(Exception):
     """Minting here could reach something that is not the local cloud."""
 
 
-def is_local_endpoint(url: str | None) -> bool:
-    if not url:
-        return False
+def is_local_endpoint(url: str) -> bool:
     parts = urlsplit(url)
     return parts.scheme in ("http", "https") and parts.hostname in LOCAL_HOSTS
 
@@ -44,12 +42,11 @@ def local_cloud_settings(workdir: Path) -> tuple[str, str]:
             f"REDFIRE_STAGE is {stage!r}: tokens are minted only for the local cloud "
             f"(stage {environment.LOCAL_STAGE!r}), never for a deployed stage"
         )
-    if not is_local_endpoint(endpoint):
+    if endpoint is None or not is_local_endpoint(endpoint):
         raise Refused(
             f"no local cloud endpoint (AWS_ENDPOINT_URL={endpoint!r}); start one with "
             "`make dev` and run this from the same folder"
         )
-    assert endpoint is not None
     return endpoint, stage
 
 
@@ -84,20 +81,22 @@ def main(account_id: str, role: str, workdir: Path | None = None) -> int:
         {**environment.aws_environment(endpoint), "REDFIRE_STAGE": stage, "REDFIRE_LOCAL": "true"}
     )
     from botocore.exceptions import EndpointConnectionError
+
+    from redfire_cli.localcloud import aws
     from redfire_core.adapters.audit_log import AuditLog
     from redfire_core.adapters.trading_store import TradingStore
     from redfire_core.resources import Declaration
     from redfire_core.services.accounts import open_account
-
-    from redfire_cli.localcloud import aws
 
     try:
         secret = aws.client("secretsmanager").get_secret_value(
             SecretId=Declaration(stage).jwt_secret_name
         )["SecretString"]
     except EndpointConnectionError:
-        print(f"redfire token: no local cloud answers at {endpoint}; is `make dev` running?",
-              file=sys.stderr)
+        print(
+            f"redfire token: no local cloud answers at {endpoint}; is `make dev` running?",
+            file=sys.stderr,
+        )
         return EXIT_REFUSED
     now = datetime.now(UTC)
     open_account(TradingStore(), AuditLog(), account_id, actor="redfire token", now=now)

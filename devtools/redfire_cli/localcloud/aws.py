@@ -1,4 +1,5 @@
-"""boto3 clients for the local moto server, built from the environment the cloud has set."""
+"""boto3 clients for the local moto server: region, dummy credentials and config fixed here,
+so they never pick up a developer's real AWS credentials."""
 
 from __future__ import annotations
 
@@ -6,12 +7,24 @@ from typing import Any
 
 from botocore.config import Config
 
-# Streams need this beside the environment variable when a caller passes its own config.
+from redfire_cli.localcloud.environment import DUMMY_CREDENTIALS, REGION
+
+# Streams would otherwise be sent to an account-id endpoint that moto does not route.
 _CONFIG = Config(account_id_endpoint_mode="disabled", retries={"max_attempts": 2})
 
 
 def client(service: str, endpoint_url: str | None = None) -> Any:
-    """A new client; each poller thread gets its own so none waits on another's pool."""
+    """A new client (each poller thread gets its own, so none waits on another's pool).
+
+    Without ``endpoint_url`` it uses ``AWS_ENDPOINT_URL``, which the local cloud sets.
+    """
     import boto3
 
-    return boto3.client(service, endpoint_url=endpoint_url, config=_CONFIG)
+    return boto3.client(
+        service,
+        region_name=REGION,
+        endpoint_url=endpoint_url,
+        aws_access_key_id=DUMMY_CREDENTIALS,
+        aws_secret_access_key=DUMMY_CREDENTIALS,
+        config=_CONFIG,
+    )

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 FOLDER = ".redfire"
@@ -23,9 +24,17 @@ def state_path(workdir: Path) -> Path:
 
 
 def write(path: Path, values: dict[str, str]) -> None:
+    """Write the variables, readable by the owner only: they include a bearer token."""
+    write_private(path, "".join(f"{name}={value}\n" for name, value in values.items()))
+
+
+def write_private(path: Path, text: str) -> None:
+    """Create or replace ``path`` with mode 0600 from the first byte."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"{name}={value}\n" for name, value in values.items()))
-    path.chmod(0o600)  # it holds a bearer token
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
+    path.chmod(0o600)  # in case it existed with a wider mode
 
 
 def read(path: Path) -> dict[str, str]:

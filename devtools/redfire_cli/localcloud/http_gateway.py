@@ -24,8 +24,15 @@ logger = logging.getLogger("redfire.localcloud")
 
 HOST = "127.0.0.1"
 API_ID = "local"
-TEXT_TYPES = ("text/", "application/json", "+json", "application/xml", "+xml",
-              "application/javascript", "application/x-www-form-urlencoded")
+TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "+json",
+    "application/xml",
+    "+xml",
+    "application/javascript",
+    "application/x-www-form-urlencoded",
+)
 INTERNAL_ERROR = {"message": "Internal Server Error"}  # what API Gateway answers on a crash
 
 Invoke = Callable[[dict[str, Any]], Any]
@@ -148,9 +155,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return http_response(self.server.invoke(event))
         except Exception:
             logger.exception("api handler raised for %s %s", self.command, self.path)
-            return 500, [("content-type", "application/json")], json.dumps(
-                INTERNAL_ERROR
-            ).encode()
+            return 500, [("content-type", "application/json")], json.dumps(INTERNAL_ERROR).encode()
         finally:
             asyncio.set_event_loop(None)
             loop.close()
@@ -182,9 +187,10 @@ class LocalHttpApiServer(ThreadingHTTPServer):
         return self
 
     def stop(self) -> None:
-        self.shutdown()
+        if self._thread.is_alive():  # shutdown() would wait forever for a loop never started
+            self.shutdown()
+            self._thread.join(timeout=5)
         self.server_close()
-        self._thread.join(timeout=5)
 
 
 def _is_text(content_type: str, body: bytes) -> bool:
@@ -196,4 +202,3 @@ def _is_text(content_type: str, body: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
-

@@ -10,9 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from redfire_core.resources import Declaration, Function
-
 from redfire_cli.localcloud.environment import ACCOUNT_ID, REGION
+from redfire_core.resources import Declaration, Function
 
 Handler = Callable[[Any, Any], Any]
 

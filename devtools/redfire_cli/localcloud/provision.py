@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from redfire_cli.localcloud import aws
 from redfire_core.resources import (
     QUEUES,
     RULES,
@@ -22,8 +23,6 @@ from redfire_core.resources import (
     Queue,
     Table,
 )
-
-from redfire_cli.localcloud import aws
 
 LOCAL_VISIBILITY_TIMEOUT_SECONDS = 2
 MAX_SQS_RETENTION_SECONDS = 14 * 86400
@@ -76,9 +75,7 @@ class Provisioner:
             main, dlq = self.create_queue_with_dlq(queue)
             resources.queues[queue.logical], resources.dlqs[queue.logical] = main, dlq
         self.create_rules(resources.queues)
-        self.secrets.create_secret(
-            Name=self.declaration.jwt_secret_name, SecretString=jwt_secret
-        )
+        self.secrets.create_secret(Name=self.declaration.jwt_secret_name, SecretString=jwt_secret)
         return resources
 
     def create_table(self, table: Table) -> str | None:

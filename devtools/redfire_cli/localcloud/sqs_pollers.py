@@ -127,8 +127,7 @@ class SqsPoller:
             response = self.sqs.delete_message_batch(
                 QueueUrl=self.queue.url,
                 Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                    for i, m in enumerate(chunk)
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)
                 ],
             )
             if response.get("Failed"):

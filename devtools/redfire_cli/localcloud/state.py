@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from redfire_cli.localcloud import dev_env
 from redfire_core.resources import Declaration
 
 FORMAT_VERSION = 1
@@ -37,23 +38,22 @@ def load(path: Path) -> SavedState:
         raise ValueError(f"{path}: unknown state format {document.get('version')!r}")
     return SavedState(
         jwt_secret=document.get("jwt_secret"),
-        tables={name: [_decode_item(i) for i in items]
-                for name, items in document["tables"].items()},
+        tables={
+            name: [_decode_item(i) for i in items] for name, items in document["tables"].items()
+        },
     )
 
 
 def save(path: Path, state: SavedState) -> None:
-    """Write atomically, so a crash mid-write never leaves half a file."""
+    """Write atomically (a crash never leaves half a file), owner-only (it holds the secret)."""
     document = {
         "version": FORMAT_VERSION,
         "saved_at": datetime.now(UTC).isoformat(),
         "jwt_secret": state.jwt_secret,
-        "tables": {name: [_encode_item(i) for i in items]
-                   for name, items in state.tables.items()},
+        "tables": {name: [_encode_item(i) for i in items] for name, items in state.tables.items()},
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(document, indent=1, sort_keys=True))
+    dev_env.write_private(temporary, json.dumps(document, indent=1, sort_keys=True))
     os.replace(temporary, path)
 
 
@@ -78,7 +78,9 @@ def restore(declaration: Declaration, dynamodb: Any, state: SavedState) -> int:
             continue  # a table that no longer exists in the declaration
         name = declaration.name(logical)
         for start in range(0, len(items), BATCH_WRITE_LIMIT):
-            requests = [{"PutRequest": {"Item": i}} for i in items[start : start + BATCH_WRITE_LIMIT]]
+            requests = [
+                {"PutRequest": {"Item": i}} for i in items[start : start + BATCH_WRITE_LIMIT]
+            ]
             pending: dict[str, Any] = {name: requests}
             while pending:
                 pending = dynamodb.batch_write_item(RequestItems=pending).get(
@@ -97,7 +99,7 @@ def _decode_item(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _encode_value(value: dict[str, Any]) -> dict[str, Any]:
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind == "B":
         return {"B": base64.b64encode(inner).decode()}
     if kind == "BS":
@@ -110,7 +112,7 @@ def _encode_value(value: dict[str, Any]) -> dict[str, Any]:
 
 
 def _decode_value(value: dict[str, Any]) -> dict[str, Any]:
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind == "B":
         return {"B": base64.b64decode(inner)}
     if kind == "BS":

@@ -10,7 +10,9 @@ OnFailure destination), then the poller moves on.
 Each poll asks for a fresh iterator after the last record read instead of following
 ``NextShardIterator``: moto's iterators hold the shard object itself, and a cancelled
 transaction replaces the table (and its shard) with a copy, so an old iterator chain
-would silently stop seeing new records.
+would silently stop seeing new records. Used iterators and checkpointed records are
+handed to ``housekeeping`` (the in-process moto server), which would otherwise keep both
+forever.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 logger = logging.getLogger("redfire.localcloud")
 
@@ -29,6 +31,12 @@ MAX_RETRIES = 3
 FIRST_RETRY_DELAY_SECONDS = 0.2
 POLL_INTERVAL_SECONDS = 0.05
 FETCH_LIMIT = 1000
+
+
+class StreamHousekeeping(Protocol):
+    def forget_shard_iterators(self, iterator_arns: Iterable[str]) -> None: ...
+
+    def trim_stream(self, stream_arn: str, through_sequence: str) -> int: ...
 
 
 def lambda_stream_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
@@ -71,7 +79,7 @@ class StreamPoller:
         invoke: Callable[[dict[str, Any]], Any],
         streams_client: Any,
         on_failure: Callable[[dict[str, Any]], None],
-        forget_iterators: Callable[[Iterable[str]], None] | None = None,
+        housekeeping: StreamHousekeeping | None = None,
         batch_size: int = BATCH_SIZE,
         max_retries: int = MAX_RETRIES,
     ) -> None:
@@ -80,7 +88,7 @@ class StreamPoller:
         self.invoke = invoke
         self.streams = streams_client
         self.on_failure = on_failure
-        self.forget_iterators = forget_iterators
+        self.housekeeping = housekeeping
         self.batch_size = batch_size
         self.max_retries = max_retries
         self.pending: list[dict[str, Any]] = []
@@ -88,6 +96,7 @@ class StreamPoller:
         self._last_read: str | None = None  # None: start at TRIM_HORIZON
         self._head_failures = 0
         self._retry_at = 0.0
+        self._trimmed_through: int | None = None
 
     def poll_once(self) -> int:
         """Read new records, then hand one batch to the handler; the batch size."""
@@ -106,6 +115,7 @@ class StreamPoller:
             self._head_failures = 0
         else:
             self._record_failure(failed_at)
+        self._trim_checkpointed()
         return len(batch)
 
     def read_new_records(self) -> None:
@@ -116,14 +126,18 @@ class StreamPoller:
             self._shard_id = shards[0]["ShardId"]
         position: dict[str, str] = {"ShardIteratorType": "TRIM_HORIZON"}
         if self._last_read is not None:
-            position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
-                        "SequenceNumber": self._last_read}
+            position = {
+                "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+                "SequenceNumber": self._last_read,
+            }
         iterator = self.streams.get_shard_iterator(
             StreamArn=self.stream_arn, ShardId=self._shard_id, **position
         )["ShardIterator"]
         response = self.streams.get_records(ShardIterator=iterator, Limit=FETCH_LIMIT)
-        if self.forget_iterators is not None:
-            self.forget_iterators([iterator, response.get("NextShardIterator", "")])
+        if self.housekeeping is not None:
+            self.housekeeping.forget_shard_iterators(
+                [iterator, response.get("NextShardIterator", "")]
+            )
         records = response.get("Records", [])
         if records:
             self.pending.extend(records)
@@ -159,6 +173,17 @@ class StreamPoller:
         )
         self._head_failures = 0
         self._retry_at = 0.0
+
+    def _trim_checkpointed(self) -> None:
+        """Let the stream drop what was handled: all but the records still pending."""
+        if self.housekeeping is None or self._last_read is None:
+            return
+        checkpoint = (
+            int(sequence_number(self.pending[0])) - 1 if self.pending else int(self._last_read)
+        )
+        if self._trimmed_through is None or checkpoint > self._trimmed_through:
+            self.housekeeping.trim_stream(self.stream_arn, str(checkpoint))
+            self._trimmed_through = checkpoint
 
 
 def _jsonable(value: Any) -> Any:

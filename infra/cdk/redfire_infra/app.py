@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import App, Validations
-from cdk_nag import AwsSolutionsChecks
+from aws_cdk import App
 
+from redfire_infra.nag import add_nag_checks
 from redfire_infra.stack import RedFireStack
 from redfire_infra.stage_config import (
     STAGE_CONTEXT_KEY,
@@ -26,7 +26,7 @@ def build_app(
     )
     # No env: the template is account- and region-agnostic, so synth needs no credentials.
     stack = RedFireStack(app, config=config)
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    add_nag_checks(app)
     return app, stack
 
 

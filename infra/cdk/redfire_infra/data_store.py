@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
-from redfire_core.resources import Declaration, Table
 
+from redfire_core.resources import Declaration, Table
+from redfire_infra.naming import construct_id
 from redfire_infra.stage_config import StageConfig
 
 _ATTRIBUTE_TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER}
@@ -30,7 +31,7 @@ class DataStore(Construct):
         for logical, spec in declaration.tables.items():
             table = dynamodb.Table(
                 self,
-                logical.title(),
+                construct_id(logical),
                 table_name=declaration.name(logical),
                 partition_key=_attribute(spec, spec.partition_key),
                 sort_key=_attribute(spec, spec.sort_key) if spec.sort_key else None,

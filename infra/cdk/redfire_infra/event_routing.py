@@ -9,6 +9,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+
 from redfire_core.resources import (
     ARCHIVE_RETENTION_DAYS,
     EVENT_BUS_LOGICAL,
@@ -17,10 +18,7 @@ from redfire_core.resources import (
     RULES,
     Declaration,
 )
-
-
-def _construct_id(logical: str) -> str:
-    return "".join(part.title() for part in logical.split("-"))
+from redfire_infra.naming import construct_id
 
 
 def event_pattern(pattern: dict[str, Any]) -> events.EventPattern:
@@ -58,13 +56,13 @@ class EventRouting(Construct):
         for logical, spec in QUEUES.items():
             dlq = encrypted_queue(
                 self,
-                f"{_construct_id(spec.dlq_logical)}",
+                construct_id(spec.dlq_logical),
                 queue_name=declaration.name(spec.dlq_logical),
                 retention_period=Duration.days(spec.dlq_retention_days),
             )
             self.queues[logical] = encrypted_queue(
                 self,
-                f"{_construct_id(logical)}Queue",
+                construct_id(logical, "Queue"),
                 queue_name=declaration.name(logical),
                 visibility_timeout=Duration.seconds(spec.visibility_timeout_seconds),
                 dead_letter_queue=sqs.DeadLetterQueue(
@@ -74,12 +72,12 @@ class EventRouting(Construct):
             self.dead_letter_queues[spec.dlq_logical] = dlq
 
         self.rules: dict[str, events.Rule] = {}
-        for logical, spec in RULES.items():
+        for logical, rule in RULES.items():
             self.rules[logical] = events.Rule(
                 self,
-                f"{_construct_id(logical)}Rule",
+                construct_id(logical, "Rule"),
                 rule_name=declaration.name(logical),
                 event_bus=self.bus,
-                event_pattern=event_pattern(spec.event_pattern()),
-                targets=[targets.SqsQueue(self.queues[spec.queue])],
+                event_pattern=event_pattern(rule.event_pattern()),
+                targets=[targets.SqsQueue(self.queues[rule.queue])],
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -13,9 +13,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
-from redfire_core.resources import STREAM_CONSUMERS, Declaration, Function
 
+from redfire_core.resources import STREAM_CONSUMERS, Declaration, Function
 from redfire_infra.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, function_code
+from redfire_infra.nag import acknowledge
 from redfire_infra.stage_config import StageConfig
 
 METRICS_NAMESPACE = "RedFire"
@@ -46,16 +47,6 @@ class SharedResources:
     bus: events.IEventBus
     jwt_secret: secretsmanager.ISecret
     layer: lambda_.ILayerVersion
-
-
-NAG_PACK = "AwsSolutions"
-
-
-def acknowledge(scope: Construct, finding: str, reason: str) -> None:
-    """Record a reviewed cdk-nag finding (e.g. ``AwsSolutions-L1``) on one construct and its
-    children, never on the stack. The ``<pack>::`` form makes CDK list the finding with its
-    reason under ``suppressedViolations`` in ``validation-report.json``."""
-    Validations.of(scope).acknowledge(Acknowledgment(id=f"{NAG_PACK}::{finding}", reason=reason))
 
 
 class DeclaredFunction(Construct):
@@ -92,7 +83,7 @@ class DeclaredFunction(Construct):
             self,
             "Function",
             function_name=name,
-            description=spec.purpose,
+            description=spec.purpose or None,
             runtime=LAMBDA_RUNTIME,
             architecture=LAMBDA_ARCHITECTURE,
             handler=spec.handler,
@@ -164,4 +155,3 @@ class DeclaredFunction(Construct):
                     resources=[tables[logical].table_arn for logical in self.spec.tables_write],
                 )
             )
-

@@ -9,9 +9,9 @@ from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from redfire_core.resources import Declaration
 
-from redfire_infra.function_factory import acknowledge
+from redfire_core.resources import Declaration
+from redfire_infra.nag import acknowledge
 from redfire_infra.stage_config import StageConfig
 
 API_LOGICAL = "api"
@@ -87,15 +87,13 @@ class HttpApi(Construct):
                 ),
             ),
         )
-        default_route = self.api.node.find_child("DefaultRoute")
-        for finding in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
-            acknowledge(
-                default_route,
-                finding,
-                "Authorization is done in the api function: it verifies the HS256 JWT "
-                "(redfire_core.auth) on every route except login and health, so the gateway "
-                "forwards every request; no Cognito user pool is used.",
-            )
+        acknowledge(
+            self.api.node.find_child("DefaultRoute"),
+            "AwsSolutions-APIG4",
+            "Authorization is done in the api function: it verifies the HS256 JWT "
+            "(redfire_core.auth) on every route that needs it, so the gateway forwards every "
+            "request to it, including the public login and health routes.",
+        )
 
     @property
     def url(self) -> str:

@@ -10,16 +10,13 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from redfire_core.resources import Declaration
 
-from redfire_infra.function_factory import DeclaredFunction, acknowledge
+from redfire_core.resources import Declaration
+from redfire_infra.function_factory import DeclaredFunction
+from redfire_infra.naming import construct_id
 from redfire_infra.stage_config import StageConfig
 
 _PERIOD = Duration.minutes(1)
-
-
-def _construct_id(logical: str) -> str:
-    return "".join(part.title() for part in logical.split("-"))
 
 
 class Observability(Construct):
@@ -45,13 +42,6 @@ class Observability(Construct):
                 enforce_ssl=True,
             )
             self.alarm_topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
-            acknowledge(
-                self.alarm_topic,
-                "AwsSolutions-SNS2",
-                "Carries only CloudWatch alarm state changes (no business data); CloudWatch "
-                "cannot publish to a topic encrypted with the AWS-managed SNS key, and a "
-                "customer-managed key for alarm notices is not worth its cost here.",
-            )
 
         self.dlq_alarms: dict[str, cloudwatch.Alarm] = {}
         for logical, dlq in dead_letter_queues.items():
@@ -59,7 +49,7 @@ class Observability(Construct):
                 period=_PERIOD, statistic=cloudwatch.Stats.MAXIMUM
             ).create_alarm(
                 self,
-                f"{_construct_id(logical)}NotEmpty",
+                construct_id(logical, "NotEmpty"),
                 alarm_name=declaration.name(f"{logical}-not-empty"),
                 alarm_description=f"messages are waiting in {declaration.name(logical)}",
                 threshold=0,
@@ -102,4 +92,3 @@ class Observability(Construct):
                 width=24,
             )
         )
-

@@ -8,13 +8,10 @@ from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
+
 from redfire_core.resources import Declaration, Schedule
-
 from redfire_infra.function_factory import DeclaredFunction
-
-
-def _construct_id(logical: str) -> str:
-    return "".join(part.title() for part in logical.split("-"))
+from redfire_infra.naming import construct_id
 
 
 def _retry_policy(spec: Schedule) -> scheduler.CfnSchedule.RetryPolicyProperty | None:
@@ -42,17 +39,18 @@ class Schedules(Construct):
         super().__init__(scope, id)
         self.schedules: dict[str, scheduler.CfnSchedule] = {}
         for spec in declaration.schedules():
+            name = declaration.name(spec.logical)
             target = functions[spec.function].function
             role = iam.Role(
                 self,
-                f"{_construct_id(spec.logical)}Role",
+                construct_id(spec.logical, "Role"),
                 assumed_by=iam.ServicePrincipal(
                     "scheduler.amazonaws.com",
                     conditions={
                         "StringEquals": {"aws:SourceAccount": Stack.of(self).account},
                     },
                 ),
-                description=f"{declaration.name(spec.logical)}: invoke {target.function_name}",
+                description=f"{name}: invoke {declaration.name(spec.function)}",
                 inline_policies={
                     "InvokeTarget": iam.PolicyDocument(
                         statements=[
@@ -66,8 +64,8 @@ class Schedules(Construct):
             )
             self.schedules[spec.logical] = scheduler.CfnSchedule(
                 self,
-                _construct_id(spec.logical),
-                name=declaration.name(spec.logical),
+                construct_id(spec.logical),
+                name=name,
                 description=spec.purpose or None,
                 schedule_expression=spec.expression,
                 flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),

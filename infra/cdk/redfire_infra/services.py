@@ -8,12 +8,14 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from redfire_core.resources import FUNCTIONS, QUEUES, STREAM_CONSUMERS, Declaration
 
+from redfire_core.resources import FUNCTIONS, QUEUES, STREAM_CONSUMERS, Declaration
 from redfire_infra.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, core_layer_code
 from redfire_infra.data_store import DataStore
 from redfire_infra.event_routing import EventRouting, encrypted_queue
-from redfire_infra.function_factory import DeclaredFunction, SharedResources, acknowledge
+from redfire_infra.function_factory import DeclaredFunction, SharedResources
+from redfire_infra.nag import acknowledge
+from redfire_infra.naming import construct_id
 from redfire_infra.stage_config import StageConfig
 
 # A record that still fails after this many retries (each time bisected) is reported to the
@@ -57,7 +59,7 @@ class Services(Construct):
         self.functions: dict[str, DeclaredFunction] = {
             name: DeclaredFunction(
                 self,
-                name.title(),
+                construct_id(name),
                 spec=spec,
                 declaration=declaration,
                 config=config,
@@ -80,7 +82,7 @@ class Services(Construct):
             dlq_logical = stream_dlq_logical(consumer)
             dlq = encrypted_queue(
                 self,
-                f"{consumer.title()}StreamDlq",
+                construct_id(consumer, "StreamDlq"),
                 queue_name=declaration.name(dlq_logical),
                 retention_period=STREAM_DLQ_RETENTION,
             )

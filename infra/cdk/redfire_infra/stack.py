@@ -7,12 +7,12 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack, Tags
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
-from redfire_core.resources import APP, Declaration
 
+from redfire_core.resources import APP, Declaration
 from redfire_infra.data_store import DataStore
 from redfire_infra.event_routing import EventRouting
-from redfire_infra.function_factory import acknowledge
 from redfire_infra.http_api import HttpApi
+from redfire_infra.nag import acknowledge
 from redfire_infra.observability import Observability
 from redfire_infra.schedules import Schedules
 from redfire_infra.services import Services

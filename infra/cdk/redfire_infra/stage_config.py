@@ -63,9 +63,9 @@ class StageConfig:
 
     def __post_init__(self) -> None:
         if self.log_retention_days not in _RETENTION_BY_DAYS:
-            allowed = sorted(_RETENTION_BY_DAYS)
             raise StageConfigError(
-                f"{self.stage}: log_retention_days={self.log_retention_days} is not one of {allowed}"
+                f"{self.stage}: log_retention_days={self.log_retention_days} is not one of "
+                f"{sorted(_RETENTION_BY_DAYS)}"
             )
         if self.removal_policy not in _REMOVAL_POLICIES:
             raise StageConfigError(

@@ -1,0 +1,248 @@
+"""``redfire dev``: start moto, provision, seed, start the pollers and the gateway; stop cleanly.
+
+Order matters: the environment is set before any ``redfire_core`` settings are read,
+the handlers are imported (cold start paid) before ready, and on stop the gateway and
+pollers end before the tables are saved and moto goes away.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from redfire_cli.localcloud import dev_env, environment, state
+from redfire_cli.localcloud.workers import RepeatingWorker
+
+logger = logging.getLogger("redfire.localcloud")
+
+DEFAULT_MOTO_PORT = 4566
+DEFAULT_API_PORT = 8000
+READY_PREFIX = "RedFire local cloud ready:"
+JOIN_TIMEOUT_SECONDS = 10.0
+
+
+class StartupError(Exception):
+    """The local cloud cannot start (a port is taken, saved state unreadable, ...)."""
+
+
+@dataclass(frozen=True)
+class DevOptions:
+    workdir: Path
+    reset: bool = False
+    moto_port: int = DEFAULT_MOTO_PORT
+    api_port: int = DEFAULT_API_PORT
+    feed_seconds: float = 5.0
+
+    @classmethod
+    def from_environment(cls, workdir: Path, reset: bool) -> DevOptions:
+        """Ports from REDFIRE_MOTO_PORT / REDFIRE_API_PORT (0 = any free port)."""
+        return cls(
+            workdir=workdir,
+            reset=reset,
+            moto_port=int(os.environ.get("REDFIRE_MOTO_PORT", DEFAULT_MOTO_PORT)),
+            api_port=int(os.environ.get("REDFIRE_API_PORT", DEFAULT_API_PORT)),
+            feed_seconds=float(os.environ.get("REDFIRE_FEED_SECONDS", 5.0)),
+        )
+
+
+class LocalCloud:
+    """Everything ``redfire dev`` runs, with one start and one stop."""
+
+    def __init__(self, options: DevOptions) -> None:
+        self.options = options
+        self.state_path = dev_env.state_path(options.workdir)
+        self.dev_env_path = dev_env.dev_env_path(options.workdir)
+        self.moto: Any = None
+        self.gateway: Any = None
+        self.workers: list[RepeatingWorker] = []
+        self.jwt_secret = ""
+        self.started = False
+
+    def start(self) -> None:
+        if self.options.reset:
+            self.state_path.unlink(missing_ok=True)
+        try:
+            saved = state.load(self.state_path)
+        except (ValueError, KeyError) as error:
+            raise StartupError(f"cannot read {self.state_path}: {error}; use --reset") from None
+        self._start_moto()
+        environment.apply(environment.handler_environment(self.moto.endpoint_url))
+        self._bind_gateway()
+
+        from redfire_cli.localcloud import aws
+        from redfire_cli.localcloud.provision import Provisioner
+        from redfire_cli.localcloud.ttl_sweeper import TtlSweeper, ttl_tables
+        from redfire_core.resources import Declaration
+
+        self.declaration = Declaration(environment.LOCAL_STAGE)
+        self.jwt_secret = saved.jwt_secret or secrets.token_hex(32)
+        self.resources = Provisioner(self.declaration).provision(self.jwt_secret)
+        self.dynamodb = aws.client("dynamodb")
+        restored = state.restore(self.declaration, self.dynamodb, saved)
+        self.sweeper = TtlSweeper(ttl_tables(self.declaration), self.dynamodb)
+        self.sweeper.sweep()  # restored items may have expired while the cloud was down
+        self._seed()
+        self._load_functions()
+        self._start_pollers()
+        self._start_schedules()
+        self.workers.append(
+            RepeatingWorker(
+                "ttl-sweeper", self.sweeper.sweep, interval=30.0, first_delay=30.0
+            ).start()
+        )
+        self.gateway.start()
+        self._write_dev_env()
+        self.started = True
+        logger.info("restored %d items from %s", restored, self.state_path)
+
+    @property
+    def ready_line(self) -> str:
+        return (
+            f"{READY_PREFIX} API {self.gateway.url}, AWS endpoint {self.moto.endpoint_url}, "
+            f"settings and token in {self.dev_env_path}"
+        )
+
+    def stop(self) -> None:
+        """Stop taking work, let the threads end, save the tables (only after a full start)."""
+        if self.gateway is not None:
+            self.gateway.stop()
+        for worker in self.workers:
+            worker.stop()
+        for worker in self.workers:
+            worker.join(JOIN_TIMEOUT_SECONDS)
+            if worker.alive:
+                logger.warning("%s did not stop in time", worker.name)
+        if self.started:
+            self._save_state()
+            self.dev_env_path.unlink(missing_ok=True)
+        if self.moto is not None:
+            self.moto.stop()
+
+    # --- steps ------------------------------------------------------------------------
+
+    def _start_moto(self) -> None:
+        from redfire_cli.localcloud.moto_server import LocalMoto
+
+        try:
+            self.moto = LocalMoto(self.options.moto_port).start()
+        except OSError as error:
+            raise StartupError(
+                f"cannot listen on 127.0.0.1:{self.options.moto_port} for moto ({error}); "
+                "set REDFIRE_MOTO_PORT to a free port (0 picks one)"
+            ) from None
+
+    def _bind_gateway(self) -> None:
+        """Bind the API port early, so a taken port fails before anything else runs."""
+        from redfire_cli.localcloud.http_gateway import LocalHttpApiServer
+
+        try:
+            self.gateway = LocalHttpApiServer(
+                lambda event: self.functions["api"].invoke(event), self.options.api_port
+            )
+        except OSError as error:
+            raise StartupError(
+                f"cannot listen on 127.0.0.1:{self.options.api_port} for the API ({error}); "
+                "set REDFIRE_API_PORT to a free port (0 picks one)"
+            ) from None
+
+    def _seed(self) -> None:
+        from redfire_core.adapters.audit_log import AuditLog
+        from redfire_core.adapters.trading_store import TradingStore
+        from redfire_core.services.accounts import seed_demo
+
+        self.demo_account = seed_demo(TradingStore(), AuditLog(), datetime.now(UTC))
+
+    def _load_functions(self) -> None:
+        """Import every declared handler now: an import error stops startup loudly."""
+        from redfire_cli.localcloud.lambda_runtime import LocalFunction
+        from redfire_core.resources import FUNCTIONS
+
+        self.functions = {
+            name: LocalFunction.load(self.declaration, function)
+            for name, function in FUNCTIONS.items()
+        }
+
+    def _start_pollers(self) -> None:
+        from redfire_cli.localcloud import aws
+        from redfire_cli.localcloud.sqs_pollers import SqsPoller
+        from redfire_cli.localcloud.stream_poller import POLL_INTERVAL_SECONDS, StreamPoller
+        from redfire_core.resources import QUEUES, STREAM_CONSUMERS
+
+        for table_logical, function_name in STREAM_CONSUMERS.items():
+            function = self.functions[function_name]
+            failures = self.resources.stream_failures[table_logical]
+            sqs = aws.client("sqs")
+            poller = StreamPoller(
+                name=function.physical_name,
+                stream_arn=self.resources.streams[table_logical],
+                invoke=function.invoke,
+                streams_client=aws.client("dynamodbstreams"),
+                on_failure=lambda payload, url=failures.url, sqs=sqs: sqs.send_message(
+                    QueueUrl=url, MessageBody=json.dumps(payload)
+                ),
+                housekeeping=self.moto,
+            )
+            self.workers.append(
+                RepeatingWorker(
+                    f"stream-{table_logical}", poller.poll_once, interval=POLL_INTERVAL_SECONDS
+                ).start()
+            )
+        for queue in QUEUES.values():
+            poller = SqsPoller(
+                name=self.declaration.name(queue.logical),
+                queue=self.resources.queues[queue.logical],
+                batch_size=queue.batch_size,
+                invoke=self.functions[queue.consumer].invoke,
+                sqs_client=aws.client("sqs"),
+            )
+            self.workers.append(
+                RepeatingWorker(f"sqs-{queue.logical}", poller.poll_once, interval=0).start()
+            )
+
+    def _start_schedules(self) -> None:
+        from redfire_cli.localcloud.scheduler import LocalSchedule, run_once, start_workers
+
+        schedules = [
+            LocalSchedule(
+                name=s.logical,
+                period_seconds=self.options.feed_seconds,
+                payload=s.payload,
+                invoke=self.functions[s.function].invoke,
+            )
+            for s in self.declaration.schedules()
+        ]
+        run_once(schedules)
+        self.workers.extend(start_workers(schedules))
+
+    def _write_dev_env(self) -> None:
+        from redfire_cli.tokens import mint_token
+        from redfire_core.auth import Role
+
+        token = mint_token(
+            self.jwt_secret,
+            account_id=self.demo_account,
+            role=Role.TRADER.value,
+            actor="redfire dev",
+            now=datetime.now(UTC),
+        )
+        dev_env.write(
+            self.dev_env_path,
+            {
+                "REDFIRE_API_URL": self.gateway.url,
+                "REDFIRE_TOKEN": token,
+                "REDFIRE_STAGE": environment.LOCAL_STAGE,
+                **environment.aws_environment(self.moto.endpoint_url),
+            },
+        )
+
+    def _save_state(self) -> None:
+        captured = state.capture(self.declaration, self.dynamodb, self.jwt_secret)
+        state.save(self.state_path, captured)
+        count = sum(len(items) for items in captured.tables.values())
+        logger.info("saved %d items to %s", count, self.state_path)

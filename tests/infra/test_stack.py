@@ -1,0 +1,172 @@
+"""Stage-dependent behaviour, the HTTP API, alarms and the Docker-free layer build."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from aws_cdk import Token
+
+from redfire_core.resources import FUNCTIONS, QUEUES, STREAM_CONSUMERS, Declaration
+from tests.infra.conftest import PROD_ALARM_EMAIL, Synthesis, cdk_json_context
+
+pytestmark = pytest.mark.slow
+
+DEV = Declaration("dev")
+PROD = Declaration("prod")
+
+
+def _stage_settings(stage: str) -> dict:
+    return cdk_json_context()["redfire:stages"][stage]
+
+
+def test_the_stack_is_named_after_its_stage(dev: Synthesis, prod: Synthesis) -> None:
+    assert dev.stack.stack_name == "RedFire-dev"
+    assert prod.stack.stack_name == "RedFire-prod"
+
+
+def test_the_template_is_environment_agnostic_so_synth_needs_no_credentials(
+    dev: Synthesis,
+) -> None:
+    assert Token.is_unresolved(dev.stack.account)
+    assert Token.is_unresolved(dev.stack.region)
+
+
+def test_dev_tables_are_deleted_with_the_stack(dev: Synthesis) -> None:
+    for table in dev.resources("AWS::DynamoDB::Table").values():
+        assert table["DeletionPolicy"] == "Delete"
+        assert table["Properties"]["DeletionProtectionEnabled"] is False
+
+
+def test_prod_tables_secret_and_logs_outlive_the_stack(prod: Synthesis) -> None:
+    for resource_type in (
+        "AWS::DynamoDB::Table",
+        "AWS::SecretsManager::Secret",
+        "AWS::Logs::LogGroup",
+    ):
+        for logical_id, resource in prod.resources(resource_type).items():
+            assert resource["DeletionPolicy"] == "Retain", logical_id
+            assert resource["UpdateReplacePolicy"] == "Retain", logical_id
+    for table in prod.resources("AWS::DynamoDB::Table").values():
+        assert table["Properties"]["DeletionProtectionEnabled"] is True
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_every_log_group_keeps_logs_for_the_stage_retention(
+    request: pytest.FixtureRequest, stage: str
+) -> None:
+    synthesis: Synthesis = request.getfixturevalue(stage)
+    retention = _stage_settings(stage)["log_retention_days"]
+    log_groups = synthesis.resources("AWS::Logs::LogGroup").values()
+    assert len(log_groups) == len(FUNCTIONS) + 1  # one per function, one for API access logs
+    for log_group in log_groups:
+        assert log_group["Properties"]["RetentionInDays"] == retention
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_a_function_logs_to_its_own_log_group(dev: Synthesis, name: str) -> None:
+    log_group_id, _ = dev.named(
+        "AWS::Logs::LogGroup", "LogGroupName", f"/aws/lambda/{DEV.name(name)}"
+    )
+    _, function = dev.named("AWS::Lambda::Function", "FunctionName", DEV.name(name))
+    assert function["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": log_group_id}
+
+
+def test_every_request_reaches_the_api_function_through_the_default_route(
+    dev: Synthesis,
+) -> None:
+    function_id, _ = dev.named("AWS::Lambda::Function", "FunctionName", DEV.name("api"))
+    (route,) = dev.resources("AWS::ApiGatewayV2::Route").values()
+    assert route["Properties"]["RouteKey"] == "$default"
+    integration_id = route["Properties"]["Target"]["Fn::Join"][1][1]["Ref"]
+    integration = dev.template["Resources"][integration_id]["Properties"]
+    assert integration["IntegrationType"] == "AWS_PROXY"
+    assert integration["IntegrationUri"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    assert integration["PayloadFormatVersion"] == "2.0"
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_api_stage_throttles_and_writes_access_logs_as_configured(
+    request: pytest.FixtureRequest, stage: str
+) -> None:
+    synthesis: Synthesis = request.getfixturevalue(stage)
+    settings = _stage_settings(stage)
+    (api_stage,) = synthesis.resources("AWS::ApiGatewayV2::Stage").values()
+    props = api_stage["Properties"]
+    assert props["StageName"] == "$default"
+    assert props["AutoDeploy"] is True
+    assert props["DefaultRouteSettings"]["ThrottlingRateLimit"] == settings["api_throttle_rate"]
+    assert props["DefaultRouteSettings"]["ThrottlingBurstLimit"] == settings["api_throttle_burst"]
+    assert json.loads(props["AccessLogSettings"]["Format"])["status"] == "$context.status"
+
+
+def test_every_dead_letter_queue_raises_an_alarm_as_soon_as_it_holds_a_message(
+    dev: Synthesis,
+) -> None:
+    dlq_names = [DEV.name(q.dlq_logical) for q in QUEUES.values()] + [
+        DEV.name(f"{consumer}-stream-dlq") for consumer in STREAM_CONSUMERS.values()
+    ]
+    alarms = list(dev.resources("AWS::CloudWatch::Alarm").values())
+    for dlq_name in dlq_names:
+        dlq_id, _ = dev.named("AWS::SQS::Queue", "QueueName", dlq_name)
+        (alarm,) = [
+            a["Properties"]
+            for a in alarms
+            if {"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}
+            in a["Properties"]["Dimensions"]
+        ]
+        assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        assert alarm["Threshold"] == 0
+        assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_alarms_notify_the_stage_alarm_email_when_one_is_configured(prod: Synthesis) -> None:
+    topic_id, _ = prod.named("AWS::SNS::Topic", "TopicName", PROD.name("alarms"))
+    (subscription,) = prod.resources("AWS::SNS::Subscription").values()
+    assert subscription["Properties"]["Protocol"] == "email"
+    assert subscription["Properties"]["Endpoint"] == PROD_ALARM_EMAIL
+    assert subscription["Properties"]["TopicArn"] == {"Ref": topic_id}
+    for alarm in prod.resources("AWS::CloudWatch::Alarm").values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+
+
+def test_alarms_notify_no_one_when_the_stage_has_no_alarm_email(dev: Synthesis) -> None:
+    assert not dev.resources("AWS::SNS::Topic")
+    for alarm in dev.resources("AWS::CloudWatch::Alarm").values():
+        assert "AlarmActions" not in alarm["Properties"]
+
+
+def test_a_dashboard_shows_the_stage_at_a_glance(dev: Synthesis) -> None:
+    _, dashboard = dev.named("AWS::CloudWatch::Dashboard", "DashboardName", DEV.name("dashboard"))
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for metric in ("Errors", "Duration", "ApproximateNumberOfMessagesVisible"):
+        assert metric in body
+
+
+def _layer_dir(synthesis: Synthesis) -> Path:
+    (layer,) = synthesis.resources("AWS::Lambda::LayerVersion").values()
+    object_key = layer["Properties"]["Content"]["S3Key"]
+    asset_hash = object_key.removesuffix(".zip")
+    return synthesis.outdir / f"asset.{asset_hash}"
+
+
+def test_the_layer_is_built_without_docker_with_arm64_native_extensions(dev: Synthesis) -> None:
+    site_packages = _layer_dir(dev) / "python"
+    native = [path.name for path in site_packages.glob("pydantic_core/*.so")]
+    assert native, "pydantic_core has no compiled extension in the layer"
+    assert all("cpython-312-aarch64-linux-gnu" in name for name in native), native
+    assert not list(site_packages.rglob("*x86_64*.so"))
+
+
+def test_the_layer_ships_redfire_core_and_leaves_out_what_lambda_provides(
+    dev: Synthesis,
+) -> None:
+    site_packages = _layer_dir(dev) / "python"
+    assert (site_packages / "redfire_core" / "resources.py").is_file()
+    assert not list(site_packages.rglob("__pycache__"))
+    for provided in ("boto3", "botocore", "s3transfer"):
+        assert not (site_packages / provided).exists(), provided
+    for needed in ("pydantic", "aws_lambda_powertools", "pynamodb", "fastapi", "mangum", "jwt"):
+        assert (site_packages / needed).is_dir(), needed

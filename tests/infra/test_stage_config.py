@@ -1,0 +1,73 @@
+"""The stage comes from ``-c stage=<name>``; its settings from cdk.json, checked on load."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.infra.conftest import cdk_json_context
+
+pytestmark = pytest.mark.slow  # imports aws_cdk (seconds)
+
+
+def test_every_stage_in_cdk_json_loads_into_a_typed_config() -> None:
+    from redfire_infra.stage_config import stage_config_from_context
+
+    context = cdk_json_context()
+    for stage in ("dev", "staging", "prod"):
+        config = stage_config_from_context({**context, "stage": stage})
+        assert config.stage == stage
+        assert config.timestream_enabled is False
+
+
+def test_dev_is_the_default_stage() -> None:
+    from redfire_infra.stage_config import stage_config_from_context
+
+    context = {key: value for key, value in cdk_json_context().items() if key != "stage"}
+    assert stage_config_from_context(context).stage == "dev"
+
+
+def test_dev_is_destroyed_with_its_stack_and_prod_is_retained() -> None:
+    from aws_cdk import RemovalPolicy
+
+    from redfire_infra.stage_config import stage_config_from_context
+
+    context = cdk_json_context()
+    dev = stage_config_from_context({**context, "stage": "dev"})
+    prod = stage_config_from_context({**context, "stage": "prod"})
+    assert dev.stateful_removal_policy == RemovalPolicy.DESTROY
+    assert prod.stateful_removal_policy == RemovalPolicy.RETAIN
+    assert prod.protects_data
+
+
+def test_an_unknown_stage_is_refused() -> None:
+    from redfire_infra.stage_config import StageConfigError, stage_config_from_context
+
+    with pytest.raises(StageConfigError, match="unknown stage 'qa'"):
+        stage_config_from_context({**cdk_json_context(), "stage": "qa"})
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"log_retention_days": 10}, "log_retention_days"),
+        ({"removal_policy": "keep"}, "removal_policy"),
+        ({"api_throttle_burst": 0}, "throttling"),
+        ({"typo_setting": 1}, "unknown stage settings"),
+    ],
+)
+def test_an_invalid_stage_setting_is_refused(override: dict, message: str) -> None:
+    from redfire_infra.stage_config import StageConfigError, stage_config_from_context
+
+    context = cdk_json_context()
+    stages = {"dev": {**context["redfire:stages"]["dev"], **override}}
+    with pytest.raises(StageConfigError, match=message):
+        stage_config_from_context({"stage": "dev", "redfire:stages": stages})
+
+
+def test_a_missing_stage_setting_is_refused() -> None:
+    from redfire_infra.stage_config import StageConfigError, stage_config_from_context
+
+    settings = dict(cdk_json_context()["redfire:stages"]["dev"])
+    del settings["api_throttle_rate"]
+    with pytest.raises(StageConfigError, match="api_throttle_rate"):
+        stage_config_from_context({"stage": "dev", "redfire:stages": {"dev": settings}})

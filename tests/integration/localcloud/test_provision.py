@@ -1,0 +1,89 @@
+"""The local cloud provisions exactly what the resource declaration says."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from redfire_cli.localcloud.provision import (
+    LOCAL_VISIBILITY_TIMEOUT_SECONDS,
+    LocalResources,
+    Provisioner,
+)
+from redfire_core.resources import QUEUES, RULES, STREAM_CONSUMERS, TABLES, Declaration
+
+DECLARATION = Declaration("local")
+SECRET = "ab" * 32
+
+
+@pytest.fixture
+def resources(moto: Any) -> LocalResources:
+    return Provisioner(DECLARATION, moto.endpoint_url).provision(SECRET)
+
+
+def test_every_declared_table_exists_with_its_keys_indexes_ttl_and_stream(
+    client: Any, resources: LocalResources
+) -> None:
+    dynamodb = client("dynamodb")
+    for table in TABLES.values():
+        name = DECLARATION.name(table.logical)
+        described = dynamodb.describe_table(TableName=name)["Table"]
+        keys = {k["KeyType"]: k["AttributeName"] for k in described["KeySchema"]}
+        assert keys.get("HASH") == table.partition_key and keys.get("RANGE") == table.sort_key
+        indexes = {g["IndexName"] for g in described.get("GlobalSecondaryIndexes", [])}
+        assert indexes == {g.name for g in table.gsis}
+        assert described["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+        ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        assert ttl.get("AttributeName") == table.ttl_attribute
+        if table.stream:
+            assert described["StreamSpecification"]["StreamViewType"] == table.stream
+    assert set(resources.streams) == {t.logical for t in TABLES.values() if t.stream}
+    assert set(resources.stream_failures) == set(STREAM_CONSUMERS)
+
+
+def test_every_queue_has_its_dlq_after_the_declared_receive_count(
+    client: Any, resources: LocalResources
+) -> None:
+    sqs = client("sqs")
+    for queue in QUEUES.values():
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=resources.queues[queue.logical].url, AttributeNames=["All"]
+        )["Attributes"]
+        redrive = json.loads(attributes["RedrivePolicy"])
+        assert redrive["deadLetterTargetArn"] == resources.dlqs[queue.logical].arn
+        assert int(redrive["maxReceiveCount"]) == queue.max_receive_count
+        assert int(attributes["VisibilityTimeout"]) == LOCAL_VISIBILITY_TIMEOUT_SECONDS
+        policy = json.loads(attributes["Policy"])
+        assert {s["Principal"]["Service"] for s in policy["Statement"]} == {"events.amazonaws.com"}
+
+
+@pytest.mark.parametrize("rule", list(RULES.values()), ids=lambda r: r.logical)
+def test_each_rule_delivers_its_events_to_its_queue(
+    client: Any, resources: LocalResources, rule: Any
+) -> None:
+    # Given the provisioned bus, when an event of the rule's first detail type is published
+    client("events").put_events(
+        Entries=[
+            {
+                "Source": "redfire",
+                "DetailType": rule.detail_types[0],
+                "Detail": json.dumps({"probe": rule.logical}),
+                "EventBusName": DECLARATION.bus_name,
+            }
+        ]
+    )
+
+    # Then it lands in the rule's queue
+    messages = client("sqs").receive_message(
+        QueueUrl=resources.queues[rule.queue].url, WaitTimeSeconds=1
+    )["Messages"]
+    assert json.loads(messages[0]["Body"])["detail"] == {"probe": rule.logical}
+
+
+def test_the_jwt_secret_is_stored_under_the_declared_name(
+    client: Any, resources: LocalResources
+) -> None:
+    secret = client("secretsmanager").get_secret_value(SecretId=DECLARATION.jwt_secret_name)
+    assert secret["SecretString"] == SECRET

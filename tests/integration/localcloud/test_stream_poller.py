@@ -1,0 +1,185 @@
+"""The stream poller acts like a Lambda DynamoDB stream mapping with ReportBatchItemFailures."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from redfire_cli.localcloud.moto_server import LocalMoto
+from redfire_cli.localcloud.provision import Provisioner
+from redfire_cli.localcloud.stream_poller import StreamPoller
+from redfire_core.resources import Declaration, Table
+
+DECLARATION = Declaration("itest")
+TABLE = Table("streamed", stream="NEW_IMAGE")
+TABLE_NAME = DECLARATION.name(TABLE.logical)
+
+
+class Consumer:
+    """Records each event; fails the records whose ``sk`` is in ``failing``."""
+
+    def __init__(self, failing: set[str] | None = None) -> None:
+        self.failing = failing or set()
+        self.events: list[dict[str, Any]] = []
+
+    def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
+        self.events.append(event)
+        return {
+            "batchItemFailures": [
+                {"itemIdentifier": r["dynamodb"]["SequenceNumber"]}
+                for r in event["Records"]
+                if r["dynamodb"]["Keys"]["sk"]["S"] in self.failing
+            ]
+        }
+
+    def delivered(self) -> list[str]:
+        return [r["dynamodb"]["Keys"]["sk"]["S"] for e in self.events for r in e["Records"]]
+
+
+@pytest.fixture
+def stream_arn(moto: LocalMoto) -> str:
+    arn = Provisioner(DECLARATION, moto.endpoint_url).create_table(TABLE)
+    assert arn is not None
+    return arn
+
+
+def put(dynamodb: Any, *sort_keys: str) -> None:
+    for sk in sort_keys:
+        dynamodb.put_item(TableName=TABLE_NAME, Item={"pk": {"S": "p"}, "sk": {"S": sk}})
+
+
+def make_poller(
+    client: Any, moto: LocalMoto, arn: str, consumer: Consumer, **options: Any
+) -> tuple[StreamPoller, list[dict[str, Any]]]:
+    given_up: list[dict[str, Any]] = []
+    poller = StreamPoller(
+        "itest-consumer",
+        arn,
+        consumer,
+        client("dynamodbstreams"),
+        on_failure=given_up.append,
+        housekeeping=moto,
+        **options,
+    )
+    return poller, given_up
+
+
+def test_records_arrive_in_order_as_a_lambda_stream_event(
+    client: Any, moto: LocalMoto, stream_arn: str
+) -> None:
+    # Given three writes to a table with a stream
+    put(client("dynamodb"), "a", "b", "c")
+    consumer = Consumer()
+    poller, _ = make_poller(client, moto, stream_arn, consumer)
+
+    # When the poller polls twice
+    poller.poll_once()
+    poller.poll_once()
+
+    # Then the consumer got them once, in order, shaped like Lambda's event
+    assert consumer.delivered() == ["a", "b", "c"]
+    record = consumer.events[0]["Records"][0]
+    assert record["eventName"] == "INSERT" and record["eventSource"] == "aws:dynamodb"
+    assert record["eventSourceARN"] == stream_arn and record["awsRegion"] == "us-east-1"
+    assert record["dynamodb"]["NewImage"] == {"pk": {"S": "p"}, "sk": {"S": "a"}}
+    assert isinstance(record["dynamodb"]["ApproximateCreationDateTime"], int)
+    json.dumps(consumer.events)
+
+
+def test_a_reported_failure_is_retried_from_that_record(
+    client: Any, moto: LocalMoto, stream_arn: str
+) -> None:
+    # Given records a, b, c where b fails once
+    put(client("dynamodb"), "a", "b", "c")
+    consumer = Consumer({"b"})
+    poller, given_up = make_poller(client, moto, stream_arn, consumer)
+
+    # When b fails on the first delivery and succeeds on the retry
+    poller.poll_once()
+    consumer.failing.clear()
+    poller._retry_at = 0.0  # skip the back-off
+    poller.poll_once()
+
+    # Then the retry starts at b (a is checkpointed), and nothing is given up
+    assert consumer.delivered() == ["a", "b", "c", "b", "c"]
+    assert given_up == [] and poller.pending == []
+
+
+def test_a_record_that_keeps_failing_goes_to_on_failure_and_the_stream_moves_on(
+    client: Any, moto: LocalMoto, stream_arn: str
+) -> None:
+    # Given a record that always fails, followed by a good one
+    put(client("dynamodb"), "poison", "good")
+    consumer = Consumer({"poison"})
+    poller, given_up = make_poller(client, moto, stream_arn, consumer, max_retries=2)
+
+    # When the poller has retried it max_retries times
+    for _ in range(4):
+        poller._retry_at = 0.0
+        poller.poll_once()
+
+    # Then it was tried 1 + 2 times, handed to on-failure, and "good" went through
+    assert consumer.delivered().count("poison") == 3
+    (failure,) = given_up
+    assert failure["condition"] == "RetryAttemptsExhausted"
+    assert failure["record"]["dynamodb"]["Keys"]["sk"] == {"S": "poison"}
+    assert consumer.delivered()[-1] == "good" and poller.pending == []
+
+
+def test_records_after_a_cancelled_transaction_are_still_seen(
+    client: Any, moto: LocalMoto, stream_arn: str
+) -> None:
+    # Given a poller that has read the stream once
+    dynamodb = client("dynamodb")
+    put(dynamodb, "before")
+    consumer = Consumer()
+    poller, _ = make_poller(client, moto, stream_arn, consumer)
+    poller.poll_once()
+
+    # When a transaction is cancelled (moto swaps in a copy of the table) and writes follow
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": TABLE_NAME, "Item": {"pk": {"S": "p"}, "sk": {"S": "x"}}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": TABLE_NAME,
+                        "Key": {"pk": {"S": "p"}, "sk": {"S": "missing"}},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+            ]
+        )
+    put(dynamodb, "after")
+    poller.poll_once()
+
+    # Then the poller sees the later write and never the rolled-back one
+    assert consumer.delivered() == ["before", "after"]
+
+
+def test_handled_records_are_trimmed_from_moto_and_numbering_continues(
+    client: Any, moto: LocalMoto, stream_arn: str
+) -> None:
+    # Given a poller that handled two records
+    dynamodb = client("dynamodb")
+    streams = client("dynamodbstreams")
+    put(dynamodb, "a", "b")
+    consumer = Consumer()
+    poller, _ = make_poller(client, moto, stream_arn, consumer)
+    poller.poll_once()
+    first_numbers = [r["dynamodb"]["SequenceNumber"] for r in consumer.events[0]["Records"]]
+
+    # When another write follows
+    put(dynamodb, "c")
+    poller.poll_once()
+
+    # Then moto keeps only what is not handled yet, and sequence numbers keep growing
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    assert streams.get_records(ShardIterator=iterator)["Records"] == []
+    third_number = consumer.events[1]["Records"][0]["dynamodb"]["SequenceNumber"]
+    assert int(third_number) == int(first_numbers[-1]) + 1
