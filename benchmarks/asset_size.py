@@ -239,8 +239,7 @@ def run() -> Result:
             f"wheels, plus `redfire_core`. Dependencies measured from {origin}: "
             f"`{dependencies.relative_to(REPO_ROOT)}` ({len(requirements)} distributions, "
             "checked against the lock).",
-            "Unzipped = sum of file sizes; zipped = a deflate zip of the same tree written "
-            "here.",
+            "Unzipped = sum of file sizes; zipped = a deflate zip of the same tree written here.",
         ],
         tables=[
             Table(

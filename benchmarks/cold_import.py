@@ -120,7 +120,13 @@ def run() -> Result:
         ratio = median[module] / bare
         checks.append(ratio <= limit)
         rows.append(
-            [f"`{module}`", *_cells(samples[module]), f"{ratio:.2f}", f"<= {limit}", mark(checks[-1])]
+            [
+                f"`{module}`",
+                *_cells(samples[module]),
+                f"{ratio:.2f}",
+                f"<= {limit}",
+                mark(checks[-1]),
+            ]
         )
     tables = [
         Table(

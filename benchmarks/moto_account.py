@@ -50,7 +50,9 @@ def demo_account() -> Iterator[Account]:
         provision(settings.declaration, jwt_secret=SECRET)
         now = datetime.now(UTC)
         account_id = seed_demo(TradingStore(), AuditLog(), now)
-        DynamoDbMarketDataStore().advance_latest("GOOG", Decimal("100.00"), now - timedelta(seconds=5))
+        DynamoDbMarketDataStore().advance_latest(
+            "GOOG", Decimal("100.00"), now - timedelta(seconds=5)
+        )
         token = issue_token(
             SECRET,
             account_id=account_id,

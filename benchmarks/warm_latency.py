@@ -30,7 +30,9 @@ def _timed(call: Callable[[Any], Any], inputs: list[Any]) -> list[float]:
     return samples
 
 
-def measure(series: dict[str, tuple[Callable[[Any], Any], Callable[[], Any]]]) -> dict[str, list[float]]:
+def measure(
+    series: dict[str, tuple[Callable[[Any], Any], Callable[[], Any]]],
+) -> dict[str, list[float]]:
     """Each series is (call, make one input); inputs are built outside the timed region."""
     for call, make in series.values():
         _timed(call, [make() for _ in range(WARMUP)])
@@ -58,10 +60,15 @@ def run() -> Result:
         path = f"/v1/orders/{order_id}"
         ours = http_event("GET", path, token=account.token)
         bare = http_event("GET", path)
-        for name, handler, event in (("redfire", api_handler, ours), ("bare", bare_app.handler, bare)):
+        for name, handler, event in (
+            ("redfire", api_handler, ours),
+            ("bare", bare_app.handler, bare),
+        ):
             response = handler(copy.deepcopy(event), context)
             if response["statusCode"] != 200:
-                raise RuntimeError(f"{name} GET {path}: {response['statusCode']} {response['body']}")
+                raise RuntimeError(
+                    f"{name} GET {path}: {response['statusCode']} {response['body']}"
+                )
         dynamodb = boto3.client("dynamodb")
         table = get_settings().table_name("orders")
         key = {"pk": {"S": account.account_id}, "sk": {"S": f"ORDER#{order_id}"}}
@@ -114,8 +121,8 @@ def run() -> Result:
         reference="`benchmarks.bare_app.handler` (the same GET route, no auth, no storage), "
         "called in the same process in alternating blocks",
         method=[
-            f"One process, inside `moto.mock_aws`, resources provisioned from the declaration, "
-            f"demo account seeded, one market order placed with POST /v1/orders first.",
+            "One process, inside `moto.mock_aws`, resources provisioned from the declaration, "
+            "demo account seeded, one market order placed with POST /v1/orders first.",
             f"Each series: {WARMUP} warm-up calls, then {CALLS} timed calls in blocks of "
             f"{BLOCK}, alternating between series; events are deep copies of an API Gateway "
             "HTTP API v2 event from `tests/fixtures/events/apigw_http_v2.json`, built outside "

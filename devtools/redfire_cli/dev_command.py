@@ -23,6 +23,9 @@ def configure_logging() -> None:
         stream=sys.stderr,
     )
     logging.getLogger("redfire.localcloud").setLevel(logging.INFO)
+    # Handlers share clients across concurrent requests here (never under Lambda), so
+    # urllib3 warns that their pools overflow; harmless locally.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     # Powertools warns on every invocation that publishes no metric: noise in one process.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
 

@@ -48,8 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_token(args.account, args.role)
     from redfire_cli import schemas
 
-    result = schemas.main()
-    return int(result or 0)
+    return schemas.main()
 
 
 if __name__ == "__main__":

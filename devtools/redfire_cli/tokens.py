@@ -33,19 +33,19 @@ def local_cloud_settings(workdir: Path) -> tuple[str, str]:
     """The endpoint and stage to mint for; ``Refused`` unless both are the local cloud's."""
     values = dev_env.read(dev_env.dev_env_path(workdir))
     for name in ("AWS_ENDPOINT_URL", "REDFIRE_STAGE"):
-        if name in os.environ:
+        if os.environ.get(name):
             values[name] = os.environ[name]
     endpoint = values.get("AWS_ENDPOINT_URL")
     stage = values.get("REDFIRE_STAGE", environment.LOCAL_STAGE)
-    if stage != environment.LOCAL_STAGE:
-        raise Refused(
-            f"REDFIRE_STAGE is {stage!r}: tokens are minted only for the local cloud "
-            f"(stage {environment.LOCAL_STAGE!r}), never for a deployed stage"
-        )
     if endpoint is None or not is_local_endpoint(endpoint):
         raise Refused(
             f"no local cloud endpoint (AWS_ENDPOINT_URL={endpoint!r}); start one with "
             "`make dev` and run this from the same folder"
+        )
+    if stage != environment.LOCAL_STAGE:
+        raise Refused(
+            f"REDFIRE_STAGE is {stage!r}: tokens are minted only for the local cloud "
+            f"(stage {environment.LOCAL_STAGE!r}), never for a deployed stage"
         )
     return endpoint, stage
 

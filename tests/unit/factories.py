@@ -73,7 +73,7 @@ def a_position(quantity: str = "0", average_cost: str = "0", realized: str = "0"
         ACCOUNT_ID,
         "AAPL",
         quantity=Decimal(quantity),
-        average_cost=Decimal(average_cost),
+        cost_basis=Decimal(quantity) * Decimal(average_cost),
         realized_pnl=Decimal(realized),
     )
 

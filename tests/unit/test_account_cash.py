@@ -16,7 +16,9 @@ def test_a_buy_has_a_positive_signed_quantity_and_a_sell_a_negative_one() -> Non
 
 def test_a_buy_takes_its_cost_and_commission_out_of_cash() -> None:
     # Given cash of 10,000, when 10 are bought at 101.25 paying 1.00 commission
-    account = an_account("10000").apply(a_fill(Side.BUY, "10", "101.25", commission="1.00"), Decimal(0))
+    account = an_account("10000").apply(
+        a_fill(Side.BUY, "10", "101.25", commission="1.00"), Decimal(0)
+    )
 
     # Then cash falls by 1012.50 + 1.00
     assert account.cash == Decimal("8986.50")

@@ -32,8 +32,12 @@ def test_every_payload_type_is_registered_under_its_event_type() -> None:
 def test_an_unknown_event_type_is_refused() -> None:
     # Given an envelope of a type nobody declared, then its payload cannot be parsed
     envelope = Envelope(
-        id="x", type="OrderTeleported", occurred_at="2026-11-25T14:30:00.000Z",
-        account_id=None, correlation_id="c", payload={},
+        id="x",
+        type="OrderTeleported",
+        occurred_at="2026-11-25T14:30:00.000Z",
+        account_id=None,
+        correlation_id="c",
+        payload={},
     )
     with pytest.raises(ValueError, match="unknown event type"):
         envelope.parsed_payload()
@@ -42,8 +46,12 @@ def test_an_unknown_event_type_is_refused() -> None:
 def test_a_payload_that_breaks_its_model_is_refused() -> None:
     # Given an OrderSubmitted whose order lacks its fields
     envelope = Envelope(
-        id="x", type="OrderSubmitted", occurred_at="2026-11-25T14:30:00.000Z",
-        account_id="a", correlation_id="c", payload={"order": {"id": "o"}},
+        id="x",
+        type="OrderSubmitted",
+        occurred_at="2026-11-25T14:30:00.000Z",
+        account_id="a",
+        correlation_id="c",
+        payload={"order": {"id": "o"}},
     )
     with pytest.raises(ValidationError):
         envelope.parsed_payload()

@@ -31,7 +31,9 @@ def test_fills_accumulate_the_filled_quantity() -> None:
     order = an_order(quantity="10").accept(T0)
 
     # When 3 and then 4 are filled
-    filled = order.fill(Decimal("3"), Decimal("100"), LATER).fill(Decimal("4"), Decimal("100"), LATER)
+    filled = order.fill(Decimal("3"), Decimal("100"), LATER).fill(
+        Decimal("4"), Decimal("100"), LATER
+    )
 
     # Then 7 are filled and 3 remain
     assert (filled.filled_quantity, filled.remaining_quantity) == (Decimal("7"), Decimal("3"))
@@ -76,7 +78,9 @@ def test_each_fill_moves_the_version_by_one() -> None:
     order = an_order(quantity="10").accept(T0)
 
     # When two fills are applied
-    filled = order.fill(Decimal("1"), Decimal("100"), LATER).fill(Decimal("1"), Decimal("100"), LATER)
+    filled = order.fill(Decimal("1"), Decimal("100"), LATER).fill(
+        Decimal("1"), Decimal("100"), LATER
+    )
 
     # Then the version moved twice
     assert (order.version, filled.version) == (2, 4)

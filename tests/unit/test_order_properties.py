@@ -8,7 +8,6 @@ overfill.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -91,7 +90,7 @@ def replay(order: Order, events: list[Event]) -> list[Step]:
 
 
 @st.composite
-def lifecycles(draw: Callable[..., object]) -> tuple[Order, list[Event]]:
+def lifecycles(draw: st.DrawFn) -> tuple[Order, list[Event]]:
     """An order and a delivery of its events: drawn once, then repeated and shuffled."""
     lots = draw(st.integers(min_value=1, max_value=20))
     quantity = lots * LOT
@@ -106,7 +105,7 @@ def lifecycles(draw: Callable[..., object]) -> tuple[Order, list[Event]]:
         st.lists(st.integers(min_value=0, max_value=len(produced) - 1), min_size=1, max_size=30)
     )
     order = an_order(quantity=quantity, limit_price="100.00")
-    return order, [produced[i] for i in delivery]  # type: ignore[index]
+    return order, [produced[i] for i in delivery]
 
 
 @PROPERTY_SETTINGS

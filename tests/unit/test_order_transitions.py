@@ -17,7 +17,9 @@ from redfire_core.domain.orders import (
 )
 from tests.unit.factories import T0, an_order
 
-ALLOWED = sorted((current, target) for current, targets in TRANSITIONS.items() for target in targets)
+ALLOWED = sorted(
+    (current, target) for current, targets in TRANSITIONS.items() for target in targets
+)
 REFUSED = sorted(set(product(OrderStatus, OrderStatus)) - set(ALLOWED))
 LATER = T0 + timedelta(seconds=5)
 

@@ -6,7 +6,6 @@ Decimal; only the average cost involves a division.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal, Inexact, localcontext
 
 import pytest
@@ -31,6 +30,8 @@ fills = st.builds(
     commission=st.decimals(min_value="0", max_value="5", places=2),
 )
 fill_lists = st.lists(fills, min_size=1, max_size=30)
+# Buy 1 @ 1 then 2 @ 2: an average cost of 5/3, which no Decimal holds exactly.
+AVERAGE_OF_FIVE_THIRDS = [a_fill(Side.BUY, "1", "1"), a_fill(Side.BUY, "2", "2")]
 
 
 def applied(fills: list[Fill]) -> Position:
@@ -46,12 +47,12 @@ def mark_to_market(fills: list[Fill], price: Decimal) -> Decimal:
 
 
 @st.composite
-def exact_cost_fills(draw: Callable[..., object]) -> list[Fill]:
+def exact_cost_fills(draw: st.DrawFn) -> list[Fill]:
     """Fills walking the position through sizes 0, ±1, ±2, ±4: every average cost is a
     quotient by a power of two, so it has a finite decimal expansion that fits 28 digits."""
     targets = draw(st.lists(st.sampled_from([-4, -2, -1, 0, 1, 2, 4]), min_size=1, max_size=6))
     result, held = [], 0
-    for target in targets:  # type: ignore[attr-defined]
+    for target in targets:
         change = target - held
         if change:
             side = Side.BUY if change > 0 else Side.SELL
@@ -93,17 +94,8 @@ def test_realized_plus_unrealized_pnl_is_the_mark_to_market_of_every_fill_within
     assert abs(total - mark_to_market(fills, price)) <= ROUNDING_TOLERANCE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: Position keeps a rounded average cost, so after buy 1 @ 1, buy 2 @ 2 the "
-    "average is 1.666666666666666666666666667 and PnL drifts (a round trip to flat at 3 "
-    "realizes 3.999999999999999999999999999, not 4); tracking the cost basis would be exact",
-)
 @settings(PROPERTY_SETTINGS, phases=[Phase.explicit, Phase.generate])  # fail fast, no shrink
-@example(
-    fills=[a_fill(Side.BUY, "1", "1"), a_fill(Side.BUY, "2", "2")], price=Decimal("3")
-).via("round trip through an average of 5/3")
+@example(fills=AVERAGE_OF_FIVE_THIRDS, price=Decimal("3"))
 @given(fills=fill_lists, price=prices)
 def test_realized_plus_unrealized_pnl_is_exactly_the_mark_to_market_of_every_fill(
     fills: list[Fill], price: Decimal

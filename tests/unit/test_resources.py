@@ -38,11 +38,6 @@ def test_a_rate_expression_gives_its_period_in_seconds(expression: str, seconds:
     assert a_schedule(expression).rate_seconds() == seconds
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason="BUG: Schedule.rate_seconds knows 'day' but not 'days' (KeyError on 'rate(2 days)')",
-)
 def test_a_rate_of_several_days_gives_its_period_in_seconds() -> None:
     # Given "rate(2 days)", a valid EventBridge Scheduler expression, then it is 172,800 s
     assert a_schedule("rate(2 days)").rate_seconds() == 172_800
@@ -81,13 +76,6 @@ def test_a_key_shared_by_table_and_index_is_declared_once() -> None:
     assert table.attribute_types() == {"pk": "S", "sk": "S", "created_at": "S"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: Table.attribute_types ignores Gsi.key_types, so a numeric GSI key is declared "
-    "as S (the CDK DataStore and tests/support use attribute_types; only the local cloud "
-    "merges key_types, so the two clouds drift)",
-)
 def test_a_gsi_key_declared_numeric_is_declared_as_a_number() -> None:
     # Given an index whose sort key is declared numeric
     table = Table("t", gsis=(Gsi("by-score", "gsi1pk", "score", key_types=(("score", "N"),)),))

@@ -3,7 +3,7 @@ so they never pick up a developer's real AWS credentials."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from botocore.config import Config
 
@@ -20,7 +20,7 @@ def client(service: str, endpoint_url: str | None = None) -> Any:
     """
     import boto3
 
-    return boto3.client(
+    return cast(Any, boto3).client(
         service,
         region_name=REGION,
         endpoint_url=endpoint_url,

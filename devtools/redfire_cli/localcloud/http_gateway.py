@@ -24,6 +24,7 @@ logger = logging.getLogger("redfire.localcloud")
 
 HOST = "127.0.0.1"
 API_ID = "local"
+SHUTDOWN_POLL_SECONDS = 0.1  # how long stop() may wait for the serving loop to notice
 TEXT_TYPES = (
     "text/",
     "application/json",
@@ -172,7 +173,9 @@ class LocalHttpApiServer(ThreadingHTTPServer):
     def __init__(self, invoke: Invoke, port: int = 0, host: str = HOST) -> None:
         self.invoke = invoke
         super().__init__((host, port), _RequestHandler)
-        self._thread = threading.Thread(target=self.serve_forever, name="http-api", daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, args=(SHUTDOWN_POLL_SECONDS,), name="http-api", daemon=True
+        )
 
     @property
     def port(self) -> int:

@@ -20,6 +20,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import BaseWSGIServer, make_server
 
 HOST = "127.0.0.1"
+SHUTDOWN_POLL_SECONDS = 0.1  # how long stop() may wait for the serving loop to notice
 # Streams are locked too: a stream read during a cancelled transaction could see
 # records of writes that the rollback then erases.
 SERIALISED_TARGET_PREFIXES = ("DynamoDB_", "DynamoDBStreams_")
@@ -50,7 +51,10 @@ class DynamoDBLockMiddleware:
 
 
 class _QuietRequestHandler(MotoRequestHandler):
-    """moto's request handler without a log line per request (the pollers make many)."""
+    """moto's request handler with keep-alive and without a log line per request (the
+    pollers make dozens a second; a new connection for each would cost CPU for nothing)."""
+
+    protocol_version = "HTTP/1.1"
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
@@ -66,7 +70,10 @@ class LocalMoto:
             host, port, app, threaded=True, request_handler=_QuietRequestHandler
         )
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="moto-server", daemon=True
+            target=self._server.serve_forever,
+            args=(SHUTDOWN_POLL_SECONDS,),
+            name="moto-server",
+            daemon=True,
         )
 
     @property
@@ -111,7 +118,7 @@ class LocalMoto:
                 count = max(0, min(count, len(shard.items)))
                 del shard.items[:count]
                 shard.starting_sequence_number += count
-                return count
+                return int(count)
         return 0
 
 

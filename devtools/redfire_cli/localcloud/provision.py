@@ -112,7 +112,8 @@ class Provisioner:
                 TableName=name,
                 TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
             )
-        return description.get("LatestStreamArn")
+        stream_arn = description.get("LatestStreamArn")
+        return str(stream_arn) if stream_arn else None
 
     def create_queue(self, name: str, attributes: dict[str, str] | None = None) -> QueueAddress:
         url = self.sqs.create_queue(QueueName=name, Attributes=attributes or {})["QueueUrl"]

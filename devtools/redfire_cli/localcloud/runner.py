@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -171,30 +172,30 @@ class LocalCloud:
     def _start_pollers(self) -> None:
         from redfire_cli.localcloud import aws
         from redfire_cli.localcloud.sqs_pollers import SqsPoller
-        from redfire_cli.localcloud.stream_poller import POLL_INTERVAL_SECONDS, StreamPoller
+        from redfire_cli.localcloud.stream_poller import StreamPoller
         from redfire_core.resources import QUEUES, STREAM_CONSUMERS
 
         for table_logical, function_name in STREAM_CONSUMERS.items():
             function = self.functions[function_name]
-            failures = self.resources.stream_failures[table_logical]
-            sqs = aws.client("sqs")
-            poller = StreamPoller(
+            stream_poller = StreamPoller(
                 name=function.physical_name,
                 stream_arn=self.resources.streams[table_logical],
                 invoke=function.invoke,
                 streams_client=aws.client("dynamodbstreams"),
-                on_failure=lambda payload, url=failures.url, sqs=sqs: sqs.send_message(
-                    QueueUrl=url, MessageBody=json.dumps(payload)
+                on_failure=_sender(
+                    aws.client("sqs"), self.resources.stream_failures[table_logical].url
                 ),
                 housekeeping=self.moto,
             )
             self.workers.append(
                 RepeatingWorker(
-                    f"stream-{table_logical}", poller.poll_once, interval=POLL_INTERVAL_SECONDS
+                    f"stream-{table_logical}",
+                    stream_poller.poll_once,
+                    interval=POLL_INTERVAL_SECONDS,
                 ).start()
             )
         for queue in QUEUES.values():
-            poller = SqsPoller(
+            sqs_poller = SqsPoller(
                 name=self.declaration.name(queue.logical),
                 queue=self.resources.queues[queue.logical],
                 batch_size=queue.batch_size,
@@ -202,7 +203,7 @@ class LocalCloud:
                 sqs_client=aws.client("sqs"),
             )
             self.workers.append(
-                RepeatingWorker(f"sqs-{queue.logical}", poller.poll_once, interval=0).start()
+                RepeatingWorker(f"sqs-{queue.logical}", sqs_poller.poll_once, interval=0).start()
             )
 
     def _start_schedules(self) -> None:
@@ -246,3 +247,12 @@ class LocalCloud:
         state.save(self.state_path, captured)
         count = sum(len(items) for items in captured.tables.values())
         logger.info("saved %d items to %s", count, self.state_path)
+
+
+def _sender(sqs: Any, queue_url: str) -> Callable[[dict[str, Any]], None]:
+    """Sends a JSON document to a queue (the stream poller's on-failure destination)."""
+
+    def send(document: dict[str, Any]) -> None:
+        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(document))
+
+    return send

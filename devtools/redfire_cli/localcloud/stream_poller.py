@@ -7,7 +7,8 @@ the whole batch. After ``max_retries`` retries of the same record it gives up on
 record: it is logged as an error and sent to the local on-failure queue (Lambda's
 OnFailure destination), then the poller moves on.
 
-Each poll asks for a fresh iterator after the last record read instead of following
+It polls every 50 ms while records flow and every 200 ms once the table has been quiet
+for two seconds (each poll is two requests to moto). Each poll asks for a fresh iterator after the last record read instead of following
 ``NextShardIterator``: moto's iterators hold the shard object itself, and a cancelled
 transaction replaces the table (and its shard) with a copy, so an old iterator chain
 would silently stop seeing new records. Used iterators and checkpointed records are
@@ -29,7 +30,9 @@ logger = logging.getLogger("redfire.localcloud")
 BATCH_SIZE = 100  # Lambda's default for DynamoDB streams
 MAX_RETRIES = 3
 FIRST_RETRY_DELAY_SECONDS = 0.2
-POLL_INTERVAL_SECONDS = 0.05
+POLL_INTERVAL_SECONDS = 0.05  # while records flow
+IDLE_POLL_INTERVAL_SECONDS = 0.2  # after IDLE_AFTER_SECONDS without records: 14% -> 4% CPU
+IDLE_AFTER_SECONDS = 2.0
 FETCH_LIMIT = 1000
 
 
@@ -97,6 +100,7 @@ class StreamPoller:
         self._head_failures = 0
         self._retry_at = 0.0
         self._trimmed_through: int | None = None
+        self._last_record_at = 0.0
 
     def poll_once(self) -> int:
         """Read new records, then hand one batch to the handler; the batch size."""
@@ -117,6 +121,12 @@ class StreamPoller:
             self._record_failure(failed_at)
         self._trim_checkpointed()
         return len(batch)
+
+    def poll_interval(self) -> float:
+        """Poll often while records flow, less when the table is quiet."""
+        if self.pending or time.monotonic() - self._last_record_at < IDLE_AFTER_SECONDS:
+            return POLL_INTERVAL_SECONDS
+        return IDLE_POLL_INTERVAL_SECONDS
 
     def read_new_records(self) -> None:
         if self._shard_id is None:
@@ -140,6 +150,7 @@ class StreamPoller:
             )
         records = response.get("Records", [])
         if records:
+            self._last_record_at = time.monotonic()
             self.pending.extend(records)
             self._last_read = sequence_number(records[-1])
 

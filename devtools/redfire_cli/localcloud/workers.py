@@ -13,14 +13,18 @@ ERROR_BACKOFF_SECONDS = 1.0
 
 class RepeatingWorker:
     """Calls ``step`` in a daemon thread, waiting ``interval`` seconds between calls
-    (and ``first_delay`` before the first).
+    (and ``first_delay`` before the first); ``interval`` may be a function, asked each time.
 
     A step that raises is logged with its traceback and the thread keeps going: one
     bad batch must not silently stop a poller for the rest of the session.
     """
 
     def __init__(
-        self, name: str, step: Callable[[], object], interval: float, first_delay: float = 0.0
+        self,
+        name: str,
+        step: Callable[[], object],
+        interval: float | Callable[[], float],
+        first_delay: float = 0.0,
     ) -> None:
         self.name = name
         self.step = step
@@ -51,7 +55,11 @@ class RepeatingWorker:
                 self.step()
             except Exception:
                 logger.exception("%s failed; carrying on", self.name)
-                self._stop.wait(max(self.interval, ERROR_BACKOFF_SECONDS))
+                self._stop.wait(max(self._interval(), ERROR_BACKOFF_SECONDS))
                 continue
-            if self.interval:
-                self._stop.wait(self.interval)
+            interval = self._interval()
+            if interval:
+                self._stop.wait(interval)
+
+    def _interval(self) -> float:
+        return self.interval() if callable(self.interval) else self.interval

@@ -40,11 +40,13 @@ class Table:
     purpose: str = ""
 
     def attribute_types(self) -> dict[str, KeyType]:
-        """Every key attribute (table and GSIs) with its type; all keys are strings."""
+        """Every key attribute (table and GSIs) with its type: strings unless a GSI says."""
         names = [self.partition_key, self.sort_key]
+        declared: dict[str, KeyType] = {}
         for gsi in self.gsis:
             names += [gsi.partition_key, gsi.sort_key]
-        return {name: "S" for name in names if name}
+            declared.update(dict(gsi.key_types))
+        return {name: declared.get(name, "S") for name in names if name}
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,14 @@ class Schedule:
         """Period of a ``rate(N unit)`` expression, for the local scheduler."""
         inner = self.expression.removeprefix("rate(").removesuffix(")")
         amount, unit = inner.split()
-        seconds = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400}
+        seconds = {
+            "minute": 60,
+            "minutes": 60,
+            "hour": 3600,
+            "hours": 3600,
+            "day": 86400,
+            "days": 86400,
+        }
         return int(amount) * seconds[unit.lower()]
 
 

@@ -68,7 +68,8 @@ class OrderItem(_Base):
     time_in_force = UnicodeAttribute()
     status = UnicodeAttribute()
     filled_quantity = DecimalAttribute()
-    average_fill_price = DecimalAttribute(null=True)
+    filled_notional = DecimalAttribute()
+    average_fill_price = DecimalAttribute(null=True)  # derived; stored for readers of the table
     reject_reason = UnicodeAttribute(null=True)  # JSON
     reject_reasons = UnicodeAttribute(null=True)  # JSON
     created_at = UnicodeAttribute()
@@ -136,7 +137,7 @@ class PositionItem(_Base):
 
     symbol = UnicodeAttribute()
     quantity = DecimalAttribute()
-    average_cost = DecimalAttribute()
+    cost_basis = DecimalAttribute()
     realized_pnl = DecimalAttribute()
     version = NumberAttribute()
 

@@ -2,34 +2,47 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 from redfire_core.domain.errors import DomainError
 
-MAX_DIGITS = 28
+# Plain decimal notation only: no exponent, whitespace, underscores, NaN or infinity.
+DECIMAL_TEXT = re.compile(r"^-?\d{1,16}(\.\d{1,12})?$")
+AVERAGE_PLACES = Decimal("1e-12")
 
 
 def parse_decimal(value: object, field: str, *, positive: bool = True) -> Decimal:
-    """A finite Decimal from a string or int; floats are refused (no binary rounding)."""
-    if isinstance(value, bool | float) or value is None:
+    """A Decimal from a plain decimal string or an int; floats are refused (binary rounding).
+
+    Bounded to 16 integer and 12 fractional digits, so every later sum, product and
+    modulo stays exact within Decimal's 28 digits.
+    """
+    if isinstance(value, bool) or not isinstance(value, str | int):
         raise DomainError("ORDER_INVALID", f"{field} must be a decimal string", field)
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise DomainError("ORDER_INVALID", f"{field} must be a decimal string", field) from None
-    if not number.is_finite() or len(number.as_tuple().digits) > MAX_DIGITS:
-        raise DomainError("ORDER_INVALID", f"{field} must be a finite decimal", field)
+    if not DECIMAL_TEXT.match(str(value)):
+        raise DomainError(
+            "ORDER_INVALID",
+            f"{field} must be a decimal string with at most 16 integer and 12 fractional digits",
+            field,
+        )
+    number = Decimal(str(value))
     if positive and number <= 0:
         raise DomainError("ORDER_INVALID", f"{field} must be greater than zero", field)
     return number
 
 
 def format_decimal(value: Decimal | None) -> str | None:
-    """Plain notation without exponent, trailing zeros kept as stored ("10.25", "100")."""
-    if value is None:
-        return None
-    text = format(value, "f")
-    return text
+    """Plain notation without exponent ("10.25", "100"); None stays None."""
+    return None if value is None else format(value, "f")
+
+
+def average(total: Decimal, quantity: Decimal) -> Decimal:
+    """An average price for display: exact when it terminates, else 12 places."""
+    value = total / quantity
+    if value == value.quantize(AVERAGE_PLACES):
+        return value
+    return value.quantize(AVERAGE_PLACES)
 
 
 def is_multiple(value: Decimal, step: Decimal) -> bool:

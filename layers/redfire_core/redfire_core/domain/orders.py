@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from redfire_core.domain.errors import DomainError, InvalidTransition
 from redfire_core.domain.instruments import Instrument
-from redfire_core.domain.money import parse_decimal
+from redfire_core.domain.money import average, parse_decimal
 
 
 class Side(StrEnum):
@@ -184,7 +184,7 @@ class Order:
     limit_price: Decimal | None = None
     stop_price: Decimal | None = None
     filled_quantity: Decimal = Decimal(0)
-    average_fill_price: Decimal | None = None
+    filled_notional: Decimal = Decimal(0)  # sum of quantity x price: keeps the average exact
     reject_reason: dict[str, Any] | None = None
     accepted_at: datetime | None = None
     version: int = 1
@@ -212,6 +212,12 @@ class Order:
         return self.status in FINAL_STATUSES
 
     @property
+    def average_fill_price(self) -> Decimal | None:
+        if self.filled_quantity == 0:
+            return None
+        return average(self.filled_notional, self.filled_quantity)
+
+    @property
     def remaining_quantity(self) -> Decimal:
         return self.quantity - self.filled_quantity
 
@@ -235,7 +241,6 @@ class Order:
                 f"fill of {quantity} exceeds the remaining {self.remaining_quantity}",
             )
         filled = self.filled_quantity + quantity
-        previous_value = self.filled_quantity * (self.average_fill_price or Decimal(0))
-        average = (previous_value + quantity * price) / filled
         target = OrderStatus.FILLED if filled == self.quantity else OrderStatus.PARTIALLY_FILLED
-        return self.transition(target, now, filled_quantity=filled, average_fill_price=average)
+        notional = self.filled_notional + quantity * price
+        return self.transition(target, now, filled_quantity=filled, filled_notional=notional)

@@ -6,9 +6,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
+from redfire_core.domain.money import average
 from redfire_core.domain.orders import Side
 
 ZERO = Decimal(0)
+BASIS_PLACES = Decimal("1e-12")
 
 
 @dataclass(frozen=True)
@@ -37,38 +39,45 @@ class Fill:
 
 @dataclass(frozen=True)
 class Position:
+    """A signed quantity and its signed cost basis (quantity x average cost).
+
+    Keeping the basis rather than the average keeps PnL exact: a partial close moves
+    a (possibly rounded) share of the basis into realized PnL, so realized plus
+    unrealized PnL always equals the fills' mark-to-market to the last digit.
+    """
+
     account_id: str
     symbol: str
     quantity: Decimal = ZERO  # signed: negative is short
-    average_cost: Decimal = ZERO
+    cost_basis: Decimal = ZERO  # signed like quantity
     realized_pnl: Decimal = ZERO
     version: int = 0
 
-    def apply(self, fill: Fill) -> Position:
-        """Average cost moves only when the position grows; closing realizes PnL.
+    @property
+    def average_cost(self) -> Decimal:
+        return ZERO if self.quantity == 0 else average(self.cost_basis, self.quantity)
 
-        A fill that crosses zero closes the old side at its average cost and opens
-        the rest at the fill price.
-        """
-        qty, signed = self.quantity, fill.signed_quantity
-        new_qty = qty + signed
-        realized = self.realized_pnl
+    def apply(self, fill: Fill) -> Position:
+        """Growing adds to the basis; reducing realizes PnL; crossing zero opens the rest."""
+        qty, signed, price = self.quantity, fill.signed_quantity, fill.price
+        basis, realized = self.cost_basis, self.realized_pnl
         if qty == 0 or (qty > 0) == (signed > 0):
-            average = (abs(qty) * self.average_cost + abs(signed) * fill.price) / abs(new_qty)
+            basis += signed * price
         else:
             closed = min(abs(qty), abs(signed))
+            # A share of the basis, in fixed point so the sums below stay exact.
+            portion = (
+                basis if closed == abs(qty) else (basis * closed / abs(qty)).quantize(BASIS_PLACES)
+            )
             direction = 1 if qty > 0 else -1
-            realized += (fill.price - self.average_cost) * closed * direction
-            if new_qty == 0:
-                average = ZERO
-            elif (new_qty > 0) == (qty > 0):
-                average = self.average_cost
-            else:
-                average = fill.price
+            realized += direction * closed * price - portion
+            basis -= portion
+            if abs(signed) > abs(qty):
+                basis = (qty + signed) * price
         return replace(
             self,
-            quantity=new_qty,
-            average_cost=average,
+            quantity=qty + signed,
+            cost_basis=basis,
             realized_pnl=realized,
             version=self.version + 1,
         )
@@ -77,7 +86,7 @@ class Position:
         return self.quantity * price
 
     def unrealized_pnl(self, price: Decimal) -> Decimal:
-        return (price - self.average_cost) * self.quantity
+        return self.quantity * price - self.cost_basis
 
 
 @dataclass(frozen=True)
