@@ -223,7 +223,12 @@ def skipped(reason: str) -> Result:
     )
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    sys.exit(128 + signum)  # unwinds through ``finally``, which stops the cloud
+
+
 def run() -> Result:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     cloud = LocalCloudProcess()
     try:
         client = cloud.start()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from decimal import Decimal, Inexact, localcontext
 
-import pytest
 from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from redfire_core.domain.orders import Side
 from redfire_core.domain.positions import Position
 from tests.unit.factories import a_fill, a_position
