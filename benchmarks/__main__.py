@@ -10,6 +10,7 @@ unless ``--output`` is given.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -34,6 +35,7 @@ BENCHMARKS: tuple[tuple[str, float], ...] = (
     ("local_cloud", 420),
 )
 TOTAL_BUDGET_SECONDS = 570.0
+TAIL_LINES = 12
 GRACE_SECONDS = 20.0  # between SIGTERM and SIGKILL of a benchmark over its budget
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 TITLES = {
@@ -105,7 +107,7 @@ def run_one(name: str, budget: float) -> Result:
         if not problem and output.exists():
             result = Result.from_json(json.loads(output.read_text()))
         else:
-            tail = log.read_text(errors="replace").strip().splitlines()[-8:]
+            tail = log.read_text(errors="replace").strip().splitlines()[-TAIL_LINES:]
             result = Result(
                 name=name,
                 title=TITLES.get(name, name),
@@ -113,7 +115,7 @@ def run_one(name: str, budget: float) -> Result:
                 summary=f"no figures: the benchmark {problem or 'wrote no result'}",
                 target="see the module's docstring",
                 reference="-",
-                notes=["Last lines of its output:", *[f"`{line[:300]}`" for line in tail]],
+                output_tail=[line[:300] for line in tail],
             )
     result.seconds = seconds
     return result
@@ -122,14 +124,10 @@ def run_one(name: str, budget: float) -> Result:
 def _stop_group(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM the benchmark's process group (it cleans up), SIGKILL what is left."""
     os.killpg(process.pid, signal.SIGTERM)
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(GRACE_SECONDS)
-    except subprocess.TimeoutExpired:
-        pass
-    try:
+    with contextlib.suppress(ProcessLookupError):  # the whole group may be gone already
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.wait()
 
 

@@ -38,15 +38,18 @@ def handler_modules() -> dict[str, str]:
 
 
 def _python(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    done = subprocess.run(
         [sys.executable, *args],
         cwd=REPO_ROOT,
         env=bench_environment(),
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
         timeout=60,
     )
+    if done.returncode:
+        raise RuntimeError(f"python {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    return done
 
 
 def time_import(module: str) -> float:

@@ -76,6 +76,7 @@ class Result:
     method: list[str] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    output_tail: list[str] = field(default_factory=list)  # of a benchmark that failed
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:

@@ -48,6 +48,8 @@ def render_result(result: Result) -> str:
         parts.append("**Notes.**\n")
         parts += [f"- {note}" for note in result.notes]
         parts.append("")
+    if result.output_tail:
+        parts += ["Last lines of its output:\n", "```", *result.output_tail, "```", ""]
     return "\n".join(parts) + "\n"
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -45,6 +46,7 @@ def measure(
 
 def run() -> Result:
     apply_bench_environment()
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     import boto3
 
     from benchmarks import bare_app
@@ -90,8 +92,8 @@ def run() -> Result:
     labels = {
         "bare": "bare app, one route (reference)",
         "redfire": "`redfire_api.handler`, GET /v1/orders/{id}",
-        "jwt": "of which: `verify_token` alone",
-        "getitem": "of which: moto GetItem alone (boto3, consistent read)",
+        "jwt": "for comparison: `verify_token` alone",
+        "getitem": "for comparison: moto GetItem alone (boto3, consistent read)",
     }
     rows = [
         [labels[name], str(len(s)), ms(p50[name]), ms(p99[name]), ms(min(s)), ms(max(s))]

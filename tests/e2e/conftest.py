@@ -22,7 +22,3 @@ def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud
 def api(local_cloud: LocalCloudProcess) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=local_cloud.api_url, timeout=10) as client:
         yield client
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}

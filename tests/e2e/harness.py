@@ -13,12 +13,19 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from redfire_cli.localcloud import dev_env
 
 READY_PREFIX = "RedFire local cloud ready:"
 READY_TIMEOUT_SECONDS = 90
 STOP_TIMEOUT_SECONDS = 30
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def redfire_command() -> list[str]:
@@ -105,3 +112,23 @@ def start_local_cloud(workdir: Path, *args: str) -> LocalCloudProcess:
     cloud.ready_seconds = time.monotonic() - started
     cloud.settings = dev_env.read(dev_env.dev_env_path(workdir))
     return cloud
+
+
+MARKET_BUY = {
+    "symbol": "GOOG",
+    "side": "buy",
+    "type": "market",
+    "quantity": "10",
+    "time_in_force": "day",
+}
+FILL_TIMEOUT_SECONDS = 10
+
+
+def wait_for_status(api: httpx.Client, token: str, order_id: str, status: str) -> dict[str, Any]:
+    """The order once it has ``status``, or as it is after FILL_TIMEOUT_SECONDS."""
+    deadline = time.monotonic() + FILL_TIMEOUT_SECONDS
+    while True:
+        order: dict[str, Any] = api.get(f"/v1/orders/{order_id}", headers=bearer(token)).json()
+        if order.get("status") == status or time.monotonic() > deadline:
+            return order
+        time.sleep(0.2)

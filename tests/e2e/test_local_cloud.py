@@ -2,34 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 import httpx
 import pytest
 
-from tests.e2e.conftest import bearer
-from tests.e2e.harness import LocalCloudProcess
+from tests.e2e.harness import MARKET_BUY, LocalCloudProcess, bearer, wait_for_status
 
 pytestmark = pytest.mark.slow
-
-MARKET_BUY = {
-    "symbol": "GOOG",
-    "side": "buy",
-    "type": "market",
-    "quantity": "10",
-    "time_in_force": "day",
-}
-FILL_TIMEOUT_SECONDS = 10
-
-
-def wait_for_status(api: httpx.Client, token: str, order_id: str, status: str) -> dict[str, Any]:
-    deadline = time.monotonic() + FILL_TIMEOUT_SECONDS
-    while True:
-        order: dict[str, Any] = api.get(f"/v1/orders/{order_id}", headers=bearer(token)).json()
-        if order.get("status") == status or time.monotonic() > deadline:
-            return order
-        time.sleep(0.2)
 
 
 def test_health_answers_without_a_token(api: httpx.Client) -> None:

@@ -7,9 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import bearer
-from tests.e2e.harness import start_local_cloud
-from tests.e2e.test_local_cloud import MARKET_BUY, wait_for_status
+from tests.e2e.harness import MARKET_BUY, bearer, start_local_cloud, wait_for_status
 
 pytestmark = pytest.mark.slow
 

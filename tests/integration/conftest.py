@@ -37,7 +37,12 @@ def store(aws: None) -> TradingStore:
 
 @pytest.fixture
 def seeded(store: TradingStore) -> TradingStore:
+    return seed(store)
+
+
+def seed(store: TradingStore | None = None) -> TradingStore:
     """Demo instruments, the demo account (100,000 USD) and a fresh GOOG price of 100.00."""
+    store = store or TradingStore()
     now = datetime.now(UTC)
     seed_demo(store, AuditLog(), now)
     DynamoDbMarketDataStore().advance_latest("GOOG", Decimal("100.00"), now - timedelta(seconds=5))

@@ -97,7 +97,7 @@ def test_duplicate_order_accepted_fills_once(seeded: TradingStore) -> None:
     first = orders(sqs_event([body, body]), LambdaContext())
     second = orders(sqs_event([body]), LambdaContext())
     assert first == second == {"batchItemFailures": []}
-    assert len(seeded.list_trades("demo")) == 1
+    assert len(seeded.list_trades("demo").items) == 1
     assert seeded.get_position("demo", "GOOG").quantity == Decimal("10")
     account = seeded.get_account("demo")
     assert account is not None and account.cash == Decimal("99000.00")

@@ -39,7 +39,7 @@ def test_a_market_buy_is_accepted_by_risk_and_filled_at_the_latest_price(
     assert (position.quantity, position.average_cost) == (Decimal("10"), Decimal("100.00"))
     account = seeded.get_account("demo")
     assert account is not None and account.cash == Decimal("99000.00")
-    assert [t.quantity for t in seeded.list_trades("demo")] == [Decimal("10")]
+    assert [t.quantity for t in seeded.list_trades("demo").items] == [Decimal("10")]
     assert pipeline.failures == []
 
 

@@ -4,6 +4,7 @@ path as Lambda does, and a context object with the attributes Powertools reads."
 from __future__ import annotations
 
 import importlib
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -57,24 +58,38 @@ class LambdaContext:
 
 @dataclass(frozen=True)
 class LocalFunction:
-    """A declared function made callable: its handler with a fresh context per call."""
+    """A declared function made callable: its handler with a fresh context per call.
+
+    A Lambda container handles one event at a time and handlers rely on it (a module-level
+    Powertools ``BatchProcessor`` keeps per-batch state), so by default calls to one
+    function are serialised here too. The API function opts out: the gateway's concurrent
+    requests stand for several warm containers.
+    """
 
     physical_name: str
     memory_mb: int
     timeout_seconds: int
     handler: Handler
+    one_at_a_time: bool = True
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
-    def load(cls, declaration: Declaration, function: Function) -> LocalFunction:
+    def load(
+        cls, declaration: Declaration, function: Function, one_at_a_time: bool = True
+    ) -> LocalFunction:
         return cls(
             physical_name=declaration.name(function.name),
             memory_mb=function.memory_mb,
             timeout_seconds=function.timeout_seconds,
             handler=import_handler(function.handler),
+            one_at_a_time=one_at_a_time,
         )
 
     def new_context(self) -> LambdaContext:
         return LambdaContext(self.physical_name, self.memory_mb, self.timeout_seconds)
 
     def invoke(self, event: Any) -> Any:
-        return self.handler(event, self.new_context())
+        if not self.one_at_a_time:
+            return self.handler(event, self.new_context())
+        with self._lock:
+            return self.handler(event, self.new_context())

@@ -51,10 +51,7 @@ class DynamoDBLockMiddleware:
 
 
 class _QuietRequestHandler(MotoRequestHandler):
-    """moto's request handler with keep-alive and without a log line per request (the
-    pollers make dozens a second; a new connection for each would cost CPU for nothing)."""
-
-    protocol_version = "HTTP/1.1"
+    """moto's request handler without a log line per request (the pollers make many)."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None

@@ -26,6 +26,7 @@ DEFAULT_MOTO_PORT = 4566
 DEFAULT_API_PORT = 8000
 READY_PREFIX = "RedFire local cloud ready:"
 JOIN_TIMEOUT_SECONDS = 10.0
+HTTP_API_FUNCTION = "api"  # the function behind the HTTP gateway
 
 
 class StartupError(Exception):
@@ -78,14 +79,18 @@ class LocalCloud:
 
         from redfire_cli.localcloud import aws
         from redfire_cli.localcloud.provision import Provisioner
-        from redfire_cli.localcloud.ttl_sweeper import TtlSweeper, ttl_tables
+        from redfire_cli.localcloud.ttl_sweeper import (
+            SWEEP_INTERVAL_SECONDS,
+            TtlSweeper,
+            ttl_tables,
+        )
         from redfire_core.resources import Declaration
 
         self.declaration = Declaration(environment.LOCAL_STAGE)
         self.jwt_secret = saved.jwt_secret or secrets.token_hex(32)
         self.resources = Provisioner(self.declaration).provision(self.jwt_secret)
         self.dynamodb = aws.client("dynamodb")
-        restored = state.restore(self.declaration, self.dynamodb, saved)
+        self._restore(saved)
         self.sweeper = TtlSweeper(ttl_tables(self.declaration), self.dynamodb)
         self.sweeper.sweep()  # restored items may have expired while the cloud was down
         self._seed()
@@ -94,13 +99,15 @@ class LocalCloud:
         self._start_schedules()
         self.workers.append(
             RepeatingWorker(
-                "ttl-sweeper", self.sweeper.sweep, interval=30.0, first_delay=30.0
+                "ttl-sweeper",
+                self.sweeper.sweep,
+                interval=SWEEP_INTERVAL_SECONDS,
+                first_delay=SWEEP_INTERVAL_SECONDS,
             ).start()
         )
         self.gateway.start()
         self._write_dev_env()
         self.started = True
-        logger.info("restored %d items from %s", restored, self.state_path)
 
     @property
     def ready_line(self) -> str:
@@ -144,13 +151,25 @@ class LocalCloud:
 
         try:
             self.gateway = LocalHttpApiServer(
-                lambda event: self.functions["api"].invoke(event), self.options.api_port
+                lambda event: self.functions[HTTP_API_FUNCTION].invoke(event), self.options.api_port
             )
         except OSError as error:
             raise StartupError(
                 f"cannot listen on 127.0.0.1:{self.options.api_port} for the API ({error}); "
                 "set REDFIRE_API_PORT to a free port (0 picks one)"
             ) from None
+
+    def _restore(self, saved: state.SavedState) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            restored = state.restore(self.declaration, self.dynamodb, saved)
+        except ClientError as error:  # e.g. the declaration changed a table's keys
+            raise StartupError(
+                f"cannot restore {self.state_path}: {error}; start with --reset to discard it"
+            ) from None
+        if restored:
+            logger.info("restored %d items from %s", restored, self.state_path)
 
     def _seed(self) -> None:
         from redfire_core.adapters.audit_log import AuditLog
@@ -165,7 +184,9 @@ class LocalCloud:
         from redfire_core.resources import FUNCTIONS
 
         self.functions = {
-            name: LocalFunction.load(self.declaration, function)
+            name: LocalFunction.load(
+                self.declaration, function, one_at_a_time=name != HTTP_API_FUNCTION
+            )
             for name, function in FUNCTIONS.items()
         }
 
@@ -191,7 +212,7 @@ class LocalCloud:
                 RepeatingWorker(
                     f"stream-{table_logical}",
                     stream_poller.poll_once,
-                    interval=POLL_INTERVAL_SECONDS,
+                    interval=stream_poller.poll_interval,
                 ).start()
             )
         for queue in QUEUES.values():

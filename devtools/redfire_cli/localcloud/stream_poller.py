@@ -8,10 +8,11 @@ record: it is logged as an error and sent to the local on-failure queue (Lambda'
 OnFailure destination), then the poller moves on.
 
 It polls every 50 ms while records flow and every 200 ms once the table has been quiet
-for two seconds (each poll is two requests to moto). Each poll asks for a fresh iterator after the last record read instead of following
-``NextShardIterator``: moto's iterators hold the shard object itself, and a cancelled
-transaction replaces the table (and its shard) with a copy, so an old iterator chain
-would silently stop seeing new records. Used iterators and checkpointed records are
+for two seconds (each poll is two requests to moto). Each poll asks for a fresh iterator
+after the last record read instead of following ``NextShardIterator``: moto's iterators
+hold the shard object itself, and a cancelled transaction replaces the table (and its
+shard) with a copy, so an old iterator chain would see the rolled-back writes and none
+of the later ones. Used iterators and checkpointed records are
 handed to ``housekeeping`` (the in-process moto server), which would otherwise keep both
 forever.
 """
@@ -164,7 +165,7 @@ class StreamPoller:
             delay = FIRST_RETRY_DELAY_SECONDS * 2 ** (self._head_failures - 1)
             self._retry_at = time.monotonic() + delay
             return
-        record = self.pending.pop(0)
+        record = self.pending[0]
         logger.error(
             "%s: giving up on stream record %s (%s %s) after %d attempts; sent to on-failure",
             self.name,
@@ -182,6 +183,7 @@ class StreamPoller:
                 "record": lambda_stream_record(record, self.stream_arn),
             }
         )
+        self.pending.pop(0)  # only once on-failure has it
         self._head_failures = 0
         self._retry_at = 0.0
 

@@ -6,6 +6,8 @@ from functools import cache
 
 from fastapi import Request
 
+from redfire_core.adapters.audit_log import AuditLog
+from redfire_core.adapters.idempotency_keys import IdempotencyKeys
 from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.events import new_id
 
@@ -13,6 +15,16 @@ from redfire_core.events import new_id
 @cache
 def trading_store() -> TradingStore:
     return TradingStore()
+
+
+@cache
+def audit_log() -> AuditLog:
+    return AuditLog()
+
+
+@cache
+def idempotency_keys() -> IdempotencyKeys:
+    return IdempotencyKeys()
 
 
 def correlation_id(request: Request) -> str:

@@ -18,8 +18,19 @@ MEDIA_TYPE = "application/problem+json"
 
 # Domain codes that are not bad input but a conflict with the current state.
 CONFLICT_CODES = frozenset(
-    {"ORDER_ID_CONFLICT", "ORDER_IN_PROGRESS", "ORDER_NOT_CANCELABLE", "ORDER_INVALID_TRANSITION"}
+    {
+        "ORDER_ID_CONFLICT",
+        "ORDER_IN_PROGRESS",
+        "ORDER_NOT_CANCELABLE",
+        "ORDER_NOT_REPLACEABLE",
+        "ORDER_INVALID_TRANSITION",
+        "INSTRUMENT_EXISTS",
+        "IDEMPOTENCY_KEY_REUSED",
+        "REQUEST_IN_PROGRESS",
+    }
 )
+# Domain codes that say the thing asked about does not exist (or is another account's).
+NOT_FOUND_CODES = frozenset({"ORDER_NOT_FOUND", "INSTRUMENT_NOT_FOUND", "POSITION_NOT_FOUND"})
 STATUS_CODES = {
     401: "UNAUTHORIZED",
     403: "FORBIDDEN",
@@ -69,7 +80,27 @@ def problem_response(problem: Problem, request: Request) -> JSONResponse:
 
 
 def _validation_code(request: Request) -> str:
-    return "ORDER_INVALID" if request.url.path.startswith("/v1/orders") else "REQUEST_INVALID"
+    """ORDER_INVALID for an order body (place, replace); REQUEST_INVALID for anything else."""
+    is_order_body = request.method in ("POST", "PATCH") and request.url.path.startswith(
+        "/v1/orders"
+    )
+    return "ORDER_INVALID" if is_order_body else "REQUEST_INVALID"
+
+
+def invalid(field: str, message: str, code: str = "REQUEST_INVALID") -> Problem:
+    """A 422 that names the one input at fault."""
+    return Problem(
+        422,
+        code,
+        "the request is not valid",
+        errors=[{"field": field, "code": code, "message": message}],
+    )
+
+
+def domain_status(code: str) -> int:
+    if code in NOT_FOUND_CODES:
+        return 404
+    return 409 if code in CONFLICT_CODES else 422
 
 
 def install(app: FastAPI) -> None:
@@ -81,10 +112,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def on_domain_error(request: Request, error: DomainError) -> JSONResponse:
-        status = 409 if error.code in CONFLICT_CODES else 422
+        status = domain_status(error.code)
         errors = (
             None
-            if error.field is None
+            if error.field is None or status == 404
             else [{"field": error.field, "code": error.code, "message": error.message}]
         )
         return problem_response(Problem(status, error.code, error.message, errors=errors), request)

@@ -48,3 +48,16 @@ def require(scope: str) -> Callable[[Request], Principal]:
         return principal
 
     return dependency
+
+
+def require_any(*scopes: str) -> Callable[[Request], Principal]:
+    """A dependency that authenticates and demands at least one of ``scopes``."""
+
+    def dependency(request: Request) -> Principal:
+        principal = authenticate(request)
+        if not any(principal.has_scope(scope) for scope in scopes):
+            wanted = " or ".join(repr(scope) for scope in scopes)
+            raise Problem(403, "FORBIDDEN", f"this action needs the {wanted} scope")
+        return principal
+
+    return dependency

@@ -33,10 +33,16 @@ class OrderView(BaseModel):
     quantity: str
     limit_price: str | None
     stop_price: str | None
+    trail_price: str | None = None
+    trail_percent: str | None = None
     time_in_force: str
     filled_quantity: str
     average_fill_price: str | None
+    commission: str = "0"
     reject_reason: dict[str, Any] | None
+    replaces: str | None = None
+    replaced_by: str | None = None
+    expires_at: str | None = None
     created_at: str
     updated_at: str
 
@@ -81,6 +87,52 @@ class OrderFilled(Payload):
     fill: FillView
 
 
+class OrderRejected(Payload):
+    """The gateway refused an accepted order (e.g. a replace whose original had filled)."""
+
+    event_type = "OrderRejected"
+    order: OrderView
+
+
+class OrderCancelRequested(Payload):
+    event_type = "OrderCancelRequested"
+    order: OrderView
+
+
+class OrderCanceled(Payload):
+    event_type = "OrderCanceled"
+    order: OrderView
+
+
+class OrderReplaced(Payload):
+    """The original order is now ``replaced``; ``order`` is the replacement."""
+
+    event_type = "OrderReplaced"
+    order: OrderView
+    replaced: OrderView
+
+
+class OrderExpired(Payload):
+    event_type = "OrderExpired"
+    order: OrderView
+
+
+class PositionView(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    symbol: str
+    quantity: str
+    average_cost: str
+    cost_basis: str
+    realized_pnl: str
+
+
+class PositionChanged(Payload):
+    event_type = "PositionChanged"
+    position: PositionView
+    trade_id: str
+
+
 class MarketDataUpdated(Payload):
     """References and aggregates of a batch of bars, never the bars themselves."""
 
@@ -99,7 +151,19 @@ class MarketDataUpdated(Payload):
 
 PAYLOADS: dict[str, type[Payload]] = {
     p.event_type: p
-    for p in (OrderSubmitted, OrderAccepted, OrderDenied, OrderFilled, MarketDataUpdated)
+    for p in (
+        OrderSubmitted,
+        OrderAccepted,
+        OrderDenied,
+        OrderRejected,
+        OrderFilled,
+        OrderCancelRequested,
+        OrderCanceled,
+        OrderReplaced,
+        OrderExpired,
+        PositionChanged,
+        MarketDataUpdated,
+    )
 }
 
 

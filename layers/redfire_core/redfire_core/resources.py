@@ -117,14 +117,19 @@ class Function:
 ORDERS = Table(
     "orders",
     # pk = account id; sk = "ORDER#<ulid>" | "CID#<client_order_id>" | "OUTBOX#<event id>".
-    # Open resting orders carry gsi1 keys ("OPEN#<symbol>", created_at) so a price
-    # update finds them with one query; the keys are removed when the order is final.
-    gsis=(Gsi("gsi1", "gsi1pk", "gsi1sk"),),
-    ttl_attribute="expires_at",
+    # Open orders carry gsi1 keys ("OPEN#<symbol>") so a price update finds them with one
+    # query, and gsi2 keys ("OPEN#<account>") for cancel-all and the expiry sweep; both
+    # are removed when the order is final (sparse indexes).
+    gsis=(Gsi("gsi1", "gsi1pk", "gsi1sk"), Gsi("gsi2", "gsi2pk", "gsi2sk")),
+    ttl_attribute="ttl",
     stream="NEW_IMAGE",
     purpose="orders, client-order-id claims and the transactional outbox",
 )
-ACCOUNTS = Table("accounts", purpose="accounts and their cash")
+ACCOUNTS = Table(
+    "accounts",
+    # sk = "ACCOUNT" (cash, reservations, paper costs) | "ACTIVITY#<at>#<id>" (cash ledger)
+    purpose="accounts, their cash and the cash ledger",
+)
 TRADES = Table("trades", purpose="fills (executions), keyed by trade id per account")
 POSITIONS = Table("positions", purpose="positions per account and symbol")
 INSTRUMENTS = Table("instruments", purpose="tradable instruments with tick and lot sizes")
@@ -262,6 +267,13 @@ SCHEDULES: dict[str, Schedule] = {
             payload={"provider": "synthetic", "symbols": list(DEMO_SYMBOLS), "interval": "1m"},
             stages=("dev", "local"),
             purpose="synthetic price feed so paper orders fill at any hour",
+        ),
+        Schedule(
+            "expire-orders",
+            function="orders",
+            expression="rate(5 minutes)",
+            payload={"action": "expire_orders"},
+            purpose="expire day orders whose trading day ended while no bar came",
         ),
     )
 }

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from redfire_core.domain.money import format_decimal
 from redfire_core.domain.orders import Order
-from redfire_core.domain.positions import Fill
-from redfire_core.events import FillView, OrderView, iso
+from redfire_core.domain.positions import Fill, Position
+from redfire_core.events import FillView, OrderView, PositionView, iso
 
 
 def _dec(value: Decimal) -> str:
@@ -25,12 +25,28 @@ def order_view(order: Order) -> OrderView:
         quantity=_dec(order.quantity),
         limit_price=format_decimal(order.limit_price),
         stop_price=format_decimal(order.stop_price),
+        trail_price=format_decimal(order.trail_price),
+        trail_percent=format_decimal(order.trail_percent),
         time_in_force=order.time_in_force.value,
         filled_quantity=_dec(order.filled_quantity),
         average_fill_price=format_decimal(order.average_fill_price),
+        commission=_dec(order.commission),
         reject_reason=order.reject_reason,
+        replaces=order.replaces,
+        replaced_by=order.replaced_by,
+        expires_at=iso(order.expires_at) if order.expires_at else None,
         created_at=iso(order.created_at),
         updated_at=iso(order.updated_at),
+    )
+
+
+def position_view(position: Position) -> PositionView:
+    return PositionView(
+        symbol=position.symbol,
+        quantity=_dec(position.quantity),
+        average_cost=_dec(position.average_cost),
+        cost_basis=_dec(position.cost_basis),
+        realized_pnl=_dec(position.realized_pnl),
     )
 
 

@@ -9,7 +9,12 @@ import pytest
 
 from redfire_cli.localcloud.moto_server import LocalMoto
 from redfire_cli.localcloud.provision import Provisioner
-from redfire_cli.localcloud.stream_poller import StreamPoller
+from redfire_cli.localcloud.stream_poller import (
+    IDLE_AFTER_SECONDS,
+    IDLE_POLL_INTERVAL_SECONDS,
+    POLL_INTERVAL_SECONDS,
+    StreamPoller,
+)
 from redfire_core.resources import Declaration, Table
 
 DECLARATION = Declaration("itest")
@@ -183,3 +188,20 @@ def test_handled_records_are_trimmed_from_moto_and_numbering_continues(
     assert streams.get_records(ShardIterator=iterator)["Records"] == []
     third_number = consumer.events[1]["Records"][0]["dynamodb"]["SequenceNumber"]
     assert int(third_number) == int(first_numbers[-1]) + 1
+
+
+def test_the_poller_slows_down_when_the_table_is_quiet(
+    client: Any, moto: LocalMoto, stream_arn: str
+) -> None:
+    # Given a poller that has just handled a record
+    put(client("dynamodb"), "a")
+    poller, _ = make_poller(client, moto, stream_arn, Consumer())
+    poller.poll_once()
+    busy = poller.poll_interval()
+
+    # When no record has arrived for a while
+    poller._last_record_at -= IDLE_AFTER_SECONDS
+
+    # Then it polls less often
+    assert busy == POLL_INTERVAL_SECONDS
+    assert poller.poll_interval() == IDLE_POLL_INTERVAL_SECONDS > busy

@@ -1,4 +1,4 @@
-"""Orders: place, read, list."""
+"""Orders: place, read, list, cancel, replace."""
 
 from __future__ import annotations
 
@@ -9,16 +9,22 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from redfire_api.deps import correlation_id, trading_store
-from redfire_api.problems import Problem
+from redfire_api.paging import Cursor, Limit, cursor_checked
+from redfire_api.problems import Problem, invalid
 from redfire_api.security import require
+from redfire_core.adapters.trading_store import OrderFilter
 from redfire_core.auth import Principal
+from redfire_core.domain.orders import OrderStatus
 from redfire_core.events import OrderView
+from redfire_core.services.managing import cancel_all, cancel_order, replace_order
 from redfire_core.services.placing import place_order
 from redfire_core.views import order_view
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
 DecimalString = Annotated[str, Field(pattern=r"^\d{1,20}(\.\d{1,12})?$", max_length=33)]
+ClientOrderId = Annotated[str, Field(min_length=1, max_length=64)]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class PlaceOrder(BaseModel):
@@ -32,8 +38,24 @@ class PlaceOrder(BaseModel):
     quantity: DecimalString
     limit_price: DecimalString | None = None
     stop_price: DecimalString | None = None
+    trail_price: DecimalString | None = None
+    trail_percent: DecimalString | None = None
     time_in_force: str = Field(default="day", max_length=8)
-    client_order_id: str | None = Field(default=None, min_length=1, max_length=64)
+    client_order_id: ClientOrderId | None = None
+
+
+class ReplaceOrder(BaseModel):
+    """What a replace changes; ``quantity`` is the new total, including what has filled."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    quantity: DecimalString | None = None
+    limit_price: DecimalString | None = None
+    stop_price: DecimalString | None = None
+    trail_price: DecimalString | None = None
+    trail_percent: DecimalString | None = None
+    time_in_force: str | None = Field(default=None, max_length=8)
+    client_order_id: ClientOrderId | None = None
 
 
 class OrderPage(BaseModel):
@@ -68,26 +90,55 @@ def create_order(
 
 @router.get("", response_model=OrderPage)
 def list_orders(
-    limit: int = Query(100, ge=1, le=500),
-    cursor: str | None = Query(None, max_length=1024),
+    limit: Limit = 100,
+    cursor: Cursor = None,
+    status: str | None = Query(
+        None, max_length=256, description="comma-separated statuses, e.g. accepted,filled"
+    ),
+    symbol: str | None = Query(None, min_length=1, max_length=32),
+    start: str | None = Query(None, max_length=64, description="created at or after (ISO 8601)"),
+    end: str | None = Query(None, max_length=64, description="created at or before (ISO 8601)"),
     principal: Principal = Depends(require("read")),
 ) -> OrderPage:
-    try:
-        page = trading_store().list_orders(principal.account_id, limit, cursor)
-    except ValueError:
-        raise Problem(
-            422,
-            "REQUEST_INVALID",
-            "the cursor is not valid",
-            errors=[
-                {
-                    "field": "cursor",
-                    "code": "REQUEST_INVALID",
-                    "message": "not a cursor this API issued",
-                }
-            ],
-        ) from None
+    """Newest first. A filtered page may hold fewer than ``limit`` orders and still have a
+    next page: follow ``next_cursor`` until it is null."""
+    where = OrderFilter(
+        status=_statuses(status),
+        symbol=symbol,
+        created_from=_moment(start, "start"),
+        created_to=_moment(end, "end"),
+    )
+    if where.created_from and where.created_to and where.created_from > where.created_to:
+        raise invalid("start", "start is after end")
+    with cursor_checked():
+        page = trading_store().list_orders(principal.account_id, limit, cursor, where)
     return OrderPage(items=[order_view(o) for o in page.items], next_cursor=page.next_cursor)
+
+
+@router.delete("", status_code=202, response_model=OrderPage)
+def cancel_open_orders(
+    request: Request, principal: Principal = Depends(require("trade"))
+) -> OrderPage:
+    """Ask to cancel every open order; answers with those now pending cancel."""
+    pending = cancel_all(
+        trading_store(),
+        principal.account_id,
+        correlation_id=correlation_id(request),
+        now=datetime.now(UTC),
+    )
+    return OrderPage(items=[order_view(o) for o in pending], next_cursor=None)
+
+
+@router.get("/by-client-id/{client_order_id}", response_model=OrderView)
+def get_order_by_client_id(
+    client_order_id: str, principal: Principal = Depends(require("read"))
+) -> OrderView:
+    store = trading_store()
+    claim = store.find_client_order(principal.account_id, client_order_id[:64])
+    order = store.get_order(principal.account_id, claim[0]) if claim else None
+    if order is None:
+        raise Problem(404, "ORDER_NOT_FOUND", f"no order with client_order_id {client_order_id!r}")
+    return order_view(order)
 
 
 @router.get("/{order_id}", response_model=OrderView)
@@ -97,3 +148,67 @@ def get_order(order_id: str, principal: Principal = Depends(require("read"))) ->
     if order is None:
         raise Problem(404, "ORDER_NOT_FOUND", f"no order {order_id!r}")
     return order_view(order)
+
+
+@router.delete("/{order_id}", status_code=202, response_model=OrderView)
+def cancel(
+    order_id: str, request: Request, principal: Principal = Depends(require("trade"))
+) -> OrderView:
+    """Ask for a cancel: the order is ``pending_cancel`` until the gateway cancels it."""
+    order = cancel_order(
+        trading_store(),
+        principal.account_id,
+        order_id[:64],
+        correlation_id=correlation_id(request),
+        now=datetime.now(UTC),
+    )
+    return order_view(order)
+
+
+@router.patch("/{order_id}", status_code=201, response_model=OrderView)
+def replace(
+    order_id: str,
+    body: ReplaceOrder,
+    request: Request,
+    response: Response,
+    principal: Principal = Depends(require("trade")),
+) -> OrderView:
+    """Replace an open order: answers with the new order (``replaces`` is this one),
+    which goes through risk; the original is ``replaced`` once the new one is accepted."""
+    changes = body.model_dump(exclude_none=True)
+    if not changes:
+        raise invalid("body", "name at least one field to change", "ORDER_INVALID")
+    new = replace_order(
+        trading_store(),
+        principal.account_id,
+        order_id[:64],
+        changes,
+        correlation_id=correlation_id(request),
+        now=datetime.now(UTC),
+    )
+    response.headers["Location"] = f"/v1/orders/{new.id}"
+    return order_view(new)
+
+
+def _statuses(text: str | None) -> frozenset[OrderStatus] | None:
+    if not text:
+        return None
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in {s.value for s in OrderStatus}]
+    if unknown:
+        allowed = ", ".join(s.value for s in OrderStatus)
+        raise invalid("status", f"unknown status {unknown[0]!r}; one of: {allowed}")
+    return frozenset(OrderStatus(name) for name in names) or None
+
+
+def _moment(text: str | None, field: str) -> datetime | None:
+    """An ISO 8601 instant; one without an offset is taken as UTC. Order ids (ULIDs)
+    start in 1970, so an earlier bound means the same as 1970."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise invalid(field, "not an ISO 8601 timestamp (2026-11-25T09:30:00Z)") from None
+    return max(moment, EPOCH)

@@ -52,6 +52,15 @@ class OpenBySymbolIndex(GlobalSecondaryIndex["OrderItem"]):  # type: ignore[no-u
     gsi1sk = UnicodeAttribute(range_key=True)
 
 
+class OpenByAccountIndex(GlobalSecondaryIndex["OrderItem"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
 class OrderItem(_Base):
     class Meta:
         table_name = "orders"
@@ -65,21 +74,35 @@ class OrderItem(_Base):
     quantity = DecimalAttribute()
     limit_price = DecimalAttribute(null=True)
     stop_price = DecimalAttribute(null=True)
+    trail_price = DecimalAttribute(null=True)
+    trail_percent = DecimalAttribute(null=True)
+    trail_reference = DecimalAttribute(null=True)
+    triggered = BooleanAttribute(default=False)
     time_in_force = UnicodeAttribute()
     status = UnicodeAttribute()
     filled_quantity = DecimalAttribute()
     filled_notional = DecimalAttribute()
+    commission = DecimalAttribute()
+    reserved = DecimalAttribute()
     average_fill_price = DecimalAttribute(null=True)  # derived; stored for readers of the table
     reject_reason = UnicodeAttribute(null=True)  # JSON
     reject_reasons = UnicodeAttribute(null=True)  # JSON
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     accepted_at = UnicodeAttribute(null=True)
+    expires_at = UnicodeAttribute(null=True)  # when a day order expires (not the table's TTL)
+    replaces = UnicodeAttribute(null=True)
+    replaced_by = UnicodeAttribute(null=True)
+    replaced_filled_quantity = DecimalAttribute(null=True)
+    closes_position = BooleanAttribute(default=False)
     version = NumberAttribute()
     correlation_id = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
     open_by_symbol = OpenBySymbolIndex()
+    open_by_account = OpenByAccountIndex()
 
 
 class ClientOrderIdItem(_Base):
@@ -100,7 +123,7 @@ class OutboxItem(_Base):
 
     event = UnicodeAttribute()  # the envelope as JSON
     event_type = UnicodeAttribute()
-    expires_at = NumberAttribute()
+    ttl = NumberAttribute()
 
 
 class AccountItem(_Base):
@@ -113,8 +136,30 @@ class AccountItem(_Base):
     leverage = DecimalAttribute()
     realized_pnl = DecimalAttribute()
     commissions = DecimalAttribute()
+    reserved = DecimalAttribute(default=Decimal)
+    commission_rate = DecimalAttribute(default=Decimal)
+    commission_per_unit = DecimalAttribute(default=Decimal)
+    commission_minimum = DecimalAttribute(default=Decimal)
+    slippage_bps = DecimalAttribute(default=Decimal)
+    max_volume_share = DecimalAttribute(default=Decimal)
     created_at = UnicodeAttribute()
     version = NumberAttribute()
+
+
+class ActivityItem(_Base):
+    """A line of the cash ledger (accounts table, sk "ACTIVITY#<at>#<id>")."""
+
+    class Meta:
+        table_name = "accounts"
+
+    activity_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    amount = DecimalAttribute()
+    at = UnicodeAttribute()
+    symbol = UnicodeAttribute(null=True)
+    order_id = UnicodeAttribute(null=True)
+    trade_id = UnicodeAttribute(null=True)
+    description = UnicodeAttribute()
 
 
 class TradeItem(_Base):
@@ -190,6 +235,7 @@ MODELS: tuple[type[Model], ...] = (
     ClientOrderIdItem,
     OutboxItem,
     AccountItem,
+    ActivityItem,
     TradeItem,
     PositionItem,
     InstrumentItem,

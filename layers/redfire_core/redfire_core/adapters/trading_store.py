@@ -1,9 +1,9 @@
 """DynamoDB persistence of orders, fills, positions and accounts, with the outbox.
 
-Every state change and the event that reports it are written in one
-``TransactWriteItems``: either both exist or neither does. Aggregates carry a
-``version`` and every write is conditional on the version that was read, so a
-concurrent or replayed change fails instead of overwriting.
+Every state change and the events that report it are written in one
+``TransactWriteItems``: either all exist or none does. Aggregates carry a ``version``
+and every write is conditional on the version that was read, so a concurrent or
+replayed change fails (``ConflictError``) instead of overwriting.
 """
 
 from __future__ import annotations
@@ -11,17 +11,21 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Generic, TypeVar
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
+from ulid import ULID
 
 from redfire_core.adapters import models as m
 from redfire_core.config import Settings, get_settings
 from redfire_core.domain.instruments import Instrument
+from redfire_core.domain.ledger import Activity, ActivityType
+from redfire_core.domain.matching import ExecutionModel
 from redfire_core.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
 from redfire_core.domain.positions import Account, Fill, Position
 from redfire_core.domain.risk import LatestPrice
@@ -29,6 +33,7 @@ from redfire_core.events import Envelope, iso, parse_iso
 
 OUTBOX_TTL_SECONDS = 7 * 86400  # a safety net: the relay deletes rows once published
 ORDER_PREFIX = "ORDER#"
+T = TypeVar("T")
 
 
 class ConflictError(Exception):
@@ -40,9 +45,17 @@ class ConflictError(Exception):
 
 
 @dataclass(frozen=True)
-class Page:
-    items: list[Order]
+class Page(Generic[T]):
+    items: list[T]
     next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    status: frozenset[OrderStatus] | None = None
+    symbol: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
 
 
 def encode_cursor(key: dict[str, Any] | None) -> str | None:
@@ -61,6 +74,12 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     if not isinstance(key, dict):
         raise ValueError("invalid cursor")
     return key
+
+
+def _ulid_bound(moment: datetime, *, upper: bool) -> str:
+    """The smallest (or largest) ULID of ``moment``'s millisecond: ids sort by time."""
+    prefix = str(ULID.from_datetime(moment))[:10]
+    return prefix + ("Z" * 16 if upper else "0" * 16)
 
 
 class TradingStore:
@@ -83,17 +102,9 @@ class TradingStore:
         self, order: Order, event: Envelope, request_hash: str, correlation_id: str
     ) -> None:
         """Write a new order, its client-order-id claim and its OrderSubmitted outbox row."""
-        with self._transaction() as tx:
-            tx.save(_order_item(order, correlation_id), condition=m.OrderItem.pk.does_not_exist())
-            if order.client_order_id:
-                claim = m.ClientOrderIdItem(
-                    order.account_id,
-                    f"CID#{order.client_order_id}",
-                    order_id=order.id,
-                    request_hash=request_hash,
-                )
-                tx.save(claim, condition=m.ClientOrderIdItem.pk.does_not_exist())
-            tx.save(_outbox_item(event))
+        self.write(
+            orders_created=[(order, request_hash)], events=[event], correlation_id=correlation_id
+        )
 
     def get_order(self, account_id: str, order_id: str) -> Order | None:
         try:
@@ -112,14 +123,31 @@ class TradingStore:
             return None
         return claim.order_id, claim.request_hash
 
-    def list_orders(self, account_id: str, limit: int, cursor: str | None) -> Page:
-        """Newest first; ULID ids sort by creation time."""
+    def list_orders(
+        self, account_id: str, limit: int, cursor: str | None, where: OrderFilter | None = None
+    ) -> Page[Order]:
+        """Newest first. ULID ids sort by creation time, so a time range is a key range."""
+        where = where or OrderFilter()
+        low = ORDER_PREFIX + (
+            _ulid_bound(where.created_from, upper=False) if where.created_from else ""
+        )
+        high = ORDER_PREFIX + (
+            _ulid_bound(where.created_to, upper=True) if where.created_to else "~"
+        )
+        condition: Any = None
+        if where.status:
+            condition = m.OrderItem.status.is_in(*[s.value for s in where.status])
+        if where.symbol:
+            by_symbol = m.OrderItem.symbol == where.symbol
+            condition = by_symbol if condition is None else condition & by_symbol
         results = m.OrderItem.query(
             account_id,
-            m.OrderItem.sk.startswith(ORDER_PREFIX),
+            m.OrderItem.sk.between(low, high),
+            filter_condition=condition,
             scan_index_forward=False,
             limit=limit,
             last_evaluated_key=decode_cursor(cursor),
+            consistent_read=True,
         )
         items = [order_from_item(item) for item in results]
         return Page(items, encode_cursor(results.last_evaluated_key))
@@ -129,46 +157,101 @@ class TradingStore:
         query = m.OrderItem.open_by_symbol.query(f"OPEN#{symbol}")
         return [order_from_item(item) for item in query]
 
-    def save_transition(
-        self, before: Order, after: Order, events: Iterable[Envelope], **extra: Any
-    ) -> None:
-        """Write ``after`` if the stored order is still ``before``, with its events."""
-        with self._transaction() as tx:
-            item = _order_item(after, extra.get("correlation_id"))
-            if extra.get("reject_reasons") is not None:
-                item.reject_reasons = json.dumps(extra["reject_reasons"])
-            tx.save(item, condition=m.OrderItem.version == before.version)
-            for event in events:
-                tx.save(_outbox_item(event))
+    def open_orders_of(self, account_id: str) -> list[Order]:
+        """Every open order of an account, oldest first (sparse GSI; may lag a write)."""
+        query = m.OrderItem.open_by_account.query(f"OPEN#{account_id}")
+        return [order_from_item(item) for item in query]
 
-    def apply_fill(
+    def save_transition(
         self,
         before: Order,
         after: Order,
-        fill: Fill,
-        position_before: Position,
-        position_after: Position,
-        account_before: Account,
-        account_after: Account,
-        event: Envelope,
+        events: Iterable[Envelope],
+        *,
+        account: tuple[Account, Account] | None = None,
+        reject_reasons: list[dict[str, Any]] | None = None,
     ) -> None:
-        """Order, trade, position, cash and the OrderFilled event: all or nothing."""
-        with self._transaction() as tx:
-            tx.save(_order_item(after, None), condition=m.OrderItem.version == before.version)
-            tx.save(_trade_item(fill), condition=m.TradeItem.pk.does_not_exist())
-            position_condition = (
-                m.PositionItem.pk.does_not_exist()
-                if position_before.version == 0
-                else m.PositionItem.version == position_before.version
-            )
-            tx.save(_position_item(position_after), condition=position_condition)
-            tx.save(
-                _account_item(account_after),
-                condition=m.AccountItem.version == account_before.version,
-            )
-            tx.save(_outbox_item(event))
+        """Write ``after`` if the stored order is still ``before``, with its events and,
+        when given, the account change (reservations) that belongs to it."""
+        self.write(
+            orders_changed=[(before, after, reject_reasons)],
+            accounts_changed=[account] if account else [],
+            events=list(events),
+        )
 
-    # --- accounts, positions, trades -----------------------------------------------
+    def apply_fill(
+        self,
+        order: tuple[Order, Order],
+        fill: Fill,
+        position: tuple[Position, Position],
+        account: tuple[Account, Account],
+        activities: Sequence[Activity],
+        events: Sequence[Envelope],
+    ) -> None:
+        """Order, trade, position, cash, ledger lines and events: all or nothing."""
+        self.write(
+            orders_changed=[(order[0], order[1], None)],
+            trades=[fill],
+            positions_changed=[position],
+            accounts_changed=[account],
+            activities=activities,
+            events=events,
+        )
+
+    def write(
+        self,
+        *,
+        orders_created: Sequence[tuple[Order, str]] = (),
+        orders_changed: Sequence[tuple[Order, Order, list[dict[str, Any]] | None]] = (),
+        trades: Sequence[Fill] = (),
+        positions_changed: Sequence[tuple[Position, Position]] = (),
+        accounts_changed: Sequence[tuple[Account, Account]] = (),
+        activities: Sequence[Activity] = (),
+        events: Sequence[Envelope] = (),
+        correlation_id: str | None = None,
+    ) -> None:
+        """One transaction of conditional writes: new items must not exist, changed
+        aggregates must still have the version they were read at."""
+        with self._transaction() as tx:
+            for order, request_hash in orders_created:
+                tx.save(
+                    _order_item(order, correlation_id), condition=m.OrderItem.pk.does_not_exist()
+                )
+                if order.client_order_id:
+                    claim = m.ClientOrderIdItem(
+                        order.account_id,
+                        f"CID#{order.client_order_id}",
+                        order_id=order.id,
+                        request_hash=request_hash,
+                    )
+                    tx.save(claim, condition=m.ClientOrderIdItem.pk.does_not_exist())
+            for before, after, reasons in orders_changed:
+                item = _order_item(after, correlation_id)
+                if reasons is not None:
+                    item.reject_reasons = json.dumps(reasons)
+                tx.save(item, condition=m.OrderItem.version == before.version)
+            for fill in trades:
+                tx.save(_trade_item(fill), condition=m.TradeItem.pk.does_not_exist())
+            for position_before, position_after in positions_changed:
+                tx.save(
+                    _position_item(position_after),
+                    condition=(
+                        m.PositionItem.pk.does_not_exist()
+                        if position_before.version == 0
+                        else m.PositionItem.version == position_before.version
+                    ),
+                )
+            for account_before, account_after in accounts_changed:
+                tx.save(
+                    _account_item(account_after),
+                    condition=m.AccountItem.version == account_before.version,
+                )
+            for activity in activities:
+                tx.save(_activity_item(activity), condition=m.ActivityItem.pk.does_not_exist())
+            for event in events:
+                tx.save(_outbox_item(event))
+
+    # --- accounts, positions, trades, ledger ----------------------------------------
 
     def get_account(self, account_id: str) -> Account | None:
         try:
@@ -184,18 +267,30 @@ class TradingStore:
             leverage=item.leverage,
             realized_pnl=item.realized_pnl,
             commissions=item.commissions,
+            reserved=item.reserved,
+            execution=ExecutionModel(
+                commission_rate=item.commission_rate,
+                commission_per_unit=item.commission_per_unit,
+                commission_minimum=item.commission_minimum,
+                slippage_bps=item.slippage_bps,
+                max_volume_share=item.max_volume_share,
+            ),
             version=int(item.version),
         )
 
-    def create_account(self, account: Account) -> bool:
+    def create_account(self, account: Account, opening: Sequence[Activity] = ()) -> bool:
         """False if the account already exists (creating is idempotent)."""
         try:
-            _account_item(account).save(condition=m.AccountItem.pk.does_not_exist())
-        except Exception as error:  # PutError wrapping ConditionalCheckFailed
-            if _is_conditional_failure(error):
-                return False
-            raise
+            with self._transaction() as tx:
+                tx.save(_account_item(account), condition=m.AccountItem.pk.does_not_exist())
+                for activity in opening:
+                    tx.save(_activity_item(activity))
+        except ConflictError:
+            return False
         return True
+
+    def save_account(self, before: Account, after: Account) -> None:
+        self.write(accounts_changed=[(before, after)])
 
     def get_position(self, account_id: str, symbol: str) -> Position:
         try:
@@ -205,13 +300,50 @@ class TradingStore:
         return _position_from_item(item)
 
     def list_positions(self, account_id: str) -> list[Position]:
-        query = m.PositionItem.query(account_id, m.PositionItem.sk.startswith("POSITION#"))
+        query = m.PositionItem.query(
+            account_id, m.PositionItem.sk.startswith("POSITION#"), consistent_read=True
+        )
         return [_position_from_item(item) for item in query]
 
-    def list_trades(self, account_id: str, order_id: str | None = None) -> list[Fill]:
-        query = m.TradeItem.query(account_id, m.TradeItem.sk.startswith("TRADE#"))
-        fills = [_fill_from_item(item) for item in query]
-        return [f for f in fills if order_id is None or f.order_id == order_id]
+    def list_trades(
+        self,
+        account_id: str,
+        limit: int = 100,
+        cursor: str | None = None,
+        *,
+        symbol: str | None = None,
+        order_id: str | None = None,
+    ) -> Page[Fill]:
+        condition = None
+        if symbol:
+            condition = m.TradeItem.symbol == symbol
+        if order_id:
+            by_order = m.TradeItem.order_id == order_id
+            condition = by_order if condition is None else condition & by_order
+        results = m.TradeItem.query(
+            account_id,
+            m.TradeItem.sk.startswith("TRADE#"),
+            filter_condition=condition,
+            limit=limit,
+            last_evaluated_key=decode_cursor(cursor),
+            consistent_read=True,
+        )
+        items = [_fill_from_item(item) for item in results]
+        return Page(items, encode_cursor(results.last_evaluated_key))
+
+    def list_activities(
+        self, account_id: str, limit: int = 100, cursor: str | None = None
+    ) -> Page[Activity]:
+        """The cash ledger, oldest first."""
+        results = m.ActivityItem.query(
+            account_id,
+            m.ActivityItem.sk.startswith("ACTIVITY#"),
+            limit=limit,
+            last_evaluated_key=decode_cursor(cursor),
+            consistent_read=True,
+        )
+        items = [_activity_from_item(item) for item in results]
+        return Page(items, encode_cursor(results.last_evaluated_key))
 
     # --- reference data and prices --------------------------------------------------
 
@@ -220,20 +352,16 @@ class TradingStore:
             item = m.InstrumentItem.get(symbol, "INSTRUMENT")
         except DoesNotExist:
             return None
-        return Instrument(
-            symbol=item.pk,
-            asset_class=item.asset_class,
-            currency=item.currency,
-            tick_size=item.tick_size,
-            lot_size=item.lot_size,
-            min_quantity=item.min_quantity,
-            price_precision=int(item.price_precision),
-            tradable=item.tradable,
-            calendar=item.calendar,  # type: ignore[arg-type]
+        return _instrument_from_item(item)
+
+    def list_instruments(self) -> list[Instrument]:
+        return sorted(
+            (_instrument_from_item(i) for i in m.InstrumentItem.scan()), key=lambda i: i.symbol
         )
 
-    def put_instrument(self, instrument: Instrument) -> None:
-        m.InstrumentItem(
+    def put_instrument(self, instrument: Instrument, *, create: bool = False) -> None:
+        """Save an instrument; with ``create``, refuse (ConflictError) if it exists."""
+        item = m.InstrumentItem(
             instrument.symbol,
             "INSTRUMENT",
             asset_class=instrument.asset_class,
@@ -244,7 +372,13 @@ class TradingStore:
             price_precision=instrument.price_precision,
             tradable=instrument.tradable,
             calendar=instrument.calendar,
-        ).save()
+        )
+        try:
+            item.save(condition=m.InstrumentItem.pk.does_not_exist() if create else None)
+        except PutError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise ConflictError(["ConditionalCheckFailed"]) from error
+            raise
 
     def latest_price(self, symbol: str) -> LatestPrice | None:
         try:
@@ -281,16 +415,12 @@ class _Transaction:
             raise
 
 
-def _is_conditional_failure(error: Exception) -> bool:
-    cause = getattr(error, "cause_response_code", None)
-    return cause == "ConditionalCheckFailedException"
-
-
 # --- mapping between items and the domain ---------------------------------------------
 
 
 def _order_item(order: Order, correlation_id: str | None) -> m.OrderItem:
-    resting = not order.is_final  # open orders are found by symbol when a price arrives
+    open_ = not order.is_final  # open orders are found by symbol and by account
+    sort_key = iso(order.created_at) + "#" + order.id
     return m.OrderItem(
         order.account_id,
         ORDER_PREFIX + order.id,
@@ -303,19 +433,32 @@ def _order_item(order: Order, correlation_id: str | None) -> m.OrderItem:
         quantity=order.quantity,
         limit_price=order.limit_price,
         stop_price=order.stop_price,
+        trail_price=order.trail_price,
+        trail_percent=order.trail_percent,
+        trail_reference=order.trail_reference,
+        triggered=order.triggered,
         time_in_force=order.time_in_force.value,
         status=order.status.value,
         filled_quantity=order.filled_quantity,
         filled_notional=order.filled_notional,
         average_fill_price=order.average_fill_price,
+        commission=order.commission,
+        reserved=order.reserved,
         reject_reason=json.dumps(order.reject_reason) if order.reject_reason else None,
         created_at=iso(order.created_at),
         updated_at=iso(order.updated_at),
         accepted_at=iso(order.accepted_at) if order.accepted_at else None,
+        expires_at=iso(order.expires_at) if order.expires_at else None,
+        replaces=order.replaces,
+        replaced_by=order.replaced_by,
+        replaced_filled_quantity=order.replaced_filled_quantity,
+        closes_position=order.closes_position,
         version=order.version,
         correlation_id=correlation_id,
-        gsi1pk=f"OPEN#{order.symbol}" if resting else None,
-        gsi1sk=iso(order.created_at) + "#" + order.id if resting else None,
+        gsi1pk=f"OPEN#{order.symbol}" if open_ else None,
+        gsi1sk=sort_key if open_ else None,
+        gsi2pk=f"OPEN#{order.account_id}" if open_ else None,
+        gsi2sk=sort_key if open_ else None,
     )
 
 
@@ -334,10 +477,21 @@ def order_from_item(item: m.OrderItem) -> Order:
         client_order_id=item.client_order_id,
         limit_price=item.limit_price,
         stop_price=item.stop_price,
+        trail_price=item.trail_price,
+        trail_percent=item.trail_percent,
+        trail_reference=item.trail_reference,
+        triggered=bool(item.triggered),
         filled_quantity=item.filled_quantity,
         filled_notional=item.filled_notional,
+        commission=item.commission,
+        reserved=item.reserved,
         reject_reason=json.loads(item.reject_reason) if item.reject_reason else None,
         accepted_at=parse_iso(item.accepted_at) if item.accepted_at else None,
+        expires_at=parse_iso(item.expires_at) if item.expires_at else None,
+        replaces=item.replaces,
+        replaced_by=item.replaced_by,
+        replaced_filled_quantity=item.replaced_filled_quantity,
+        closes_position=bool(item.closes_position),
         version=int(item.version),
     )
 
@@ -348,7 +502,7 @@ def _outbox_item(event: Envelope) -> m.OutboxItem:
         f"OUTBOX#{event.id}",
         event=event.model_dump_json(),
         event_type=event.type,
-        expires_at=int(time.time()) + OUTBOX_TTL_SECONDS,
+        ttl=int(time.time()) + OUTBOX_TTL_SECONDS,
     )
 
 
@@ -405,6 +559,7 @@ def _position_from_item(item: m.PositionItem) -> Position:
 
 
 def _account_item(account: Account) -> m.AccountItem:
+    execution = account.execution
     return m.AccountItem(
         account.id,
         "ACCOUNT",
@@ -414,6 +569,55 @@ def _account_item(account: Account) -> m.AccountItem:
         leverage=account.leverage,
         realized_pnl=account.realized_pnl,
         commissions=account.commissions,
+        reserved=account.reserved,
+        commission_rate=execution.commission_rate,
+        commission_per_unit=execution.commission_per_unit,
+        commission_minimum=execution.commission_minimum,
+        slippage_bps=execution.slippage_bps,
+        max_volume_share=execution.max_volume_share,
         created_at=iso(account.created_at),
         version=account.version,
+    )
+
+
+def _activity_item(activity: Activity) -> m.ActivityItem:
+    return m.ActivityItem(
+        activity.account_id,
+        f"ACTIVITY#{iso(activity.at)}#{activity.id}",
+        activity_id=activity.id,
+        type=activity.type.value,
+        amount=activity.amount,
+        at=iso(activity.at),
+        symbol=activity.symbol,
+        order_id=activity.order_id,
+        trade_id=activity.trade_id,
+        description=activity.description,
+    )
+
+
+def _activity_from_item(item: m.ActivityItem) -> Activity:
+    return Activity(
+        id=item.activity_id,
+        account_id=item.pk,
+        type=ActivityType(item.type),
+        amount=item.amount,
+        at=parse_iso(item.at),
+        symbol=item.symbol,
+        order_id=item.order_id,
+        trade_id=item.trade_id,
+        description=item.description,
+    )
+
+
+def _instrument_from_item(item: m.InstrumentItem) -> Instrument:
+    return Instrument(
+        symbol=item.pk,
+        asset_class=item.asset_class,
+        currency=item.currency,
+        tick_size=item.tick_size,
+        lot_size=item.lot_size,
+        min_quantity=item.min_quantity,
+        price_precision=int(item.price_precision),
+        tradable=item.tradable,
+        calendar=item.calendar,  # type: ignore[arg-type]
     )

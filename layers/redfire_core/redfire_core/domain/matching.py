@@ -1,18 +1,36 @@
-"""Paper matching: when and at what price a resting order fills. Pure, shared with backtests.
+"""Paper matching: when, how much and at what price an order fills. Pure; the backtester
+runs the same rules.
 
-Semantics: a market order fills at the latest price. A limit order fills against a
-bar only if the bar ended after the order was accepted; if the bar started before
-that, it fills at its limit price (never the bar's better open, which the order did
-not see); a later bar that gaps through the limit fills at its open.
+Semantics:
+- A market order fills at once at the latest price (slippage applied). One accepted
+  while no price exists rests and fills on the next bar: at its open if the bar
+  started after acceptance, else at its close.
+- A bar can fill an order only if the bar ended after the order was accepted. If the
+  bar started before acceptance, a limit fills at its limit price, never the bar's
+  better open (the order never saw it); a later bar that gaps through fills at its open.
+- Stops trigger when the bar reaches the stop (a later bar that gaps through triggers
+  at its open); a stop then fills like a market order at the trigger price, a
+  stop-limit becomes a limit. A trailing stop's stop follows the best price seen since
+  acceptance by ``trail_price`` or ``trail_percent``; the trail is checked against the
+  previous anchor before the bar can move it, which is the conservative order.
+- ``ioc`` / ``fok`` orders are decided at acceptance against the latest price: the
+  marketable part fills, the rest is canceled (``fok``: all or nothing).
+- ``day`` orders expire at the end of the UTC day they were placed in.
+- Fills may be capped at a share of the bar's volume (partial fills).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
 
-from redfire_core.domain.orders import Order, OrderType, Side
+from redfire_core.domain.instruments import Instrument
+from redfire_core.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
+
+ZERO = Decimal(0)
+COMMISSION_PLACES = Decimal("1e-8")
 
 
 @dataclass(frozen=True)
@@ -23,21 +41,182 @@ class PriceBar:
     high: Decimal
     low: Decimal
     close: Decimal
+    volume: Decimal = ZERO
 
 
-def match_against_bar(order: Order, bar: PriceBar, accepted_at: datetime) -> Decimal | None:
-    """The fill price of ``order`` on ``bar``, or None if the bar does not fill it."""
-    if bar.end <= accepted_at:
-        return None
+@dataclass(frozen=True)
+class ExecutionModel:
+    """An account's paper trading costs: commission, slippage and the volume cap."""
+
+    commission_rate: Decimal = ZERO  # share of notional, e.g. 0.001 = 10 bps
+    commission_per_unit: Decimal = ZERO
+    commission_minimum: Decimal = ZERO  # per fill, when any commission applies
+    slippage_bps: Decimal = ZERO  # market and stop fills move this far against the trader
+    max_volume_share: Decimal = ZERO  # 0: no cap; 0.1: at most 10% of a bar's volume
+
+    def commission(self, quantity: Decimal, price: Decimal) -> Decimal:
+        cost = self.commission_rate * quantity * price + self.commission_per_unit * quantity
+        if cost == 0:
+            return ZERO
+        return max(cost, self.commission_minimum).quantize(COMMISSION_PLACES)
+
+    def slipped(self, price: Decimal, side: Side, instrument: Instrument) -> Decimal:
+        """``price`` moved against the trader by the slippage, rounded to a tick the same way."""
+        if self.slippage_bps == 0:
+            return price
+        factor = self.slippage_bps / Decimal(10_000)
+        moved = price * (1 + factor) if side is Side.BUY else price * (1 - factor)
+        ticks = (moved / instrument.tick_size).to_integral_value(
+            ROUND_CEILING if side is Side.BUY else ROUND_FLOOR
+        )
+        return ticks * instrument.tick_size
+
+    def capped(self, remaining: Decimal, bar_volume: Decimal, instrument: Instrument) -> Decimal:
+        if self.max_volume_share == 0:
+            return remaining
+        lots = (self.max_volume_share * bar_volume / instrument.lot_size).to_integral_value(
+            ROUND_FLOOR
+        )
+        return min(remaining, lots * instrument.lot_size)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the gateway does to an order: fill some, change working state, or close it."""
+
+    fill_quantity: Decimal = ZERO
+    fill_price: Decimal | None = None
+    changes: dict[str, Any] = field(default_factory=dict)
+    close: OrderStatus | None = None  # canceled (ioc/fok remainder) or expired
+    reason: str | None = None
+
+    @property
+    def fills(self) -> bool:
+        return self.fill_price is not None and self.fill_quantity > 0
+
+    @property
+    def is_nothing(self) -> bool:
+        return not self.fills and not self.changes and self.close is None
+
+
+NOTHING = Decision()
+
+
+def on_accept(
+    order: Order, latest: Decimal | None, model: ExecutionModel, instrument: Instrument
+) -> Decision:
+    """The gateway's answer when the order is accepted, given the latest price."""
+    immediate = order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK)
+    if order.type is OrderType.TRAILING_STOP:
+        return Decision(changes={"trail_reference": latest}) if latest is not None else NOTHING
     if order.type is OrderType.MARKET:
-        return bar.open if bar.start >= accepted_at else bar.close
-    if order.type is not OrderType.LIMIT or order.limit_price is None:
+        if latest is None:
+            return _cancel("no price to fill at") if immediate else NOTHING
+        return Decision(order.remaining_quantity, model.slipped(latest, order.side, instrument))
+    if order.type is OrderType.LIMIT and immediate:
+        if latest is None or not _limit_reached(order, latest):
+            return _cancel("not marketable at the latest price")
+        return Decision(order.remaining_quantity, latest)
+    return NOTHING
+
+
+def on_bar(order: Order, bar: PriceBar, model: ExecutionModel, instrument: Instrument) -> Decision:
+    """The gateway's answer to a new bar for a resting order."""
+    accepted_at = order.accepted_at
+    if accepted_at is None or bar.end <= accepted_at or order.is_final:
+        return NOTHING
+    if order.expires_at is not None and bar.start >= order.expires_at:
+        return Decision(close=OrderStatus.EXPIRED, reason="the trading day ended")
+    seen_open = bar.start >= accepted_at
+    if order.type is OrderType.MARKET:
+        price = model.slipped(bar.open if seen_open else bar.close, order.side, instrument)
+        return _fill(order, price, bar, model, instrument)
+    if order.type is OrderType.LIMIT or (order.type is OrderType.STOP_LIMIT and order.triggered):
+        limit_fill = _limit_price(order, bar, seen_open)
+        return NOTHING if limit_fill is None else _fill(order, limit_fill, bar, model, instrument)
+    return _stop(order, bar, seen_open, model, instrument)
+
+
+def stop_level(order: Order) -> Decimal | None:
+    """The price that triggers a stop order now (a trailing stop's moves with its anchor)."""
+    if order.type is not OrderType.TRAILING_STOP:
+        return order.stop_price
+    if order.trail_reference is None:
         return None
-    limit = order.limit_price
+    offset: Decimal = (
+        order.trail_price
+        if order.trail_price is not None
+        else order.trail_reference * (order.trail_percent or ZERO) / 100
+    )
+    return (
+        order.trail_reference - offset
+        if order.side is Side.SELL
+        else order.trail_reference + offset
+    )
+
+
+def _stop(
+    order: Order, bar: PriceBar, seen_open: bool, model: ExecutionModel, instrument: Instrument
+) -> Decision:
+    level = stop_level(order)
+    if level is None:  # a trailing stop accepted without a price anchors on its first bar
+        return Decision(changes={"trail_reference": bar.open if seen_open else bar.close})
+    buy = order.side is Side.BUY
+    if not (bar.high >= level if buy else bar.low <= level):
+        return _trail(order, bar)
+    gapped = seen_open and (bar.open >= level if buy else bar.open <= level)
+    trigger = bar.open if gapped else level
+    if order.type is OrderType.STOP_LIMIT:
+        limit = order.limit_price or ZERO
+        reachable = bar.low <= limit if buy else bar.high >= limit
+        if not reachable:
+            return Decision(changes={"triggered": True})
+        price = min(trigger, limit) if buy else max(trigger, limit)
+        return _fill(order, price, bar, model, instrument, {"triggered": True})
+    price = model.slipped(trigger, order.side, instrument)
+    return _fill(order, price, bar, model, instrument, {"triggered": True})
+
+
+def _trail(order: Order, bar: PriceBar) -> Decision:
+    """Move a trailing stop's anchor to the bar's best price, if it improved."""
+    if order.type is not OrderType.TRAILING_STOP or order.trail_reference is None:
+        return NOTHING
+    best = (
+        max(order.trail_reference, bar.high)
+        if order.side is Side.SELL
+        else min(order.trail_reference, bar.low)
+    )
+    return NOTHING if best == order.trail_reference else Decision(changes={"trail_reference": best})
+
+
+def _limit_reached(order: Order, price: Decimal) -> bool:
+    limit = order.limit_price or ZERO
+    return price <= limit if order.side is Side.BUY else price >= limit
+
+
+def _limit_price(order: Order, bar: PriceBar, seen_open: bool) -> Decimal | None:
+    limit = order.limit_price or ZERO
     touched = bar.low <= limit if order.side is Side.BUY else bar.high >= limit
     if not touched:
         return None
-    if bar.start < accepted_at:
-        return limit
-    gapped = bar.open <= limit if order.side is Side.BUY else bar.open >= limit
-    return bar.open if gapped else limit
+    if seen_open and _limit_reached(order, bar.open):
+        return bar.open  # gapped through: the open was available and better
+    return limit
+
+
+def _fill(
+    order: Order,
+    price: Decimal,
+    bar: PriceBar,
+    model: ExecutionModel,
+    instrument: Instrument,
+    changes: dict[str, Any] | None = None,
+) -> Decision:
+    quantity = model.capped(order.remaining_quantity, bar.volume, instrument)
+    if quantity <= 0:
+        return Decision(changes=changes or {})
+    return Decision(quantity, price, changes or {})
+
+
+def _cancel(reason: str) -> Decision:
+    return Decision(close=OrderStatus.CANCELED, reason=reason)

@@ -8,7 +8,7 @@ backwards or out of a final state.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -17,10 +17,16 @@ from redfire_core.domain.errors import DomainError, InvalidTransition
 from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.money import average, parse_decimal
 
+ZERO = Decimal(0)
+
 
 class Side(StrEnum):
     BUY = "buy"
     SELL = "sell"
+
+    @property
+    def opposite(self) -> Side:
+        return Side.SELL if self is Side.BUY else Side.BUY
 
 
 class OrderType(StrEnum):
@@ -28,6 +34,7 @@ class OrderType(StrEnum):
     LIMIT = "limit"
     STOP = "stop"
     STOP_LIMIT = "stop_limit"
+    TRAILING_STOP = "trailing_stop"
 
 
 class TimeInForce(StrEnum):
@@ -54,9 +61,11 @@ class OrderStatus(StrEnum):
 S = OrderStatus
 FINAL_STATUSES = frozenset({S.DENIED, S.REJECTED, S.FILLED, S.CANCELED, S.REPLACED, S.EXPIRED})
 OPEN_STATUSES = frozenset(set(S) - FINAL_STATUSES)
+STOP_TYPES = frozenset({OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP})
 
 # Allowed moves. A fill may arrive before OrderAccepted (events reorder), so
 # submitted -> (partially_)filled is legal: a fill implies the order was accepted.
+# A partial fill keeps a pending cancel or replace pending (the self-loops).
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.SUBMITTED: frozenset(
         {
@@ -83,15 +92,28 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.PARTIALLY_FILLED: frozenset(
         {S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL, S.CANCELED, S.PENDING_REPLACE, S.EXPIRED}
     ),
-    S.PENDING_CANCEL: frozenset({S.CANCELED, S.PARTIALLY_FILLED, S.FILLED, S.EXPIRED}),
+    S.PENDING_CANCEL: frozenset({S.PENDING_CANCEL, S.CANCELED, S.FILLED, S.EXPIRED}),
     S.PENDING_REPLACE: frozenset(
-        {S.REPLACED, S.ACCEPTED, S.PARTIALLY_FILLED, S.FILLED, S.CANCELED, S.EXPIRED}
+        {
+            S.PENDING_REPLACE,
+            S.REPLACED,
+            S.ACCEPTED,
+            S.PARTIALLY_FILLED,
+            S.FILLED,
+            S.CANCELED,
+            S.EXPIRED,
+        }
     ),
 }
 
 
 def can_transition(current: OrderStatus, target: OrderStatus) -> bool:
     return target in TRANSITIONS.get(current, frozenset())
+
+
+def end_of_utc_day(moment: datetime) -> datetime:
+    """Midnight UTC after ``moment``: when a ``day`` order placed at ``moment`` expires."""
+    return datetime.combine(moment.date() + timedelta(days=1), time(0), tzinfo=moment.tzinfo)
 
 
 @dataclass(frozen=True)
@@ -106,6 +128,8 @@ class OrderRequest:
     limit_price: Decimal | None = None
     stop_price: Decimal | None = None
     client_order_id: str | None = None
+    trail_price: Decimal | None = None
+    trail_percent: Decimal | None = None
 
     @classmethod
     def parse(cls, body: dict[str, Any], instrument: Instrument | None) -> OrderRequest:
@@ -125,6 +149,12 @@ class OrderRequest:
         instrument.check_quantity(quantity)
         limit_price = _price(body, "limit_price", instrument)
         stop_price = _price(body, "stop_price", instrument)
+        trail_price = _price(body, "trail_price", instrument)
+        trail_percent = (
+            None
+            if body.get("trail_percent") is None
+            else parse_decimal(body["trail_percent"], "trail_percent")
+        )
         needs_limit = order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
         needs_stop = order_type in (OrderType.STOP, OrderType.STOP_LIMIT)
         for field, needed, value in (
@@ -137,6 +167,11 @@ class OrderRequest:
                 )
             if not needed and value is not None:
                 raise DomainError("ORDER_INVALID", f"a {order_type} order takes no {field}", field)
+        _check_trail(order_type, trail_price, trail_percent)
+        if tif in (TimeInForce.IOC, TimeInForce.FOK) and order_type in STOP_TYPES:
+            raise DomainError(
+                "ORDER_INVALID", f"a {order_type} order cannot be {tif}", "time_in_force"
+            )
         client_order_id = body.get("client_order_id")
         if client_order_id is not None and (
             not isinstance(client_order_id, str) or not 1 <= len(client_order_id) <= 64
@@ -145,8 +180,41 @@ class OrderRequest:
                 "ORDER_INVALID", "client_order_id must be 1 to 64 characters", "client_order_id"
             )
         return cls(
-            symbol, side, order_type, quantity, tif, limit_price, stop_price, client_order_id
+            symbol,
+            side,
+            order_type,
+            quantity,
+            tif,
+            limit_price,
+            stop_price,
+            client_order_id,
+            trail_price,
+            trail_percent,
         )
+
+
+def _check_trail(
+    order_type: OrderType, trail_price: Decimal | None, trail_percent: Decimal | None
+) -> None:
+    given = [
+        name
+        for name, value in (("trail_price", trail_price), ("trail_percent", trail_percent))
+        if value is not None
+    ]
+    if order_type is not OrderType.TRAILING_STOP:
+        if given:
+            raise DomainError(
+                "ORDER_INVALID", f"a {order_type} order takes no {given[0]}", given[0]
+            )
+        return
+    if len(given) != 1:
+        raise DomainError(
+            "ORDER_PRICE_REQUIRED",
+            "a trailing_stop order needs exactly one of trail_price or trail_percent",
+            "trail_price",
+        )
+    if trail_percent is not None and trail_percent >= 100:
+        raise DomainError("ORDER_INVALID", "trail_percent must be below 100", "trail_percent")
 
 
 E = TypeVar("E", bound=StrEnum)
@@ -183,14 +251,37 @@ class Order:
     client_order_id: str | None = None
     limit_price: Decimal | None = None
     stop_price: Decimal | None = None
-    filled_quantity: Decimal = Decimal(0)
-    filled_notional: Decimal = Decimal(0)  # sum of quantity x price: keeps the average exact
+    trail_price: Decimal | None = None
+    trail_percent: Decimal | None = None
+    # Best price seen since acceptance (high for a sell, low for a buy): the trail's anchor.
+    trail_reference: Decimal | None = None
+    triggered: bool = False  # a stop order whose stop was reached
+    filled_quantity: Decimal = ZERO
+    filled_notional: Decimal = ZERO  # sum of quantity x price: keeps the average exact
+    commission: Decimal = ZERO
+    reserved: Decimal = ZERO  # cash still held for the unfilled part
     reject_reason: dict[str, Any] | None = None
     accepted_at: datetime | None = None
+    expires_at: datetime | None = None  # day orders: end of the UTC day they were placed in
+    replaces: str | None = None
+    replaced_by: str | None = None
+    # On a replacement: what the original had filled when it was replaced, so fills
+    # that race the replace can be taken off the replacement.
+    replaced_filled_quantity: Decimal | None = None
+    closes_position: bool = False
     version: int = 1
 
     @classmethod
-    def submit(cls, order_id: str, account_id: str, request: OrderRequest, now: datetime) -> Order:
+    def submit(
+        cls,
+        order_id: str,
+        account_id: str,
+        request: OrderRequest,
+        now: datetime,
+        *,
+        replaces: str | None = None,
+        closes_position: bool = False,
+    ) -> Order:
         return cls(
             id=order_id,
             account_id=account_id,
@@ -205,6 +296,11 @@ class Order:
             client_order_id=request.client_order_id,
             limit_price=request.limit_price,
             stop_price=request.stop_price,
+            trail_price=request.trail_price,
+            trail_percent=request.trail_percent,
+            expires_at=end_of_utc_day(now) if request.time_in_force is TimeInForce.DAY else None,
+            replaces=replaces,
+            closes_position=closes_position,
         )
 
     @property
@@ -227,20 +323,56 @@ class Order:
             raise InvalidTransition(self.status, target)
         return replace(self, status=target, updated_at=now, version=self.version + 1, **changes)
 
-    def accept(self, now: datetime) -> Order:
-        return self.transition(OrderStatus.ACCEPTED, now, accepted_at=now)
+    def update(self, now: datetime, **changes: Any) -> Order:
+        """A change of working state (trail anchor, trigger) that keeps the status."""
+        if self.is_final:
+            raise InvalidTransition(self.status, self.status)
+        return replace(self, updated_at=now, version=self.version + 1, **changes)
+
+    def accept(self, now: datetime, *, reserved: Decimal = ZERO) -> Order:
+        return self.transition(OrderStatus.ACCEPTED, now, accepted_at=now, reserved=reserved)
 
     def deny(self, reasons: list[dict[str, Any]], now: datetime) -> Order:
         return self.transition(OrderStatus.DENIED, now, reject_reason=reasons[0])
 
-    def fill(self, quantity: Decimal, price: Decimal, now: datetime) -> Order:
-        """Apply an execution: cumulative quantity and volume-weighted average price."""
+    def close(
+        self, status: OrderStatus, now: datetime, reason: dict[str, Any] | None = None
+    ) -> Order:
+        """Cancel, expire, reject or replace: the unfilled part is released."""
+        return self.transition(
+            status, now, reserved=ZERO, reject_reason=reason or self.reject_reason
+        )
+
+    def fill(
+        self, quantity: Decimal, price: Decimal, now: datetime, commission: Decimal = ZERO
+    ) -> Order:
+        """Apply an execution: cumulative quantity, notional, commission; release its share
+        of the reservation. A partial fill keeps a pending cancel or replace pending."""
         if quantity <= 0 or quantity > self.remaining_quantity:
             raise DomainError(
                 "ORDER_OVERFILL",
                 f"fill of {quantity} exceeds the remaining {self.remaining_quantity}",
             )
         filled = self.filled_quantity + quantity
-        target = OrderStatus.FILLED if filled == self.quantity else OrderStatus.PARTIALLY_FILLED
-        notional = self.filled_notional + quantity * price
-        return self.transition(target, now, filled_quantity=filled, filled_notional=notional)
+        if filled == self.quantity:
+            target = OrderStatus.FILLED
+        elif self.status in (OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_REPLACE):
+            target = self.status
+        else:
+            target = OrderStatus.PARTIALLY_FILLED
+        return self.transition(
+            target,
+            now,
+            filled_quantity=filled,
+            filled_notional=self.filled_notional + quantity * price,
+            commission=self.commission + commission,
+            reserved=self.reserved - self.reservation_released_by(quantity),
+            accepted_at=self.accepted_at or now,
+        )
+
+    def reservation_released_by(self, quantity: Decimal) -> Decimal:
+        """The share of the reservation that ``quantity`` of the remainder frees (all of it
+        when the remainder is filled, so rounding never leaves a residue)."""
+        if quantity >= self.remaining_quantity:
+            return self.reserved
+        return (self.reserved * quantity / self.remaining_quantity).quantize(Decimal("1e-12"))

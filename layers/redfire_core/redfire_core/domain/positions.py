@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
+from redfire_core.domain.matching import ExecutionModel
 from redfire_core.domain.money import average
 from redfire_core.domain.orders import Side
 
@@ -91,6 +92,8 @@ class Position:
 
 @dataclass(frozen=True)
 class Account:
+    """Cash, what is held for open orders, and how paper fills are costed."""
+
     id: str
     currency: str
     cash: Decimal
@@ -99,13 +102,28 @@ class Account:
     leverage: Decimal = Decimal(1)
     realized_pnl: Decimal = ZERO
     commissions: Decimal = ZERO
+    reserved: Decimal = ZERO
+    execution: ExecutionModel = field(default_factory=ExecutionModel)
     version: int = 1
 
-    def apply(self, fill: Fill, realized_delta: Decimal) -> Account:
+    def apply(self, fill: Fill, realized_delta: Decimal, released: Decimal = ZERO) -> Account:
+        """Cash moves by the fill; ``released`` is the order's reservation the fill frees."""
         return replace(
             self,
             cash=self.cash + fill.cash_delta,
             realized_pnl=self.realized_pnl + realized_delta,
             commissions=self.commissions + fill.commission,
+            reserved=self.reserved - released,
             version=self.version + 1,
         )
+
+    def reserve(self, amount: Decimal) -> Account:
+        """Hold (or, negative, release) cash for open orders."""
+        return replace(self, reserved=self.reserved + amount, version=self.version + 1)
+
+    def buying_power(self, equity: Decimal, gross_exposure: Decimal) -> Decimal:
+        """Cash account: cash less reservations. Margin account: equity x leverage less the
+        gross exposure of positions and reservations."""
+        if not self.margin_enabled:
+            return self.cash - self.reserved
+        return equity * self.leverage - gross_exposure - self.reserved

@@ -58,6 +58,23 @@ def reference_price(order: Order, latest: LatestPrice | None) -> Decimal | None:
     return order.limit_price or order.stop_price or (latest.price if latest else None)
 
 
+PRICE_BAND_PCT = Decimal(5)
+
+
+def reservation(order: Order, latest: LatestPrice | None, account: Account) -> Decimal:
+    """Cash an accepted buy holds until it fills or ends: quantity x (limit, else stop,
+    else latest price plus the price band) plus commission. Sells hold nothing here."""
+    if order.side is Side.SELL:
+        return Decimal(0)
+    price = order.limit_price or order.stop_price
+    if price is None:
+        if latest is None:
+            return Decimal(0)
+        price = latest.price * (1 + PRICE_BAND_PCT / 100)
+    quantity = order.remaining_quantity
+    return quantity * price + account.execution.commission(quantity, price)
+
+
 def check_order(order: Order, ctx: RiskContext) -> list[Denial]:
     """Every rule the order breaks, in a stable order (the first is the headline)."""
     denials: list[Denial] = []
@@ -97,17 +114,11 @@ def check_order(order: Order, ctx: RiskContext) -> list[Denial]:
                     str(notional),
                 )
             )
-        if (
-            order.side is Side.BUY
-            and not ctx.account.margin_enabled
-            and notional > ctx.account.cash
-        ):
+        available = ctx.account.cash - ctx.account.reserved
+        if order.side is Side.BUY and not ctx.account.margin_enabled and notional > available:
             denials.append(
                 Denial(
-                    "RISK_BUYING_POWER",
-                    "not enough buying power",
-                    str(ctx.account.cash),
-                    str(notional),
+                    "RISK_BUYING_POWER", "not enough buying power", str(available), str(notional)
                 )
             )
     if (
@@ -125,7 +136,7 @@ def check_order(order: Order, ctx: RiskContext) -> list[Denial]:
         )
     if ctx.account.margin_enabled and price is not None:
         equity = ctx.account.cash + ctx.position.market_value(latest.price if latest else price)
-        buying_power = equity * ctx.account.leverage
+        buying_power = equity * ctx.account.leverage - ctx.account.reserved
         notional = order.quantity * price
         if notional > buying_power:
             denials.append(

@@ -8,6 +8,7 @@ from decimal import Decimal
 from redfire_core.adapters.audit_log import AuditLog
 from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.domain.instruments import DEMO_INSTRUMENTS
+from redfire_core.domain.ledger import deposit
 from redfire_core.domain.positions import Account
 
 DEMO_ACCOUNT_ID = "demo"
@@ -34,7 +35,7 @@ def open_account(
         margin_enabled=margin_enabled,
         leverage=leverage,
     )
-    created = store.create_account(account)
+    created = store.create_account(account, [deposit(account_id, cash, now, "opening")])
     if created:
         audit.record(
             account_id=account_id,

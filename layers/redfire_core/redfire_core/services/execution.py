@@ -1,38 +1,79 @@
-"""The paper gateway's side of the lifecycle: fill accepted orders at market prices."""
+"""The gateway's side of the lifecycle: fills, cancels, expiries and replaces.
+
+Each change is decided from freshly read state and written in one transaction that is
+conditional on the versions read; a lost race re-reads and decides again. Replayed
+or reordered events find the order already moved on and change nothing.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
 from redfire_core.adapters.trading_store import TradingStore
-from redfire_core.domain.matching import PriceBar, match_against_bar
-from redfire_core.domain.orders import Order, OrderStatus, OrderType
-from redfire_core.domain.positions import Fill
-from redfire_core.events import Envelope, MarketDataUpdated, OrderFilled, parse_iso
-from redfire_core.observability import logger
-from redfire_core.services.retrying import on_conflict_retry
-from redfire_core.views import fill_view, order_view
-
-FILLABLE = frozenset(
-    {OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING_CANCEL}
+from redfire_core.domain.instruments import Instrument
+from redfire_core.domain.ledger import fill_activities
+from redfire_core.domain.matching import Decision, PriceBar
+from redfire_core.domain.orders import Order, OrderStatus
+from redfire_core.domain.positions import Account, Fill
+from redfire_core.events import (
+    Envelope,
+    MarketDataUpdated,
+    OrderCanceled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderReplaced,
+    Payload,
+    PositionChanged,
+    parse_iso,
 )
+from redfire_core.gateways import gateway_named
+from redfire_core.observability import logger
+from redfire_core.services.instruments import instrument_cache
+from redfire_core.services.retrying import on_conflict_retry
+from redfire_core.views import fill_view, order_view, position_view
+
+WORKING = frozenset(
+    {
+        OrderStatus.ACCEPTED,
+        OrderStatus.PARTIALLY_FILLED,
+        OrderStatus.PENDING_CANCEL,
+        OrderStatus.PENDING_REPLACE,
+    }
+)
+CLOSE_EVENTS: dict[OrderStatus, type[OrderCanceled | OrderExpired | OrderRejected]] = {
+    OrderStatus.CANCELED: OrderCanceled,
+    OrderStatus.EXPIRED: OrderExpired,
+    OrderStatus.REJECTED: OrderRejected,
+}
+Decide = Callable[[Order, Account, Instrument], Decision]
 
 
 def on_order_accepted(store: TradingStore, event: Envelope, now: datetime) -> str:
-    """A market order fills at once at the latest price; other types rest for price updates."""
-    order = store.get_order(str(event.account_id), str(event.payload["order"]["id"]))
-    if order is None or order.status not in FILLABLE or order.type is not OrderType.MARKET:
-        return "resting" if order is not None and not order.is_final else "skipped"
-    latest = store.latest_price(order.symbol)
-    if latest is None:
-        logger.info("no price yet: market order rests", extra={"order_id": order.id})
-        return "resting"
-    return fill_order(store, order.account_id, order.id, latest.price, event, now)
+    """Finish a replace if this order is one, then let the gateway act on it."""
+    account_id, order_id = str(event.account_id), str(event.payload["order"]["id"])
+    order = store.get_order(account_id, order_id)
+    if order is None:
+        raise LookupError(f"order {order_id} of {account_id} does not exist")
+    if order.replaces and complete_replace(store, order, event, now) != "replaced":
+        return "replace refused"
+
+    def decide(order: Order, account: Account, instrument: Instrument) -> Decision:
+        if order.status not in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
+            return Decision()
+        latest = store.latest_price(order.symbol)
+        return gateway_named().on_accept(
+            order, latest.price if latest else None, account.execution, instrument
+        )
+
+    return act(store, account_id, order_id, decide, event, now)
 
 
 def on_market_data(store: TradingStore, event: Envelope, now: datetime) -> int:
-    """Match every open order on the symbol against the new bar(s); returns fills made."""
+    """Let the gateway match every open order on the symbol against the new bar(s)."""
     update = MarketDataUpdated.model_validate(event.payload)
     bar = PriceBar(
         start=parse_iso(update.first_start),
@@ -41,77 +82,236 @@ def on_market_data(store: TradingStore, event: Envelope, now: datetime) -> int:
         high=Decimal(update.high),
         low=Decimal(update.low),
         close=Decimal(update.close),
+        volume=Decimal(update.volume),
     )
-    fills = 0
-    for order in store.open_orders(update.symbol):
-        if order.status not in FILLABLE or order.accepted_at is None:
-            continue
-        price = match_against_bar(order, bar, order.accepted_at)
-        if (
-            price is not None
-            and fill_order(store, order.account_id, order.id, price, event, now) == "filled"
-        ):
-            fills += 1
-    return fills
+
+    def decide(order: Order, account: Account, instrument: Instrument) -> Decision:
+        if order.status not in WORKING:
+            return Decision()
+        return gateway_named().on_bar(order, bar, account.execution, instrument)
+
+    outcomes = [
+        act(store, order.account_id, order.id, decide, event, now)
+        for order in store.open_orders(update.symbol)
+    ]
+    return outcomes.count("filled")
 
 
-def fill_order(
+def on_cancel_requested(store: TradingStore, event: Envelope, now: datetime) -> str:
+    def decide(order: Order, account: Account, instrument: Instrument) -> Decision:
+        if order.status is not OrderStatus.PENDING_CANCEL:
+            return Decision()  # filled meanwhile, or a replayed request
+        return Decision(close=OrderStatus.CANCELED, reason="canceled at the client's request")
+
+    return act(store, str(event.account_id), str(event.payload["order"]["id"]), decide, event, now)
+
+
+def expire_due(store: TradingStore, now: datetime, cause: Envelope) -> int:
+    """Expire every open order whose time in force has ended (the scheduled sweep)."""
+    expired = 0
+    for instrument in store.list_instruments():
+        for order in store.open_orders(instrument.symbol):
+            if order.expires_at is None or order.expires_at > now:
+                continue
+
+            def decide(order: Order, account: Account, instrument: Instrument) -> Decision:
+                if order.is_final or order.expires_at is None or order.expires_at > now:
+                    return Decision()
+                return Decision(close=OrderStatus.EXPIRED, reason="the trading day ended")
+
+            if act(store, order.account_id, order.id, decide, cause, now) == "expired":
+                expired += 1
+    return expired
+
+
+def act(
     store: TradingStore,
     account_id: str,
     order_id: str,
-    price: Decimal,
+    decide: Decide,
     cause: Envelope,
     now: datetime,
 ) -> str:
-    """Fill the order's remaining quantity at ``price``: one transaction, retried on conflict."""
+    """Read, decide, write: retried from the read when a conditional write loses."""
 
     def attempt() -> str:
         order = store.get_order(account_id, order_id)
-        if order is None or order.status not in FILLABLE or order.remaining_quantity <= 0:
-            return "skipped"
         account = store.get_account(account_id)
-        if account is None:
-            raise LookupError(f"account {account_id} does not exist")
-        fill = _fill_for(order, price, now)
-        after = order.fill(fill.quantity, fill.price, now)
-        position = store.get_position(account_id, order.symbol)
-        position_after = position.apply(fill)
-        account_after = account.apply(fill, position_after.realized_pnl - position.realized_pnl)
-        event = Envelope.wrap(
-            OrderFilled(order=order_view(after), fill=fill_view(fill)),
-            account_id=account_id,
-            correlation_id=cause.correlation_id,
-            causation_id=cause.id,
-            occurred_at=now,
-        )
-        store.apply_fill(
-            order, after, fill, position, position_after, account, account_after, event
-        )
-        logger.info(
-            "order filled",
-            extra={
-                "order_id": order_id,
-                "trade_id": fill.trade_id,
-                "price": str(price),
-                "quantity": str(fill.quantity),
-            },
-        )
-        return "filled"
+        if order is None or account is None:
+            raise LookupError(f"order {order_id} or account {account_id} does not exist")
+        instrument = instrument_cache(store).get(order.symbol)
+        if instrument is None:
+            raise LookupError(f"instrument {order.symbol} does not exist")
+        decision = decide(order, account, instrument)
+        if decision.fills:
+            return _fill(store, order, account, decision, cause, now)
+        if decision.close is not None:
+            _close(store, order, account, decision.close, decision.reason or "", cause, now)
+            return decision.close.value
+        if decision.changes:
+            after = order.update(now, **decision.changes)
+            store.save_transition(order, after, [])
+            return "updated"
+        return "unchanged"
 
     return on_conflict_retry(attempt)
 
 
-def _fill_for(order: Order, price: Decimal, now: datetime) -> Fill:
+def _fill(
+    store: TradingStore,
+    order: Order,
+    account: Account,
+    decision: Decision,
+    cause: Envelope,
+    now: datetime,
+) -> str:
+    quantity, price = decision.fill_quantity, decision.fill_price
+    assert price is not None
+    commission = account.execution.commission(quantity, price)
     # The trade id derives from the order version it fills, so a replayed event that
     # races the original computes the same id and the trade's put condition stops it.
-    return Fill(
+    fill = Fill(
         trade_id=f"{order.id}-{order.version}",
         order_id=order.id,
         account_id=order.account_id,
         symbol=order.symbol,
         side=order.side,
-        quantity=order.remaining_quantity,
+        quantity=quantity,
         price=price,
-        commission=Decimal(0),
+        commission=commission,
         executed_at=now,
+    )
+    released = order.reservation_released_by(quantity)
+    after = replace(order.fill(quantity, price, now, commission), **decision.changes)
+    position = store.get_position(order.account_id, order.symbol)
+    position_after = position.apply(fill)
+    account_after = account.apply(
+        fill, position_after.realized_pnl - position.realized_pnl, released
+    )
+    events = [
+        _event(OrderFilled(order=order_view(after), fill=fill_view(fill)), order, cause, now),
+        _event(
+            PositionChanged(position=position_view(position_after), trade_id=fill.trade_id),
+            order,
+            cause,
+            now,
+        ),
+    ]
+    store.apply_fill(
+        (order, after),
+        fill,
+        (position, position_after),
+        (account, account_after),
+        fill_activities(fill),
+        events,
+    )
+    logger.info(
+        "order filled",
+        extra={
+            "order_id": order.id,
+            "trade_id": fill.trade_id,
+            "price": str(price),
+            "quantity": str(quantity),
+        },
+    )
+    return "filled"
+
+
+def _close(
+    store: TradingStore,
+    order: Order,
+    account: Account,
+    status: OrderStatus,
+    reason: str,
+    cause: Envelope,
+    now: datetime,
+) -> None:
+    """Cancel, expire or reject the order and release what it still holds, together."""
+    code = {"canceled": "ORDER_CANCELED", "expired": "ORDER_EXPIRED"}.get(
+        status.value, "ORDER_REJECTED"
+    )
+    after = order.close(status, now, {"code": code, "message": reason})
+    payload = CLOSE_EVENTS[status](order=order_view(after))
+    store.save_transition(
+        order,
+        after,
+        [_event(payload, order, cause, now)],
+        account=(account, account.reserve(-order.reserved)),
+    )
+    logger.info(
+        "order closed", extra={"order_id": order.id, "status": status.value, "reason": reason}
+    )
+
+
+def complete_replace(store: TradingStore, new: Order, cause: Envelope, now: datetime) -> str:
+    """The replacement was accepted: retire the original, or refuse the replacement when
+    the original already ended (filled or canceled first). Fills of the original that
+    raced the replace are taken off the replacement."""
+
+    def attempt() -> str:
+        replacement = store.get_order(new.account_id, new.id)
+        original = store.get_order(new.account_id, str(new.replaces))
+        account = store.get_account(new.account_id)
+        if replacement is None or original is None or account is None:
+            raise LookupError(f"replace of {new.replaces} by {new.id} lost an order")
+        if replacement.status is not OrderStatus.ACCEPTED:
+            return "replaced" if original.status is OrderStatus.REPLACED else "skipped"
+        if original.status is not OrderStatus.PENDING_REPLACE:
+            _close(
+                store,
+                replacement,
+                account,
+                OrderStatus.REJECTED,
+                f"the original order is already {original.status.value}",
+                cause,
+                now,
+            )
+            return "refused"
+        raced = original.filled_quantity - (replacement.replaced_filled_quantity or Decimal(0))
+        quantity = replacement.quantity - raced
+        if quantity <= 0:
+            _close(
+                store,
+                replacement,
+                account,
+                OrderStatus.REJECTED,
+                "the original order filled while it was being replaced",
+                cause,
+                now,
+            )
+            return "refused"
+        retired_order = replace(
+            original.close(OrderStatus.REPLACED, now), replaced_by=replacement.id
+        )
+        adjusted = replace(
+            replacement, quantity=quantity, version=replacement.version + 1, updated_at=now
+        )
+        if raced:
+            adjusted = replace(
+                adjusted, reserved=replacement.reserved * quantity / replacement.quantity
+            )
+        released = original.reserved + (replacement.reserved - adjusted.reserved)
+        event = _event(
+            OrderReplaced(order=order_view(adjusted), replaced=order_view(retired_order)),
+            new,
+            cause,
+            now,
+        )
+        store.write(
+            orders_changed=[(original, retired_order, None), (replacement, adjusted, None)],
+            accounts_changed=[(account, account.reserve(-released))],
+            events=[event],
+        )
+        return "replaced"
+
+    return on_conflict_retry(attempt)
+
+
+def _event(payload: Payload, order: Order, cause: Envelope, now: datetime) -> Envelope:
+    return Envelope.wrap(
+        payload,
+        account_id=order.account_id,
+        correlation_id=cause.correlation_id,
+        causation_id=cause.id,
+        occurred_at=now,
     )

@@ -12,6 +12,7 @@ from redfire_core.adapters.trading_store import ConflictError, TradingStore
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.orders import Order, OrderRequest
 from redfire_core.events import Envelope, OrderSubmitted, new_id
+from redfire_core.services.instruments import instrument_cache
 from redfire_core.views import order_view
 
 
@@ -32,16 +33,17 @@ def place_order(
     *,
     correlation_id: str,
     now: datetime,
+    closes_position: bool = False,
 ) -> Placed:
     """Store a new order, or return the one already placed with this client_order_id."""
-    instrument = store.get_instrument(str(body.get("symbol") or ""))
+    instrument = instrument_cache(store).get(str(body.get("symbol") or ""))
     request = OrderRequest.parse(body, instrument)
     digest = request_hash(body)
     if request.client_order_id:
         earlier = _earlier(store, account_id, request.client_order_id, digest)
         if earlier is not None:
             return Placed(earlier, created=False)
-    order = Order.submit(new_id(), account_id, request, now)
+    order = Order.submit(new_id(), account_id, request, now, closes_position=closes_position)
     event = Envelope.wrap(
         OrderSubmitted(order=order_view(order)),
         account_id=account_id,

@@ -10,7 +10,8 @@ from typing import TypeVar
 from redfire_core.adapters.trading_store import ConflictError
 
 T = TypeVar("T")
-ATTEMPTS = 8
+ATTEMPTS = 25  # enough for dozens of fills racing on one account
+MAX_BACKOFF_SECONDS = 0.2
 
 
 def on_conflict_retry(step: Callable[[], T], attempts: int = ATTEMPTS) -> T:
@@ -25,5 +26,6 @@ def on_conflict_retry(step: Callable[[], T], attempts: int = ATTEMPTS) -> T:
         except ConflictError:
             if attempt == attempts - 1:
                 raise
-            time.sleep(random.uniform(0, 0.01 * 2**attempt))  # jitter spreads the contenders
+            # Full jitter spreads the contenders; the cap keeps a handler's latency bounded.
+            time.sleep(random.uniform(0, min(MAX_BACKOFF_SECONDS, 0.005 * 2**attempt)))
     raise AssertionError("unreachable")

@@ -6,12 +6,25 @@ from datetime import datetime
 
 from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.config import get_settings
-from redfire_core.domain.orders import OrderStatus
-from redfire_core.domain.risk import RiskContext, RiskLimits, check_order
+from redfire_core.domain.orders import Order, OrderStatus
+from redfire_core.domain.risk import RiskContext, RiskLimits, check_order, reservation
 from redfire_core.events import Envelope, OrderAccepted, OrderDenied
 from redfire_core.observability import logger
 from redfire_core.services.retrying import on_conflict_retry
 from redfire_core.views import order_view
+
+
+def _restore_original(
+    store: TradingStore, replacement: Order, now: datetime
+) -> list[tuple[Order, Order, None]]:
+    """A denied replacement leaves the original working as it was."""
+    if replacement.replaces is None:
+        return []
+    original = store.get_order(replacement.account_id, replacement.replaces)
+    if original is None or original.status is not OrderStatus.PENDING_REPLACE:
+        return []
+    working = OrderStatus.PARTIALLY_FILLED if original.filled_quantity else OrderStatus.ACCEPTED
+    return [(original, original.transition(working, now), None)]
 
 
 def review_order(store: TradingStore, event: Envelope, now: datetime) -> str:
@@ -53,12 +66,16 @@ def review_order(store: TradingStore, event: Envelope, now: datetime) -> str:
                 causation_id=event.id,
                 occurred_at=now,
             )
-            store.save_transition(order, after, [outcome], reject_reasons=reasons)
+            store.write(
+                orders_changed=[(order, after, reasons), *_restore_original(store, order, now)],
+                events=[outcome],
+            )
             logger.info(
                 "order denied", extra={"order_id": order_id, "codes": [d.code for d in denials]}
             )
             return "denied"
-        after = order.accept(now)
+        held = reservation(order, ctx.latest, account)
+        after = order.accept(now, reserved=held)
         outcome = Envelope.wrap(
             OrderAccepted(order=order_view(after)),
             account_id=account_id,
@@ -66,7 +83,7 @@ def review_order(store: TradingStore, event: Envelope, now: datetime) -> str:
             causation_id=event.id,
             occurred_at=now,
         )
-        store.save_transition(order, after, [outcome])
+        store.save_transition(order, after, [outcome], account=(account, account.reserve(held)))
         logger.info("order accepted", extra={"order_id": order_id})
         return "accepted"
 
