@@ -150,7 +150,8 @@ def run_phase(client: Client, orders: int, clients: int) -> Phase:
 def run_burst(client: Client, orders: int, clients: int) -> Phase:
     """Pipeline throughput: ``clients`` threads submit ``orders`` orders at once, then one
     light poller (one GET per ``BURST_POLL_SECONDS``, oldest pending order first) waits for
-    all of them; latencies are submit to the GET that saw the fill."""
+    all of them, within the phase budget; latencies are submit to the GET that saw the fill,
+    so they include the wait behind the orders ahead."""
     phase = Phase(clients)
     submitted: dict[str, float] = {}
     lock = threading.Lock()
@@ -180,10 +181,8 @@ def run_burst(client: Client, orders: int, clients: int) -> Phase:
         except OSError:
             phase.connection_errors += 1
             status = ""
-        waited = time.perf_counter() - submitted[pending[0]]
-        if status in FINAL or waited > ORDER_TIMEOUT_SECONDS:
-            phase.record(waited, status if status in FINAL else "timeout", 0)
-            pending.pop(0)
+        if status in FINAL:  # no per-order timeout: a burst queues by design
+            phase.record(time.perf_counter() - submitted[pending.pop(0)], status, 0)
         else:
             time.sleep(BURST_POLL_SECONDS)
     for _ in pending:
@@ -329,8 +328,9 @@ def run() -> Result:
             "threads, each polling its order as above and placing its next one when the last "
             f"is final; then a burst: {BURST_ORDERS} orders POSTed by {CLIENTS} threads at "
             "once, their fills detected by a single poller (one GET per "
-            f"{BURST_POLL_SECONDS * 1000:.0f} ms, oldest pending order first), which measures "
-            "the pipeline's throughput without the polling load. Orders/s = final orders / "
+            f"{BURST_POLL_SECONDS * 1000:.0f} ms, oldest pending order first, no per-order "
+            "timeout), which measures the pipeline's throughput without the polling load; its "
+            "latencies include queueing behind the orders ahead. Orders/s = final orders / "
             f"phase wall time. Each phase stops at {PHASE_BUDGET_SECONDS:.0f} s.",
         ],
         tables=[

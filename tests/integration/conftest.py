@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import boto3
 import pytest
@@ -16,6 +18,8 @@ from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.auth import Role, issue_token
 from redfire_core.config import get_settings
 from redfire_core.services.accounts import open_account, seed_demo
+from redfire_core.services.instruments import instrument_cache
+from tests.support.events import LambdaContext, http_event
 from tests.support.pipeline import Pipeline
 from tests.support.provisioning import provision
 
@@ -28,6 +32,12 @@ def aws() -> Iterator[None]:
     with mock_aws():
         provision(get_settings().declaration, jwt_secret=SECRET)
         yield
+
+
+@pytest.fixture(autouse=True)
+def fresh_instrument_cache() -> None:
+    """Each test starts with no cached instruments (the cache outlives a moto account)."""
+    instrument_cache.cache_clear()
 
 
 @pytest.fixture
@@ -75,3 +85,12 @@ def sqs_messages(queue_logical: str) -> list[dict[str, object]]:
     sqs = boto3.client("sqs")
     url = sqs.get_queue_url(QueueName=get_settings().declaration.name(queue_logical))["QueueUrl"]
     return sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+
+
+def call_api(method: str, url: str, **kwargs: Any) -> tuple[int, dict[str, str], Any]:
+    """One request through the API function's Lambda entry point: status, headers, JSON."""
+    from redfire_api.handler import handler  # imported late: it builds the app
+
+    response = handler(http_event(method, url, **kwargs), LambdaContext())
+    body = json.loads(response["body"]) if response.get("body") else None
+    return response["statusCode"], response["headers"], body

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from redfire_core.domain.matching import ExecutionModel
 from redfire_core.domain.orders import (
     Order,
     OrderRequest,
@@ -30,6 +31,9 @@ def an_order(
     stop_price: str | Decimal | None = None,
     status: OrderStatus = OrderStatus.SUBMITTED,
     symbol: str = "AAPL",
+    time_in_force: TimeInForce = TimeInForce.DAY,
+    trail_price: str | Decimal | None = None,
+    trail_percent: str | Decimal | None = None,
     **changes: Any,
 ) -> Order:
     """A submitted order (or one forced into ``status``, for state-machine tests)."""
@@ -38,12 +42,18 @@ def an_order(
         side=side,
         type=type,
         quantity=Decimal(quantity),
-        time_in_force=TimeInForce.DAY,
-        limit_price=None if limit_price is None else Decimal(limit_price),
-        stop_price=None if stop_price is None else Decimal(stop_price),
+        time_in_force=time_in_force,
+        limit_price=_decimal(limit_price),
+        stop_price=_decimal(stop_price),
+        trail_price=_decimal(trail_price),
+        trail_percent=_decimal(trail_percent),
     )
     order = Order.submit("01JD0000000000000000000001", ACCOUNT_ID, request, T0)
     return replace(order, status=status, **changes)
+
+
+def _decimal(value: str | Decimal | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
 
 
 def a_fill(
@@ -79,7 +89,12 @@ def a_position(quantity: str = "0", average_cost: str = "0", realized: str = "0"
 
 
 def an_account(
-    cash: str = "100000", *, margin_enabled: bool = False, leverage: str = "1"
+    cash: str = "100000",
+    *,
+    margin_enabled: bool = False,
+    leverage: str = "1",
+    reserved: str = "0",
+    execution: ExecutionModel | None = None,
 ) -> Account:
     return Account(
         id=ACCOUNT_ID,
@@ -88,4 +103,6 @@ def an_account(
         created_at=T0,
         margin_enabled=margin_enabled,
         leverage=Decimal(leverage),
+        reserved=Decimal(reserved),
+        execution=execution or ExecutionModel(),
     )

@@ -250,3 +250,113 @@ def test_a_number_too_large_to_check_against_the_tick_or_lot_is_refused_with_a_d
 
     # Then it is refused as invalid input, not with an arithmetic exception
     assert refusal.field == field
+
+
+def _trailing(**fields: object) -> dict[str, Any]:
+    """A trailing sell stop for GOOG with ``fields`` (its trail) added."""
+    return {"symbol": "GOOG", "side": "sell", "type": "trailing_stop", "quantity": "10", **fields}
+
+
+def test_a_trailing_stop_by_price_is_parsed() -> None:
+    # Given a trailing stop 2.50 behind the market, when parsed, then the trail is kept
+    request = OrderRequest.parse(_trailing(trail_price="2.50", time_in_force="gtc"), GOOG)
+    assert (request.type, request.trail_price, request.trail_percent) == (
+        OrderType.TRAILING_STOP,
+        Decimal("2.50"),
+        None,
+    )
+
+
+def test_a_trailing_stop_by_percent_is_parsed() -> None:
+    # Given a trailing stop 1.5% behind the market, when parsed, then the trail is kept
+    request = OrderRequest.parse(_trailing(trail_percent="1.5"), GOOG)
+    assert (request.trail_price, request.trail_percent) == (None, Decimal("1.5"))
+
+
+@pytest.mark.parametrize(
+    "fields", [{}, {"trail_price": "2.50", "trail_percent": "1.5"}], ids=["neither", "both"]
+)
+def test_a_trailing_stop_needs_exactly_one_trail(fields: dict[str, str]) -> None:
+    # Given a trailing stop with no trail or with both kinds
+    refusal = _refusal(_trailing(**fields))
+
+    # Then ORDER_PRICE_REQUIRED points at the trail
+    assert (refusal.code, refusal.field) == ("ORDER_PRICE_REQUIRED", "trail_price")
+
+
+def test_a_trail_price_off_the_tick_is_refused() -> None:
+    # Given a trail of 2.505 on GOOG's 0.01 tick, then ORDER_PRICE_TICK on trail_price
+    refusal = _refusal(_trailing(trail_price="2.505"))
+    assert (refusal.code, refusal.field) == ("ORDER_PRICE_TICK", "trail_price")
+
+
+@pytest.mark.parametrize("percent", ["100", "150", "0", "-1", 1.5], ids=repr)
+def test_a_trail_percent_must_be_above_zero_and_below_100(percent: object) -> None:
+    # Given a trail percent of 100 or more, zero, negative or a float, then it is refused
+    refusal = _refusal(_trailing(trail_percent=percent))
+    assert (refusal.code, refusal.field) == ("ORDER_INVALID", "trail_percent")
+
+
+def test_a_trail_percent_just_below_100_is_accepted() -> None:
+    # Given a trail of 99.99%, then it is kept
+    assert OrderRequest.parse(_trailing(trail_percent="99.99"), GOOG).trail_percent == Decimal(
+        "99.99"
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [({"stop_price": "170.00"}, "stop_price"), ({"limit_price": "170.00"}, "limit_price")],
+)
+def test_a_trailing_stop_takes_no_fixed_stop_or_limit(extra: dict[str, str], field: str) -> None:
+    # Given a trailing stop that also names a fixed price, then ORDER_INVALID names it
+    refusal = _refusal(_trailing(trail_price="2.50", **extra))
+    assert (refusal.code, refusal.field) == ("ORDER_INVALID", field)
+
+
+@pytest.mark.parametrize(
+    ("order_type", "prices", "field"),
+    [
+        ("limit", {"limit_price": "175.25", "trail_price": "1.00"}, "trail_price"),
+        ("market", {"trail_percent": "1"}, "trail_percent"),
+        ("stop", {"stop_price": "170.00", "trail_price": "1.00"}, "trail_price"),
+    ],
+)
+def test_an_order_that_is_not_a_trailing_stop_takes_no_trail(
+    order_type: str, prices: dict[str, str], field: str
+) -> None:
+    # Given a limit, market or stop order with a trail, then ORDER_INVALID names the trail
+    body = {"symbol": "GOOG", "side": "buy", "type": order_type, "quantity": "1", **prices}
+    refusal = _refusal(body)
+    assert (refusal.code, refusal.field) == ("ORDER_INVALID", field)
+
+
+@pytest.mark.parametrize("tif", ["ioc", "fok"])
+@pytest.mark.parametrize(
+    "prices",
+    [
+        {"type": "stop", "stop_price": "170.00"},
+        {"type": "stop_limit", "stop_price": "170.00", "limit_price": "169.50"},
+        {"type": "trailing_stop", "trail_price": "2.50"},
+    ],
+    ids=["stop", "stop_limit", "trailing_stop"],
+)
+def test_a_stop_order_cannot_be_immediate_or_cancel_nor_fill_or_kill(
+    tif: str, prices: dict[str, str]
+) -> None:
+    # Given a stop of any kind with ioc or fok (it cannot be decided at acceptance)
+    body = {"symbol": "GOOG", "side": "sell", "quantity": "1", "time_in_force": tif, **prices}
+
+    # Then ORDER_INVALID names the time in force
+    refusal = _refusal(body)
+    assert (refusal.code, refusal.field) == ("ORDER_INVALID", "time_in_force")
+
+
+@pytest.mark.parametrize("tif", ["ioc", "fok"])
+@pytest.mark.parametrize("order_type", ["market", "limit"])
+def test_market_and_limit_orders_may_be_immediate(tif: str, order_type: str) -> None:
+    # Given a market or limit order with ioc or fok, then it is accepted as such
+    body = _body(type=order_type, time_in_force=tif)
+    if order_type == "market":
+        body.pop("limit_price")
+    assert OrderRequest.parse(body, GOOG).time_in_force == TimeInForce(tif)

@@ -127,3 +127,29 @@ def test_a_duplicate_acceptance_is_refused() -> None:
     # Given an accepted order, when the same acceptance is delivered again, then it is refused
     with pytest.raises(InvalidTransition):
         an_order().accept(T0).accept(LATER)
+
+
+def test_a_pending_cancel_can_stay_pending_but_not_fall_back_to_partially_filled() -> None:
+    # Given the transition table, then a pending cancel loops on itself (a partial fill)
+    # and never returns to a working status
+    assert can_transition(OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_CANCEL)
+    assert not can_transition(OrderStatus.PENDING_CANCEL, OrderStatus.PARTIALLY_FILLED)
+    assert not can_transition(OrderStatus.PENDING_CANCEL, OrderStatus.ACCEPTED)
+
+
+def test_a_pending_replace_can_stay_pending_through_a_partial_fill() -> None:
+    # Given the transition table, then a pending replace loops on itself
+    assert can_transition(OrderStatus.PENDING_REPLACE, OrderStatus.PENDING_REPLACE)
+
+
+@pytest.mark.parametrize(
+    "working", [OrderStatus.SUBMITTED, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED]
+)
+def test_a_cancel_can_be_requested_for_any_working_order(working: OrderStatus) -> None:
+    # Given a working order, then it may move to pending_cancel
+    assert can_transition(working, OrderStatus.PENDING_CANCEL)
+
+
+def test_a_replace_cannot_be_requested_before_acceptance() -> None:
+    # Given a submitted order, then it cannot be pending a replace yet
+    assert not can_transition(OrderStatus.SUBMITTED, OrderStatus.PENDING_REPLACE)

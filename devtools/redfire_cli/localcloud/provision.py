@@ -53,8 +53,14 @@ def stream_failure_queue_logical(table_logical: str) -> str:
 class Provisioner:
     """Creates the declaration of one stage in the moto server the clients point at."""
 
-    def __init__(self, declaration: Declaration, endpoint_url: str | None = None) -> None:
+    def __init__(
+        self,
+        declaration: Declaration,
+        endpoint_url: str | None = None,
+        visibility_timeout_seconds: int = LOCAL_VISIBILITY_TIMEOUT_SECONDS,
+    ) -> None:
         self.declaration = declaration
+        self.visibility_timeout_seconds = visibility_timeout_seconds
         self.dynamodb = aws.client("dynamodb", endpoint_url)
         self.sqs = aws.client("sqs", endpoint_url)
         self.events = aws.client("events", endpoint_url)
@@ -133,7 +139,7 @@ class Provisioner:
         main = self.create_queue(
             self.declaration.name(queue.logical),
             {
-                "VisibilityTimeout": str(LOCAL_VISIBILITY_TIMEOUT_SECONDS),
+                "VisibilityTimeout": str(self.visibility_timeout_seconds),
                 "RedrivePolicy": json.dumps(redrive),
             },
         )

@@ -228,12 +228,17 @@ class LocalCloud:
             )
 
     def _start_schedules(self) -> None:
-        from redfire_cli.localcloud.scheduler import LocalSchedule, run_once, start_workers
+        from redfire_cli.localcloud.scheduler import (
+            LocalSchedule,
+            local_period,
+            run_once,
+            start_workers,
+        )
 
         schedules = [
             LocalSchedule(
                 name=s.logical,
-                period_seconds=self.options.feed_seconds,
+                period_seconds=local_period(s, self.options.feed_seconds),
                 payload=s.payload,
                 invoke=self.functions[s.function].invoke,
             )

@@ -1,8 +1,9 @@
 """The local EventBridge Scheduler: invokes each declared schedule's function with its payload.
 
-Locally every schedule runs every ``REDFIRE_FEED_SECONDS`` (default 5) instead of its
-declared rate, so the demo feed moves prices while you watch; each runs once at startup
-so prices exist before the cloud reports ready.
+Locally the ingest schedules (the demo feed) run every ``REDFIRE_FEED_SECONDS`` (default
+5) instead of their declared rate, so prices move while you watch; other schedules run at
+their rate but at least every ``LOCAL_MAX_PERIOD_SECONDS``. Each runs once at startup so
+prices exist before the cloud reports ready.
 """
 
 from __future__ import annotations
@@ -14,10 +15,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from redfire_cli.localcloud.workers import RepeatingWorker
+from redfire_core.resources import Schedule
 
 logger = logging.getLogger("redfire.localcloud")
 
 DEFAULT_FEED_SECONDS = 5.0
+LOCAL_MAX_PERIOD_SECONDS = 30.0
+
+
+def local_period(schedule: Schedule, feed_seconds: float) -> float:
+    if schedule.function == "ingest":
+        return feed_seconds
+    return min(float(schedule.rate_seconds()), LOCAL_MAX_PERIOD_SECONDS)
 
 
 @dataclass(frozen=True)

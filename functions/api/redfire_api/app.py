@@ -7,7 +7,8 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 
 from redfire_api import problems
-from redfire_api.routes import account, health, orders
+from redfire_api.idempotency import IdempotencyMiddleware
+from redfire_api.routes import account, health, instruments, orders, positions, trades
 
 
 def create_app() -> FastAPI:
@@ -20,8 +21,10 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     problems.install(app)
-    for module in (health, orders, account):
+    for module in (health, orders, trades, positions, account, instruments):
         app.include_router(module.router)
+    # Inside the correlation-id middleware below, so replayed answers carry the id too.
+    app.add_middleware(IdempotencyMiddleware)
 
     @app.middleware("http")
     async def echo_correlation_id(

@@ -80,6 +80,23 @@ def test_a_request_becomes_an_http_api_v2_event(gateway: Any) -> None:
     assert {"accountId", "apiId", "domainPrefix", "requestId", "time", "timeEpoch"} <= set(context)
 
 
+def test_a_chunked_request_body_reaches_the_handler_whole(gateway: Any) -> None:
+    # Given a gateway in front of a recording handler
+    handler = RecordingHandler({"statusCode": 200, "body": "ok"})
+    url = gateway(handler)
+
+    # When a client streams its body in chunks
+    response = httpx.post(
+        f"{url}/upload",
+        content=iter([b'{"part": ', b'"one"}']),
+        headers={"content-type": "application/json"},
+    )
+
+    # Then the handler gets the whole body and the connection stays usable
+    assert response.status_code == 200
+    assert handler.events[0]["body"] == '{"part": "one"}'
+
+
 def test_binary_bodies_are_base64_encoded_in_the_event() -> None:
     # Given a request with a binary body
     body = bytes(range(256))

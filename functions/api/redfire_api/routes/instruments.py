@@ -24,7 +24,6 @@ from redfire_core.services.instruments import (
 router = APIRouter(prefix="/v1/instruments", tags=["instruments"])
 
 
-
 def _positive(text: str) -> str:
     if Decimal(text) <= 0:
         raise ValueError("must be greater than zero")

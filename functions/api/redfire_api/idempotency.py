@@ -1,0 +1,234 @@
+"""``Idempotency-Key`` on every POST, PATCH and DELETE: the same request again gets the
+first answer instead of acting twice.
+
+ASGI middleware. The key is scoped by the token's account, the method and the path. The
+first request claims it (conditional put), runs, and keeps its response when it is not a
+server error (a 5xx gives the key up so the client may retry). Then:
+
+- the same request again (same body and query) gets the kept response replayed: the same
+  status and body, with ``Idempotent-Replayed: true``;
+- the same key with another request is 409 ``IDEMPOTENCY_KEY_REUSED``
+  (``ORDER_ID_CONFLICT`` on ``POST /v1/orders``);
+- a duplicate that arrives while the first still runs polls for up to ``WAIT_SECONDS``,
+  then is 409 ``ORDER_IN_PROGRESS`` (order routes) or ``REQUEST_IN_PROGRESS``.
+
+A request without a valid token passes through untouched and gets its 401 from the route.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from redfire_api.deps import idempotency_keys
+from redfire_api.problems import Problem, invalid, problem_response
+from redfire_api.security import authenticate
+from redfire_core.adapters.idempotency_keys import StoredResponse, record_id
+from redfire_core.observability import logger
+
+METHODS = frozenset({"POST", "PATCH", "DELETE"})
+HEADER = "idempotency-key"
+MAX_KEY_LENGTH = 255
+WAIT_SECONDS = 5.0
+POLL_SECONDS = 0.1
+KEPT_HEADERS = ("content-type", "location")
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in METHODS:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        key = request.headers.get(HEADER)
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        try:
+            principal = await run_in_threadpool(authenticate, request)
+        except Problem:
+            await self.app(scope, receive, send)  # the route answers 401
+            return
+        refusal = _check_key(key)
+        if refusal is not None:
+            await problem_response(refusal, request)(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        method, path = scope["method"], scope["path"]
+        record = record_id(principal.account_id, method, path, key)
+        digest = request_hash(method, path, scope.get("query_string", b""), body)
+        await _Attempt(self.app, scope, _replaying(body, receive), send, record, digest).run()
+
+
+class _Attempt:
+    """One request with a key: claim and run it, or answer from the key's record."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        record: str,
+        digest: str,
+    ) -> None:
+        self.app, self.scope, self.receive, self.send = app, scope, receive, send
+        self.record, self.digest = record, digest
+        self.keys = idempotency_keys()
+
+    async def run(self) -> None:
+        deadline = time.monotonic() + WAIT_SECONDS
+        may_claim = True
+        while True:
+            now = datetime.now(UTC)
+            if may_claim and await run_in_threadpool(
+                self.keys.claim, self.record, self.digest, now
+            ):
+                await self._execute()
+                return
+            existing = await run_in_threadpool(self.keys.get, self.record, now)
+            # Gone (given up after a 5xx, or expired): claim it on the next round.
+            may_claim = existing is None
+            if existing is not None and existing.request_hash != self.digest:
+                await self._problem(
+                    409,
+                    _reused_code(self.scope),
+                    "the Idempotency-Key was used for a different request",
+                )
+                return
+            if existing is not None and existing.completed and existing.response:
+                await self._replay(existing.response)
+                return
+            if time.monotonic() >= deadline:
+                await self._problem(
+                    409,
+                    _in_progress_code(self.scope),
+                    "a request with this Idempotency-Key is still in progress",
+                    headers={"Retry-After": "1"},
+                )
+                return
+            await anyio.sleep(POLL_SECONDS)
+
+    async def _execute(self) -> None:
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def keep(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        try:
+            await self.app(self.scope, self.receive, keep)
+        except Exception:
+            await run_in_threadpool(self.keys.release, self.record)
+            raise
+        status, body = int(start["status"]), b"".join(chunks)
+        if status >= 500:
+            await run_in_threadpool(self.keys.release, self.record)
+        else:
+            headers = {
+                name.decode("latin-1"): value.decode("latin-1")
+                for name, value in start.get("headers", [])
+                if name.decode("latin-1").lower() in KEPT_HEADERS
+            }
+            kept = StoredResponse(status, body.decode("utf-8"), headers)
+            try:
+                await run_in_threadpool(
+                    self.keys.complete, self.record, self.digest, kept, datetime.now(UTC)
+                )
+            except Exception:
+                # The request took effect: answer it. Its claim lapses after 30 s, and
+                # the same request again then runs again (orders stay protected by
+                # their client_order_id).
+                logger.exception("idempotency record not kept", extra={"record": self.record})
+        await self.send(start)
+        await self.send({"type": "http.response.body", "body": body, "more_body": False})
+
+    async def _replay(self, kept: StoredResponse) -> None:
+        logger.info("idempotent request replayed", extra={"path": self.scope["path"]})
+        response = Response(
+            content=kept.body,
+            status_code=kept.status_code,
+            headers={**kept.headers, "Idempotent-Replayed": "true"},
+        )
+        await response(self.scope, self.receive, self.send)
+
+    async def _problem(
+        self, status: int, code: str, detail: str, headers: dict[str, str] | None = None
+    ) -> None:
+        problem = Problem(status, code, detail, headers=headers)
+        await problem_response(problem, Request(self.scope))(self.scope, self.receive, self.send)
+
+
+def request_hash(method: str, path: str, query: bytes, body: bytes) -> str:
+    """What makes two requests "the same": method, path, query and the body's JSON value
+    (key order and whitespace do not matter)."""
+    try:
+        content: Any = json.loads(body) if body else None
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    except ValueError:
+        canonical = body.hex()
+    text = json.dumps([method, path, query.decode("latin-1"), canonical])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _check_key(key: str) -> Problem | None:
+    if not key.strip() or len(key) > MAX_KEY_LENGTH or not (key.isascii() and key.isprintable()):
+        return invalid(
+            "Idempotency-Key", f"must be 1 to {MAX_KEY_LENGTH} printable ASCII characters"
+        )
+    return None
+
+
+def _on_orders(scope: Scope) -> bool:
+    path: str = scope["path"]
+    return path == "/v1/orders" or path.startswith("/v1/orders/")
+
+
+def _reused_code(scope: Scope) -> str:
+    placing = scope["method"] == "POST" and scope["path"] == "/v1/orders"
+    return "ORDER_ID_CONFLICT" if placing else "IDEMPOTENCY_KEY_REUSED"
+
+
+def _in_progress_code(scope: Scope) -> str:
+    return "ORDER_IN_PROGRESS" if _on_orders(scope) else "REQUEST_IN_PROGRESS"
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the route the body already read, then defers to the server."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
