@@ -3,7 +3,8 @@
 Events reach the order service at least once and in any order, so the reducer below
 feeds arbitrary sequences (duplicates and reorderings included) through the state
 machine, ignoring the refusals a real consumer ignores: an illegal transition and an
-overfill.
+overfill. The lifecycle covers acceptance with a reservation, fills with commission,
+cancel and replace requests (with fills racing them), and every way an order closes.
 """
 
 from __future__ import annotations
@@ -15,18 +16,21 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from redfire_core.domain.errors import DomainError
+from redfire_core.domain.errors import DomainError, InvalidTransition
 from redfire_core.domain.orders import FINAL_STATUSES, Order, OrderStatus
 from tests.unit.factories import T0, an_order
 
 IGNORED_REFUSALS = {"ORDER_INVALID_TRANSITION", "ORDER_OVERFILL"}
 LOT = Decimal("0.5")
-PROPERTY_SETTINGS = settings(max_examples=200, deadline=None)
+PROPERTY_SETTINGS = settings(max_examples=150, deadline=None)
+PENDING = frozenset({OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_REPLACE})
+
+reservations = st.decimals(min_value="0", max_value="1000000", places=8)
 
 
 @dataclass(frozen=True)
 class Accept:
-    pass
+    reserved: Decimal
 
 
 @dataclass(frozen=True)
@@ -38,32 +42,64 @@ class Deny:
 class Fill:
     quantity: Decimal
     price: Decimal
+    commission: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
-class Cancel:
+class RequestCancel:
     pass
 
 
 @dataclass(frozen=True)
-class Expire:
+class RequestReplace:
     pass
 
 
-Event = Accept | Deny | Fill | Cancel | Expire
+@dataclass(frozen=True)
+class RefuseReplace:
+    """The replacement was denied: the original goes back to working."""
+
+
+@dataclass(frozen=True)
+class Close:
+    """Canceled, expired, rejected or replaced: the unfilled part is released."""
+
+    status: OrderStatus
+
+
+@dataclass(frozen=True)
+class MoveAnchor:
+    price: Decimal
+
+
+Event = (
+    Accept | Deny | Fill | RequestCancel | RequestReplace | RefuseReplace | Close | MoveAnchor
+)
 
 
 def _apply(order: Order, event: Event) -> Order:
     now = order.updated_at + timedelta(seconds=1)
-    if isinstance(event, Accept):
-        return order.accept(now)
-    if isinstance(event, Deny):
-        return order.deny([{"code": "RISK_MAX_NOTIONAL"}], now)
-    if isinstance(event, Fill):
-        return order.fill(event.quantity, event.price, now)
-    if isinstance(event, Cancel):
-        return order.transition(OrderStatus.CANCELED, now)
-    return order.transition(OrderStatus.EXPIRED, now)
+    match event:
+        case Accept(reserved):
+            return order.accept(now, reserved=reserved)
+        case Deny():
+            return order.deny([{"code": "RISK_MAX_NOTIONAL"}], now)
+        case Fill(quantity, price, commission):
+            return order.fill(quantity, price, now, commission)
+        case RequestCancel():
+            return order.transition(OrderStatus.PENDING_CANCEL, now)
+        case RequestReplace():
+            return order.transition(OrderStatus.PENDING_REPLACE, now)
+        case RefuseReplace():
+            if order.status is not OrderStatus.PENDING_REPLACE:
+                raise InvalidTransition(order.status, OrderStatus.ACCEPTED)
+            working = OrderStatus.PARTIALLY_FILLED if order.filled_quantity else OrderStatus.ACCEPTED
+            return order.transition(working, now)
+        case Close(status):
+            return order.close(status, now, {"code": f"ORDER_{status.value.upper()}"})
+        case MoveAnchor(price):
+            return order.update(now, trail_reference=price)
+    raise AssertionError(f"unknown event {event!r}")
 
 
 @dataclass(frozen=True)
@@ -90,21 +126,44 @@ def replay(order: Order, events: list[Event]) -> list[Step]:
 
 
 @st.composite
+def splits(draw: st.DrawFn, max_lots: int = 20) -> list[int]:
+    """The sizes (in lots) of fills that together fill an order of 1 to ``max_lots`` lots."""
+    lots = draw(st.integers(min_value=1, max_value=max_lots))
+    cuts = sorted(draw(st.sets(st.integers(min_value=1, max_value=max(lots - 1, 1)))))
+    bounds = [0, *(cut for cut in cuts if cut < lots), lots]
+    return [high - low for low, high in zip(bounds, bounds[1:], strict=False)]
+
+
+@st.composite
 def lifecycles(draw: st.DrawFn) -> tuple[Order, list[Event]]:
-    """An order and a delivery of its events: drawn once, then repeated and shuffled."""
-    lots = draw(st.integers(min_value=1, max_value=20))
-    quantity = lots * LOT
-    fills = st.builds(
-        Fill,
-        quantity=st.integers(min_value=1, max_value=lots).map(lambda n: n * LOT),
-        price=st.decimals(min_value="0.01", max_value="1000", places=2),
+    """An order and a delivery of its events.
+
+    Produced once, plausibly: accepted first, then fills that together fill it, mixed
+    with requests, closes, anchor moves and stray events. Delivered with duplicates and
+    gaps, either in the order produced or shuffled.
+    """
+    sizes = draw(splits())
+    accept = st.builds(Accept, reservations)
+    prices = st.decimals(min_value="0.01", max_value="1000", places=2)
+    commissions = st.decimals(min_value="0", max_value="5", places=8)
+    fills = [Fill(size * LOT, draw(prices), draw(commissions)) for size in sizes]
+    closes = st.sampled_from(
+        [OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED, OrderStatus.REPLACED]
+    ).map(Close)
+    others: st.SearchStrategy[Event] = st.one_of(
+        accept,
+        st.sampled_from([Deny(), RequestCancel(), RequestReplace(), RefuseReplace()]),
+        closes,
+        st.builds(MoveAnchor, prices),
     )
-    simple: st.SearchStrategy[Event] = st.sampled_from([Accept(), Deny(), Cancel(), Expire()])
-    produced = draw(st.lists(st.one_of(fills, fills, simple), min_size=1, max_size=10))
+    rest = draw(st.permutations([*fills, *draw(st.lists(others, max_size=8))]))
+    produced = [draw(accept), *rest]
     delivery = draw(
         st.lists(st.integers(min_value=0, max_value=len(produced) - 1), min_size=1, max_size=30)
     )
-    order = an_order(quantity=quantity, limit_price="100.00")
+    if draw(st.booleans()):
+        delivery.sort()
+    order = an_order(quantity=sum(sizes) * LOT, limit_price="100.00")
     return order, [produced[i] for i in delivery]
 
 
@@ -175,15 +234,81 @@ def test_the_average_fill_price_lies_between_the_lowest_and_highest_fill(
 
 @PROPERTY_SETTINGS
 @given(lifecycle=lifecycles())
-def test_the_filled_quantity_is_the_sum_of_the_applied_fills(
+def test_the_filled_quantity_and_commission_are_the_sums_of_the_applied_fills(
     lifecycle: tuple[Order, list[Event]],
 ) -> None:
     # Given any delivery of lifecycle events, when they are replayed
     steps = replay(*lifecycle)
 
-    # Then what is filled is exactly what the applied fills added up to
-    applied = [s.event.quantity for s in steps if s.applied and isinstance(s.event, Fill)]
-    assert steps[-1].after.filled_quantity == sum(applied, Decimal(0))
+    # Then what is filled and paid is exactly what the applied fills added up to
+    applied = [s.event for s in steps if s.applied and isinstance(s.event, Fill)]
+    final = steps[-1].after
+    assert final.filled_quantity == sum((f.quantity for f in applied), Decimal(0))
+    assert final.commission == sum((f.commission for f in applied), Decimal(0))
+
+
+@PROPERTY_SETTINGS
+@given(lifecycle=lifecycles())
+def test_the_reservation_is_never_negative(lifecycle: tuple[Order, list[Event]]) -> None:
+    # Given any delivery of lifecycle events, when they are replayed
+    for step in replay(*lifecycle):
+        # Then the order never holds less than nothing
+        assert step.after.reserved >= 0
+
+
+@PROPERTY_SETTINGS
+@given(lifecycle=lifecycles())
+def test_a_final_order_holds_no_reservation(lifecycle: tuple[Order, list[Event]]) -> None:
+    # Given any delivery of lifecycle events, when they are replayed
+    for step in replay(*lifecycle):
+        # Then an order that filled completely or was closed holds nothing back
+        if step.after.is_final:
+            assert step.after.reserved == 0
+
+
+@PROPERTY_SETTINGS
+@given(lifecycle=lifecycles())
+def test_a_partial_fill_keeps_a_pending_cancel_or_replace_pending(
+    lifecycle: tuple[Order, list[Event]],
+) -> None:
+    # Given any delivery of lifecycle events, when they are replayed
+    for step in replay(*lifecycle):
+        # Then a fill that leaves something open does not drop a pending request
+        partial = step.applied and isinstance(step.event, Fill) and not step.after.is_final
+        if partial and step.before.status in PENDING:
+            assert step.after.status is step.before.status
+
+
+@PROPERTY_SETTINGS
+@given(lifecycle=lifecycles())
+def test_a_working_state_update_never_changes_the_status(
+    lifecycle: tuple[Order, list[Event]],
+) -> None:
+    # Given any delivery of lifecycle events, when they are replayed
+    for step in replay(*lifecycle):
+        # Then moving a trail anchor keeps the order in the status it was in
+        if isinstance(step.event, MoveAnchor):
+            assert step.after.status is step.before.status
+
+
+@PROPERTY_SETTINGS
+@given(sizes=splits(max_lots=40), reserved=reservations)
+def test_the_releases_of_any_split_of_fills_add_up_to_the_reservation_exactly(
+    sizes: list[int], reserved: Decimal
+) -> None:
+    # Given an order holding any reservation, filled in any split
+    order = an_order(quantity=sum(sizes) * LOT).accept(T0, reserved=reserved)
+
+    # When the fills arrive, each releasing its share of what is still held
+    released = Decimal(0)
+    for size in sizes:
+        quantity = size * LOT
+        released += order.reservation_released_by(quantity)
+        order = order.fill(quantity, Decimal("100"), order.updated_at)
+
+    # Then the releases add up to the reservation to the last digit, and nothing is held
+    assert released == reserved
+    assert (order.status, order.reserved) == (OrderStatus.FILLED, Decimal(0))
 
 
 def test_the_reducer_ignores_a_late_fill_but_not_other_errors() -> None:
@@ -193,3 +318,23 @@ def test_the_reducer_ignores_a_late_fill_but_not_other_errors() -> None:
     assert [s.applied for s in steps] == [True, False]
     assert steps[-1].after.status is OrderStatus.DENIED
     assert steps[-1].after.updated_at > T0
+
+
+def test_the_reducer_releases_the_reservation_when_a_pending_cancel_closes() -> None:
+    # Given an accepted order holding 500, a cancel request, a partial fill and the cancel
+    order = an_order(quantity="2")
+    events: list[Event] = [
+        Accept(Decimal("500")),
+        RequestCancel(),
+        Fill(Decimal("0.5"), Decimal("100")),
+        Close(OrderStatus.CANCELED),
+    ]
+
+    # When they are replayed, then the fill kept the cancel pending and the close freed the rest
+    steps = replay(order, events)
+    assert [(s.after.status, s.after.reserved) for s in steps] == [
+        (OrderStatus.ACCEPTED, Decimal("500")),
+        (OrderStatus.PENDING_CANCEL, Decimal("500")),
+        (OrderStatus.PENDING_CANCEL, Decimal("375")),
+        (OrderStatus.CANCELED, Decimal("0")),
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from redfire_core.resources import (
+    FUNCTIONS,
     IDEMPOTENCY,
     ORDERS,
     QUEUES,
@@ -55,8 +56,21 @@ def test_the_declared_schedules_all_have_a_rate() -> None:
 
 
 def test_the_orders_table_declares_its_gsi_keys_as_strings() -> None:
-    # Given the orders table with gsi1, then table and index keys are all string attributes
-    assert ORDERS.attribute_types() == {"pk": "S", "sk": "S", "gsi1pk": "S", "gsi1sk": "S"}
+    # Given the orders table with gsi1 (open by symbol) and gsi2 (open by account)
+    # Then table and index keys are all string attributes
+    assert ORDERS.attribute_types() == {
+        "pk": "S",
+        "sk": "S",
+        "gsi1pk": "S",
+        "gsi1sk": "S",
+        "gsi2pk": "S",
+        "gsi2sk": "S",
+    }
+
+
+def test_the_orders_table_expires_rows_by_their_ttl_attribute() -> None:
+    # Given the orders table, then DynamoDB TTL reads "ttl" (expires_at is an order field)
+    assert ORDERS.ttl_attribute == "ttl"
 
 
 def test_a_table_without_a_sort_key_declares_only_its_partition_key() -> None:
@@ -98,11 +112,35 @@ def test_physical_names_carry_the_app_and_stage() -> None:
     assert declaration.jwt_secret_name == "redfire/prod/jwt-secret"
 
 
-def test_the_demo_feed_runs_only_on_dev_and_local() -> None:
-    # Given the stage-limited demo feed, then prod has no schedules and dev has it
-    assert Declaration("prod").schedules() == []
-    assert [s.logical for s in Declaration("dev").schedules()] == ["demo-feed"]
-    assert [s.logical for s in Declaration("local").schedules()] == ["demo-feed"]
+@pytest.mark.parametrize(
+    ("stage", "schedules"),
+    [
+        ("dev", ["demo-feed", "expire-orders"]),
+        ("local", ["demo-feed", "expire-orders"]),
+        ("staging", ["expire-orders"]),
+        ("prod", ["expire-orders"]),
+    ],
+)
+def test_every_stage_sweeps_expiries_and_only_dev_and_local_run_the_demo_feed(
+    stage: str, schedules: list[str]
+) -> None:
+    # Given a stage, then it runs the expiry sweep, and the demo feed only on dev and local
+    assert [s.logical for s in Declaration(stage).schedules()] == schedules
+
+
+def test_the_expiry_sweep_asks_the_orders_function_to_expire_orders() -> None:
+    # Given the expire-orders schedule, then it invokes the orders function every 5 minutes
+    sweep = SCHEDULES["expire-orders"]
+    assert (sweep.function, sweep.payload, sweep.rate_seconds()) == (
+        "orders",
+        {"action": "expire_orders"},
+        300,
+    )
+
+
+def test_every_schedule_invokes_a_declared_function() -> None:
+    # Given the schedules, then each targets a function that exists
+    assert {s.function for s in SCHEDULES.values()} <= set(FUNCTIONS)
 
 
 def test_every_rule_targets_a_declared_queue_and_matches_our_source() -> None:

@@ -7,6 +7,8 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from redfire_core.domain.orders import Order, OrderType, Side
 from redfire_core.domain.positions import Position
 from redfire_core.domain.risk import (
@@ -16,7 +18,9 @@ from redfire_core.domain.risk import (
     RiskLimits,
     check_order,
     reference_price,
+    reservation,
 )
+from redfire_core.domain.matching import ExecutionModel
 from tests.unit.factories import T0, a_position, an_account, an_order
 
 FRESH = LatestPrice("AAPL", Decimal("100.00"), T0 - timedelta(seconds=10))
@@ -211,3 +215,90 @@ def test_a_denial_serializes_with_its_limit_and_actual_value() -> None:
         "limit": "1000",
         "actual": "1100",
     }
+
+
+def test_a_cash_account_cannot_spend_what_open_orders_already_hold() -> None:
+    # Given 1,000 of cash of which 500 is held for an open order
+    context = a_context(account=an_account("1000", reserved="500"))
+
+    # When 6 at 100 are bought, then the 500 left is not enough
+    denials = check_order(an_order(quantity="6"), context)
+    assert [(d.code, d.limit, d.actual) for d in denials] == [
+        ("RISK_BUYING_POWER", "500", "600.00")
+    ]
+
+
+def test_a_margin_account_cannot_spend_what_open_orders_already_hold() -> None:
+    # Given 1,000 of cash at 2x leverage (2,000) with 1,500 held for open orders
+    context = a_context(
+        account=an_account("1000", margin_enabled=True, leverage="2", reserved="1500")
+    )
+
+    # When 6 at 100 are bought, then the 500 left is not enough
+    denials = check_order(an_order(quantity="6"), context)
+    assert [(d.code, d.limit, d.actual) for d in denials] == [
+        ("RISK_BUYING_POWER", "500.00", "600.00")
+    ]
+
+
+def test_a_buy_limit_holds_its_quantity_at_its_limit_price() -> None:
+    # Given a buy of 10 limited at 99.50 and a latest price of 100
+    order = an_order(quantity="10", limit_price="99.50")
+
+    # Then it holds 995.00, valued at its own limit
+    assert reservation(order, FRESH, an_account()) == Decimal("995.00")
+
+
+def test_a_buy_stop_holds_its_quantity_at_its_stop_price() -> None:
+    # Given a buy stop of 10 at 101 and a latest price of 100
+    order = an_order(type=OrderType.STOP, limit_price=None, stop_price="101.00", quantity="10")
+
+    # Then it holds 1,010.00
+    assert reservation(order, FRESH, an_account()) == Decimal("1010.00")
+
+
+def test_a_buy_market_holds_the_latest_price_plus_the_five_percent_band() -> None:
+    # Given a market buy of 10 and a latest price of 100
+    order = an_order(type=OrderType.MARKET, limit_price=None, quantity="10")
+
+    # Then it holds 10 x 105
+    assert reservation(order, FRESH, an_account()) == Decimal("1050")
+
+
+def test_a_buy_market_without_any_price_holds_nothing() -> None:
+    # Given a market buy and no latest price, then there is nothing to value it at
+    order = an_order(type=OrderType.MARKET, limit_price=None)
+    assert reservation(order, None, an_account()) == 0
+
+
+@pytest.mark.parametrize(
+    ("order_type", "prices"),
+    [
+        (OrderType.LIMIT, {"limit_price": "99.50"}),
+        (OrderType.MARKET, {"limit_price": None}),
+        (OrderType.STOP, {"limit_price": None, "stop_price": "95.00"}),
+    ],
+)
+def test_a_sell_holds_no_cash(order_type: OrderType, prices: dict[str, Any]) -> None:
+    # Given a sell of any type, then it reserves nothing
+    order = an_order(side=Side.SELL, type=order_type, **prices)
+    assert reservation(order, FRESH, an_account()) == 0
+
+
+def test_a_reservation_includes_the_commission_the_fill_will_pay() -> None:
+    # Given 10 bps of commission with a 1.00 minimum, and a buy of 10 limited at 99.50
+    account = an_account(
+        execution=ExecutionModel(commission_rate=Decimal("0.001"), commission_minimum=Decimal("1"))
+    )
+    order = an_order(quantity="10", limit_price="99.50")
+
+    # Then it holds 995.00 plus the 1.00 minimum (0.995 by rate)
+    assert reservation(order, FRESH, account) == Decimal("996.00")
+
+
+def test_a_partly_filled_order_holds_only_for_its_remainder() -> None:
+    # Given a buy of 10 limited at 100 of which 4 are filled
+    order = an_order(quantity="10", limit_price="100").fill(Decimal("4"), Decimal("100"), T0)
+
+    # Then it holds 6 x 100
+    assert reservation(order, FRESH, an_account()) == Decimal("600")
