@@ -23,6 +23,9 @@ BARE = "benchmarks.bare_app"
 API_TARGET = 1.2  # api import <= 1.2 x the bare app
 EVENT_TARGET = 0.5  # event handlers <= 0.5 x the bare app
 FIRST_PARTY = ("redfire_", "benchmarks")
+# Not targets: what any handler touching AWS pays (boto3), and the X-Ray SDK that
+# Powertools' Tracer imports even with tracing disabled - floors for the ratios above.
+COMPARISON = ("boto3", "aws_xray_sdk.core")
 
 _TIMED_IMPORT = (
     "import importlib, sys, time\n"
@@ -106,7 +109,7 @@ def slowest_imports(module: str, top: int = TOP) -> list[Import]:
 
 def run() -> Result:
     modules = handler_modules()
-    every = [BARE, *modules.values()]
+    every = [BARE, *modules.values(), *COMPARISON]
     for module in every:  # warm-up round: bytecode caches, page cache
         time_import(module)
     samples: dict[str, list[float]] = {m: [] for m in every}
@@ -131,6 +134,10 @@ def run() -> Result:
                 mark(checks[-1]),
             ]
         )
+    rows += [
+        [f"`{m}` alone (for comparison)", *_cells(samples[m]), f"{median[m] / bare:.2f}", "-", "-"]
+        for m in COMPARISON
+    ]
     tables = [
         Table(
             f"Import time, ms ({RUNS} fresh interpreters each)",
@@ -166,7 +173,9 @@ def run() -> Result:
             f"Each module is imported by `{sys.executable.rsplit('/', 1)[-1]} -c` in a fresh "
             f"interpreter; the time around `importlib.import_module` is recorded (interpreter "
             f"start-up excluded). {RUNS} counted rounds, each importing every module once, "
-            "after one uncounted round that writes bytecode caches.",
+            "after one uncounted round that writes bytecode caches. "
+            f"{' and '.join(f'`{m}`' for m in COMPARISON)} are timed alone the same way, for "
+            "comparison only: what a handler pays for boto3, and for the X-Ray SDK.",
             "Environment: REDFIRE_STAGE=bench, AWS_DEFAULT_REGION=us-east-1, fake credentials, "
             "POWERTOOLS_TRACE_DISABLED=true; module names come from `FUNCTIONS` in "
             "`redfire_core.resources`.",

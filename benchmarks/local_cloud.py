@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,6 +200,7 @@ class LocalCloudProcess:
         self.workdir = Path(tempfile.mkdtemp(prefix="redfire-bench-dev-"))
         self.process: subprocess.Popen[bytes] | None = None
         self.startup_seconds = 0.0
+        self.problems: Counter[str] = Counter()  # warnings and errors it logged
 
     def start(self) -> Client:
         command = Path(sys.executable).with_name("redfire")
@@ -244,7 +246,30 @@ class LocalCloudProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+        self.problems = logged_problems(self.workdir)
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def logged_problems(workdir: Path) -> Counter[str]:
+    """Warnings and errors in the cloud's logs: handler JSON lines and its own stderr."""
+    problems: Counter[str] = Counter()
+    for line in _lines(workdir / "stdout.log"):
+        if line.startswith("{") and '"level":"' in line:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("level") in ("WARNING", "ERROR", "CRITICAL"):
+                problems[f"{entry['level']} {entry.get('message', '')}"[:120]] += 1
+    for line in _lines(workdir / "stderr.log"):
+        for level in (" WARNING ", " ERROR ", " CRITICAL "):
+            if level in line:
+                problems[(level.strip() + " " + line.split(level, 1)[1])[:120]] += 1
+    return problems
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text(errors="replace").splitlines() if path.exists() else []
 
 
 def _row(name: str, phase: Phase) -> list[str]:
@@ -262,6 +287,13 @@ def _row(name: str, phase: Phase) -> list[str]:
         ms(max(phase.latencies)) if phase.latencies else "n/a",
         _rate(phase),
     ]
+
+
+def _problem_notes(problems: Counter[str]) -> list[str]:
+    if not problems:
+        return ["The local cloud logged no warning or error during the run."]
+    listed = "; ".join(f"{count} x `{message}`" for message, count in problems.most_common(5))
+    return [f"The local cloud logged {sum(problems.values())} warnings/errors: {listed}."]
 
 
 def _rate(phase: Phase) -> str:
@@ -355,6 +387,7 @@ def run() -> Result:
             )
         ],
         notes=[
+            *_problem_notes(cloud.problems),
             "Everything runs on this machine: moto's server, every handler (in one process, "
             "as `redfire dev` hosts them), the stream and SQS pollers and this client, so "
             "the figure includes moto's latency and the pollers' intervals, and the client's "

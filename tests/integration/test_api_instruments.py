@@ -137,9 +137,7 @@ def test_operator_tokens_cannot_read_an_accounts_trading(seeded: TradingStore) -
 def test_a_bad_instrument_is_refused_naming_the_field(
     seeded: TradingStore, change: dict[str, Any], field: str
 ) -> None:
-    status, headers, body = call_api(
-        "POST", "/v1/instruments", body=ETH | change, token=operator()
-    )
+    status, headers, body = call_api("POST", "/v1/instruments", body=ETH | change, token=operator())
     assert status == 422 and headers["content-type"] == "application/problem+json"
     assert body["code"] == "REQUEST_INVALID"
     assert body["errors"][0]["field"] == field

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from redfire_core.resources import Declaration
-
 from redfire_cli.localcloud.provision import Provisioner
+from redfire_core.resources import Declaration
 
 
 def provision(declaration: Declaration, jwt_secret: str) -> None:

@@ -37,11 +37,6 @@ def test_the_end_of_a_day_in_a_leap_february_is_the_first_of_march() -> None:
     assert end_of_utc_day(datetime(2028, 2, 29, 12, tzinfo=UTC)) == datetime(2028, 3, 1, tzinfo=UTC)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: end_of_utc_day takes the date and midnight in the moment's own zone, "
-    "not UTC, for a moment given with a non-UTC offset",
-)
 def test_the_end_of_the_utc_day_does_not_depend_on_the_zone_the_moment_is_written_in() -> None:
     # Given 01:00 on the 25th at UTC+2, which is 23:00 on the 24th in UTC
     moment = datetime(2026, 11, 25, 1, tzinfo=timezone(timedelta(hours=2)))
@@ -59,4 +54,3 @@ def test_a_day_order_is_submitted_with_its_expiry() -> None:
 def test_an_order_that_is_not_a_day_order_has_no_expiry(tif: TimeInForce) -> None:
     # Given a gtc/ioc/fok order, then it carries no expiry
     assert an_order(time_in_force=tif).expires_at is None
-

@@ -58,7 +58,11 @@ def test_the_lines_of_a_fill_are_named_after_its_trade() -> None:
 def test_a_deposit_is_a_credit_named_after_its_reference() -> None:
     # Given a deposit of 5,000 with reference d-1, then it is one credit line
     line = deposit("acct-1", Decimal("5000"), T0, "d-1")
-    assert (line.id, line.type, line.amount) == ("deposit-d-1", ActivityType.DEPOSIT, Decimal("5000"))
+    assert (line.id, line.type, line.amount) == (
+        "deposit-d-1",
+        ActivityType.DEPOSIT,
+        Decimal("5000"),
+    )
 
 
 @settings(max_examples=100, deadline=None)

@@ -204,14 +204,15 @@ def test_the_releases_of_partial_fills_add_up_to_the_reservation_exactly() -> No
 
 
 def test_filling_the_remainder_releases_all_that_is_still_reserved() -> None:
-    # Given an order with 7 of 10 filled and 300.01 still reserved
+    # Given an order with 7 of 10 filled still holding an amount finer than the 12 places a
+    # partial release is rounded to
     order = replace(
         an_order(quantity="10").accept(T0).fill(Decimal("7"), Decimal("100"), LATER),
-        reserved=Decimal("300.01"),
+        reserved=Decimal("300.0100000000001"),
     )
 
     # Then a fill of the last 3 releases all of it, leaving no residue
-    assert order.reservation_released_by(Decimal("3")) == Decimal("300.01")
+    assert order.reservation_released_by(Decimal("3")) == Decimal("300.0100000000001")
     assert order.fill(Decimal("3"), Decimal("100"), LATER).reserved == 0
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -25,7 +26,7 @@ LOT = Decimal("0.5")
 PROPERTY_SETTINGS = settings(max_examples=150, deadline=None)
 PENDING = frozenset({OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_REPLACE})
 
-reservations = st.decimals(min_value="0", max_value="1000000", places=8)
+reservations = st.decimals(min_value="0.00000001", max_value="1000000", places=8)
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,7 @@ class MoveAnchor:
     price: Decimal
 
 
-Event = (
-    Accept | Deny | Fill | RequestCancel | RequestReplace | RefuseReplace | Close | MoveAnchor
-)
+Event = Accept | Deny | Fill | RequestCancel | RequestReplace | RefuseReplace | Close | MoveAnchor
 
 
 def _apply(order: Order, event: Event) -> Order:
@@ -93,7 +92,9 @@ def _apply(order: Order, event: Event) -> Order:
         case RefuseReplace():
             if order.status is not OrderStatus.PENDING_REPLACE:
                 raise InvalidTransition(order.status, OrderStatus.ACCEPTED)
-            working = OrderStatus.PARTIALLY_FILLED if order.filled_quantity else OrderStatus.ACCEPTED
+            working = (
+                OrderStatus.PARTIALLY_FILLED if order.filled_quantity else OrderStatus.ACCEPTED
+            )
             return order.transition(working, now)
         case Close(status):
             return order.close(status, now, {"code": f"ORDER_{status.value.upper()}"})
@@ -131,7 +132,7 @@ def splits(draw: st.DrawFn, max_lots: int = 20) -> list[int]:
     lots = draw(st.integers(min_value=1, max_value=max_lots))
     cuts = sorted(draw(st.sets(st.integers(min_value=1, max_value=max(lots - 1, 1)))))
     bounds = [0, *(cut for cut in cuts if cut < lots), lots]
-    return [high - low for low, high in zip(bounds, bounds[1:], strict=False)]
+    return [high - low for low, high in pairwise(bounds)]
 
 
 @st.composite
@@ -139,30 +140,40 @@ def lifecycles(draw: st.DrawFn) -> tuple[Order, list[Event]]:
     """An order and a delivery of its events.
 
     Produced once, plausibly: accepted first, then fills that together fill it, mixed
-    with requests, closes, anchor moves and stray events. Delivered with duplicates and
-    gaps, either in the order produced or shuffled.
+    with cancel/replace requests, closes, and strays (duplicate acceptances, late denials,
+    refused replaces, anchor moves). Delivered at least once: each event once or twice,
+    either in the order produced or shuffled.
     """
     sizes = draw(splits())
     accept = st.builds(Accept, reservations)
     prices = st.decimals(min_value="0.01", max_value="1000", places=2)
     commissions = st.decimals(min_value="0", max_value="5", places=8)
     fills = [Fill(size * LOT, draw(prices), draw(commissions)) for size in sizes]
+    requests = st.sampled_from([RequestCancel(), RequestReplace()])
     closes = st.sampled_from(
         [OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED, OrderStatus.REPLACED]
     ).map(Close)
-    others: st.SearchStrategy[Event] = st.one_of(
+    strays: st.SearchStrategy[Event] = st.one_of(
         accept,
-        st.sampled_from([Deny(), RequestCancel(), RequestReplace(), RefuseReplace()]),
-        closes,
+        st.sampled_from([Deny(), RefuseReplace()]),
         st.builds(MoveAnchor, prices),
     )
-    rest = draw(st.permutations([*fills, *draw(st.lists(others, max_size=8))]))
-    produced = [draw(accept), *rest]
-    delivery = draw(
-        st.lists(st.integers(min_value=0, max_value=len(produced) - 1), min_size=1, max_size=30)
+    rest = draw(
+        st.permutations(
+            [
+                *fills,
+                *draw(st.lists(requests, max_size=2)),
+                *draw(st.lists(closes, max_size=2)),
+                *draw(st.lists(strays, max_size=4)),
+            ]
+        )
     )
+    produced = [draw(accept), *rest]
+    # At least once: every event arrives, some twice; in the order produced or shuffled.
+    copies = draw(st.lists(st.integers(1, 2), min_size=len(produced), max_size=len(produced)))
+    delivery = [i for i, n in enumerate(copies) for _ in range(n)]
     if draw(st.booleans()):
-        delivery.sort()
+        delivery = draw(st.permutations(delivery))
     order = an_order(quantity=sum(sizes) * LOT, limit_price="100.00")
     return order, [produced[i] for i in delivery]
 

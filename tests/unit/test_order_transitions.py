@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from itertools import product
 
 import pytest
@@ -153,3 +154,14 @@ def test_a_cancel_can_be_requested_for_any_working_order(working: OrderStatus) -
 def test_a_replace_cannot_be_requested_before_acceptance() -> None:
     # Given a submitted order, then it cannot be pending a replace yet
     assert not can_transition(OrderStatus.SUBMITTED, OrderStatus.PENDING_REPLACE)
+
+
+def test_a_duplicate_acceptance_while_a_replace_is_pending_is_refused() -> None:
+    # Given an accepted order holding 1,000 whose replace is pending
+    pending = (
+        an_order().accept(T0, reserved=Decimal("1000")).transition(OrderStatus.PENDING_REPLACE, T0)
+    )
+
+    # When the acceptance is delivered again, then it is refused like any duplicate
+    with pytest.raises(InvalidTransition):
+        pending.accept(LATER)

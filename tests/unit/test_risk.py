@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from redfire_core.domain.matching import ExecutionModel
 from redfire_core.domain.orders import Order, OrderType, Side
 from redfire_core.domain.positions import Position
 from redfire_core.domain.risk import (
@@ -20,7 +21,6 @@ from redfire_core.domain.risk import (
     reference_price,
     reservation,
 )
-from redfire_core.domain.matching import ExecutionModel
 from tests.unit.factories import T0, a_position, an_account, an_order
 
 FRESH = LatestPrice("AAPL", Decimal("100.00"), T0 - timedelta(seconds=10))

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 
 from redfire_api import problems
-from redfire_api.idempotency import IdempotencyMiddleware
+from redfire_api.idempotency import IdempotencyMiddleware, document
 from redfire_api.routes import account, health, instruments, orders, positions, trades
 
 
@@ -25,6 +25,7 @@ def create_app() -> FastAPI:
         app.include_router(module.router)
     # Inside the correlation-id middleware below, so replayed answers carry the id too.
     app.add_middleware(IdempotencyMiddleware)
+    document(app)
 
     @app.middleware("http")
     async def echo_correlation_id(

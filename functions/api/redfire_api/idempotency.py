@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio
-from fastapi import Request
+from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -41,6 +41,13 @@ MAX_KEY_LENGTH = 255
 WAIT_SECONDS = 5.0
 POLL_SECONDS = 0.1
 KEPT_HEADERS = ("content-type", "location")
+HEADER_DOC: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "the same request with the same key within 24 hours is answered once",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+}
 
 
 class IdempotencyMiddleware:
@@ -172,6 +179,23 @@ class _Attempt:
     ) -> None:
         problem = Problem(status, code, detail, headers=headers)
         await problem_response(problem, Request(self.scope))(self.scope, self.receive, self.send)
+
+
+def document(app: FastAPI) -> None:
+    """Show the header on every POST, PATCH and DELETE of the OpenAPI document."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        for operations in schema.get("paths", {}).values():
+            for method, operation in operations.items():
+                if method.upper() in METHODS:
+                    operation.setdefault("parameters", []).append(HEADER_DOC)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def request_hash(method: str, path: str, query: bytes, body: bytes) -> str:

@@ -65,7 +65,7 @@ def sweep(event: dict[str, Any]) -> dict[str, Any]:
     cause = Envelope(
         id=new_id(),
         type="ExpirySweep",
-        occurred_at=now.isoformat(),
+        occurred_at=iso(now),
         account_id=None,
         correlation_id=new_id(),
         payload={},

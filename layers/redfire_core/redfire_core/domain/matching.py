@@ -137,8 +137,10 @@ def on_bar(order: Order, bar: PriceBar, model: ExecutionModel, instrument: Instr
     return _stop(order, bar, seen_open, model, instrument)
 
 
-def stop_level(order: Order) -> Decimal | None:
-    """The price that triggers a stop order now (a trailing stop's moves with its anchor)."""
+def stop_level(order: Order, instrument: Instrument) -> Decimal | None:
+    """The price that triggers a stop order now. A trailing stop's follows its anchor and
+    is rounded to a tick away from the market (a sell's down, a buy's up), so it fills
+    on the price grid and never sooner than the trail allows."""
     if order.type is not OrderType.TRAILING_STOP:
         return order.stop_price
     if order.trail_reference is None:
@@ -148,17 +150,19 @@ def stop_level(order: Order) -> Decimal | None:
         if order.trail_price is not None
         else order.trail_reference * (order.trail_percent or ZERO) / 100
     )
-    return (
-        order.trail_reference - offset
-        if order.side is Side.SELL
-        else order.trail_reference + offset
-    )
+    sell = order.side is Side.SELL
+    level = order.trail_reference - offset if sell else order.trail_reference + offset
+    ticks = (level / instrument.tick_size).to_integral_value(ROUND_FLOOR if sell else ROUND_CEILING)
+    return ticks * instrument.tick_size
 
 
 def _stop(
     order: Order, bar: PriceBar, seen_open: bool, model: ExecutionModel, instrument: Instrument
 ) -> Decision:
-    level = stop_level(order)
+    if order.triggered:  # the remainder of a stop already reached works as a market order
+        price = model.slipped(bar.open if seen_open else bar.close, order.side, instrument)
+        return _fill(order, price, bar, model, instrument)
+    level = stop_level(order, instrument)
     if level is None:  # a trailing stop accepted without a price anchors on its first bar
         return Decision(changes={"trail_reference": bar.open if seen_open else bar.close})
     buy = order.side is Side.BUY

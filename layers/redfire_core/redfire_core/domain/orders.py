@@ -8,7 +8,7 @@ backwards or out of a final state.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -113,7 +113,8 @@ def can_transition(current: OrderStatus, target: OrderStatus) -> bool:
 
 def end_of_utc_day(moment: datetime) -> datetime:
     """Midnight UTC after ``moment``: when a ``day`` order placed at ``moment`` expires."""
-    return datetime.combine(moment.date() + timedelta(days=1), time(0), tzinfo=moment.tzinfo)
+    utc = moment.astimezone(UTC)
+    return datetime.combine(utc.date() + timedelta(days=1), time(0), tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -330,6 +331,10 @@ class Order:
         return replace(self, updated_at=now, version=self.version + 1, **changes)
 
     def accept(self, now: datetime, *, reserved: Decimal = ZERO) -> Order:
+        """Risk's approval: only a submitted order can be accepted (a working order that
+        returns from a refused replace goes back through ``transition``, keeping its hold)."""
+        if self.status is not OrderStatus.SUBMITTED:
+            raise InvalidTransition(self.status, OrderStatus.ACCEPTED)
         return self.transition(OrderStatus.ACCEPTED, now, accepted_at=now, reserved=reserved)
 
     def deny(self, reasons: list[dict[str, Any]], now: datetime) -> Order:

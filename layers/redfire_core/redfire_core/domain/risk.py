@@ -114,12 +114,12 @@ def check_order(order: Order, ctx: RiskContext) -> list[Denial]:
                     str(notional),
                 )
             )
+        # What acceptance would hold (band and commission included), not the bare notional.
+        needed = reservation(order, latest, ctx.account)
         available = ctx.account.cash - ctx.account.reserved
-        if order.side is Side.BUY and not ctx.account.margin_enabled and notional > available:
+        if order.side is Side.BUY and not ctx.account.margin_enabled and needed > available:
             denials.append(
-                Denial(
-                    "RISK_BUYING_POWER", "not enough buying power", str(available), str(notional)
-                )
+                Denial("RISK_BUYING_POWER", "not enough buying power", str(available), str(needed))
             )
     if (
         order.side is Side.SELL

@@ -109,9 +109,7 @@ def replace_order(
         if "client_order_id" not in changes:
             body.pop("client_order_id", None)
         request = OrderRequest.parse(body, instrument_cache(store).get(original.symbol))
-        if request.client_order_id and store.find_client_order(
-            account_id, request.client_order_id
-        ):
+        if request.client_order_id and store.find_client_order(account_id, request.client_order_id):
             # Checked here: the claim's put condition would otherwise fail on every retry.
             raise DomainError(
                 "ORDER_ID_CONFLICT",
