@@ -328,6 +328,27 @@ def test_closing_a_position_twice_places_one_order_and_ends_flat(
     assert status == 404 and body["code"] == "POSITION_NOT_FOUND"
 
 
+def test_closing_again_after_a_close_was_canceled_places_a_new_order(
+    seeded: TradingStore, pipeline: Pipeline
+) -> None:
+    # Given a long position whose first close was canceled before it filled
+    place(MARKET_BUY)
+    pipeline.run_until_quiet()
+    first = call_api("DELETE", "/v1/positions/GOOG", token=token_for())[2]
+    call_api("DELETE", f"/v1/orders/{first['id']}", token=token_for())
+    pipeline.run_until_quiet()
+    assert read(f"/v1/orders/{first['id']}")["status"] == "canceled"
+
+    # When it is closed again
+    status, _, second = call_api("DELETE", "/v1/positions/GOOG", token=token_for())
+
+    # Then a new closing order is placed, and it flattens the position
+    assert status == 201 and second["id"] != first["id"]
+    pipeline.run_until_quiet()
+    assert read(f"/v1/orders/{second['id']}")["status"] == "filled"
+    assert seeded.get_position("demo", "GOOG").quantity == 0
+
+
 # --- account and ledger -------------------------------------------------------------------
 
 

@@ -183,7 +183,8 @@ FUNCTIONS: dict[str, Function] = {
                 "marketdata",
                 "limits",
             ),
-            tables_write=("orders", "idempotency", "audit"),
+            # accounts: execution settings (PATCH /v1/account); instruments: operators.
+            tables_write=("orders", "idempotency", "audit", "accounts", "instruments"),
             reads_jwt_secret=True,
             purpose="HTTP API (FastAPI in Mangum)",
         ),

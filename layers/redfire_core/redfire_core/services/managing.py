@@ -17,6 +17,7 @@ from redfire_core.services.retrying import on_conflict_retry
 from redfire_core.views import order_view
 
 REPLACEABLE = frozenset({OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
+CLOSE_ATTEMPTS = 20  # closes of one position version that may end unfilled
 REPLACE_FIELDS = (
     "quantity",
     "limit_price",
@@ -164,12 +165,20 @@ def close_position(
         "type": "market",
         "quantity": format(abs(position.quantity), "f"),
         "time_in_force": "day",
-        # One close per position version: two racing calls claim the same id.
-        "client_order_id": f"close-{symbol}-{position.version}",
     }
-    return place_order(
-        store, account_id, body, correlation_id=correlation_id, now=now, closes_position=True
-    )
+    # One close per position version: two racing calls claim the same id. A close of this
+    # version that ended unfilled (denied, canceled, expired) takes the next id, so closing
+    # again places a new order rather than answering with the dead one.
+    placed = None
+    for attempt in range(1, CLOSE_ATTEMPTS + 1):
+        suffix = "" if attempt == 1 else f"-{attempt}"
+        body["client_order_id"] = f"close-{symbol}-{position.version}{suffix}"
+        placed = place_order(
+            store, account_id, body, correlation_id=correlation_id, now=now, closes_position=True
+        )
+        if placed.created or not placed.order.is_final:
+            break
+    return placed
 
 
 def _request_body(order: Order) -> dict[str, Any]:
