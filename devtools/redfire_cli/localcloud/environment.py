@@ -41,6 +41,9 @@ def handler_environment(endpoint_url: str) -> dict[str, str]:
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "RedFire",
         "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+        # The demo token is shared by every local client (benchmarks poll it hard); a
+        # real stage keeps the 50/s per-key default. Set it in the shell to try limits.
+        "REDFIRE_RATE_LIMIT_PER_SECOND": os.environ.get("REDFIRE_RATE_LIMIT_PER_SECOND", "1000"),
     }
 
 

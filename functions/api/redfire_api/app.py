@@ -7,8 +7,19 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 
 from redfire_api import problems
+from redfire_api.body_limit import BodyLimitMiddleware
 from redfire_api.idempotency import IdempotencyMiddleware, document
-from redfire_api.routes import account, health, instruments, orders, positions, trades
+from redfire_api.routes import (
+    account,
+    audit,
+    auth,
+    health,
+    instruments,
+    keys,
+    orders,
+    positions,
+    trades,
+)
 
 
 def create_app() -> FastAPI:
@@ -21,10 +32,12 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     problems.install(app)
-    for module in (health, orders, trades, positions, account, instruments):
+    for module in (health, auth, orders, trades, positions, account, instruments, keys, audit):
         app.include_router(module.router)
     # Inside the correlation-id middleware below, so replayed answers carry the id too.
     app.add_middleware(IdempotencyMiddleware)
+    # Outermost of these two: an oversized body is refused before anything reads it.
+    app.add_middleware(BodyLimitMiddleware)
     document(app)
 
     @app.middleware("http")

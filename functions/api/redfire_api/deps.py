@@ -6,6 +6,7 @@ from functools import cache
 
 from fastapi import Request
 
+from redfire_core.adapters.api_keys import ApiKeyStore
 from redfire_core.adapters.audit_log import AuditLog
 from redfire_core.adapters.idempotency_keys import IdempotencyKeys
 from redfire_core.adapters.trading_store import TradingStore
@@ -20,6 +21,11 @@ def trading_store() -> TradingStore:
 @cache
 def audit_log() -> AuditLog:
     return AuditLog()
+
+
+@cache
+def api_keys() -> ApiKeyStore:
+    return ApiKeyStore()
 
 
 @cache

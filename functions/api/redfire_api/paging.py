@@ -9,7 +9,7 @@ from typing import Annotated, TypeVar
 from fastapi import Query
 
 from redfire_api.problems import Problem, invalid
-from redfire_core.adapters.trading_store import decode_cursor, encode_cursor
+from redfire_core.adapters.paging import decode_cursor, encode_cursor
 
 T = TypeVar("T")
 

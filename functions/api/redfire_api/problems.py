@@ -30,7 +30,9 @@ CONFLICT_CODES = frozenset(
     }
 )
 # Domain codes that say the thing asked about does not exist (or is another account's).
-NOT_FOUND_CODES = frozenset({"ORDER_NOT_FOUND", "INSTRUMENT_NOT_FOUND", "POSITION_NOT_FOUND"})
+NOT_FOUND_CODES = frozenset(
+    {"ORDER_NOT_FOUND", "INSTRUMENT_NOT_FOUND", "POSITION_NOT_FOUND", "KEY_NOT_FOUND"}
+)
 STATUS_CODES = {
     401: "UNAUTHORIZED",
     403: "FORBIDDEN",

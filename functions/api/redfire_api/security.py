@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import cache
 
 from fastapi import Request
 
+from redfire_api.deps import api_keys
 from redfire_api.problems import Problem
+from redfire_core.adapters.rate_limits import RateLimiter
 from redfire_core.auth import InvalidToken, Principal, SecretCache, verify_token
 from redfire_core.config import get_settings
+from redfire_core.domain.keys import KEY_PREFIX
 
 
 def unauthorized() -> Problem:
@@ -27,15 +31,36 @@ def _secret() -> SecretCache:
     return SecretCache(get_settings().declaration.jwt_secret_name)
 
 
+@cache
+def _rate_limiter() -> RateLimiter:
+    return RateLimiter(get_settings().rate_limit_per_second)
+
+
 def authenticate(request: Request) -> Principal:
+    """The token's principal: a valid signature and claims, a key not revoked (also for
+    tokens issued before the revocation), and the caller within its request rate."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise unauthorized()
     try:
-        return verify_token(token.strip(), _secret().get(), get_settings())
+        principal = verify_token(token.strip(), _secret().get(), get_settings())
     except InvalidToken:
         raise unauthorized() from None
+    if principal.subject.startswith(KEY_PREFIX) and not api_keys().is_live(principal.subject):
+        raise unauthorized()
+    if not _rate_limiter().allow(principal.subject, int(time.time())):
+        raise Problem(
+            429,
+            "RATE_LIMITED",
+            "too many requests for this key; retry shortly",
+            headers={"Retry-After": "1"},
+        )
+    return principal
+
+
+def signing_secret() -> str:
+    return _secret().get()
 
 
 def require(scope: str) -> Callable[[Request], Principal]:

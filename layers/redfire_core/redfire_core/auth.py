@@ -7,8 +7,11 @@ rotation reaches every container without a redeploy.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -55,29 +58,63 @@ class Principal:
         return scope in self.scopes
 
 
+def signing_keys(secret: str) -> list[str]:
+    """The HMAC keys in a secret value: a plain string, or, during a rotation,
+    ``{"current": ..., "previous": ...}`` so tokens signed with either stay valid."""
+    if secret.startswith("{"):
+        try:
+            value = json.loads(secret)
+        except ValueError:
+            return [secret]
+        if isinstance(value, dict) and isinstance(value.get("current"), str):
+            previous = value.get("previous")
+            return [value["current"], *([previous] if isinstance(previous, str) else [])]
+    return [secret]
+
+
+def key_fingerprint(key: str) -> str:
+    """Names a signing key in the token header (``kid``) without revealing it."""
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
 def issue_token(
-    secret: str, *, account_id: str, role: Role, subject: str, settings: Settings, now: datetime
+    secret: str,
+    *,
+    account_id: str,
+    role: Role,
+    subject: str,
+    settings: Settings,
+    now: datetime,
+    scopes: Sequence[str] | None = None,
 ) -> str:
+    """A signed token; ``scopes`` narrows the role's (an API key may hold fewer)."""
+    granted = list(ROLE_SCOPES[role]) if scopes is None else list(scopes)
+    if not set(granted) <= set(ROLE_SCOPES[role]):
+        raise ValueError("scopes exceed the role")
     claims: dict[str, Any] = {
         "sub": subject,
         "account_id": account_id,
         "role": role.value,
-        "scopes": list(ROLE_SCOPES[role]),
+        "scopes": granted,
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=settings.token_ttl_seconds)).timestamp()),
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
         "jti": new_id(),
     }
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+    key = signing_keys(secret)[0]
+    return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": key_fingerprint(key)})
 
 
 def verify_token(token: str, secret: str, settings: Settings) -> Principal:
     """The principal of a valid token; ``InvalidToken`` for anything else."""
     try:
+        keys = signing_keys(secret)
+        kid = jwt.get_unverified_header(token).get("kid")
+        key = next((k for k in keys if key_fingerprint(k) == kid), keys[0])
         claims = jwt.decode(
             token,
-            secret,
+            key,
             algorithms=[ALGORITHM],  # pinned: refuses "none" and algorithm confusion
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,

@@ -9,6 +9,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from redfire_core.resources import Declaration
 
 
+# Risk limits per stage where they differ from the domain's defaults (redfire_core.domain.risk
+# .RiskLimits): decimal strings, as PUT /v1/risk/limits takes them.
+RISK_LIMIT_DEFAULTS: dict[str, dict[str, str]] = {
+    "prod": {
+        "max_order_notional": "250000",
+        "max_orders_per_second": "10",
+        "max_orders_per_minute": "300",
+        "duplicate_window_seconds": "2",
+    },
+}
+
+
 class Settings(BaseSettings):
     """Everything a function needs to know about its stage; names derive from the declaration."""
 
@@ -23,6 +35,22 @@ class Settings(BaseSettings):
     # Seconds a price may be old and still fill a market order on the paper gateway.
     max_price_age_seconds: int = 300
     instrument_cache_seconds: int = 60
+    # WebSocket management API (post_to_connection); empty: derived from the ws event.
+    ws_management_url: str = ""
+    # How long stream messages are kept for a resume (seconds).
+    stream_retention_seconds: int = 86_400
+    # Where bars live: "dynamodb" (default) or "timestream" (stages with timestream_enabled).
+    marketdata_store: str = "dynamodb"
+    # Requests per second per caller (token subject) before 429; 0 turns the limit off.
+    rate_limit_per_second: int = 50
+    max_request_bytes: int = 1_048_576
+    # Orders still ``submitted`` this long after creation are denied (RISK_TIMEOUT).
+    risk_timeout_seconds: int = 120
+
+    def risk_limit_defaults(self) -> dict[str, str]:
+        """The stage's default risk limits (wire form); accounts and symbols override them."""
+        defaults = {"max_price_age_seconds": str(self.max_price_age_seconds)}
+        return defaults | RISK_LIMIT_DEFAULTS.get(self.stage, {})
 
     @property
     def declaration(self) -> Declaration:

@@ -147,10 +147,17 @@ IDEMPOTENCY = Table(
     purpose="Powertools idempotency records and Idempotency-Key replies",
 )
 AUDIT = Table("audit", purpose="append-only record of security-relevant actions")
+API_KEYS = Table(
+    "apikeys",
+    # pk = key id, sk = "KEY"; gsi1 lists an account's keys (gsi1pk = account id).
+    gsis=(Gsi("gsi1", "gsi1pk", "gsi1sk"),),
+    purpose="API keys: salted scrypt hashes of their secrets, scopes, revocation",
+)
 
 TABLES: dict[str, Table] = {
     t.logical: t
     for t in (
+        API_KEYS,
         ORDERS,
         ACCOUNTS,
         TRADES,
@@ -184,7 +191,7 @@ FUNCTIONS: dict[str, Function] = {
                 "limits",
             ),
             # accounts: execution settings (PATCH /v1/account); instruments: operators.
-            tables_write=("orders", "idempotency", "audit", "accounts", "instruments"),
+            tables_write=("orders", "idempotency", "audit", "accounts", "instruments", "apikeys"),
             reads_jwt_secret=True,
             purpose="HTTP API (FastAPI in Mangum)",
         ),

@@ -220,6 +220,32 @@ class BarItem(_Base):
     volume = DecimalAttribute()
 
 
+class KeysByAccountIndex(GlobalSecondaryIndex["ApiKeyItem"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class ApiKeyItem(_Base):
+    class Meta:
+        table_name = "apikeys"
+
+    account_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    scopes = UnicodeAttribute()  # JSON list
+    secret_hash = UnicodeAttribute()
+    salt = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    revoked_at = UnicodeAttribute(null=True)
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    by_account = KeysByAccountIndex()
+
+
 class AuditItem(_Base):
     class Meta:
         table_name = "audit"
@@ -228,6 +254,8 @@ class AuditItem(_Base):
     actor = UnicodeAttribute()
     detail = UnicodeAttribute()  # JSON
     at = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    object_id = UnicodeAttribute(null=True)
 
 
 MODELS: tuple[type[Model], ...] = (
@@ -242,6 +270,7 @@ MODELS: tuple[type[Model], ...] = (
     LatestPriceItem,
     BarItem,
     AuditItem,
+    ApiKeyItem,
 )
 _bound_stage: str | None = None
 

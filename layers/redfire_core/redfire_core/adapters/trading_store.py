@@ -8,7 +8,6 @@ replayed change fails (``ConflictError``) instead of overwriting.
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from collections.abc import Iterable, Sequence
@@ -22,6 +21,7 @@ from pynamodb.transactions import TransactWrite
 from ulid import ULID
 
 from redfire_core.adapters import models as m
+from redfire_core.adapters.paging import decode_cursor, encode_cursor
 from redfire_core.config import Settings, get_settings
 from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.ledger import Activity, ActivityType
@@ -56,24 +56,6 @@ class OrderFilter:
     symbol: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
-
-
-def encode_cursor(key: dict[str, Any] | None) -> str | None:
-    if not key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
-
-
-def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
-    if not cursor:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError):
-        raise ValueError("invalid cursor") from None
-    if not isinstance(key, dict):
-        raise ValueError("invalid cursor")
-    return key
 
 
 def _ulid_bound(moment: datetime, *, upper: bool) -> str:
@@ -209,10 +191,16 @@ class TradingStore:
         activities: Sequence[Activity] = (),
         events: Sequence[Envelope] = (),
         correlation_id: str | None = None,
+        raw_puts: Sequence[dict[str, Any]] = (),
+        raw_updates: Sequence[dict[str, Any]] = (),
     ) -> None:
         """One transaction of conditional writes: new items must not exist, changed
-        aggregates must still have the version they were read at."""
+        aggregates must still have the version they were read at. ``raw_puts`` and
+        ``raw_updates`` are low-level Put/Update operations of other tables (the risk
+        function's counters and trading state) that must commit with the rest."""
         with self._transaction() as tx:
+            tx._put_items.extend(raw_puts)
+            tx._update_items.extend(raw_updates)
             for order, request_hash in orders_created:
                 tx.save(
                     _order_item(order, correlation_id), condition=m.OrderItem.pk.does_not_exist()

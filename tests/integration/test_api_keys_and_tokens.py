@@ -1,0 +1,218 @@
+"""Identity: API keys, the token exchange, revocation, and every way a token can be bad."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from unittest.mock import patch
+
+import jwt
+import pytest
+
+from redfire_core.adapters.trading_store import TradingStore
+from redfire_core.auth import Role
+from redfire_core.config import get_settings
+from tests.integration.conftest import SECRET, call_api, token_for
+
+
+def admin() -> str:
+    return token_for("demo", Role.ADMIN)
+
+
+def new_key(scopes: list[str], token: str | None = None) -> dict[str, Any]:
+    status, _, body = call_api(
+        "POST", "/v1/api-keys", body={"name": "bot", "scopes": scopes}, token=token or admin()
+    )
+    assert status == 201, body
+    return body  # type: ignore[no-any-return]
+
+
+def exchange(key_id: str, secret: str) -> tuple[int, Any]:
+    status, _, body = call_api("POST", "/v1/auth/token", body={"key_id": key_id, "secret": secret})
+    return status, body
+
+
+def test_a_key_is_shown_once_and_exchanged_for_a_30_minute_token(seeded: TradingStore) -> None:
+    key = new_key(["read", "trade"])
+    status, token = exchange(key["key_id"], key["secret"])
+    assert status == 200
+    assert token["token_type"] == "bearer" and token["expires_in"] == 1800
+    claims = jwt.decode(token["access_token"], options={"verify_signature": False})
+    assert claims["sub"] == key["key_id"] and claims["account_id"] == "demo"
+    assert claims["scopes"] == ["read", "trade"] and claims["exp"] - claims["iat"] == 1800
+    assert set(claims) >= {"sub", "account_id", "role", "scopes", "iat", "exp", "iss", "aud", "jti"}
+    listed = call_api("GET", "/v1/api-keys", token=admin())[2]["items"]
+    assert [k["key_id"] for k in listed] == [key["key_id"]]
+    assert "secret" not in listed[0]
+    assert call_api("GET", "/v1/orders", token=token["access_token"])[0] == 200
+
+
+def test_the_secret_is_stored_only_as_a_salted_hash(seeded: TradingStore) -> None:
+    from redfire_core.adapters import models
+
+    key = new_key(["read"])
+    item = models.ApiKeyItem.get(key["key_id"], "KEY")
+    assert key["secret"] not in json.dumps(item.attribute_values)
+    assert len(item.salt) == 32 and len(item.secret_hash) == 64
+
+
+def test_a_key_with_only_read_scope_cannot_trade(seeded: TradingStore) -> None:
+    key = new_key(["read"])
+    token = exchange(key["key_id"], key["secret"])[1]["access_token"]
+    status, _, body = call_api(
+        "POST",
+        "/v1/orders",
+        token=token,
+        body={"symbol": "GOOG", "side": "buy", "type": "market", "quantity": "1"},
+    )
+    assert status == 403 and body["code"] == "FORBIDDEN"
+
+
+def test_a_wrong_secret_or_unknown_key_gets_the_same_401(seeded: TradingStore) -> None:
+    key = new_key(["read"])
+    wrong = exchange(key["key_id"], "not-the-secret")
+    unknown = exchange("key_nope", key["secret"])
+    assert wrong[0] == unknown[0] == 401
+    assert wrong[1] == {**unknown[1], "instance": wrong[1]["instance"]}
+
+
+def test_a_revoked_key_stops_working_even_for_tokens_issued_before(seeded: TradingStore) -> None:
+    key = new_key(["read"])
+    token = exchange(key["key_id"], key["secret"])[1]["access_token"]
+    assert call_api("GET", "/v1/account", token=token)[0] == 200
+    status, _, revoked = call_api("DELETE", f"/v1/api-keys/{key['key_id']}", token=admin())
+    assert status == 200 and revoked["revoked_at"] is not None
+    assert call_api("GET", "/v1/account", token=token)[0] == 401
+    assert exchange(key["key_id"], key["secret"])[0] == 401
+
+
+def test_only_the_admin_manages_keys_and_only_an_operator_makes_operator_keys(
+    seeded: TradingStore,
+) -> None:
+    trader = token_for("demo", Role.TRADER)
+    assert (
+        call_api("POST", "/v1/api-keys", token=trader, body={"name": "x", "scopes": ["read"]})[0]
+        == 403
+    )
+    status, _, body = call_api(
+        "POST", "/v1/api-keys", token=admin(), body={"name": "x", "scopes": ["operator"]}
+    )
+    assert status == 403
+    operator = token_for("platform", Role.OPERATOR)
+    assert new_key(["operator"], token=operator)["scopes"] == ["operator"]
+    status, _, body = call_api(
+        "POST", "/v1/api-keys", token=admin(), body={"name": "x", "scopes": ["root"]}
+    )
+    assert status == 422 and body["code"] == "KEY_SCOPES_INVALID"
+
+
+def test_another_account_cannot_revoke_or_see_a_key(
+    seeded: TradingStore, other_account: str
+) -> None:
+    key = new_key(["read"])
+    other_admin = token_for(other_account, Role.ADMIN)
+    assert call_api("DELETE", f"/v1/api-keys/{key['key_id']}", token=other_admin)[0] == 404
+    assert call_api("GET", "/v1/api-keys", token=other_admin)[2]["items"] == []
+
+
+def test_key_changes_are_in_the_audit_log_for_the_admin(seeded: TradingStore) -> None:
+    key = new_key(["read"])
+    call_api("DELETE", f"/v1/api-keys/{key['key_id']}", token=admin())
+    status, _, body = call_api("GET", "/v1/audit", token=admin())
+    assert status == 200
+    actions = [(i["action"], i["object_id"]) for i in body["items"]]
+    assert ("key.revoked", key["key_id"]) in actions and ("key.created", key["key_id"]) in actions
+    assert call_api("GET", "/v1/audit", token=token_for("demo", Role.TRADER))[0] == 403
+
+
+# --- the token matrix: every bad token gets the same 401 body -----------------------
+
+
+def _claims(**overrides: Any) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    settings = get_settings()
+    claims = {
+        "sub": "user-demo",
+        "account_id": "demo",
+        "role": "trader",
+        "scopes": ["read", "trade"],
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=30)).timestamp()),
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "jti": "j1",
+    }
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def _unsigned(claims: dict[str, Any]) -> str:
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+
+
+def _bad_tokens() -> Iterator[tuple[str, str]]:
+    now = int(datetime.now(UTC).timestamp())
+    yield "expired", jwt.encode(_claims(exp=now - 3600, iat=now - 7200), SECRET, "HS256")
+    yield "not yet valid", jwt.encode(_claims(nbf=now + 3600), SECRET, "HS256")
+    yield "wrong signature", jwt.encode(_claims(), "another-secret-of-enough-length-xx", "HS256")
+    yield "alg none", _unsigned(_claims())
+    yield "HS512 instead of HS256", jwt.encode(_claims(), SECRET, "HS512")
+    yield "wrong issuer", jwt.encode(_claims(iss="evil"), SECRET, "HS256")
+    yield "wrong audience", jwt.encode(_claims(aud="other-api"), SECRET, "HS256")
+    for claim in ("sub", "account_id", "role", "scopes", "iat", "exp", "iss", "aud", "jti"):
+        yield f"missing {claim}", jwt.encode(_claims(**{claim: None}), SECRET, "HS256")
+    yield "scopes above the role", jwt.encode(_claims(role="viewer"), SECRET, "HS256")
+    yield "garbage", "a.b.c"
+
+
+@pytest.mark.parametrize(("case", "token"), list(_bad_tokens()), ids=[c for c, _ in _bad_tokens()])
+def test_every_bad_token_gets_the_same_401(seeded: TradingStore, case: str, token: str) -> None:
+    status, headers, body = call_api("GET", "/v1/account", token=token)
+    assert status == 401, case
+    assert headers["content-type"] == "application/problem+json"
+    assert body["code"] == "UNAUTHORIZED" and body["detail"] == "a valid bearer token is required"
+
+
+def test_tokens_signed_with_the_previous_key_stay_valid_during_a_rotation(
+    seeded: TradingStore,
+) -> None:
+    old = admin()
+    rotated = json.dumps({"current": "brand-new-signing-key-0123456789abcdef", "previous": SECRET})
+    from redfire_api import security
+
+    with patch.object(security._secret(), "get", return_value=rotated):
+        assert call_api("GET", "/v1/account", token=old)[0] == 200
+        key = new_key(["read"], token=old)
+        fresh = exchange(key["key_id"], key["secret"])[1]["access_token"]
+        assert call_api("GET", "/v1/account", token=fresh)[0] == 200
+    assert call_api("GET", "/v1/account", token=fresh)[0] == 401  # previous-only: not valid
+
+
+# --- abuse limits ------------------------------------------------------------------------
+
+
+def test_a_body_over_one_megabyte_is_refused_with_413(seeded: TradingStore) -> None:
+    big = json.dumps({"symbol": "GOOG", "pad": "x" * (1024 * 1024)})
+    status, headers, body = call_api("POST", "/v1/orders", body=big, token=token_for())
+    assert status == 413 and body["code"] == "PAYLOAD_TOO_LARGE"
+    assert headers["content-type"] == "application/problem+json"
+    assert seeded.list_orders("demo", 10, None).items == []
+
+
+def test_a_caller_over_its_rate_gets_429_with_retry_after(seeded: TradingStore) -> None:
+    from redfire_api import security
+
+    token = token_for()
+    with (
+        patch.object(security._rate_limiter(), "limit", 3),
+        patch("redfire_api.security.time.time", return_value=1_800_000_000.2),
+    ):
+        answers = [call_api("GET", "/v1/account", token=token) for _ in range(5)]
+    assert [a[0] for a in answers] == [200, 200, 200, 429, 429]
+    assert answers[3][1]["retry-after"] == "1" and answers[3][2]["code"] == "RATE_LIMITED"
