@@ -33,6 +33,11 @@ BENCHMARKS: tuple[tuple[str, float], ...] = (
     ("asset_size", 420),
     ("aws_calls", 120),
     ("local_cloud", 420),
+    ("backtest_speed", 240),
+    ("ws_push", 600),
+    ("risk_check", 120),
+    ("marketdata_store", 300),
+    ("marketdata_ingest", 300),
 )
 TOTAL_BUDGET_SECONDS = 570.0
 TAIL_LINES = 12
@@ -44,6 +49,11 @@ TITLES = {
     "asset_size": "Function assets and layer size",
     "aws_calls": "AWS calls and cost per order",
     "local_cloud": "Submit-to-filled latency on the local cloud",
+    "backtest_speed": "Backtest speed against backtesting.py 0.6.6",
+    "ws_push": "WebSocket push and GraphQL on the local cloud",
+    "risk_check": "Pre-trade risk check per order",
+    "marketdata_store": "Market data stores: write calls and a year read at 1h",
+    "marketdata_ingest": "Market data ingest throughput on the local cloud",
 }
 
 

@@ -207,7 +207,7 @@ class LocalCloudProcess:
         if not command.exists():
             raise Unavailable(f"{command} does not exist (run `make install`)")
         env = bench_environment()
-        env.update({"REDFIRE_API_PORT": "0", "REDFIRE_MOTO_PORT": "0"})
+        env.update({"REDFIRE_API_PORT": "0", "REDFIRE_MOTO_PORT": "0", "REDFIRE_WS_PORT": "0"})
         started = time.perf_counter()
         with (
             (self.workdir / "stdout.log").open("wb") as out,

@@ -56,6 +56,10 @@ class LocalCloudProcess:
         return self.settings["REDFIRE_API_URL"]
 
     @property
+    def ws_url(self) -> str:
+        return self.settings["REDFIRE_WS_URL"]
+
+    @property
     def token(self) -> str:
         return self.settings["REDFIRE_TOKEN"]
 
@@ -87,7 +91,11 @@ class LocalCloudProcess:
 def start_local_cloud(workdir: Path, *args: str) -> LocalCloudProcess:
     """Start ``redfire dev`` and wait for its ready line."""
     workdir.mkdir(parents=True, exist_ok=True)
-    env = clean_environment() | {"REDFIRE_API_PORT": "0", "REDFIRE_MOTO_PORT": "0"}
+    env = clean_environment() | {
+        "REDFIRE_API_PORT": "0",
+        "REDFIRE_MOTO_PORT": "0",
+        "REDFIRE_WS_PORT": "0",
+    }
     log_path = workdir / f"redfire-dev-{time.monotonic_ns()}.log"
     started = time.monotonic()
     with log_path.open("wb") as log:  # a file, not a pipe: a full pipe would block the cloud

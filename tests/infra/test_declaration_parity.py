@@ -145,6 +145,34 @@ def test_every_declared_rule_routes_its_event_pattern_to_its_queue(
     assert [target["Arn"] for target in props["Targets"]] == [_arn(queue_id)]
 
 
+@pytest.mark.parametrize("logical", sorted(RULES))
+def test_every_rule_target_retries_then_dead_letters_to_its_queues_dlq(
+    dev: Synthesis, logical: str
+) -> None:
+    spec = RULES[logical]
+    dlq_id, _ = dev.named("AWS::SQS::Queue", "QueueName", DEV.name(QUEUES[spec.queue].dlq_logical))
+    _, rule = dev.named("AWS::Events::Rule", "Name", DEV.name(logical))
+    (target,) = rule["Properties"]["Targets"]
+    assert target["DeadLetterConfig"] == {"Arn": _arn(dlq_id)}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    assert target["RetryPolicy"]["MaximumEventAgeInSeconds"] > 0
+
+
+@pytest.mark.parametrize("logical", sorted(QUEUES))
+def test_every_dlq_has_an_alarm_on_its_first_message(dev: Synthesis, logical: str) -> None:
+    dlq_id, _ = dev.named("AWS::SQS::Queue", "QueueName", DEV.name(QUEUES[logical].dlq_logical))
+    watched = [
+        alarm["Properties"]
+        for alarm in dev.resources("AWS::CloudWatch::Alarm").values()
+        if {"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}
+        in alarm["Properties"].get("Dimensions", [])
+    ]
+    assert len(watched) == 1
+    assert watched[0]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert watched[0]["Threshold"] == 0
+    assert watched[0]["ComparisonOperator"] == "GreaterThanThreshold"
+
+
 def test_no_rule_exists_beyond_the_declaration(dev: Synthesis) -> None:
     names = {r["Properties"]["Name"] for r in dev.resources("AWS::Events::Rule").values()}
     assert names == {DEV.name(logical) for logical in RULES}
@@ -173,7 +201,11 @@ def test_every_declared_function_has_its_handler_runtime_architecture_and_limits
     assert props["Timeout"] == spec.timeout_seconds
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert props["LoggingConfig"]["LogFormat"] == "JSON"
-    assert props["Environment"]["Variables"] == {
+    variables = dict(props["Environment"]["Variables"])
+    # The functions that post to WebSocket connections are told the management endpoint.
+    assert ("REDFIRE_WS_MANAGEMENT_URL" in variables) is spec.manages_websockets
+    variables.pop("REDFIRE_WS_MANAGEMENT_URL", None)
+    assert variables == {
         "REDFIRE_STAGE": "dev",
         "POWERTOOLS_SERVICE_NAME": name,
         "POWERTOOLS_METRICS_NAMESPACE": "RedFire",

@@ -119,6 +119,14 @@ def test_a_function_role_reads_and_writes_exactly_its_declared_tables(
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_no_function_can_update_or_delete_an_append_only_table(dev: Synthesis, name: str) -> None:
+    append_only = {t.logical for t in DEV.tables.values() if t.append_only}
+    _, statements = _role_statements(dev, DEV.name(name))
+    for action in ("dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"):
+        assert not _tables_granted(dev, statements, action) & append_only, action
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_a_function_role_publishes_events_and_reads_the_jwt_secret_only_if_declared(
     dev: Synthesis, name: str
 ) -> None:

@@ -59,7 +59,8 @@ def test_every_log_group_keeps_logs_for_the_stage_retention(
     synthesis: Synthesis = request.getfixturevalue(stage)
     retention = _stage_settings(stage)["log_retention_days"]
     log_groups = synthesis.resources("AWS::Logs::LogGroup").values()
-    assert len(log_groups) == len(FUNCTIONS) + 1  # one per function, one for API access logs
+    # one per function, one each for the HTTP and the WebSocket API's access logs
+    assert len(log_groups) == len(FUNCTIONS) + 2
     for log_group in log_groups:
         assert log_group["Properties"]["RetentionInDays"] == retention
 
@@ -77,7 +78,7 @@ def test_every_request_reaches_the_api_function_through_the_default_route(
     dev: Synthesis,
 ) -> None:
     function_id, _ = dev.named("AWS::Lambda::Function", "FunctionName", DEV.name("api"))
-    (route,) = dev.resources("AWS::ApiGatewayV2::Route").values()
+    (route,) = _of_http_api(dev, "AWS::ApiGatewayV2::Route")
     assert route["Properties"]["RouteKey"] == "$default"
     integration_id = route["Properties"]["Target"]["Fn::Join"][1][1]["Ref"]
     integration = dev.template["Resources"][integration_id]["Properties"]
@@ -92,7 +93,7 @@ def test_the_api_stage_throttles_and_writes_access_logs_as_configured(
 ) -> None:
     synthesis: Synthesis = request.getfixturevalue(stage)
     settings = _stage_settings(stage)
-    (api_stage,) = synthesis.resources("AWS::ApiGatewayV2::Stage").values()
+    (api_stage,) = _of_http_api(synthesis, "AWS::ApiGatewayV2::Stage")
     props = api_stage["Properties"]
     assert props["StageName"] == "$default"
     assert props["AutoDeploy"] is True
@@ -170,3 +171,17 @@ def test_the_layer_ships_redfire_core_and_leaves_out_what_lambda_provides(
         assert not (site_packages / provided).exists(), provided
     for needed in ("pydantic", "aws_lambda_powertools", "pynamodb", "fastapi", "mangum", "jwt"):
         assert (site_packages / needed).is_dir(), needed
+
+
+def _of_http_api(synthesis: Synthesis, resource_type: str) -> list[dict]:
+    """The resources of ``resource_type`` that belong to the HTTP API (not the WebSocket one)."""
+    (api_id,) = [
+        logical_id
+        for logical_id, api in synthesis.resources("AWS::ApiGatewayV2::Api").items()
+        if api["Properties"]["ProtocolType"] == "HTTP"
+    ]
+    return [
+        resource
+        for resource in synthesis.resources(resource_type).values()
+        if resource["Properties"]["ApiId"] == {"Ref": api_id}
+    ]

@@ -154,8 +154,8 @@ def test_ingest_writes_bars_and_announces_them_once(seeded: TradingStore) -> Non
     payload = {**load_event("schedule_demo_feed"), "symbols": ["AAPL", "MSFT"]}
     first = ingest(payload, LambdaContext())
     second = ingest(payload, LambdaContext())
-    assert first == {"bars": 4, "announced": 2}
-    assert second == {"bars": 4, "announced": 0}
+    assert first == {"bars": 4, "written": 4, "announced": 2}
+    assert second == {"bars": 4, "written": 0, "announced": 0}  # re-ingest changes nothing
     latest = seeded.latest_price("AAPL")
     assert latest is not None
     assert NOW - latest.timestamp < timedelta(minutes=2)

@@ -125,7 +125,9 @@ def test_every_stage_sweeps_expiries_and_only_dev_and_local_run_the_demo_feed(
     stage: str, schedules: list[str]
 ) -> None:
     # Given a stage, then it runs the expiry sweep, and the demo feed only on dev and local
-    assert [s.logical for s in Declaration(stage).schedules()] == schedules
+    # (other schedules, such as risk-timeout, are checked by their own tests)
+    names = [s.logical for s in Declaration(stage).schedules()]
+    assert [name for name in names if name in ("demo-feed", "expire-orders")] == schedules
 
 
 def test_the_expiry_sweep_asks_the_orders_function_to_expire_orders() -> None:

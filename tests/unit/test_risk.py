@@ -50,7 +50,7 @@ def test_an_order_within_every_limit_passes() -> None:
 def test_an_order_above_the_quantity_limit_is_denied() -> None:
     # Given a quantity limit of 10, when 11 are ordered
     denials = check_order(
-        an_order(quantity="11"), a_context(limits=RiskLimits(max_order_quantity=Decimal("10")))
+        an_order(quantity="11"), a_context(limits=RiskLimits(max_order_qty=Decimal("10")))
     )
 
     # Then RISK_MAX_ORDER_QTY reports the limit and the actual quantity
@@ -170,17 +170,18 @@ def test_a_margin_account_may_sell_short() -> None:
 
 
 def test_a_margin_account_may_buy_up_to_its_equity_times_leverage() -> None:
-    # Given 1,000 cash, long 10 valued at 100 and 2x leverage: buying power is 4,000
+    # Given 1,000 cash, long 10 valued at 100 and 2x leverage: equity 2,000 x 2 less the
+    # 1,000 gross exposure of the position is 3,000 of buying power
     context = a_context(
         account=an_account("1000", margin_enabled=True, leverage="2"),
         position=Position("acct-1", "AAPL", Decimal("10"), Decimal("90")),
     )
 
-    # Then 40 at 100 pass and 41 are denied for buying power
-    assert codes(an_order(quantity="40"), context) == []
-    denials = check_order(an_order(quantity="41"), context)
+    # Then 30 at 100 pass and 31 are denied for buying power
+    assert codes(an_order(quantity="30"), context) == []
+    denials = check_order(an_order(quantity="31"), context)
     assert [(d.code, d.limit, d.actual) for d in denials] == [
-        ("RISK_BUYING_POWER", "4000.00", "4100.00")
+        ("RISK_BUYING_POWER", "3000.00", "3100.00")
     ]
 
 
@@ -188,7 +189,7 @@ def test_every_broken_rule_is_reported_in_one_pass_in_a_stable_order() -> None:
     # Given tight limits and little cash
     context = a_context(
         account=an_account("10"),
-        limits=RiskLimits(max_order_quantity=Decimal("5"), max_order_notional=Decimal("100")),
+        limits=RiskLimits(max_order_qty=Decimal("5"), max_order_notional=Decimal("100")),
     )
 
     # When a limit buy of 6 at 100 is checked
@@ -237,7 +238,7 @@ def test_a_margin_account_cannot_spend_what_open_orders_already_hold() -> None:
     # When 6 at 100 are bought, then the 500 left is not enough
     denials = check_order(an_order(quantity="6"), context)
     assert [(d.code, d.limit, d.actual) for d in denials] == [
-        ("RISK_BUYING_POWER", "500.00", "600.00")
+        ("RISK_BUYING_POWER", "500", "600.00")
     ]
 
 

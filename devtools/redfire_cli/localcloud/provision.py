@@ -16,9 +16,13 @@ from typing import Any
 
 from redfire_cli.localcloud import aws
 from redfire_core.resources import (
+    ARCHIVE_RETENTION_DAYS,
+    BUCKETS,
+    EVENT_SOURCE,
     QUEUES,
     RULES,
     STREAM_CONSUMERS,
+    Bucket,
     Declaration,
     Queue,
     Table,
@@ -65,6 +69,7 @@ class Provisioner:
         self.sqs = aws.client("sqs", endpoint_url)
         self.events = aws.client("events", endpoint_url)
         self.secrets = aws.client("secretsmanager", endpoint_url)
+        self.s3 = aws.client("s3", endpoint_url)
 
     def provision(self, jwt_secret: str) -> LocalResources:
         resources = LocalResources()
@@ -76,13 +81,62 @@ class Provisioner:
             resources.stream_failures[table_logical] = self.create_queue(
                 self.declaration.name(stream_failure_queue_logical(table_logical))
             )
-        self.events.create_event_bus(Name=self.declaration.bus_name)
+        bus_arn = self.events.create_event_bus(Name=self.declaration.bus_name)["EventBusArn"]
+        self.events.create_archive(
+            ArchiveName=self.declaration.archive_name,
+            EventSourceArn=bus_arn,
+            EventPattern=json.dumps({"source": [EVENT_SOURCE]}),
+            RetentionDays=ARCHIVE_RETENTION_DAYS,
+        )
         for queue in QUEUES.values():
             main, dlq = self.create_queue_with_dlq(queue)
             resources.queues[queue.logical], resources.dlqs[queue.logical] = main, dlq
         self.create_rules(resources.queues)
+        for bucket in BUCKETS.values():
+            self.create_bucket(bucket, resources.queues)
         self.secrets.create_secret(Name=self.declaration.jwt_secret_name, SecretString=jwt_secret)
         return resources
+
+    def create_bucket(self, bucket: Bucket, queues: dict[str, QueueAddress]) -> None:
+        """The bucket and, as declared, object-created notifications to its queue."""
+        name = self.declaration.bucket_name(bucket.logical)
+        self.s3.create_bucket(Bucket=name)
+        if bucket.notify_queue:
+            self._allow_s3(queues[bucket.notify_queue], name)
+            rules = (
+                [{"Name": "prefix", "Value": bucket.notify_prefix}] if bucket.notify_prefix else []
+            )
+            self.s3.put_bucket_notification_configuration(
+                Bucket=name,
+                NotificationConfiguration={
+                    "QueueConfigurations": [
+                        {
+                            "QueueArn": queues[bucket.notify_queue].arn,
+                            "Events": ["s3:ObjectCreated:*"],
+                            "Filter": {"Key": {"FilterRules": rules}},
+                        }
+                    ]
+                },
+            )
+
+    def _allow_s3(self, queue: QueueAddress, bucket_name: str) -> None:
+        """Add to the queue's policy: S3 may send the bucket's notifications (as in CDK)."""
+        attributes = self.sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["Policy"])
+        policy = json.loads(
+            attributes.get("Attributes", {}).get("Policy")
+            or '{"Version": "2012-10-17", "Statement": []}'
+        )
+        policy["Statement"].append(
+            {
+                "Sid": f"from-{bucket_name}",
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue.arn,
+                "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{bucket_name}"}},
+            }
+        )
+        self.sqs.set_queue_attributes(QueueUrl=queue.url, Attributes={"Policy": json.dumps(policy)})
 
     def create_table(self, table: Table) -> str | None:
         """Create one table (with its TTL and stream); its stream ARN if it has one."""

@@ -24,6 +24,10 @@ logger = logging.getLogger("redfire.localcloud")
 
 DEFAULT_MOTO_PORT = 4566
 DEFAULT_API_PORT = 8000
+DEFAULT_WS_PORT = 8001
+WS_FUNCTION = "ws"  # the function behind the WebSocket gateway
+# Functions whose calls may overlap (several warm containers); the others take one at a time.
+CONCURRENT_FUNCTIONS = frozenset({"api", WS_FUNCTION})
 READY_PREFIX = "RedFire local cloud ready:"
 JOIN_TIMEOUT_SECONDS = 10.0
 HTTP_API_FUNCTION = "api"  # the function behind the HTTP gateway
@@ -40,6 +44,7 @@ class DevOptions:
     moto_port: int = DEFAULT_MOTO_PORT
     api_port: int = DEFAULT_API_PORT
     feed_seconds: float = 5.0
+    ws_port: int = DEFAULT_WS_PORT
 
     @classmethod
     def from_environment(cls, workdir: Path, reset: bool) -> DevOptions:
@@ -50,6 +55,7 @@ class DevOptions:
             moto_port=int(os.environ.get("REDFIRE_MOTO_PORT", DEFAULT_MOTO_PORT)),
             api_port=int(os.environ.get("REDFIRE_API_PORT", DEFAULT_API_PORT)),
             feed_seconds=float(os.environ.get("REDFIRE_FEED_SECONDS", 5.0)),
+            ws_port=int(os.environ.get("REDFIRE_WS_PORT", DEFAULT_WS_PORT)),
         )
 
 
@@ -62,6 +68,7 @@ class LocalCloud:
         self.dev_env_path = dev_env.dev_env_path(options.workdir)
         self.moto: Any = None
         self.gateway: Any = None
+        self.ws_gateway: Any = None
         self.workers: list[RepeatingWorker] = []
         self.jwt_secret = ""
         self.started = False
@@ -76,6 +83,7 @@ class LocalCloud:
         self._start_moto()
         environment.apply(environment.handler_environment(self.moto.endpoint_url))
         self._bind_gateway()
+        self._bind_ws_gateway()
 
         from redfire_cli.localcloud import aws
         from redfire_cli.localcloud.provision import Provisioner
@@ -106,13 +114,15 @@ class LocalCloud:
             ).start()
         )
         self.gateway.start()
+        self.ws_gateway.start()
         self._write_dev_env()
         self.started = True
 
     @property
     def ready_line(self) -> str:
         return (
-            f"{READY_PREFIX} API {self.gateway.url}, AWS endpoint {self.moto.endpoint_url}, "
+            f"{READY_PREFIX} API {self.gateway.url}, WebSocket {self.ws_gateway.url}, "
+            f"AWS endpoint {self.moto.endpoint_url}, "
             f"settings and token in {self.dev_env_path}"
         )
 
@@ -126,6 +136,8 @@ class LocalCloud:
             worker.join(JOIN_TIMEOUT_SECONDS)
             if worker.alive:
                 logger.warning("%s did not stop in time", worker.name)
+        if self.ws_gateway is not None:  # after the pusher's poller: a batch may be posting
+            self.ws_gateway.stop()
         if self.started:
             self._save_state()
             self.dev_env_path.unlink(missing_ok=True)
@@ -159,6 +171,21 @@ class LocalCloud:
                 "set REDFIRE_API_PORT to a free port (0 picks one)"
             ) from None
 
+    def _bind_ws_gateway(self) -> None:
+        """Bind the WebSocket port early too; tell the handlers where its management API is."""
+        from redfire_cli.localcloud.ws_gateway import LocalWebSocketApi
+
+        try:
+            self.ws_gateway = LocalWebSocketApi(
+                lambda event: self.functions[WS_FUNCTION].invoke(event), self.options.ws_port
+            )
+        except OSError as error:
+            raise StartupError(
+                f"cannot listen on 127.0.0.1:{self.options.ws_port} for the WebSocket API "
+                f"({error}); set REDFIRE_WS_PORT to a free port (0 picks one)"
+            ) from None
+        environment.apply({"REDFIRE_WS_MANAGEMENT_URL": self.ws_gateway.management_url})
+
     def _restore(self, saved: state.SavedState) -> None:
         from botocore.exceptions import ClientError
 
@@ -185,7 +212,7 @@ class LocalCloud:
 
         self.functions = {
             name: LocalFunction.load(
-                self.declaration, function, one_at_a_time=name != HTTP_API_FUNCTION
+                self.declaration, function, one_at_a_time=name not in CONCURRENT_FUNCTIONS
             )
             for name, function in FUNCTIONS.items()
         }
@@ -262,6 +289,8 @@ class LocalCloud:
             self.dev_env_path,
             {
                 "REDFIRE_API_URL": self.gateway.url,
+                "REDFIRE_WS_URL": self.ws_gateway.url,
+                "REDFIRE_WS_MANAGEMENT_URL": self.ws_gateway.management_url,
                 "REDFIRE_TOKEN": token,
                 "REDFIRE_STAGE": environment.LOCAL_STAGE,
                 **environment.aws_environment(self.moto.endpoint_url),

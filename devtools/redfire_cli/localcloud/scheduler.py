@@ -24,7 +24,7 @@ LOCAL_MAX_PERIOD_SECONDS = 30.0
 
 
 def local_period(schedule: Schedule, feed_seconds: float) -> float:
-    if schedule.function == "ingest":
+    if schedule.function == "ingest" and "action" not in schedule.payload:  # the price feed
         return feed_seconds
     return min(float(schedule.rate_seconds()), LOCAL_MAX_PERIOD_SECONDS)
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request, Response
 from redfire_api import problems
 from redfire_api.body_limit import BodyLimitMiddleware
 from redfire_api.idempotency import IdempotencyMiddleware, document
+from redfire_api.openapi_docs import document_problems
 from redfire_api.routes import (
     account,
     audit,
@@ -34,11 +35,22 @@ def create_app() -> FastAPI:
     problems.install(app)
     for module in (health, auth, orders, trades, positions, account, instruments, keys, audit):
         app.include_router(module.router)
+    from redfire_api.routes import marketdata
+
+    app.include_router(marketdata.router)
+    from redfire_api.routes import risk
+
+    app.include_router(risk.router)
+    # Light: the route imports Strawberry on the first GraphQL request, not here.
+    from redfire_api import graphql_route
+
+    app.include_router(graphql_route.router)
     # Inside the correlation-id middleware below, so replayed answers carry the id too.
     app.add_middleware(IdempotencyMiddleware)
     # Outermost of these two: an oversized body is refused before anything reads it.
     app.add_middleware(BodyLimitMiddleware)
     document(app)
+    document_problems(app)
 
     @app.middleware("http")
     async def echo_correlation_id(

@@ -1,10 +1,13 @@
-"""Risk function: reviews each OrderSubmitted from the risk queue (partial batch responses)."""
+"""Risk function: pre-trade review of OrderSubmitted; counters and post-trade monitoring
+on OrderFilled, OrderCanceled, OrderExpired and MarketDataUpdated (SQS, partial batch
+responses); and the ``risk-timeout`` schedule (``{"action": "deny_timed_out"}``).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -12,13 +15,24 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from pydantic import BaseModel, ConfigDict
 
+from redfire_core.adapters.audit_log import AuditLog
+from redfire_core.adapters.risk_store import RiskStore
 from redfire_core.adapters.trading_store import TradingStore
+from redfire_core.config import get_settings
 from redfire_core.lambda_events import envelope_from_sqs_body, validated_env
 from redfire_core.observability import logger, metrics, tracer
-from redfire_core.services.risk_review import review_order
+from redfire_core.services.risk_monitoring import on_market_data, on_order_event
+from redfire_core.services.risk_review import deny_timed_out, review_order
 
 processor = BatchProcessor(event_type=EventType.SQS)
+
+
+class ScheduledSweep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["deny_timed_out"]
 
 
 @cache
@@ -26,15 +40,40 @@ def _store() -> TradingStore:
     return TradingStore()
 
 
+@cache
+def _risk() -> RiskStore:
+    return RiskStore()
+
+
+@cache
+def _audit() -> AuditLog:
+    return AuditLog()
+
+
 def review(record: SQSRecord) -> str:
     event = envelope_from_sqs_body(record.body)
     logger.set_correlation_id(event.correlation_id)
-    if event.type != "OrderSubmitted":
-        logger.info("event ignored", extra={"type": event.type, "event_id": event.id})
-        return "ignored"
-    outcome = review_order(_store(), event, datetime.now(UTC))
-    metrics.add_metric(name=f"Orders{outcome.capitalize()}", unit="Count", value=1)
-    return outcome
+    now = datetime.now(UTC)
+    if event.type == "OrderSubmitted":
+        outcome = review_order(_store(), event, now, _risk())
+        metrics.add_metric(name=f"Orders{outcome.capitalize()}", unit="Count", value=1)
+        return outcome
+    if event.type in ("OrderFilled", "OrderCanceled", "OrderExpired"):
+        return on_order_event(_store(), _risk(), _audit(), event, now)
+    if event.type == "MarketDataUpdated":
+        breached = on_market_data(_store(), _risk(), _audit(), event, now)
+        if breached:
+            metrics.add_metric(name="RiskBreaches", unit="Count", value=breached)
+        return "monitored"
+    logger.info("event ignored", extra={"type": event.type, "event_id": event.id})
+    return "ignored"
+
+
+def sweep(event: dict[str, Any]) -> dict[str, Any]:
+    ScheduledSweep.model_validate(event)
+    denied = deny_timed_out(_store(), datetime.now(UTC), get_settings().risk_timeout_seconds)
+    metrics.add_metric(name="OrdersTimedOut", unit="Count", value=denied)
+    return {"denied": denied}
 
 
 @validated_env
@@ -42,4 +81,6 @@ def review(record: SQSRecord) -> str:
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if "Records" not in event:
+        return sweep(event)
     return process_partial_response(event, review, processor, context)

@@ -12,7 +12,6 @@ from constructs import Construct
 
 from redfire_core.resources import (
     ARCHIVE_RETENTION_DAYS,
-    EVENT_BUS_LOGICAL,
     EVENT_SOURCE,
     QUEUES,
     RULES,
@@ -37,6 +36,10 @@ def encrypted_queue(scope: Construct, id: str, **props: Any) -> sqs.Queue:
     )
 
 
+TARGET_RETRY_ATTEMPTS = 185  # EventBridge's maximum: retries span the whole event age
+TARGET_MAX_EVENT_AGE_HOURS = 24
+
+
 class EventRouting(Construct):
     """Bus ``redfire-<stage>-bus`` routing domain events by detail-type to SQS queues."""
 
@@ -45,7 +48,7 @@ class EventRouting(Construct):
         self.bus = events.EventBus(self, "Bus", event_bus_name=declaration.bus_name)
         self.archive = self.bus.archive(
             "Archive",
-            archive_name=declaration.name(f"{EVENT_BUS_LOGICAL}-archive"),
+            archive_name=declaration.archive_name,
             description="every RedFire domain event, for replay",
             event_pattern=events.EventPattern(source=[EVENT_SOURCE]),
             retention=Duration.days(ARCHIVE_RETENTION_DAYS),
@@ -79,5 +82,13 @@ class EventRouting(Construct):
                 rule_name=declaration.name(logical),
                 event_bus=self.bus,
                 event_pattern=event_pattern(rule.event_pattern()),
-                targets=[targets.SqsQueue(self.queues[rule.queue])],
+                targets=[
+                    targets.SqsQueue(
+                        self.queues[rule.queue],
+                        # A delivery EventBridge cannot make lands in the queue's DLQ.
+                        dead_letter_queue=self.dead_letter_queues[QUEUES[rule.queue].dlq_logical],
+                        retry_attempts=TARGET_RETRY_ATTEMPTS,
+                        max_event_age=Duration.hours(TARGET_MAX_EVENT_AGE_HOURS),
+                    )
+                ],
             )

@@ -147,11 +147,22 @@ class DeclaredFunction(Construct):
                     resources=index_arns,
                 )
             )
-        if self.spec.tables_write:
+        mutable = [t for t in self.spec.tables_write if not declaration.tables[t].append_only]
+        if mutable:
             self.role.add_to_policy(
                 iam.PolicyStatement(
                     sid="WriteDeclaredTables",
                     actions=list(TABLE_WRITE_ACTIONS),
-                    resources=[tables[logical].table_arn for logical in self.spec.tables_write],
+                    resources=[tables[logical].table_arn for logical in mutable],
+                )
+            )
+        appendable = [t for t in self.spec.tables_write if declaration.tables[t].append_only]
+        if appendable:
+            # Append-only tables (audit): create items, never update or delete them.
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="AppendToDeclaredTables",
+                    actions=["dynamodb:PutItem"],
+                    resources=[tables[logical].table_arn for logical in appendable],
                 )
             )

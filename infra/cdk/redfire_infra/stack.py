@@ -12,11 +12,13 @@ from redfire_core.resources import APP, Declaration
 from redfire_infra.data_store import DataStore
 from redfire_infra.event_routing import EventRouting
 from redfire_infra.http_api import HttpApi
+from redfire_infra.market_data import MarketDataStorage
 from redfire_infra.nag import acknowledge
 from redfire_infra.observability import Observability
 from redfire_infra.schedules import Schedules
 from redfire_infra.services import Services
-from redfire_infra.stage_config import StageConfig, StageConfigError
+from redfire_infra.stage_config import StageConfig
+from redfire_infra.websocket_api import WebSocketApi
 
 
 def stack_name(stage: str) -> str:
@@ -35,11 +37,6 @@ class RedFireStack(Stack):
             description=f"RedFire serverless trading backend ({config.stage})",
             **kwargs,
         )
-        if config.timestream_enabled:
-            raise StageConfigError(
-                f"{config.stage}: timestream_enabled needs the Timestream market data store "
-                "declared in redfire_core.resources; only the DynamoDB store is declared today"
-            )
         self.config = config
         self.declaration = declaration = Declaration(config.stage)
         Tags.of(self).add("project", APP)
@@ -72,12 +69,28 @@ class RedFireStack(Stack):
             routing=self.routing,
             jwt_secret=self.jwt_secret,
         )
+        self.market_data = MarketDataStorage(
+            self,
+            "MarketData",
+            declaration=declaration,
+            config=config,
+            queues=self.routing.queues,
+            functions=self.services.functions,
+        )
         self.http_api = HttpApi(
             self,
             "HttpApi",
             declaration=declaration,
             config=config,
             handler=self.services.functions["api"].function,
+        )
+        self.websocket_api = WebSocketApi(
+            self,
+            "WebSocketApi",
+            declaration=declaration,
+            config=config,
+            handler=self.services.functions["ws"].function,
+            managers=[f for f in self.services.functions.values() if f.spec.manages_websockets],
         )
         self.schedules = Schedules(
             self, "Schedules", declaration=declaration, functions=self.services.functions
@@ -95,4 +108,5 @@ class RedFireStack(Stack):
         )
 
         CfnOutput(self, "ApiUrl", value=self.http_api.url)
+        CfnOutput(self, "WebSocketUrl", value=self.websocket_api.url)
         CfnOutput(self, "EventBusName", value=self.routing.bus.event_bus_name)

@@ -8,7 +8,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from redfire_core.resources import Declaration
 
-
 # Risk limits per stage where they differ from the domain's defaults (redfire_core.domain.risk
 # .RiskLimits): decimal strings, as PUT /v1/risk/limits takes them.
 RISK_LIMIT_DEFAULTS: dict[str, dict[str, str]] = {

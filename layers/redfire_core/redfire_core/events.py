@@ -40,6 +40,7 @@ class OrderView(BaseModel):
     average_fill_price: str | None
     commission: str = "0"
     reject_reason: dict[str, Any] | None
+    reject_reasons: list[dict[str, Any]] | None = None  # a denied order: every reason
     replaces: str | None = None
     replaced_by: str | None = None
     expires_at: str | None = None
@@ -149,6 +150,34 @@ class MarketDataUpdated(Payload):
     bar_count: int = Field(ge=1)
 
 
+class DataGapDetected(Payload):
+    """Bars the instrument's calendar expects are missing in [start, end); a backfill follows."""
+
+    event_type = "DataGapDetected"
+    symbol: str
+    interval: str
+    start: str
+    end: str
+    missing_bars: int = Field(ge=1)
+    provider: str
+
+
+class RiskLimitBreached(Payload):
+    """Post-trade monitoring found a limit broken; ``state`` is the account's state now."""
+
+    event_type = "RiskLimitBreached"
+    code: str
+    message: str
+    limit: str | None
+    actual: str | None
+    breaches: list[dict[str, Any]]
+    action: Literal["reducing", "halted"]
+    state: Literal["active", "reducing", "halted"]
+    equity: str
+    start_equity: str
+    peak_equity: str
+
+
 PAYLOADS: dict[str, type[Payload]] = {
     p.event_type: p
     for p in (
@@ -163,6 +192,8 @@ PAYLOADS: dict[str, type[Payload]] = {
         OrderExpired,
         PositionChanged,
         MarketDataUpdated,
+        DataGapDetected,
+        RiskLimitBreached,
     )
 }
 

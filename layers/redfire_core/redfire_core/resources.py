@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from redfire_core.domain.channels import STREAMED_EVENTS
+
 KeyType = Literal["S", "N"]
 
 APP = "redfire"
@@ -37,6 +39,8 @@ class Table:
     gsis: tuple[Gsi, ...] = ()
     ttl_attribute: str | None = None
     stream: Literal["NEW_IMAGE", "NEW_AND_OLD_IMAGES"] | None = None
+    # Writers may only create items (IAM grants PutItem alone; writes are conditional).
+    append_only: bool = False
     purpose: str = ""
 
     def attribute_types(self) -> dict[str, KeyType]:
@@ -109,7 +113,32 @@ class Function:
     tables_write: tuple[str, ...] = ()
     publishes_events: bool = False
     reads_jwt_secret: bool = False
+    buckets_read: tuple[str, ...] = ()
+    buckets_write: tuple[str, ...] = ()
+    uses_timestream: bool = False  # the Timestream market data store, where a stage enables it
+    manages_websockets: bool = False  # execute-api:ManageConnections on the WebSocket API
     purpose: str = ""
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """An S3 bucket; objects created under ``notify_prefix`` are sent to ``notify_queue``."""
+
+    logical: str
+    notify_queue: str | None = None  # key of QUEUES
+    notify_prefix: str = ""
+    expire_days: int | None = None
+    purpose: str = ""
+
+
+@dataclass(frozen=True)
+class TimeseriesTable:
+    """The Timestream database and table of the market data store (when a stage enables it)."""
+
+    database_logical: str
+    table_logical: str
+    memory_retention_hours: int
+    magnetic_retention_days: int
 
 
 # --- tables ---------------------------------------------------------------------------
@@ -133,7 +162,13 @@ ACCOUNTS = Table(
 TRADES = Table("trades", purpose="fills (executions), keyed by trade id per account")
 POSITIONS = Table("positions", purpose="positions per account and symbol")
 INSTRUMENTS = Table("instruments", purpose="tradable instruments with tick and lot sizes")
-LIMITS = Table("limits", purpose="risk limits per account and symbol")
+LIMITS = Table(
+    "limits",
+    # pk = account | "PLATFORM"; sk = "LIMITS" | "STATE" | "COUNTERS#<day>" | "RATE#S#<second>"
+    # | "RATE#M#<minute>" | "SEEN#<event id>" (see redfire_core.adapters.risk_store).
+    ttl_attribute="expires_at",
+    purpose="risk limits per account and symbol, trading states and risk counters",
+)
 MARKET_DATA = Table(
     "marketdata",
     # pk = "BAR#<symbol>#<interval>#<yyyy-mm-dd>", sk = bar start; pk = "LATEST#<symbol>".
@@ -146,7 +181,15 @@ IDEMPOTENCY = Table(
     ttl_attribute="expiration",
     purpose="Powertools idempotency records and Idempotency-Key replies",
 )
-AUDIT = Table("audit", purpose="append-only record of security-relevant actions")
+AUDIT = Table("audit", append_only=True, purpose="append-only record of security-relevant actions")
+CONNECTIONS = Table(
+    "connections",
+    # pk = "CONN#<id>" (META, SUB#...) | "SUBS#<scope>#<channel>" | "CHAN#<scope>#<channel>"
+    # (seq counter, delivered seq, delivery lease) | "MSG#<scope>#<channel>" (retained
+    # messages by seq) | "EVT#<event id>#<n>" (the seq an event got); see stream_store.
+    ttl_attribute="ttl",
+    purpose="WebSocket connections, subscriptions, channel sequences and retained messages",
+)
 API_KEYS = Table(
     "apikeys",
     # pk = key id, sk = "KEY"; gsi1 lists an account's keys (gsi1pk = account id).
@@ -167,6 +210,7 @@ TABLES: dict[str, Table] = {
         MARKET_DATA,
         IDEMPOTENCY,
         AUDIT,
+        CONNECTIONS,
     )
 }
 
@@ -191,17 +235,36 @@ FUNCTIONS: dict[str, Function] = {
                 "limits",
             ),
             # accounts: execution settings (PATCH /v1/account); instruments: operators.
-            tables_write=("orders", "idempotency", "audit", "accounts", "instruments", "apikeys"),
+            tables_write=(
+                "orders",
+                "idempotency",
+                "audit",
+                "accounts",
+                "instruments",
+                "apikeys",
+                "limits",  # risk limits and trading states (PUT /v1/risk/...)
+                "marketdata",  # ingest job records of pushed bars
+            ),
             reads_jwt_secret=True,
+            buckets_write=("marketdata-uploads",),  # pushed bars, then ingested
+            uses_timestream=True,
             purpose="HTTP API (FastAPI in Mangum)",
         ),
         Function(
             "risk",
             asset="functions/risk",
             handler="redfire_risk.handler.handler",
-            tables_read=("orders", "accounts", "instruments", "limits", "marketdata"),
-            tables_write=("orders",),
-            purpose="pre-trade checks on OrderSubmitted",
+            tables_read=(
+                "orders",
+                "accounts",
+                "instruments",
+                "limits",
+                "marketdata",
+                "positions",
+            ),
+            # accounts: reservations; limits: counters, trading state; audit: breaches.
+            tables_write=("orders", "accounts", "limits", "audit"),
+            purpose="pre-trade checks, risk counters, post-trade monitoring, RISK_TIMEOUT",
         ),
         Function(
             "orders",
@@ -219,7 +282,9 @@ FUNCTIONS: dict[str, Function] = {
             tables_read=("instruments",),
             tables_write=("marketdata",),
             publishes_events=True,
-            purpose="scheduled market data ingest",
+            buckets_read=("marketdata-uploads",),
+            uses_timestream=True,
+            purpose="market data ingest: schedules, uploads, pushes, gap checks, backfills",
         ),
         Function(
             "outbox",
@@ -228,6 +293,25 @@ FUNCTIONS: dict[str, Function] = {
             tables_write=("orders",),  # deletes published outbox rows
             publishes_events=True,
             purpose="relay: orders table stream -> EventBridge",
+        ),
+        Function(
+            "ws",
+            asset="functions/stream",
+            handler="redfire_stream.ws_handler.handler",
+            tables_read=("apikeys",),  # a revoked API key's tokens are refused, as on REST
+            tables_write=("connections",),
+            reads_jwt_secret=True,
+            manages_websockets=True,
+            purpose="WebSocket routes: connect, disconnect, subscribe with resume, ping",
+        ),
+        Function(
+            "pusher",
+            asset="functions/stream",
+            handler="redfire_stream.pusher.handler",
+            timeout_seconds=30,
+            tables_write=("connections",),
+            manages_websockets=True,
+            purpose="stream queue -> seq, retention and posts to WebSocket subscribers",
         ),
     )
 }
@@ -242,18 +326,65 @@ QUEUES: dict[str, Queue] = {
     for q in (
         Queue("risk", consumer="risk", purpose="pre-trade risk checks"),
         Queue("orders", consumer="orders", purpose="order lifecycle after risk"),
+        Queue(
+            "ingest",
+            consumer="ingest",
+            batch_size=1,
+            visibility_timeout_seconds=360,  # 6x the ingest function's timeout
+            max_receive_count=3,
+            purpose="S3 object-created notifications: uploaded files and pushed bars",
+        ),
+        Queue(
+            "stream",
+            consumer="pusher",
+            visibility_timeout_seconds=180,
+            purpose="every event a client may watch, for the WebSocket pusher",
+        ),
     )
 }
+
+# --- market data buckets and the optional Timestream store -------------------------------
+
+MARKETDATA_UPLOADS = "marketdata-uploads"
+BUCKETS: dict[str, Bucket] = {
+    b.logical: b
+    for b in (
+        Bucket(
+            MARKETDATA_UPLOADS,
+            notify_queue="ingest",
+            notify_prefix="ingest/",
+            expire_days=30,
+            purpose="bar files to ingest: CLI imports and POST /v1/marketdata/bars bodies",
+        ),
+    )
+}
+TIMESERIES = TimeseriesTable(
+    database_logical="marketdata",
+    table_logical="bars",
+    memory_retention_hours=24,
+    magnetic_retention_days=3650,
+)
 
 RULES: dict[str, Rule] = {
     r.logical: r
     for r in (
-        Rule("to-risk", queue="risk", detail_types=("OrderSubmitted",)),
+        Rule(
+            "to-risk",
+            queue="risk",
+            detail_types=(
+                "OrderSubmitted",
+                "OrderFilled",
+                "OrderCanceled",
+                "OrderExpired",
+                "MarketDataUpdated",
+            ),
+        ),
         Rule(
             "to-orders",
             queue="orders",
             detail_types=("OrderAccepted", "OrderCancelRequested", "MarketDataUpdated"),
         ),
+        Rule("to-stream", queue="stream", detail_types=STREAMED_EVENTS),
     )
 }
 
@@ -283,6 +414,21 @@ SCHEDULES: dict[str, Schedule] = {
             payload={"action": "expire_orders"},
             purpose="expire day orders whose trading day ended while no bar came",
         ),
+        Schedule(
+            "marketdata-gap-check",
+            function="ingest",
+            expression="rate(1 hour)",
+            payload={"action": "check_gaps", "provider": "synthetic", "interval": "1m"},
+            stages=("dev", "local"),
+            purpose="find missing demo bars of the last day, announce and backfill them",
+        ),
+        Schedule(
+            "risk-timeout",
+            function="risk",
+            expression="rate(1 minute)",
+            payload={"action": "deny_timed_out"},
+            purpose="deny orders left submitted past risk_timeout_seconds (RISK_TIMEOUT)",
+        ),
     )
 }
 
@@ -302,8 +448,20 @@ class Declaration:
         return self.name(EVENT_BUS_LOGICAL)
 
     @property
+    def archive_name(self) -> str:
+        """The bus's archive of every domain event (``redfire events replay`` reads it)."""
+        return self.name(f"{EVENT_BUS_LOGICAL}-archive")
+
+    @property
     def jwt_secret_name(self) -> str:
         return f"{APP}/{self.stage}/{JWT_SECRET_LOGICAL}"
+
+    def bucket_name(self, logical: str) -> str:
+        return self.name(logical)
+
+    def timestream_names(self) -> tuple[str, str]:
+        """(database, table) of the Timestream market data store."""
+        return self.name(TIMESERIES.database_logical), TIMESERIES.table_logical
 
     def schedules(self) -> list[Schedule]:
         return [s for s in SCHEDULES.values() if s.stages is None or self.stage in s.stages]

@@ -32,6 +32,7 @@ def order_view(order: Order) -> OrderView:
         average_fill_price=format_decimal(order.average_fill_price),
         commission=_dec(order.commission),
         reject_reason=order.reject_reason,
+        reject_reasons=order.reject_reasons,
         replaces=order.replaces,
         replaced_by=order.replaced_by,
         expires_at=iso(order.expires_at) if order.expires_at else None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from redfire_cli.localcloud.provision import (
     LocalResources,
     Provisioner,
 )
-from redfire_core.resources import QUEUES, RULES, STREAM_CONSUMERS, TABLES, Declaration
+from redfire_core.resources import BUCKETS, QUEUES, RULES, STREAM_CONSUMERS, TABLES, Declaration
 
 DECLARATION = Declaration("local")
 SECRET = "ab" * 32
@@ -56,7 +57,14 @@ def test_every_queue_has_its_dlq_after_the_declared_receive_count(
         assert int(redrive["maxReceiveCount"]) == queue.max_receive_count
         assert int(attributes["VisibilityTimeout"]) == LOCAL_VISIBILITY_TIMEOUT_SECONDS
         policy = json.loads(attributes["Policy"])
-        assert {s["Principal"]["Service"] for s in policy["Statement"]} == {"events.amazonaws.com"}
+        senders = {"events.amazonaws.com"} if queue_has_rules(queue.logical) else set()
+        if any(b.notify_queue == queue.logical for b in BUCKETS.values()):
+            senders.add("s3.amazonaws.com")
+        assert {s["Principal"]["Service"] for s in policy["Statement"]} == senders
+
+
+def queue_has_rules(logical: str) -> bool:
+    return any(rule.queue == logical for rule in RULES.values())
 
 
 @pytest.mark.parametrize("rule", list(RULES.values()), ids=lambda r: r.logical)
@@ -87,3 +95,30 @@ def test_the_jwt_secret_is_stored_under_the_declared_name(
 ) -> None:
     secret = client("secretsmanager").get_secret_value(SecretId=DECLARATION.jwt_secret_name)
     assert secret["SecretString"] == SECRET
+
+
+def test_an_upload_under_the_ingest_prefix_notifies_the_ingest_queue(
+    client: Any, resources: LocalResources
+) -> None:
+    # Given the provisioned uploads bucket, when a file is put under ingest/ and one outside it
+    bucket = BUCKETS["marketdata-uploads"]
+    name = DECLARATION.bucket_name(bucket.logical)
+    client("s3").put_object(Bucket=name, Key="elsewhere/x.csv", Body=b"x")
+    client("s3").put_object(
+        Bucket=name, Key=f"{bucket.notify_prefix}import/J/GOOG/1d/x.csv", Body=b"x"
+    )
+
+    # Then exactly one object-created notification reaches the declared queue
+    messages = (
+        client("sqs")
+        .receive_message(
+            QueueUrl=resources.queues[str(bucket.notify_queue)].url, MaxNumberOfMessages=10
+        )
+        .get("Messages", [])
+    )
+    keys = [  # keys are URL-encoded in S3 event records, as on AWS
+        urllib.parse.unquote_plus(record["s3"]["object"]["key"])
+        for message in messages
+        for record in json.loads(message["Body"]).get("Records", [])
+    ]
+    assert keys == [f"{bucket.notify_prefix}import/J/GOOG/1d/x.csv"]

@@ -262,6 +262,7 @@ class Order:
     commission: Decimal = ZERO
     reserved: Decimal = ZERO  # cash still held for the unfilled part
     reject_reason: dict[str, Any] | None = None
+    reject_reasons: list[dict[str, Any]] | None = None  # every reason risk gave (denied)
     accepted_at: datetime | None = None
     expires_at: datetime | None = None  # day orders: end of the UTC day they were placed in
     replaces: str | None = None
@@ -338,7 +339,9 @@ class Order:
         return self.transition(OrderStatus.ACCEPTED, now, accepted_at=now, reserved=reserved)
 
     def deny(self, reasons: list[dict[str, Any]], now: datetime) -> Order:
-        return self.transition(OrderStatus.DENIED, now, reject_reason=reasons[0])
+        return self.transition(
+            OrderStatus.DENIED, now, reject_reason=reasons[0], reject_reasons=list(reasons)
+        )
 
     def close(
         self, status: OrderStatus, now: datetime, reason: dict[str, Any] | None = None

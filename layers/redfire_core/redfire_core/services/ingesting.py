@@ -1,52 +1,91 @@
-"""Storing bars and announcing them with one MarketDataUpdated event per (symbol, interval)."""
+"""Ingesting bars: validate, store, advance latest prices, announce once per series per batch."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any, Protocol
 
-from redfire_core.adapters.event_bus import EventBridgePublisher
-from redfire_core.adapters.market_data import Bar, DynamoDbMarketDataStore
+from redfire_core.adapters.market_data import (
+    DynamoDbMarketDataStore,
+    IngestJob,
+    MarketDataStore,
+    WriteResult,
+)
+from redfire_core.domain.bars import INTERVALS, Bar, bar_document, split_valid
 from redfire_core.events import Envelope, MarketDataUpdated, iso, new_id
 from redfire_core.observability import logger
 
-INTERVALS: dict[str, timedelta] = {
-    "1m": timedelta(minutes=1),
-    "5m": timedelta(minutes=5),
-    "15m": timedelta(minutes=15),
-    "1h": timedelta(hours=1),
-    "1d": timedelta(days=1),
-}
+__all__ = ["INTERVALS", "IngestOutcome", "ingest_bars", "ingest_batch", "run_job"]
+
+CHUNK_BARS = 5000  # bars written between two job progress updates
 
 
-def ingest_bars(
-    store: DynamoDbMarketDataStore,
-    publisher: EventBridgePublisher,
-    bars: Sequence[Bar],
+class Publisher(Protocol):
+    def publish(self, events: Sequence[Envelope]) -> Any: ...
+
+
+class LatestPrices(Protocol):
+    def advance_latest(self, symbol: str, price: Any, at: datetime) -> bool: ...
+
+
+class IngestOutcome(WriteResult):
+    """A write result plus the events the batch announced."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[Envelope] = []
+
+
+def ingest_batch(
+    store: MarketDataStore,
+    latest: LatestPrices,
+    publisher: Publisher,
+    bars: Iterable[Bar],
     *,
+    backfill: bool = False,
     correlation_id: str | None = None,
-) -> list[Envelope]:
-    """Write ``bars``; announce each series whose latest price moved forward.
+) -> IngestOutcome:
+    """Validate and store ``bars``; move each symbol's latest price forward; announce.
 
-    Re-ingesting the same bars rewrites identical items and announces nothing, so a
-    retried schedule or upload does not wake the order matcher twice.
+    One ``MarketDataUpdated`` per (symbol, interval) of a symbol whose latest price moved
+    forward, never one per bar; a re-ingest of identical bars stores nothing and announces
+    nothing, and a backfill of older bars is stored without waking the order matcher.
     """
+    valid, rejected = split_valid(bars)
+    outcome = IngestOutcome()
+    outcome.rejected += rejected
+    written = store.write_bars(valid, backfill=backfill)
+    outcome.written, outcome.unchanged = written.written, written.unchanged
+    outcome.rejected += written.rejected
+    refused = {r.bar.get("timestamp") for r in written.rejected}
+    stored = [b for b in valid if bar_document(b)["timestamp"] not in refused]
+    if written.written == 0:
+        return outcome
     series: dict[tuple[str, str], list[Bar]] = defaultdict(list)
-    for bar in sorted(bars, key=lambda b: b.start):
+    for bar in stored:
         series[(bar.symbol, bar.interval)].append(bar)
-    store.write_bars(bars)
-    events = []
+    newest: dict[str, Bar] = {}
+    for bar in stored:
+        if bar.symbol not in newest or bar.end > newest[bar.symbol].end:
+            newest[bar.symbol] = bar
+    advanced = {
+        symbol
+        for symbol, bar in newest.items()
+        if latest.advance_latest(symbol, bar.close, bar.end)
+    }
     for (symbol, interval), batch in series.items():
-        last = batch[-1]
-        end = last.start + INTERVALS[interval]
-        if not store.advance_latest(symbol, last.close, end):
+        if symbol not in advanced:
+            # Older than what the symbol's price already reflects (a backfill, a late
+            # upload): stored, but matching resting orders against it would be wrong.
             continue
+        last = batch[-1]
         update = MarketDataUpdated(
             symbol=symbol,
             interval=interval,
             first_start=iso(batch[0].start),
-            last_end=iso(end),
+            last_end=iso(last.end),
             open=format(batch[0].open, "f"),
             high=format(max(b.high for b in batch), "f"),
             low=format(min(b.low for b in batch), "f"),
@@ -54,12 +93,61 @@ def ingest_bars(
             volume=format(sum(b.volume for b in batch), "f"),
             bar_count=len(batch),
         )
-        events.append(
+        outcome.events.append(
             Envelope.wrap(
-                update, account_id=None, correlation_id=correlation_id or new_id(), occurred_at=end
+                update,
+                account_id=None,
+                correlation_id=correlation_id or new_id(),
+                occurred_at=last.end,
             )
         )
-    if events:
-        publisher.publish(events)
-    logger.info("bars ingested", extra={"bars": len(bars), "announced": len(events)})
-    return events
+    if outcome.events:
+        publisher.publish(outcome.events)
+    logger.info(
+        "bars ingested",
+        extra={
+            "written": outcome.written,
+            "unchanged": outcome.unchanged,
+            "rejected": len(outcome.rejected),
+            "announced": len(outcome.events),
+        },
+    )
+    return outcome
+
+
+def ingest_bars(
+    store: DynamoDbMarketDataStore,
+    publisher: Publisher,
+    bars: Sequence[Bar],
+    *,
+    correlation_id: str | None = None,
+) -> list[Envelope]:
+    """Store and announce ``bars`` with the DynamoDB store (the demo feed's path)."""
+    return ingest_batch(store, store, publisher, bars, correlation_id=correlation_id).events
+
+
+def run_job(
+    job: IngestJob,
+    bars: Iterable[Bar],
+    store: MarketDataStore,
+    latest: LatestPrices,
+    publisher: Publisher,
+    save: Callable[[IngestJob], None],
+    *,
+    backfill: bool = False,
+) -> IngestJob:
+    """Ingest ``bars`` in chunks, saving the job's counts after each so progress shows."""
+    job.status = "running"
+    save(job)
+    chunk: list[Bar] = []
+    for bar in bars:
+        chunk.append(bar)
+        if len(chunk) >= CHUNK_BARS:
+            job.record(ingest_batch(store, latest, publisher, chunk, backfill=backfill))
+            save(job)
+            chunk = []
+    if chunk or job.written + job.unchanged + job.rejected == 0:
+        job.record(ingest_batch(store, latest, publisher, chunk, backfill=backfill))
+    job.status = "succeeded"
+    save(job)
+    return job

@@ -1,17 +1,125 @@
-"""Pre-trade review of a submitted order: accept it or deny it with every reason."""
+"""Pre-trade review of a submitted order: accept it or deny it with every reason.
+
+The order's move, its reservation (conditional on the account version read) and the
+counters it uses up (conditional on ``count < limit``) are one transaction: two orders
+racing for the last of the buying power, or of a daily or rate limit, cannot both pass;
+the loser re-reads and is judged again.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
-from redfire_core.adapters.trading_store import TradingStore
-from redfire_core.config import get_settings
-from redfire_core.domain.orders import Order, OrderStatus
-from redfire_core.domain.risk import RiskContext, RiskLimits, check_order, reservation
-from redfire_core.events import Envelope, OrderAccepted, OrderDenied
+from redfire_core.adapters.risk_store import RiskSnapshot, RiskStore
+from redfire_core.adapters.trading_store import OrderFilter, TradingStore
+from redfire_core.config import Settings, get_settings
+from redfire_core.domain.orders import Order, OrderRequest, OrderStatus
+from redfire_core.domain.positions import Position
+from redfire_core.domain.risk import (
+    Denial,
+    RiskContext,
+    RiskLimits,
+    TradingState,
+    equity_and_gross,
+    evaluate,
+    limits_from,
+    reservation,
+    timed_out,
+    timeout_denial,
+)
+from redfire_core.events import Envelope, OrderAccepted, OrderDenied, new_id
 from redfire_core.observability import logger
+from redfire_core.services.instruments import instrument_cache
 from redfire_core.services.retrying import on_conflict_retry
 from redfire_core.views import order_view
+
+RECENT_ORDERS_PAGE = 200
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """A pre-trade check's inputs and verdicts."""
+
+    context: RiskContext
+    snapshot: RiskSnapshot
+    limits: RiskLimits
+    symbol_limits: RiskLimits
+    verdicts: list[Any]
+
+    @property
+    def denials(self) -> list[Denial]:
+        return [v.denial() for v in self.verdicts if not v.passed]
+
+
+def effective_limits(
+    settings: Settings, snapshot_overrides: Any, symbol: str | None
+) -> tuple[RiskLimits, RiskLimits]:
+    """(account limits, limits for ``symbol``): stage defaults, account, symbol overrides."""
+    defaults = settings.risk_limit_defaults()
+    account = limits_from(defaults, snapshot_overrides.account)
+    if symbol is None:
+        return account, account
+    per_symbol = snapshot_overrides.symbols.get(symbol) or {}
+    return account, limits_from(defaults, snapshot_overrides.account, per_symbol)
+
+
+def assess(
+    store: TradingStore,
+    risk: RiskStore,
+    order: Order,
+    now: datetime,
+    settings: Settings | None = None,
+) -> Assessment:
+    """Read everything the rules need (fresh, consistent reads) and run them all."""
+    settings = settings or get_settings()
+    account_id = order.account_id
+    account = store.get_account(account_id)
+    if account is None:
+        raise LookupError(f"account {account_id} does not exist")
+    snapshot = risk.snapshot(account_id, now)
+    limits, symbol_limits = effective_limits(settings, snapshot.overrides, order.symbol)
+    positions = store.list_positions(account_id)
+    position = next(
+        (p for p in positions if p.symbol == order.symbol), Position(account_id, order.symbol)
+    )
+    latest = store.latest_price(order.symbol)
+    prices: dict[str, Decimal] = {}
+    for held in positions:
+        if held.quantity != 0 and held.symbol != order.symbol:
+            mark = store.latest_price(held.symbol)
+            if mark is not None:
+                prices[held.symbol] = mark.price
+    window = symbol_limits.duplicate_window_seconds
+    recent = (
+        store.list_orders(
+            account_id,
+            RECENT_ORDERS_PAGE,
+            None,
+            OrderFilter(symbol=order.symbol, created_from=now - timedelta(seconds=window)),
+        ).items
+        if window
+        else []
+    )
+    context = RiskContext(
+        account=account,
+        position=position,
+        latest=latest,
+        limits=limits,
+        now=now,
+        symbol_limits=symbol_limits,
+        positions=positions,
+        prices=prices,
+        open_orders=store.open_orders_of(account_id),
+        recent_orders=recent,
+        counters=snapshot.counters,
+        state=snapshot.state.state,
+        global_state=snapshot.global_state.state,
+        instrument_known=instrument_cache(store).get(order.symbol) is not None,
+    )
+    return Assessment(context, snapshot, limits, symbol_limits, evaluate(order, context))
 
 
 def _restore_original(
@@ -27,12 +135,40 @@ def _restore_original(
     return [(original, original.transition(working, now), None)]
 
 
-def review_order(store: TradingStore, event: Envelope, now: datetime) -> str:
+def deny(
+    store: TradingStore, order: Order, denials: list[Denial], cause: Envelope | None, now: datetime
+) -> None:
+    """``denied`` with the headline and every reason, and OrderDenied, in one transaction."""
+    reasons = [d.as_dict() for d in denials]
+    after = order.deny(reasons, now)
+    outcome = Envelope.wrap(
+        OrderDenied(order=order_view(after), reject_reasons=reasons),
+        account_id=order.account_id,
+        correlation_id=cause.correlation_id if cause else new_id(),
+        causation_id=cause.id if cause else None,
+        occurred_at=now,
+    )
+    store.write(
+        orders_changed=[(order, after, reasons), *_restore_original(store, order, now)],
+        events=[outcome],
+    )
+    logger.info("order denied", extra={"order_id": order.id, "codes": [d.code for d in denials]})
+
+
+def review_order(
+    store: TradingStore,
+    event: Envelope,
+    now: datetime,
+    risk: RiskStore | None = None,
+    settings: Settings | None = None,
+) -> str:
     """Decide on the order of an OrderSubmitted event; returns what happened.
 
     Idempotent: an order that is no longer ``submitted`` was decided already (or moved
     on through a reordered event) and is left as it is.
     """
+    settings = settings or get_settings()
+    risk = risk or RiskStore(settings)
     order_id = str(event.payload["order"]["id"])
     account_id = str(event.account_id)
 
@@ -45,36 +181,15 @@ def review_order(store: TradingStore, event: Envelope, now: datetime) -> str:
                 "order already reviewed", extra={"order_id": order_id, "status": order.status.value}
             )
             return "skipped"
-        account = store.get_account(account_id)
-        if account is None:
-            raise LookupError(f"account {account_id} does not exist")
-        ctx = RiskContext(
-            account=account,
-            position=store.get_position(account_id, order.symbol),
-            latest=store.latest_price(order.symbol),
-            limits=RiskLimits(max_price_age_seconds=get_settings().max_price_age_seconds),
-            now=now,
-        )
-        denials = check_order(order, ctx)
+        assessment = assess(store, risk, order, now, settings)
+        denials = assessment.denials
         if denials:
-            reasons = [d.as_dict() for d in denials]
-            after = order.deny(reasons, now)
-            outcome = Envelope.wrap(
-                OrderDenied(order=order_view(after), reject_reasons=reasons),
-                account_id=account_id,
-                correlation_id=event.correlation_id,
-                causation_id=event.id,
-                occurred_at=now,
-            )
-            store.write(
-                orders_changed=[(order, after, reasons), *_restore_original(store, order, now)],
-                events=[outcome],
-            )
-            logger.info(
-                "order denied", extra={"order_id": order_id, "codes": [d.code for d in denials]}
-            )
+            deny(store, order, denials, event, now)
             return "denied"
-        held = reservation(order, ctx.latest, account)
+        ctx = assessment.context
+        held = reservation(
+            order, ctx.latest, ctx.account, ctx.position, assessment.symbol_limits.price_band_pct
+        )
         after = order.accept(now, reserved=held)
         outcome = Envelope.wrap(
             OrderAccepted(order=order_view(after)),
@@ -83,8 +198,85 @@ def review_order(store: TradingStore, event: Envelope, now: datetime) -> str:
             causation_id=event.id,
             occurred_at=now,
         )
-        store.save_transition(order, after, [outcome], account=(account, account.reserve(held)))
-        logger.info("order accepted", extra={"order_id": order_id})
+        store.write(
+            orders_changed=[(order, after, None)],
+            accounts_changed=[(ctx.account, ctx.account.reserve(held))],
+            events=[outcome],
+            raw_updates=risk.order_counted(
+                account_id, order.symbol, now, assessment.limits, assessment.symbol_limits
+            ),
+        )
+        logger.info("order accepted", extra={"order_id": order_id, "reserved": str(held)})
         return "accepted"
 
     return on_conflict_retry(decide)
+
+
+def dry_run(
+    store: TradingStore,
+    risk: RiskStore,
+    account_id: str,
+    body: dict[str, Any],
+    now: datetime,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """Every rule's verdict for an order body, with the numbers: reads only, writes nothing."""
+    request = OrderRequest.parse(body, instrument_cache(store).get(str(body.get("symbol") or "")))
+    order = Order.submit(new_id(), account_id, request, now)
+    assessment = assess(store, risk, order, now, settings)
+    ctx = assessment.context
+    denials = assessment.denials
+    equity, gross = equity_and_gross(
+        ctx.account, ctx.positions or (ctx.position,), ctx.prices, ctx.latest
+    )
+    held = reservation(
+        order, ctx.latest, ctx.account, ctx.position, assessment.symbol_limits.price_band_pct
+    )
+    return {
+        "passed": not denials,
+        "reject_reason": denials[0].as_dict() if denials else None,
+        "reject_reasons": [d.as_dict() for d in denials],
+        "rules": [v.as_dict() for v in assessment.verdicts],
+        "reservation": format(held, "f"),
+        "buying_power": format(ctx.account.buying_power(equity, gross), "f"),
+        "equity": format(equity, "f"),
+        "gross_exposure": format(gross, "f"),
+        "state": max(ctx.state, ctx.global_state, key=lambda s: s.severity).value,
+        "limits": assessment.symbol_limits.as_strings(),
+    }
+
+
+def deny_timed_out(store: TradingStore, now: datetime, max_age_seconds: int) -> int:
+    """Deny (RISK_TIMEOUT) every order still ``submitted`` past ``max_age_seconds``: an
+    order never waits for risk forever, even when its message went to the DLQ."""
+    denied = 0
+    for instrument in store.list_instruments():
+        for candidate in store.open_orders(instrument.symbol):
+            if not timed_out(candidate, now, max_age_seconds):
+                continue
+
+            def attempt(
+                order_id: str = candidate.id, account_id: str = candidate.account_id
+            ) -> int:
+                order = store.get_order(account_id, order_id)
+                if order is None or not timed_out(order, now, max_age_seconds):
+                    return 0
+                deny(store, order, [timeout_denial(order, now, max_age_seconds)], None, now)
+                return 1
+
+            denied += on_conflict_retry(attempt)
+    if denied:
+        logger.info("timed out orders denied", extra={"count": denied})
+    return denied
+
+
+__all__ = [
+    "Assessment",
+    "TradingState",
+    "assess",
+    "deny",
+    "deny_timed_out",
+    "dry_run",
+    "effective_limits",
+    "review_order",
+]

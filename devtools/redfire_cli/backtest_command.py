@@ -1,0 +1,181 @@
+"""``redfire backtest``: run a strategy over a CSV file (or the market data store) and
+print its statistics. Imports stay lean: no pandas, pydantic or FastAPI on this path."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from redfire_core.backtest.data import BarData, DataError, load_csv, parse_time
+from redfire_core.backtest.engine import BacktestSettings, run_backtest
+from redfire_core.backtest.stats import Statistics, compute_statistics
+from redfire_core.strategies import StrategyError, strategy_named
+
+JSON_ORDER = (
+    "strategy",
+    "params",
+    "trades",
+    "return_pct",
+    "buy_and_hold_return_pct",
+    "equity_final",
+    "equity_peak",
+    "sharpe_ratio",
+    "sortino_ratio",
+    "calmar_ratio",
+    "max_drawdown_pct",
+    "win_rate_pct",
+    "profit_factor",
+    "sqn",
+    "commissions",
+    "exposure_time_pct",
+    "reproducibility_hash",
+)
+
+
+class UsageError(ValueError):
+    """Bad command-line input: printed as one line, exit status 2."""
+
+
+def parse_params(pairs: Sequence[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--param wants key=value, got {pair!r}")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def load_data(args: Any) -> BarData:
+    if args.data:
+        return load_csv(args.data)
+    if not (args.symbol and args.interval and args.start and args.end):
+        raise UsageError("give --data FILE.csv, or --symbol, --interval, --start and --end")
+    return load_from_store(args.symbol, args.interval, args.start, args.end)
+
+
+def load_from_store(symbol: str, interval: str, start: str, end: str) -> BarData:
+    """Bars from the market data store (the local cloud's or AWS's, per AWS_* settings)."""
+    try:
+        begin, finish = parse_time(start), parse_time(end)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from redfire_core.adapters.market_data import DynamoDbMarketDataStore
+
+    try:
+        bars = DynamoDbMarketDataStore().read_bars(symbol, interval, begin, finish, 10_000_000)
+    except (BotoCoreError, ClientError, KeyError, ValueError) as exc:
+        raise DataError("DATA_UNREADABLE", f"cannot read the market data store: {exc}") from None
+    if not bars:
+        raise DataError(
+            "DATA_EMPTY", f"no {interval} bars of {symbol} between {start} and {end} in the store"
+        )
+    return BarData(
+        [b.start for b in bars],
+        [float(b.open) for b in bars],
+        [float(b.high) for b in bars],
+        [float(b.low) for b in bars],
+        [float(b.close) for b in bars],
+        [float(b.volume) for b in bars],
+    )
+
+
+def report(stats: Statistics, strategy: str, params: dict[str, Any], digest: str) -> dict[str, Any]:
+    body = stats.as_json()
+    out: dict[str, Any] = {"strategy": strategy, "params": params}
+    out.update({key: body[key] for key in JSON_ORDER if key in body})
+    out["reproducibility_hash"] = digest
+    out.update({key: value for key, value in body.items() if key not in out})
+    return out
+
+
+LABELS = (
+    ("start", "Start"),
+    ("end", "End"),
+    ("duration", "Duration"),
+    ("exposure_time_pct", "Exposure Time [%]"),
+    ("equity_final", "Equity Final [$]"),
+    ("equity_peak", "Equity Peak [$]"),
+    ("commissions", "Commissions [$]"),
+    ("return_pct", "Return [%]"),
+    ("buy_and_hold_return_pct", "Buy & Hold Return [%]"),
+    ("return_ann_pct", "Return (Ann.) [%]"),
+    ("volatility_ann_pct", "Volatility (Ann.) [%]"),
+    ("cagr_pct", "CAGR [%]"),
+    ("sharpe_ratio", "Sharpe Ratio"),
+    ("sortino_ratio", "Sortino Ratio"),
+    ("calmar_ratio", "Calmar Ratio"),
+    ("max_drawdown_pct", "Max. Drawdown [%]"),
+    ("avg_drawdown_pct", "Avg. Drawdown [%]"),
+    ("max_drawdown_duration", "Max. Drawdown Duration"),
+    ("avg_drawdown_duration", "Avg. Drawdown Duration"),
+    ("trades", "# Trades"),
+    ("win_rate_pct", "Win Rate [%]"),
+    ("best_trade_pct", "Best Trade [%]"),
+    ("worst_trade_pct", "Worst Trade [%]"),
+    ("avg_trade_pct", "Avg. Trade [%]"),
+    ("max_trade_duration", "Max. Trade Duration"),
+    ("avg_trade_duration", "Avg. Trade Duration"),
+    ("profit_factor", "Profit Factor"),
+    ("expectancy_pct", "Expectancy [%]"),
+    ("sqn", "SQN"),
+    ("kelly_criterion", "Kelly Criterion"),
+    ("reproducibility_hash", "Reproducibility hash"),
+)
+
+
+def table(summary: dict[str, Any]) -> str:
+    params = ", ".join(f"{k}={v}" for k, v in summary["params"].items())
+    rows = [("Strategy", f"{summary['strategy']} ({params})")]
+    for key, label in LABELS:
+        value = summary.get(key)
+        if value is None:
+            text = "-"
+        elif isinstance(value, float):
+            text = f"{value:,.2f}" if abs(value) >= 1000 else f"{value:.4f}".rstrip("0").rstrip(".")
+        else:
+            text = str(value)
+        rows.append((label, text))
+    width = max(len(label) for label, _ in rows)
+    return "\n".join(f"{label:<{width}}  {text}" for label, text in rows)
+
+
+def run(args: Any) -> int:
+    try:
+        params = parse_params(args.param or [])
+        strategy = strategy_named(args.strategy)
+        resolved = strategy.resolve_parameters(params)
+        settings = BacktestSettings(
+            _number("--cash", args.cash), _number("--commission", args.commission)
+        )
+        data = load_data(args)
+        result = run_backtest(strategy, data, resolved, settings)
+        stats = compute_statistics(result)
+        summary = report(stats, strategy.name, result.params, result.reproducibility_hash)
+        if args.plot:
+            from redfire_cli.backtest_chart import write_chart
+
+            write_chart(Path(args.plot), result, summary)
+    except (StrategyError, DataError, UsageError) as exc:
+        print(f"redfire backtest: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"redfire backtest: error: {exc.strerror}: {exc.filename}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(summary, allow_nan=False))
+    else:
+        print(table(summary))
+    return 0
+
+
+def _number(option: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError(f"{option} wants a number, got {text!r}") from None

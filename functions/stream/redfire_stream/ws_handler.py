@@ -1,0 +1,128 @@
+"""WebSocket routes ($connect, $disconnect, subscribe, unsubscribe, ping, $default).
+
+$connect authenticates with the API's JWT (``?token=`` or ``Sec-WebSocket-Protocol``)
+and refuses a bad one with 401; every other route hands the message to the stream
+service, which answers on the socket through the management API.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from pydantic import BaseModel, ConfigDict, Field
+
+from redfire_core.adapters.api_keys import ApiKeyStore
+from redfire_core.auth import InvalidToken, Principal, SecretCache, verify_token
+from redfire_core.config import get_settings
+from redfire_core.domain.keys import KEY_PREFIX
+from redfire_core.events import iso
+from redfire_core.lambda_events import validated_env
+from redfire_core.observability import logger, metrics, tracer
+from redfire_stream.wiring import management_url, stream
+
+SUBPROTOCOL = "redfire"
+
+
+class RequestContext(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    route_key: str = Field(alias="routeKey")
+    event_type: str = Field(alias="eventType")
+    connection_id: str = Field(alias="connectionId")
+    domain_name: str = Field("", alias="domainName")
+    stage: str = ""
+    request_time_epoch: int = Field(0, alias="requestTimeEpoch")
+
+
+class WebSocketEvent(BaseModel):
+    """The API Gateway WebSocket event, as much of it as the routes read."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    request_context: RequestContext = Field(alias="requestContext")
+    headers: dict[str, str] | None = None
+    query_string_parameters: dict[str, str] | None = Field(None, alias="queryStringParameters")
+    body: str | None = None
+    is_base64_encoded: bool = Field(False, alias="isBase64Encoded")
+
+
+@cache
+def _secret() -> SecretCache:
+    return SecretCache(get_settings().declaration.jwt_secret_name)
+
+
+def offered_token(event: WebSocketEvent) -> tuple[str | None, str | None]:
+    """(token, subprotocol to answer with) from the query string or the protocol header."""
+    query = event.query_string_parameters or {}
+    if query.get("token"):
+        return query["token"], None
+    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
+    offered = [p.strip() for p in headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
+    tokens = [p for p in offered if p.count(".") == 2]
+    if not tokens:
+        return None, None
+    others = [p for p in offered if p not in tokens]
+    return tokens[0], SUBPROTOCOL if SUBPROTOCOL in others else (others or tokens)[0]
+
+
+@cache
+def _api_keys() -> ApiKeyStore:
+    return ApiKeyStore()
+
+
+def authenticate(event: WebSocketEvent) -> tuple[Principal | None, str | None]:
+    """The principal of a valid token whose API key (if it is one) is not revoked."""
+    token, subprotocol = offered_token(event)
+    if not token:
+        return None, None
+    try:
+        principal = verify_token(token, _secret().get(), get_settings())
+    except InvalidToken:
+        return None, None
+    if principal.subject.startswith(KEY_PREFIX) and not _api_keys().is_live(principal.subject):
+        return None, None
+    return principal, subprotocol
+
+
+def route(event: WebSocketEvent) -> dict[str, Any]:
+    context = event.request_context
+    service = stream(management_url(context.domain_name, context.stage))
+    if context.event_type == "CONNECT":
+        principal, subprotocol = authenticate(event)
+        if principal is None:
+            metrics.add_metric(name="WebSocketRefused", unit="Count", value=1)
+            return {"statusCode": 401}
+        service.connect(
+            context.connection_id, principal.account_id, principal.subject, iso_now(context)
+        )
+        logger.info("connected", extra={"connection_id": context.connection_id})
+        reply: dict[str, Any] = {"statusCode": 200}
+        if subprotocol:
+            reply["headers"] = {"Sec-WebSocket-Protocol": subprotocol}
+        return reply
+    if context.event_type == "DISCONNECT":
+        service.disconnect(context.connection_id)
+        return {"statusCode": 200}
+    service.receive(context.connection_id, event.body)
+    return {"statusCode": 200}
+
+
+def iso_now(context: RequestContext) -> str:
+    from datetime import UTC, datetime
+
+    moment = (
+        datetime.fromtimestamp(context.request_time_epoch / 1000, UTC)
+        if context.request_time_epoch
+        else datetime.now(UTC)
+    )
+    return iso(moment)
+
+
+@validated_env
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return route(WebSocketEvent.model_validate(event))

@@ -1,0 +1,174 @@
+"""Market data storage beyond the tables: the uploads bucket (object created -> ingest queue)
+and, on stages with ``timestream_enabled``, the Timestream database and table."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_timestream as timestream
+from constructs import Construct
+
+from redfire_core.resources import BUCKETS, FUNCTIONS, TIMESERIES, Declaration
+from redfire_infra.function_factory import DeclaredFunction
+from redfire_infra.nag import acknowledge
+from redfire_infra.naming import construct_id
+from redfire_infra.stage_config import StageConfig
+
+
+class MarketDataStorage(Construct):
+    """Buckets from ``BUCKETS``; Timestream from ``TIMESERIES`` when the stage enables it;
+    grants from each function's ``buckets_read``/``buckets_write``/``uses_timestream``."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        declaration: Declaration,
+        config: StageConfig,
+        queues: dict[str, sqs.Queue],
+        functions: dict[str, DeclaredFunction],
+    ) -> None:
+        super().__init__(scope, id)
+        self.buckets: dict[str, s3.Bucket] = {}
+        for logical, spec in BUCKETS.items():
+            bucket = s3.Bucket(
+                self,
+                construct_id(logical),
+                bucket_name=declaration.bucket_name(logical),
+                encryption=s3.BucketEncryption.S3_MANAGED,
+                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+                enforce_ssl=True,
+                lifecycle_rules=(
+                    [s3.LifecycleRule(expiration=Duration.days(spec.expire_days))]
+                    if spec.expire_days
+                    else None
+                ),
+                removal_policy=RemovalPolicy.DESTROY
+                if not config.protects_data
+                else RemovalPolicy.RETAIN,
+                auto_delete_objects=False,
+            )
+            acknowledge(
+                bucket,
+                "AwsSolutions-S1",
+                "Objects are transient ingest inputs (expired by lifecycle); every ingest is "
+                "recorded as a job with its counts, so access logs would add no audit value.",
+            )
+            if spec.notify_queue:
+                self._notify(
+                    bucket,
+                    declaration.bucket_name(logical),
+                    spec.notify_prefix,
+                    queues[spec.notify_queue],
+                )
+            self.buckets[logical] = bucket
+
+        for name, function_spec in FUNCTIONS.items():
+            role = functions[name].role
+            grants = [(logical, "s3:GetObject") for logical in function_spec.buckets_read] + [
+                (logical, "s3:PutObject") for logical in function_spec.buckets_write
+            ]
+            for logical, action in grants:
+                prefix = BUCKETS[logical].notify_prefix
+                role.add_to_policy(
+                    iam.PolicyStatement(
+                        actions=[action],
+                        resources=[self.buckets[logical].arn_for_objects(f"{prefix}*")],
+                    )
+                )
+            if grants:
+                acknowledge(
+                    role,
+                    f"AwsSolutions-IAM5[Resource::<{_arn_token(self.buckets, grants[0][0])}>/"
+                    f"{BUCKETS[grants[0][0]].notify_prefix}*]",
+                    "Object keys carry a job id chosen at upload time, so objects are granted "
+                    "by the bucket's ingest prefix; one action (GetObject or PutObject) only.",
+                )
+        self.database: timestream.CfnDatabase | None = None
+        self.table: timestream.CfnTable | None = None
+        if config.timestream_enabled:
+            database_name, table_name = declaration.timestream_names()
+            self.database = timestream.CfnDatabase(
+                self, "TimestreamDatabase", database_name=database_name
+            )
+            self.table = timestream.CfnTable(
+                self,
+                "TimestreamBars",
+                database_name=database_name,
+                table_name=table_name,
+                retention_properties={
+                    "MemoryStoreRetentionPeriodInHours": str(TIMESERIES.memory_retention_hours),
+                    "MagneticStoreRetentionPeriodInDays": str(TIMESERIES.magnetic_retention_days),
+                },
+                # Backfills write records older than the memory store retention.
+                magnetic_store_write_properties={"EnableMagneticStoreWrites": True},
+            )
+            self.table.add_dependency(self.database)
+            for name, function_spec in FUNCTIONS.items():
+                if not function_spec.uses_timestream:
+                    continue
+                declared = functions[name]
+                declared.function.add_environment("REDFIRE_MARKETDATA_STORE", "timestream")
+                declared.role.add_to_policy(
+                    iam.PolicyStatement(
+                        sid="TimestreamBars",
+                        actions=[
+                            "timestream:WriteRecords",
+                            "timestream:Select",
+                            "timestream:DescribeTable",
+                        ],
+                        resources=[self.table.attr_arn],
+                    )
+                )
+                declared.role.add_to_policy(
+                    iam.PolicyStatement(
+                        sid="TimestreamEndpoints",
+                        actions=["timestream:DescribeEndpoints", "timestream:SelectValues"],
+                        resources=["*"],
+                    )
+                )
+
+    def _notify(self, bucket: s3.Bucket, name: str, prefix: str, queue: sqs.Queue) -> None:
+        """Object created -> queue, on the bucket itself (no notifications custom resource,
+        which would add a Lambda function outside the declaration)."""
+        policy = queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("s3.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[queue.queue_arn],
+                conditions={
+                    # The declared name, not a reference: the bucket depends on this policy.
+                    "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:s3:::{name}"},
+                    "StringEquals": {"aws:SourceAccount": Stack.of(self).account},
+                },
+            )
+        )
+        cfn_bucket = bucket.node.default_child
+        assert isinstance(cfn_bucket, s3.CfnBucket)
+        filter_ = (
+            s3.CfnBucket.NotificationFilterProperty(
+                s3_key=s3.CfnBucket.S3KeyFilterProperty(
+                    rules=[s3.CfnBucket.FilterRuleProperty(name="prefix", value=prefix)]
+                )
+            )
+            if prefix
+            else None
+        )
+        cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+            queue_configurations=[
+                s3.CfnBucket.QueueConfigurationProperty(
+                    event="s3:ObjectCreated:*", queue=queue.queue_arn, filter=filter_
+                )
+            ]
+        )
+        # S3 checks that it may send to the queue when the configuration is written.
+        if policy.policy_dependable is not None:
+            bucket.node.add_dependency(policy.policy_dependable)
+
+
+def _arn_token(buckets: dict[str, s3.Bucket], logical: str) -> str:
+    """cdk-nag's name of a bucket's ARN in a finding: ``<LogicalId.Arn>``."""
+    return f"{Stack.of(buckets[logical]).get_logical_id(buckets[logical].node.default_child)}.Arn"  # type: ignore[arg-type]

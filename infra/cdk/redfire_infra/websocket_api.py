@@ -1,0 +1,132 @@
+"""The WebSocket API: $connect, $disconnect, subscribe/unsubscribe/ping and $default all
+reach the ws function; the functions that post to connections get ManageConnections."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from redfire_core.resources import Declaration
+from redfire_infra.function_factory import DeclaredFunction
+from redfire_infra.http_api import _AccessLogSettings
+from redfire_infra.nag import acknowledge
+from redfire_infra.stage_config import StageConfig
+
+WS_LOGICAL = "ws"
+ACTION_ROUTES = ("subscribe", "unsubscribe", "ping")
+MANAGEMENT_URL_VARIABLE = "REDFIRE_WS_MANAGEMENT_URL"
+
+
+class WebSocketApi(Construct):
+    """API Gateway WebSocket API routed by ``$request.body.action``, with access logs."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        declaration: Declaration,
+        config: StageConfig,
+        handler: lambda_.IFunction,
+        managers: list[DeclaredFunction],
+    ) -> None:
+        super().__init__(scope, id)
+
+        def integration(name: str) -> integrations.WebSocketLambdaIntegration:
+            return integrations.WebSocketLambdaIntegration(f"{name}Integration", handler)
+
+        self.api = apigwv2.WebSocketApi(
+            self,
+            "Api",
+            api_name=declaration.name(WS_LOGICAL),
+            description="RedFire real-time stream (orders, trades, positions, market data)",
+            route_selection_expression="$request.body.action",
+            connect_route_options=apigwv2.WebSocketRouteOptions(integration=integration("Connect")),
+            disconnect_route_options=apigwv2.WebSocketRouteOptions(
+                integration=integration("Disconnect")
+            ),
+            default_route_options=apigwv2.WebSocketRouteOptions(integration=integration("Default")),
+        )
+        for action in ACTION_ROUTES:
+            self.api.add_route(action, integration=integration(action.capitalize()))
+        self.access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            log_group_name=f"/aws/apigateway/{declaration.name(WS_LOGICAL)}",
+            retention=config.log_retention,
+            removal_policy=config.stateful_removal_policy,
+        )
+        self.stage = apigwv2.WebSocketStage(
+            self,
+            "Stage",
+            web_socket_api=self.api,
+            stage_name=declaration.stage,
+            auto_deploy=True,
+            throttle=apigwv2.ThrottleSettings(
+                rate_limit=config.api_throttle_rate, burst_limit=config.api_throttle_burst
+            ),
+            access_log_settings=_AccessLogSettings(
+                apigwv2.LogGroupLogDestination(self.access_logs),
+                apigw.AccessLogFormat.custom(
+                    '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp",'
+                    '"requestTime":"$context.requestTime","routeKey":"$context.routeKey",'
+                    '"eventType":"$context.eventType","status":"$context.status",'
+                    '"connectionId":"$context.connectionId"}'
+                ),
+            ),
+        )
+        stack = Stack.of(self)
+        api_logical_id = stack.resolve(stack.get_logical_id(self.api.node.default_child))
+        for manager in managers:
+            manager.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="ManageWebSocketConnections",
+                    actions=["execute-api:ManageConnections"],
+                    resources=[
+                        stack.format_arn(
+                            service="execute-api",
+                            resource=self.api.api_id,
+                            resource_name=f"{declaration.stage}/{method}/@connections/*",
+                        )
+                        for method in ("POST", "DELETE")
+                    ],
+                )
+            )
+            manager.function.add_environment(MANAGEMENT_URL_VARIABLE, self.callback_url)
+            for method in ("POST", "DELETE"):
+                acknowledge(
+                    manager.role,
+                    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:"
+                    f"<AWS::AccountId>:<{api_logical_id}>/{declaration.stage}/{method}/"
+                    "@connections/*]",
+                    "Connection ids are made at run time by API Gateway: ManageConnections is "
+                    "granted on this API's own stage and @connections path only.",
+                )
+        for route_key in ("$connect", "$disconnect", "$default", *ACTION_ROUTES):
+            route = self.api.node.find_child(_route_child(route_key))
+            acknowledge(
+                route,
+                "AwsSolutions-APIG4",
+                "The ws function authorizes $connect itself (the API's HS256 JWT from the "
+                "query string or Sec-WebSocket-Protocol, 401 when invalid); every other route "
+                "is only reachable on a connection that $connect accepted.",
+            )
+
+    @property
+    def url(self) -> str:
+        return self.stage.url
+
+    @property
+    def callback_url(self) -> str:
+        return self.stage.callback_url
+
+
+def _route_child(route_key: str) -> str:
+    """The construct id the L2 gives a route (``$connect-Route``, ``subscribe-Route``)."""
+    return f"{route_key}-Route"

@@ -1,0 +1,415 @@
+"""The ``limits`` table: limit overrides, trading states, counters and event markers.
+
+Items (``pk`` / ``sk``):
+
+- ``<account>`` / ``LIMITS``: overrides, ``{"account": {...}, "symbols": {...}}`` as JSON
+- ``<account>`` or ``PLATFORM`` / ``STATE``: trading state, reason, who, when, version
+- ``<account>`` / ``COUNTERS#<yyyy-mm-dd>``: today's orders, cancels, trades (account and
+  ``orders#<symbol>`` ...), and the day's start and peak equity
+- ``<account>`` / ``RATE#S#<epoch second>`` and ``RATE#M#<epoch minute>``: order rates
+- ``<account>`` / ``SEEN#<event id>``: an event already counted (idempotency marker)
+
+Every key names its period, so counts reset by themselves at the boundary; TTL
+(``expires_at``) removes old periods. Counter updates are conditional (``n < limit``) and
+go into the same transaction as the order and its reservation.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from redfire_core.config import Settings, get_settings
+from redfire_core.domain.risk import (
+    SECONDS_PER_DAY,
+    RiskCounters,
+    RiskLimits,
+    TradingState,
+)
+from redfire_core.events import iso
+
+PLATFORM = "PLATFORM"
+LIMITS_SK = "LIMITS"
+STATE_SK = "STATE"
+COUNTER_TTL_SECONDS = 3 * SECONDS_PER_DAY
+RATE_TTL_SECONDS = 2 * 3600
+SEEN_TTL_SECONDS = 3 * SECONDS_PER_DAY
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class RiskConflict(Exception):
+    """A conditional write of the limits table lost (changed meanwhile, or seen before)."""
+
+
+@dataclass(frozen=True)
+class StateRecord:
+    state: TradingState = TradingState.ACTIVE
+    reason: str | None = None
+    changed_by: str | None = None
+    changed_at: str | None = None
+    version: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "state": self.state.value,
+            "reason": self.reason,
+            "changed_by": self.changed_by,
+            "changed_at": self.changed_at,
+        }
+
+
+@dataclass(frozen=True)
+class Overrides:
+    account: dict[str, str]
+    symbols: dict[str, dict[str, str]]
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class RiskSnapshot:
+    """What one read of the limits table returns for a pre-trade check."""
+
+    overrides: Overrides
+    state: StateRecord
+    global_state: StateRecord
+    counters: RiskCounters
+
+
+def day_key(day: int) -> str:
+    return "COUNTERS#" + datetime.fromtimestamp(day * SECONDS_PER_DAY, UTC).strftime("%Y-%m-%d")
+
+
+def _wire(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in values.items()}
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+class RiskStore:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.table = self.settings.table_name("limits")
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("dynamodb")
+        return self._client
+
+    # --- reads ------------------------------------------------------------------------
+
+    def snapshot(self, account_id: str, now: datetime) -> RiskSnapshot:
+        """Overrides, both trading states and the counters of ``now``: one BatchGetItem."""
+        stamp = int(now.timestamp())
+        day, minute = stamp // SECONDS_PER_DAY, stamp // 60
+        keys = {
+            "limits": (account_id, LIMITS_SK),
+            "state": (account_id, STATE_SK),
+            "global": (PLATFORM, STATE_SK),
+            "day": (account_id, day_key(day)),
+            "second": (account_id, f"RATE#S#{stamp}"),
+            "minute": (account_id, f"RATE#M#{minute}"),
+        }
+        found = self._batch_get(list(keys.values()))
+        items = {name: found.get(key, {}) for name, key in keys.items()}
+        return RiskSnapshot(
+            overrides=_overrides(items["limits"]),
+            state=_state(items["state"]),
+            global_state=_state(items["global"]),
+            counters=_counters(items["day"], day, stamp, items["second"], minute, items["minute"]),
+        )
+
+    def _batch_get(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        request = {
+            self.table: {
+                "Keys": [_wire({"pk": pk, "sk": sk}) for pk, sk in keys],
+                "ConsistentRead": True,
+            }
+        }
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        while request:
+            response = self.client.batch_get_item(RequestItems=request)
+            for raw in response.get("Responses", {}).get(self.table, []):
+                item = _plain(raw)
+                found[(item["pk"], item["sk"])] = item
+            request = response.get("UnprocessedKeys") or {}
+        return found
+
+    def get_overrides(self, account_id: str) -> Overrides:
+        return _overrides(self._get(account_id, LIMITS_SK))
+
+    def get_state(self, scope: str) -> StateRecord:
+        """The trading state of an account, or of the platform (``PLATFORM``)."""
+        return _state(self._get(scope, STATE_SK))
+
+    def day_counters(self, account_id: str, now: datetime) -> dict[str, Any]:
+        return self._get(account_id, day_key(int(now.timestamp()) // SECONDS_PER_DAY))
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any]:
+        response = self.client.get_item(
+            TableName=self.table, Key=_wire({"pk": pk, "sk": sk}), ConsistentRead=True
+        )
+        return _plain(response["Item"]) if "Item" in response else {}
+
+    # --- writes -----------------------------------------------------------------------
+
+    def put_overrides(self, account_id: str, before: Overrides, after: Overrides) -> None:
+        """Replace the overrides if nobody changed them since ``before`` was read."""
+        item = {
+            "pk": account_id,
+            "sk": LIMITS_SK,
+            "overrides": json.dumps({"account": after.account, "symbols": after.symbols}),
+            "version": before.version + 1,
+        }
+        self.put(self.put_operation(item, before.version))
+
+    def state_put(
+        self,
+        scope: str,
+        before: StateRecord,
+        state: TradingState,
+        reason: str,
+        actor: str,
+        now: datetime,
+    ) -> dict[str, Any]:
+        """The low-level Put of a state change, conditional on the version read."""
+        item = {
+            "pk": scope,
+            "sk": STATE_SK,
+            "state": state.value,
+            "reason": reason,
+            "changed_by": actor,
+            "changed_at": iso(now),
+            "version": before.version + 1,
+        }
+        return self.put_operation(item, before.version)
+
+    def put_operation(self, item: dict[str, Any], version: int) -> dict[str, Any]:
+        condition = "attribute_not_exists(pk)" if version == 0 else "version = :v"
+        operation: dict[str, Any] = {
+            "TableName": self.table,
+            "Item": _wire(item),
+            "ConditionExpression": condition,
+        }
+        if version:
+            operation["ExpressionAttributeValues"] = _wire({":v": version})
+        return operation
+
+    def put(self, operation: dict[str, Any]) -> None:
+        try:
+            self.client.put_item(**operation)
+        except self.client.exceptions.ConditionalCheckFailedException as error:
+            raise RiskConflict(str(error)) from error
+
+    def order_counted(
+        self, account_id: str, symbol: str, now: datetime, account: RiskLimits, sym: RiskLimits
+    ) -> list[dict[str, Any]]:
+        """The conditional updates that count an accepted order: each fails if another
+        order took the last of a daily or rate limit meanwhile."""
+        stamp = int(now.timestamp())
+        day, minute = stamp // SECONDS_PER_DAY, stamp // 60
+        per_symbol = f"orders#{symbol}"
+        daily = self._counter_update(
+            account_id,
+            day_key(day),
+            {"orders": account.max_daily_orders, per_symbol: sym.max_daily_orders},
+            expires=day * SECONDS_PER_DAY + COUNTER_TTL_SECONDS,
+        )
+        second = self._counter_update(
+            account_id,
+            f"RATE#S#{stamp}",
+            {"n": account.max_orders_per_second},
+            expires=stamp + RATE_TTL_SECONDS,
+        )
+        per_minute = self._counter_update(
+            account_id,
+            f"RATE#M#{minute}",
+            {"n": account.max_orders_per_minute},
+            expires=minute * 60 + RATE_TTL_SECONDS,
+        )
+        return [daily, second, per_minute]
+
+    def _counter_update(
+        self, pk: str, sk: str, limits: dict[str, int | None], *, expires: int
+    ) -> dict[str, Any]:
+        names = {"#x": "expires_at"}
+        values: dict[str, Any] = {":one": 1, ":x": expires}
+        adds, conditions = [], []
+        for index, (attribute, limit) in enumerate(limits.items()):
+            placeholder = f"#a{index}"
+            names[placeholder] = attribute
+            adds.append(f"{placeholder} :one")
+            if limit is not None:
+                values[f":l{index}"] = limit
+                conditions.append(
+                    f"(attribute_not_exists({placeholder}) OR {placeholder} < :l{index})"
+                )
+        operation: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": _wire({"pk": pk, "sk": sk}),
+            "UpdateExpression": "ADD " + ", ".join(adds) + " SET #x = :x",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": _wire(values),
+        }
+        if conditions:
+            operation["ConditionExpression"] = " AND ".join(conditions)
+        return operation
+
+    def count_event(self, account_id: str, event_id: str, counts: list[str], now: datetime) -> bool:
+        """Count an event once: a marker item (must not exist) and the day's counters in
+        one transaction. False when the event was counted before (a redelivery)."""
+        stamp = int(now.timestamp())
+        day = stamp // SECONDS_PER_DAY
+        marker = {
+            "pk": account_id,
+            "sk": f"SEEN#{event_id}",
+            "expires_at": stamp + SEEN_TTL_SECONDS,
+        }
+        update = self._counter_update(
+            account_id,
+            day_key(day),
+            dict.fromkeys(counts),
+            expires=day * SECONDS_PER_DAY + COUNTER_TTL_SECONDS,
+        )
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": _wire(marker),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {"Update": update},
+                ]
+            )
+        except self.client.exceptions.TransactionCanceledException as error:
+            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+            if "ConditionalCheckFailed" in reasons:
+                return False
+            raise
+        return True
+
+    def mark_equity(
+        self, account_id: str, equity: Decimal, now: datetime
+    ) -> tuple[Decimal, Decimal]:
+        """Record ``equity`` on today's counters: the first of the day is the start, the
+        highest the peak. Returns (start, peak)."""
+        day = int(now.timestamp()) // SECONDS_PER_DAY
+        key = _wire({"pk": account_id, "sk": day_key(day)})
+        response = self.client.update_item(
+            TableName=self.table,
+            Key=key,
+            UpdateExpression=(
+                "SET start_equity = if_not_exists(start_equity, :e), "
+                "peak_equity = if_not_exists(peak_equity, :e), "
+                "expires_at = if_not_exists(expires_at, :x)"
+            ),
+            ExpressionAttributeValues=_wire(
+                {":e": equity, ":x": day * SECONDS_PER_DAY + COUNTER_TTL_SECONDS}
+            ),
+            ReturnValues="ALL_NEW",
+        )
+        item = _plain(response["Attributes"])
+        start, peak = Decimal(item["start_equity"]), Decimal(item["peak_equity"])
+        if equity > peak:
+            try:
+                self.client.update_item(
+                    TableName=self.table,
+                    Key=key,
+                    UpdateExpression="SET peak_equity = :e",
+                    ConditionExpression="peak_equity < :e",
+                    ExpressionAttributeValues=_wire({":e": equity}),
+                )
+                peak = equity
+            except self.client.exceptions.ConditionalCheckFailedException:
+                peak = Decimal(self._get(account_id, day_key(day))["peak_equity"])
+        return start, peak
+
+    def holders(self, symbol: str) -> list[str]:
+        """Accounts with a position in ``symbol`` (a filtered scan of the positions table:
+        fine for a paper platform's few accounts; a GSI on symbol would replace it)."""
+        table = self.settings.table_name("positions")
+        kwargs: dict[str, Any] = {
+            "TableName": table,
+            "FilterExpression": "symbol = :s AND quantity <> :z",
+            "ExpressionAttributeValues": _wire({":s": symbol, ":z": 0}),
+            "ProjectionExpression": "pk",
+        }
+        accounts: set[str] = set()
+        while True:
+            response = self.client.scan(**kwargs)
+            accounts.update(_plain(i)["pk"] for i in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return sorted(accounts)
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def scan_all(self) -> list[dict[str, Any]]:
+        """Every item (tests and diagnostics)."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"TableName": self.table}
+        while True:
+            response = self.client.scan(**kwargs)
+            items += [_plain(i) for i in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                return items
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _overrides(item: dict[str, Any]) -> Overrides:
+    if not item:
+        return Overrides({}, {}, 0)
+    data = json.loads(item["overrides"])
+    return Overrides(data.get("account", {}), data.get("symbols", {}), int(item["version"]))
+
+
+def _state(item: dict[str, Any]) -> StateRecord:
+    if not item:
+        return StateRecord()
+    return StateRecord(
+        TradingState(item["state"]),
+        item.get("reason"),
+        item.get("changed_by"),
+        item.get("changed_at"),
+        int(item["version"]),
+    )
+
+
+def _counters(
+    day_item: dict[str, Any],
+    day: int,
+    second: int,
+    second_item: dict[str, Any],
+    minute: int,
+    minute_item: dict[str, Any],
+) -> RiskCounters:
+    by_symbol: dict[str, dict[str, int]] = {"orders": {}, "cancels": {}, "trades": {}}
+    for name, value in day_item.items():
+        kind, _, symbol = name.partition("#")
+        if symbol and kind in by_symbol:
+            by_symbol[kind][symbol] = int(value)
+    return RiskCounters(
+        day=day,
+        orders=int(day_item.get("orders", 0)),
+        cancels=int(day_item.get("cancels", 0)),
+        trades=int(day_item.get("trades", 0)),
+        symbol_orders=by_symbol["orders"],
+        symbol_cancels=by_symbol["cancels"],
+        symbol_trades=by_symbol["trades"],
+        second=second,
+        orders_this_second=int(second_item.get("n", 0)),
+        minute=minute,
+        orders_this_minute=int(minute_item.get("n", 0)),
+    )

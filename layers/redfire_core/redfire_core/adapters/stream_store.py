@@ -1,0 +1,330 @@
+"""The ``connections`` table: WebSocket connections, subscriptions, channel sequences and
+the messages retained for resume.
+
+Items (pk / sk):
+
+- ``CONN#<id>`` / ``META``: the connection's account and subject.
+- ``CONN#<id>`` / ``SUB#<scope>#<channel>``: a subscription, seen from the connection.
+- ``SUBS#<scope>#<channel>`` / ``<connection id>``: the same, seen from the channel.
+- ``CHAN#<scope>#<channel>`` / ``STATE``: ``last_seq`` (the counter), ``delivered_seq``
+  and the delivery lease (``lease_owner``, ``lease_until``).
+- ``MSG#<scope>#<channel>`` / ``<seq, 12 digits>``: a message as sent, kept ``retention``.
+- ``EVT#<event id>#<n>`` / ``CLAIM``: the seq an event's n-th publication got, so a
+  redelivered event reuses it.
+
+Everything but the channel state carries a ``ttl``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from redfire_core.config import Settings, get_settings
+from redfire_core.domain.channels import Subscription
+
+TABLE_LOGICAL = "connections"
+SEQ_DIGITS = 12
+
+
+class SeqConflict(Exception):
+    """The counter moved, or the event was claimed, since it was read: read and try again."""
+
+
+class LeaseBusy(Exception):
+    """Another delivery holds the channel's lease."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    connection_id: str
+    account_id: str
+    subject: str
+    connected_at: str
+
+
+@dataclass(frozen=True)
+class ChannelState:
+    last_seq: int = 0
+    delivered_seq: int = 0
+
+
+@dataclass(frozen=True)
+class Retained:
+    seq: int
+    body: bytes  # the message exactly as posted
+
+
+def _scope_key(sub: Subscription) -> str:
+    return f"{sub.scope}#{sub.channel}"
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: int) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+class StreamStore:
+    """DynamoDB adapter (boto3 client, built lazily) of the stream's state."""
+
+    def __init__(self, settings: Settings | None = None, client: Any = None) -> None:
+        self.settings = settings or get_settings()
+        self.table = self.settings.table_name(TABLE_LOGICAL)
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3  # lazy: keeps the import off the cold start
+
+            self._client = boto3.client("dynamodb")
+        return self._client
+
+    # --- connections and subscriptions ----------------------------------------------
+
+    def put_connection(self, connection: Connection, ttl: int) -> None:
+        self.client.put_item(
+            TableName=self.table,
+            Item={
+                "pk": _s(f"CONN#{connection.connection_id}"),
+                "sk": _s("META"),
+                "account_id": _s(connection.account_id),
+                "subject": _s(connection.subject),
+                "connected_at": _s(connection.connected_at),
+                "ttl": _n(ttl),
+            },
+        )
+
+    def get_connection(self, connection_id: str) -> Connection | None:
+        item = self.client.get_item(
+            TableName=self.table,
+            Key={"pk": _s(f"CONN#{connection_id}"), "sk": _s("META")},
+            ConsistentRead=True,
+        ).get("Item")
+        if item is None:
+            return None
+        return Connection(
+            connection_id,
+            item["account_id"]["S"],
+            item["subject"]["S"],
+            item["connected_at"]["S"],
+        )
+
+    def subscriptions_of(self, connection_id: str) -> list[Subscription]:
+        items = self._query(f"CONN#{connection_id}", begins_with="SUB#")
+        found = []
+        for item in items:
+            scope, _, channel = item["sk"]["S"].removeprefix("SUB#").partition("#")
+            found.append(Subscription(scope, channel))
+        return found
+
+    def put_subscription(self, connection_id: str, sub: Subscription, ttl: int) -> None:
+        """Two puts, no transaction: the connection's copy first, so a failure in between
+        leaves nothing a disconnect could miss (the copy is only for cleaning up)."""
+        key = _scope_key(sub)
+        self.client.put_item(
+            TableName=self.table,
+            Item={"pk": _s(f"CONN#{connection_id}"), "sk": _s(f"SUB#{key}"), "ttl": _n(ttl)},
+        )
+        self.client.put_item(
+            TableName=self.table,
+            Item={"pk": _s(f"SUBS#{key}"), "sk": _s(connection_id), "ttl": _n(ttl)},
+        )
+
+    def delete_subscription(self, connection_id: str, sub: Subscription) -> None:
+        key = _scope_key(sub)
+        self.client.delete_item(
+            TableName=self.table, Key={"pk": _s(f"CONN#{connection_id}"), "sk": _s(f"SUB#{key}")}
+        )
+        self.client.delete_item(
+            TableName=self.table, Key={"pk": _s(f"SUBS#{key}"), "sk": _s(connection_id)}
+        )
+
+    def delete_connection(self, connection_id: str) -> None:
+        """Forget the connection and every subscription it had (idempotent)."""
+        for sub in self.subscriptions_of(connection_id):
+            self.delete_subscription(connection_id, sub)
+        self.client.delete_item(
+            TableName=self.table, Key={"pk": _s(f"CONN#{connection_id}"), "sk": _s("META")}
+        )
+
+    def subscribers(self, sub: Subscription, now: int) -> list[str]:
+        """Connection ids subscribed to the channel (those whose TTL passed excluded)."""
+        return [
+            item["sk"]["S"]
+            for item in self._query(f"SUBS#{_scope_key(sub)}")
+            if int(item.get("ttl", {}).get("N", now + 1)) > now
+        ]
+
+    # --- sequences and retained messages --------------------------------------------
+
+    def claimed_seq(self, event_key: str) -> int | None:
+        item = self.client.get_item(
+            TableName=self.table,
+            Key={"pk": _s(f"EVT#{event_key}"), "sk": _s("CLAIM")},
+            ConsistentRead=True,
+        ).get("Item")
+        return int(item["seq"]["N"]) if item else None
+
+    def channel_state(self, sub: Subscription) -> ChannelState:
+        item = self.client.get_item(
+            TableName=self.table,
+            Key={"pk": _s(f"CHAN#{_scope_key(sub)}"), "sk": _s("STATE")},
+            ConsistentRead=True,
+        ).get("Item")
+        if item is None:
+            return ChannelState()
+        return ChannelState(
+            int(item.get("last_seq", {"N": "0"})["N"]),
+            int(item.get("delivered_seq", {"N": "0"})["N"]),
+        )
+
+    def append(
+        self,
+        sub: Subscription,
+        event_key: str,
+        expected_last: int,
+        message: dict[str, Any],
+        ttl: int,
+    ) -> int:
+        """Give the message seq ``expected_last + 1`` and store it, with the event's claim,
+        in one transaction conditional on the counter still being ``expected_last`` and the
+        event unclaimed. Raises ``SeqConflict`` when either changed."""
+        seq = expected_last + 1
+        key = _scope_key(sub)
+        body = json.dumps({**message, "seq": seq}, separators=(",", ":"))
+        counter_condition = (
+            "attribute_not_exists(last_seq)" if expected_last == 0 else "last_seq = :expected"
+        )
+        values: dict[str, Any] = {":next": _n(seq)}
+        if expected_last:
+            values[":expected"] = _n(expected_last)
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self.table,
+                            "Key": {"pk": _s(f"CHAN#{key}"), "sk": _s("STATE")},
+                            "UpdateExpression": "SET last_seq = :next",
+                            "ConditionExpression": counter_condition,
+                            "ExpressionAttributeValues": values,
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": {
+                                "pk": _s(f"EVT#{event_key}"),
+                                "sk": _s("CLAIM"),
+                                "seq": _n(seq),
+                                "ttl": _n(ttl),
+                            },
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": {
+                                "pk": _s(f"MSG#{key}"),
+                                "sk": _s(str(seq).zfill(SEQ_DIGITS)),
+                                "seq": _n(seq),
+                                "body": _s(body),
+                                "ttl": _n(ttl),
+                            },
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except self.client.exceptions.TransactionCanceledException as error:
+            raise SeqConflict(str(error)) from None
+        return seq
+
+    def messages(self, sub: Subscription, after: int, upto: int, now: int) -> list[Retained]:
+        """Retained messages with ``after < seq <= upto``, in seq order; expired ones left out
+        (DynamoDB deletes expired items lazily, so the TTL is checked here too)."""
+        if upto <= after:
+            return []
+        items = self._query(
+            f"MSG#{_scope_key(sub)}",
+            between=(str(after + 1).zfill(SEQ_DIGITS), str(upto).zfill(SEQ_DIGITS)),
+        )
+        return [
+            Retained(int(item["seq"]["N"]), item["body"]["S"].encode())
+            for item in items
+            if int(item["ttl"]["N"]) > now
+        ]
+
+    # --- the delivery lease ---------------------------------------------------------
+
+    def acquire_lease(self, sub: Subscription, owner: str, now_ms: int, lease_ms: int) -> bool:
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"pk": _s(f"CHAN#{_scope_key(sub)}"), "sk": _s("STATE")},
+                UpdateExpression="SET lease_owner = :owner, lease_until = :until",
+                ConditionExpression="attribute_not_exists(lease_until) OR lease_until < :now",
+                ExpressionAttributeValues={
+                    ":owner": _s(owner),
+                    ":until": _n(now_ms + lease_ms),
+                    ":now": _n(now_ms),
+                },
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def release_lease(self, sub: Subscription, owner: str, delivered_seq: int | None) -> None:
+        """Give the lease back, recording ``delivered_seq`` when given (only the holder can)."""
+        update = "REMOVE lease_owner, lease_until"
+        values: dict[str, Any] = {":owner": _s(owner)}
+        if delivered_seq is not None:
+            update = "SET delivered_seq = :delivered " + update
+            values[":delivered"] = _n(delivered_seq)
+        # If the lease expired and another took it, the condition fails: that holder
+        # delivers from its own read, so there is nothing to record.
+        with contextlib.suppress(self.client.exceptions.ConditionalCheckFailedException):
+            self.client.update_item(
+                TableName=self.table,
+                Key={"pk": _s(f"CHAN#{_scope_key(sub)}"), "sk": _s("STATE")},
+                UpdateExpression=update,
+                ConditionExpression="lease_owner = :owner",
+                ExpressionAttributeValues=values,
+            )
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _query(
+        self,
+        pk: str,
+        begins_with: str | None = None,
+        between: tuple[str, str] | None = None,
+    ) -> list[dict[str, Any]]:
+        condition = "pk = :pk"
+        values: dict[str, Any] = {":pk": _s(pk)}
+        if begins_with is not None:
+            condition += " AND begins_with(sk, :prefix)"
+            values[":prefix"] = _s(begins_with)
+        if between is not None:
+            condition += " AND sk BETWEEN :low AND :high"
+            values[":low"], values[":high"] = _s(between[0]), _s(between[1])
+        items: list[dict[str, Any]] = []
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self.client.query(**request)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

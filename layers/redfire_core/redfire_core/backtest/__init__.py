@@ -1,0 +1,1 @@
+"""Backtests: bar data, the event-driven engine and its statistics (no pandas here)."""

@@ -1,0 +1,188 @@
+"""Bars for a backtest: columns of floats, validated once, loaded from CSV without pandas.
+
+The CSV is OHLCV with the timestamp in the first column (its header may be empty) and
+Open/High/Low/Close[/Volume] headers in any case, as backtesting.py's bundled files are.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+import math
+import operator
+from array import array
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+_POSITIVE = (0.0).__lt__
+
+
+class DataError(ValueError):
+    """Bad bar data; the message names the problem (and the row, when there is one)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class BarData:
+    """Columns of one symbol's bars, sorted strictly by time."""
+
+    __slots__ = ("close", "high", "low", "open", "times", "volume")
+
+    def __init__(
+        self,
+        times: Sequence[datetime],
+        open: Sequence[float],
+        high: Sequence[float],
+        low: Sequence[float],
+        close: Sequence[float],
+        volume: Sequence[float] | None = None,
+    ) -> None:
+        self.times = list(times)
+        self.open = list(map(float, open))
+        self.high = list(map(float, high))
+        self.low = list(map(float, low))
+        self.close = list(map(float, close))
+        self.volume = list(map(float, volume)) if volume is not None else [0.0] * len(times)
+        lengths = {len(self.times), len(self.open), len(self.high), len(self.low)}
+        lengths |= {len(self.close), len(self.volume)}
+        if len(lengths) != 1:
+            raise DataError("DATA_INVALID", "the bar columns have different lengths")
+        if not self.times:
+            raise DataError("DATA_EMPTY", "no bars")
+        stamps = self.times
+        if not all(map(operator.lt, stamps, itertools.islice(stamps, 1, None))):
+            i = next(i for i in range(1, len(stamps)) if stamps[i] <= stamps[i - 1])
+            problem = "duplicate" if stamps[i] == stamps[i - 1] else "unsorted"
+            raise DataError(
+                f"DATA_{problem.upper()}_TIMESTAMPS",
+                f"{problem} timestamp {stamps[i].isoformat()} at bar {i + 1}",
+            )
+        for column in (self.open, self.high, self.low, self.close):
+            if all(map(_POSITIVE, column)) and max(column) < math.inf:
+                continue
+            i, value = next((i, v) for i, v in enumerate(column) if not 0 < v < math.inf)
+            raise DataError("DATA_INVALID_PRICE", f"price {value!r} at bar {i + 1} is not positive")
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def content_hash(self) -> str:
+        """SHA-256 of the bars' times and values (for reproducibility hashes)."""
+        digest = hashlib.sha256()
+        digest.update(array("d", map(datetime.timestamp, self.times)).tobytes())
+        for column in (self.open, self.high, self.low, self.close, self.volume):
+            digest.update(array("d", column).tobytes())
+        return digest.hexdigest()
+
+
+def parse_time(text: str) -> datetime:
+    """ISO 8601 (date or date-time; naive means UTC) or epoch seconds / milliseconds."""
+    text = text.strip()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError(f"unreadable timestamp {text!r}") from None
+        if number > 1e11:  # milliseconds
+            number /= 1000
+        return datetime.fromtimestamp(number, UTC)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def load_csv(path: str | Path) -> BarData:
+    """Read an OHLCV CSV file into validated columns."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            text = handle.read()
+        if '"' not in text:  # plain CSV: split by hand, column-wise (much faster)
+            fast = _read_plain(text)
+            if fast is not None:
+                return fast
+        return read_rows(csv.reader(text.splitlines()))
+    except OSError as exc:
+        raise DataError("DATA_UNREADABLE", f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise DataError("DATA_UNREADABLE", f"{path} is not a text CSV file") from None
+
+
+def read_rows(rows: Iterable[list[str]]) -> BarData:
+    iterator = iter(rows)
+    header = next(iterator, None)
+    if not header:
+        raise DataError("DATA_EMPTY", "the CSV file is empty")
+    names = [name.strip().lower() for name in header]
+    missing = [c for c in ("open", "high", "low", "close") if c not in names[1:]]
+    if missing:
+        raise DataError(
+            "DATA_MISSING_COLUMNS",
+            f"the CSV has no {', '.join(m.capitalize() for m in missing)} column"
+            f"{'s' if len(missing) > 1 else ''} (found: {', '.join(h for h in header if h)})",
+        )
+    o, h, lo, c = (names.index(x) for x in ("open", "high", "low", "close"))
+    v = names.index("volume") if "volume" in names[1:] else -1
+    times: list[datetime] = []
+    opens: list[float] = []
+    highs: list[float] = []
+    lows: list[float] = []
+    closes: list[float] = []
+    volumes: list[float] = []
+    line = 1
+    try:
+        for line, row in enumerate(iterator, 2):  # noqa: B007 - the line names errors
+            if not row:
+                continue
+            times.append(parse_time(row[0]))
+            opens.append(float(row[o]))
+            highs.append(float(row[h]))
+            lows.append(float(row[lo]))
+            closes.append(float(row[c]))
+            volumes.append(float(row[v]) if v >= 0 and row[v] != "" else 0.0)
+    except (ValueError, IndexError) as exc:
+        raise DataError("DATA_INVALID", f"line {line}: {exc}") from None
+    try:
+        return BarData(times, opens, highs, lows, closes, volumes)
+    except DataError as exc:
+        if "at bar " in str(exc):  # bar k is on line k + 1
+            head, _, bar = str(exc).rpartition("at bar ")
+            raise DataError(exc.code, f"{head}on line {int(bar) + 1}") from None
+        raise
+
+
+def _read_plain(text: str) -> BarData | None:
+    """The common case in bulk, column by column; None when anything is unusual, and
+    ``read_rows`` then reads row by row and names the line at fault."""
+    header, _, body = text.replace("\r", "").partition("\n")
+    names = [name.strip().lower() for name in header.split(",")]
+    if not all(c in names[1:] for c in ("open", "high", "low", "close")):
+        return None
+    body = body.strip("\n")
+    if not body or "\n\n" in body:
+        return None
+    width = len(names)
+    flat = body.replace("\n", ",").split(",")
+    if len(flat) != (body.count("\n") + 1) * width:
+        return None
+    try:
+        times = list(map(datetime.fromisoformat, map("{}+00:00".format, flat[0::width])))
+        if times[0].tzinfo is None:  # date-only stamps ignore the suffix: still UTC
+            times = [t.replace(tzinfo=UTC) for t in times]
+        values = {
+            name: list(map(float, flat[names.index(name) :: width]))
+            for name in ("open", "high", "low", "close")
+        }
+        volume = (
+            list(map(float, flat[names.index("volume") :: width]))
+            if "volume" in names[1:]
+            else None
+        )
+        return BarData(
+            times, values["open"], values["high"], values["low"], values["close"], volume
+        )
+    except (ValueError, TypeError):  # includes DataError; an offset in a stamp, etc.
+        return None

@@ -1,0 +1,422 @@
+"""The event-driven backtest engine: bar by bar, floats in the hot loop.
+
+Semantics (docs/backtesting.md):
+- Orders placed while a bar is handled are worked from the next bar on. A market order
+  fills at that bar's open. Limits and stops follow the paper gateway's rules
+  (``domain/matching.py``): a limit fills at its price, or at the open when the bar
+  gaps through it; a stop triggers when the bar reaches it and fills at the stop, or at
+  the open on a gap; a stop-limit fills on its trigger bar when the limit is reachable,
+  else works as a limit.
+- "All equity" sizing: the largest whole number of units whose cost plus commission
+  fits the available equity at the fill price.
+- Commission = rate x |quantity| x price on every fill (``ExecutionModel``).
+- Positions are kept as trades (FIFO lots), so an opposite fill closes the oldest first.
+- At the end, a position still open is closed on the last bar at its open and counted
+  as a trade; orders placed on the last bar are worked there too (what backtesting.py
+  0.6.6 does with ``finalize_trades=True``).
+- When equity falls to zero or below, everything is closed at that bar's close and the
+  run stops there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from redfire_core.backtest.data import BarData, DataError
+from redfire_core.strategies.base import Bar, Fill, Strategy, StrategyOrder
+from redfire_core.strategies.indicators import SMA, Indicator
+
+if TYPE_CHECKING:  # the paper gateway's cost model; not imported on the backtest path
+    from redfire_core.domain.matching import ExecutionModel
+
+
+class Trade:
+    """One lot: opened by a fill, closed (whole or in part) by an opposite fill."""
+
+    __slots__ = (
+        "commission",
+        "entry_bar",
+        "entry_price",
+        "exit_bar",
+        "exit_price",
+        "size",
+    )
+
+    def __init__(self, size: float, entry_price: float, entry_bar: int) -> None:
+        self.size = size
+        self.entry_price = entry_price
+        self.entry_bar = entry_bar
+        self.exit_price = 0.0
+        self.exit_bar = -1
+        self.commission = 0.0
+
+    @property
+    def pnl(self) -> float:
+        return self.size * (self.exit_price - self.entry_price) - self.commission
+
+    @property
+    def return_fraction(self) -> float:
+        gross = (1 if self.size > 0 else -1) * (self.exit_price / self.entry_price - 1)
+        return gross - self.commission / (abs(self.size) * self.entry_price)
+
+
+@dataclass
+class BacktestSettings:
+    cash: float = 10_000.0
+    commission: float = 0.0  # rate of notional, per fill
+
+    def __post_init__(self) -> None:
+        if not self.cash > 0:
+            raise DataError("BACKTEST_INVALID_CASH", f"cash must be positive, got {self.cash}")
+        if not 0 <= self.commission < 0.1:
+            raise DataError(
+                "BACKTEST_INVALID_COMMISSION",
+                f"commission must be a rate in [0, 0.1), got {self.commission}",
+            )
+
+    @classmethod
+    def from_model(cls, cash: Decimal, model: ExecutionModel) -> BacktestSettings:
+        """From the paper gateway's cost model (its proportional commission)."""
+        return cls(float(cash), float(model.commission_rate))
+
+
+@dataclass
+class BacktestResult:
+    strategy: str
+    params: dict[str, Any]
+    settings: BacktestSettings
+    data: BarData
+    equity: list[float]
+    trades: list[Trade]
+    warmup: int
+    reproducibility_hash: str
+    orders: list[StrategyOrder] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+class BacktestBroker:
+    """The simulated broker a strategy trades through during a backtest."""
+
+    def __init__(self, data: BarData, settings: BacktestSettings) -> None:
+        self.data = data
+        self.rate = settings.commission
+        self.cash = settings.cash
+        self.trades: list[Trade] = []
+        self.closed: list[Trade] = []
+        self.pending: list[StrategyOrder] = []
+        self.done: list[StrategyOrder] = []
+        self.index = 0
+        self.size = 0.0  # sum of trade sizes
+        self.cost = 0.0  # sum of size x entry price
+        self.strategy: Strategy | None = None
+
+    # -- the Broker protocol ------------------------------------------------------------
+
+    def submit(self, order: StrategyOrder) -> StrategyOrder:
+        if order.closes:
+            self.pending.insert(sum(1 for o in self.pending if o.closes), order)
+        else:
+            self.pending.append(order)
+        return order
+
+    def cancel(self, order: StrategyOrder) -> None:
+        if order in self.pending:
+            self.pending.remove(order)
+            self._finish(order, "canceled", "canceled by the strategy")
+
+    @property
+    def position(self) -> float:
+        return self.size
+
+    @property
+    def equity(self) -> float:
+        return self.cash + self.data.close[self.index] * self.size - self.cost
+
+    @property
+    def bar_index(self) -> int:
+        return self.index
+
+    # -- matching -----------------------------------------------------------------------
+
+    def work_orders(self, i: int) -> None:
+        """Work the pending orders against bar ``i`` (closing orders first)."""
+        data = self.data
+        open_, high, low = data.open[i], data.high[i], data.low[i]
+        for order in list(self.pending):
+            if order not in self.pending:
+                continue
+            buy = order.side > 0
+            limit = None if order.closes else order.limit
+            if order.stop is not None and not order.triggered:
+                stop = order.stop
+                if not (high >= stop if buy else low <= stop):
+                    continue
+                order.triggered = True
+                gapped = open_ >= stop if buy else open_ <= stop
+                trigger = open_ if gapped else stop
+                if limit is None:
+                    price = trigger
+                elif low <= limit if buy else high >= limit:
+                    price = min(trigger, limit) if buy else max(trigger, limit)
+                else:
+                    continue  # triggered; works as a limit from the next bar
+            elif limit is not None:
+                if not (low <= limit if buy else high >= limit):
+                    continue
+                price = min(open_, limit) if buy else max(open_, limit)
+            else:
+                price = open_
+            self.pending.remove(order)
+            self._execute(order, price, i)
+
+    def _execute(self, order: StrategyOrder, price: float, i: int) -> None:
+        rate = self.rate
+        if order.closes:
+            if not self.trades:
+                self._finish(order, "canceled", "no position to close")
+                return
+            quantity = -self.size
+            for trade in list(self.trades):
+                self._close(trade, price, i)
+            self._fill(order, quantity, price, i)
+            return
+        side = order.side
+        if order.quantity is None:
+            units = float(all_equity_units(self._margin_available(i), price, rate))
+            if not units:
+                self._finish(order, "rejected", "not enough equity for one unit")
+                return
+        else:
+            units = order.quantity
+        need = side * units
+        for trade in list(self.trades):  # opposite lots first, oldest first
+            if (trade.size > 0) == (side > 0):
+                continue
+            if abs(need) >= abs(trade.size):
+                self._close(trade, price, i)
+                need += trade.size
+            else:
+                self._reduce(trade, need, price, i)
+                need = 0.0
+            if not need:
+                break
+        if need and _cost(abs(need), price, rate) > self._margin_available(i):
+            closed = units - abs(need)
+            if closed:  # the opposite lots it closed stay closed, as an execution
+                self._notify_fill(order, side * closed, price, i)
+            self._finish(order, "rejected", "not enough equity")
+            return
+        if need:
+            self.trades.append(Trade(need, price, i))
+            self.size += need
+            self.cost += need * price
+            self.cash -= abs(need) * price * rate
+        self._fill(order, side * units, price, i)
+
+    def _margin_available(self, i: int) -> float:
+        last = self.data.close[i]
+        equity = self.cash + last * self.size - self.cost
+        used = sum(abs(t.size) * last for t in self.trades)
+        return max(0.0, equity - used)
+
+    def _reduce(self, trade: Trade, size: float, price: float, i: int) -> None:
+        part = Trade(-size, trade.entry_price, trade.entry_bar)
+        trade.size += size
+        self.trades.append(part)  # the totals are unchanged: the part is still held
+        self._close(part, price, i)
+
+    def _close(self, trade: Trade, price: float, i: int) -> None:
+        self.trades.remove(trade)
+        rate = self.rate
+        exit_commission = abs(trade.size) * price * rate
+        self.cash += trade.size * (price - trade.entry_price) - exit_commission
+        self.size -= trade.size
+        self.cost -= trade.size * trade.entry_price
+        if not self.trades:  # no drift once flat
+            self.size = 0.0
+            self.cost = 0.0
+        trade.exit_price = price
+        trade.exit_bar = i
+        trade.commission = exit_commission + abs(trade.size) * trade.entry_price * rate
+        self.closed.append(trade)
+
+    def _fill(self, order: StrategyOrder, quantity: float, price: float, i: int) -> None:
+        self._notify_fill(order, quantity, price, i)
+        self._finish(order, "filled", "")
+
+    def _notify_fill(self, order: StrategyOrder, quantity: float, price: float, i: int) -> None:
+        order.filled_quantity = abs(quantity)
+        order.fill_price = price
+        strategy = self.strategy
+        if strategy is not None:
+            commission = abs(quantity) * price * self.rate
+            strategy.on_fill(Fill(order.id, quantity, price, commission, i, self.data.times[i]))
+
+    def _finish(self, order: StrategyOrder, status: str, reason: str) -> None:
+        order.status = status
+        order.reason = reason
+        self.done.append(order)
+        if self.strategy is not None:
+            self.strategy.on_order(order)
+
+
+def _cost(units: float, price: float, rate: float) -> float:
+    """What ``units`` cost at ``price``, commission included."""
+    notional = units * price
+    return notional + notional * rate
+
+
+def all_equity_units(available: float, price: float, rate: float) -> int:
+    """The largest whole number of units whose cost plus commission fits ``available``
+    (checked in the same float arithmetic the fill then uses)."""
+    if available <= 0:
+        return 0
+    units = int(available // (price * (1 + rate)))
+    while _cost(units + 1, price, rate) <= available:
+        units += 1
+    while units > 0 and _cost(units, price, rate) > available:
+        units -= 1
+    return units
+
+
+def reproducibility_hash(
+    data: BarData, strategy: type[Strategy], params: Mapping[str, Any], settings: BacktestSettings
+) -> str:
+    """Same data, strategy code, parameters and settings → same hash."""
+    source = getattr(sys.modules.get(strategy.__module__), "__file__", None)
+    try:  # the code version: the strategy's module as it is on disk
+        code = Path(source).read_bytes() if source else b""
+    except OSError:
+        code = b""
+    code += f"{strategy.__module__}.{strategy.__qualname__}".encode()
+    document = json.dumps(
+        {
+            "data": data.content_hash(),
+            "strategy": strategy.name,
+            "code": hashlib.sha256(code).hexdigest(),
+            "params": dict(params),
+            "cash": repr(settings.cash),
+            "commission": repr(settings.commission),
+            "engine": 1,
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(document.encode()).hexdigest()
+
+
+def run_backtest(
+    strategy_class: type[Strategy],
+    data: BarData,
+    params: Mapping[str, Any] | None = None,
+    settings: BacktestSettings | None = None,
+    state: dict[str, Any] | None = None,
+) -> BacktestResult:
+    """Run ``strategy_class`` over ``data`` and return the equity curve and the trades.
+    ``state`` is the strategy's persistent state to start from (it is updated in place)."""
+    settings = settings or BacktestSettings()
+    broker = BacktestBroker(data, settings)
+    strategy = strategy_class(broker, params or {}, state)
+    broker.strategy = strategy
+    strategy.on_start()
+    indicators = strategy.indicators
+    n = len(data)
+    needed = max((ind.needed for ind in indicators), default=1)
+    if needed > n:
+        raise DataError(
+            "DATA_TOO_SHORT",
+            f"too few bars: {n}, but the indicators of {strategy_class.name!r} need {needed}",
+        )
+    times, opens, highs, lows, closes, volumes = (
+        data.times,
+        data.open,
+        data.high,
+        data.low,
+        data.close,
+        data.volume,
+    )
+    on_bar = strategy.on_bar
+    # Close-fed indicators that can compute their whole series in one loop (SMA) are
+    # precomputed; the loop then only moves their value along. Same numbers as update().
+    precomputed = [
+        (ind, ind.series(closes)) for ind in indicators if isinstance(ind, SMA) and type(ind) is SMA
+    ]
+    fresh = {id(ind) for ind, _ in precomputed}
+    close_fed = [
+        ind.update
+        for ind in indicators
+        if id(ind) not in fresh and type(ind).update_bar is Indicator.update_bar
+    ]
+    bar_fed = [
+        ind.update_bar for ind in indicators if type(ind).update_bar is not Indicator.update_bar
+    ]
+    equity = [settings.cash] * n
+    warmup = -1 if indicators else 0
+    pending = broker.pending
+    stopped = False
+    for i in range(n):
+        broker.index = i
+        if pending:
+            broker.work_orders(i)
+        close = closes[i]
+        for ind, values in precomputed:
+            ind.previous = ind.value
+            ind.value = values[i]
+        for update in close_fed:
+            update(close)
+        if bar_fed:
+            high, low = highs[i], lows[i]
+            for update_bar in bar_fed:
+                update_bar(high, low, close)
+        if broker.trades:
+            value = broker.cash + close * broker.size - broker.cost
+            equity[i] = value
+            if value <= 0:
+                for trade in list(broker.trades):
+                    broker._close(trade, close, i)
+                broker.cash = 0.0
+                for j in range(i, n):
+                    equity[j] = 0.0
+                stopped = True
+                break
+        else:
+            equity[i] = broker.cash
+        if warmup < 0:
+            if all(ind.ready for ind in indicators):
+                warmup = i
+            continue
+        if i > warmup:
+            on_bar(Bar(i, times[i], opens[i], highs[i], lows[i], close, volumes[i]))
+    if warmup < 0:
+        raise DataError(
+            "DATA_TOO_SHORT",
+            f"the indicators of {strategy_class.name!r} never became ready in {n} bars",
+        )
+    if not stopped:
+        # Close what is open on the last bar at its open, then work the orders placed
+        # on that bar there too (a strategy's own close then finds nothing to close).
+        last = n - 1
+        for trade in list(broker.trades):
+            broker._close(trade, opens[last], last)
+        if pending:
+            broker.work_orders(last)
+        equity[last] = broker.cash + closes[last] * broker.size - broker.cost
+    return BacktestResult(
+        strategy=strategy_class.name,
+        params=strategy.params,
+        settings=settings,
+        data=data,
+        equity=equity,
+        trades=broker.closed,
+        warmup=warmup,
+        reproducibility_hash=reproducibility_hash(data, strategy_class, strategy.params, settings),
+        orders=broker.done,
+        state=strategy.state,
+    )

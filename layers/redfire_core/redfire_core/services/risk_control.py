@@ -1,0 +1,183 @@
+"""Limits as data and trading states: read, change (audited), and the kill switch."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from redfire_core.adapters.audit_log import AuditLog
+from redfire_core.adapters.risk_store import PLATFORM, Overrides, RiskConflict, RiskStore
+from redfire_core.adapters.trading_store import ConflictError, TradingStore
+from redfire_core.config import Settings, get_settings
+from redfire_core.domain.errors import DomainError
+from redfire_core.domain.orders import Order
+from redfire_core.domain.risk import TradingState, limits_from, parse_limits
+from redfire_core.services.managing import cancel_all, cancel_order
+from redfire_core.services.retrying import on_conflict_retry
+
+SECTIONS = ("account", "symbols")
+MAX_SYMBOL_LENGTH = 32
+
+
+def limits_view(
+    risk: RiskStore, account_id: str, settings: Settings | None = None
+) -> dict[str, Any]:
+    """Stage defaults, the account's overrides, per-symbol overrides and what applies."""
+    settings = settings or get_settings()
+    overrides = risk.get_overrides(account_id)
+    defaults = settings.risk_limit_defaults()
+    return {
+        "defaults": limits_from(defaults).as_strings(),
+        "account": overrides.account,
+        "symbols": overrides.symbols,
+        "effective": limits_from(defaults, overrides.account).as_strings(),
+    }
+
+
+def _section(value: object, where: str) -> dict[str, object]:
+    if not isinstance(value, dict):
+        raise DomainError("RISK_LIMIT_INVALID", f"{where} must be an object of limits", where)
+    try:
+        return parse_limits(value)
+    except DomainError as error:
+        raise DomainError(error.code, error.message, f"{where}.{error.field}") from None
+
+
+def _merged(
+    current: dict[str, str], changes: dict[str, object], raw: dict[str, Any]
+) -> dict[str, str]:
+    merged = dict(current)
+    for key in changes:
+        if raw[key] is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = str(raw[key])
+    return merged
+
+
+def change_limits(
+    risk: RiskStore,
+    audit: AuditLog,
+    account_id: str,
+    body: dict[str, Any],
+    *,
+    actor: str,
+    now: datetime,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """Apply ``{"account": {...}, "symbols": {"GOOG": {...}}}``; ``null`` removes an
+    override (a symbol set to ``null`` loses all of its). Validated before anything moves."""
+    unknown = sorted(set(body) - set(SECTIONS))
+    if unknown:
+        raise DomainError("RISK_LIMIT_INVALID", f"unknown section {unknown[0]!r}", unknown[0])
+    account_changes = _section(body.get("account") or {}, "account")
+    symbols = body.get("symbols") or {}
+    if not isinstance(symbols, dict):
+        raise DomainError("RISK_LIMIT_INVALID", "symbols must be an object by symbol", "symbols")
+    symbol_changes: dict[str, dict[str, object] | None] = {}
+    for symbol, section in symbols.items():
+        if not symbol or len(symbol) > MAX_SYMBOL_LENGTH:
+            raise DomainError("RISK_LIMIT_INVALID", "invalid symbol", "symbols")
+        symbol_changes[symbol] = None if section is None else _section(section, f"symbols.{symbol}")
+
+    def attempt() -> Overrides:
+        before = risk.get_overrides(account_id)
+        account = _merged(before.account, account_changes, body.get("account") or {})
+        by_symbol = {k: dict(v) for k, v in before.symbols.items()}
+        for symbol, changes in symbol_changes.items():
+            if changes is None:
+                by_symbol.pop(symbol, None)
+                continue
+            merged = _merged(by_symbol.get(symbol, {}), changes, symbols[symbol])
+            if merged:
+                by_symbol[symbol] = merged
+            else:
+                by_symbol.pop(symbol, None)
+        after = Overrides(account, by_symbol, before.version + 1)
+        try:
+            risk.put_overrides(account_id, before, after)
+        except RiskConflict as error:
+            raise ConflictError(["ConditionalCheckFailed"]) from error
+        return after
+
+    after = on_conflict_retry(attempt)
+    audit.record(
+        account_id=account_id,
+        actor=actor,
+        action="risk.limits_changed",
+        detail={"changes": body, "account": after.account, "symbols": after.symbols},
+        now=now,
+    )
+    return limits_view(risk, account_id, settings)
+
+
+def change_state(
+    store: TradingStore,
+    risk: RiskStore,
+    audit: AuditLog,
+    scope: str,
+    state: TradingState,
+    reason: str,
+    *,
+    actor: str,
+    correlation_id: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """Set the trading state of an account (``scope`` = its id) or of every account
+    (``PLATFORM``), audited; ``halted`` cancels open orders through the normal cancel path."""
+
+    def attempt() -> str:
+        before = risk.get_state(scope)
+        try:
+            risk.put(risk.state_put(scope, before, state, reason, actor, now))
+        except RiskConflict as error:
+            raise ConflictError(["ConditionalCheckFailed"]) from error
+        return before.state.value
+
+    previous = on_conflict_retry(attempt)
+    canceled: list[Order] = []
+    if state is TradingState.HALTED:
+        canceled = cancel_open_orders(store, scope, correlation_id=correlation_id, now=now)
+    audit.record(
+        account_id=None if scope == PLATFORM else scope,
+        actor=actor,
+        action="risk.state_changed",
+        detail={
+            "scope": "global" if scope == PLATFORM else "account",
+            "from": previous,
+            "to": state.value,
+            "reason": reason,
+            "canceled_orders": [o.id for o in canceled],
+        },
+        now=now,
+    )
+    view = risk.get_state(scope).as_dict()
+    view["canceled_orders"] = [o.id for o in canceled]
+    return view
+
+
+def cancel_open_orders(
+    store: TradingStore, scope: str, *, correlation_id: str, now: datetime
+) -> list[Order]:
+    """The kill switch's cancels: one account's open orders, or every account's."""
+    if scope != PLATFORM:
+        return cancel_all(store, scope, correlation_id=correlation_id, now=now)
+    pending: list[Order] = []
+    for instrument in store.list_instruments():
+        for order in store.open_orders(instrument.symbol):
+            try:
+                pending.append(
+                    cancel_order(
+                        store, order.account_id, order.id, correlation_id=correlation_id, now=now
+                    )
+                )
+            except DomainError as error:
+                if error.code not in ("ORDER_NOT_CANCELABLE", "ORDER_NOT_FOUND"):
+                    raise
+    return pending
+
+
+def state_view(risk: RiskStore, account_id: str) -> dict[str, Any]:
+    view = risk.get_state(account_id).as_dict()
+    view["global"] = risk.get_state(PLATFORM).as_dict()
+    return view

@@ -1,0 +1,328 @@
+"""The real-time stream: connections, subscriptions with resume, and the pusher.
+
+Ordering (see docs/realtime.md): a message gets its seq and is stored in one
+conditional transaction keyed by the event id, so a seq is never skipped, never given
+twice, and a redelivered event reuses its seq. Delivery of a channel happens only under
+the channel's lease: the holder posts every stored message after ``delivered_seq`` to
+every subscriber, in seq order, then records how far it got and releases the lease, and
+looks again (so a message stored while the lease was held is never left behind). Two
+pusher batches therefore never post the same channel at the same time, and a resume
+replay holds the same lease, so replayed and live messages cannot interleave.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from redfire_core.adapters.stream_store import (
+    ChannelState,
+    Connection,
+    Retained,
+    SeqConflict,
+)
+from redfire_core.adapters.ws_management import ConnectionGone, ConnectionPoster
+from redfire_core.domain.channels import ChannelError, Subscription, publications, resolve
+from redfire_core.events import Envelope, new_id
+
+CONNECTION_TTL_SECONDS = 2 * 3600 + 600  # API Gateway closes a connection after 2 hours
+LEASE_MS = 30_000  # a crashed holder blocks its channel this long at most
+LEASE_WAIT_SECONDS = 10.0  # how long a resume waits for a busy channel
+MAX_SEQ_ATTEMPTS = 100
+MAX_CHANNELS_PER_REQUEST = 20
+POST_CONCURRENCY = 16  # connections posted to at once (each one's messages stay in order)
+ACTIONS = ("subscribe", "unsubscribe", "ping")
+
+
+class StreamStorePort(Protocol):
+    def put_connection(self, connection: Connection, ttl: int) -> None: ...
+    def get_connection(self, connection_id: str) -> Connection | None: ...
+    def delete_connection(self, connection_id: str) -> None: ...
+    def put_subscription(self, connection_id: str, sub: Subscription, ttl: int) -> None: ...
+    def delete_subscription(self, connection_id: str, sub: Subscription) -> None: ...
+    def subscribers(self, sub: Subscription, now: int) -> list[str]: ...
+    def claimed_seq(self, event_key: str) -> int | None: ...
+    def channel_state(self, sub: Subscription) -> ChannelState: ...
+    def append(
+        self,
+        sub: Subscription,
+        event_key: str,
+        expected_last: int,
+        message: dict[str, Any],
+        ttl: int,
+    ) -> int: ...
+    def messages(self, sub: Subscription, after: int, upto: int, now: int) -> list[Retained]: ...
+    def acquire_lease(self, sub: Subscription, owner: str, now_ms: int, lease_ms: int) -> bool: ...
+    def release_lease(self, sub: Subscription, owner: str, delivered_seq: int | None) -> None: ...
+
+
+@dataclass
+class Stream:
+    """The stream's ports and knobs; one per container."""
+
+    store: StreamStorePort
+    poster: ConnectionPoster
+    retention_seconds: int = 86_400
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    posts: int = 0  # management API posts made by this container (all routes)
+    last_posts: int = 0  # posts made by the last publish (the pusher's metric)
+    _count_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def now(self) -> int:
+        return int(self.clock())
+
+    # --- connections ----------------------------------------------------------------
+
+    def connect(self, connection_id: str, account_id: str, subject: str, connected_at: str) -> None:
+        self.store.put_connection(
+            Connection(connection_id, account_id, subject, connected_at),
+            self.now + CONNECTION_TTL_SECONDS,
+        )
+
+    def disconnect(self, connection_id: str) -> None:
+        self.store.delete_connection(connection_id)
+
+    # --- client messages ------------------------------------------------------------
+
+    def receive(self, connection_id: str, body: str | None) -> None:
+        """Handle one client message; every failure is answered on the socket."""
+        connection = self.store.get_connection(connection_id)
+        if connection is None:
+            self._send(connection_id, _error("CONNECTION_UNKNOWN", "connect again"))
+            return
+        try:
+            request = json.loads(body or "")
+        except ValueError:
+            self._send(connection_id, _error("MESSAGE_MALFORMED", "the message is not JSON"))
+            return
+        if not isinstance(request, dict):
+            self._send(connection_id, _error("MESSAGE_MALFORMED", "send a JSON object"))
+            return
+        action = request.get("action")
+        if action == "ping":
+            self._send(connection_id, {"type": "pong"})
+        elif action == "subscribe":
+            self.subscribe(connection, request.get("channels"), request.get("resume"))
+        elif action == "unsubscribe":
+            self.unsubscribe(connection, request.get("channels"))
+        else:
+            self._send(
+                connection_id,
+                _error("ACTION_UNKNOWN", f"unknown action {action!r}; one of {list(ACTIONS)}"),
+            )
+
+    def subscribe(self, connection: Connection, channels: Any, resume: Any) -> None:
+        cid = connection.connection_id
+        names = self._channel_names(cid, channels)
+        if names is None:
+            return
+        if resume is None:
+            resume = {}
+        if not isinstance(resume, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in resume.values()
+        ):
+            self._send(cid, _error("MESSAGE_MALFORMED", "resume maps channels to seq numbers"))
+            return
+        stray = sorted(set(resume) - set(names))
+        if stray:
+            self._send(
+                cid, _error("MESSAGE_MALFORMED", f"resume names {stray[0]!r}, not subscribed")
+            )
+            return
+        for name in names:
+            try:
+                sub = resolve(name, connection.account_id)
+            except ChannelError as error:
+                self._send(cid, _error(error.code, error.message, channel=name))
+                continue
+            self._subscribe_one(cid, name, sub, resume.get(name))
+
+    def unsubscribe(self, connection: Connection, channels: Any) -> None:
+        cid = connection.connection_id
+        names = self._channel_names(cid, channels)
+        if names is None:
+            return
+        for name in names:
+            try:
+                sub = resolve(name, connection.account_id)
+            except ChannelError as error:
+                self._send(cid, _error(error.code, error.message, channel=name))
+                continue
+            self.store.delete_subscription(cid, sub)
+            self._send(cid, {"type": "unsubscribed", "channel": name})
+
+    def _channel_names(self, cid: str, channels: Any) -> list[str] | None:
+        if (
+            not isinstance(channels, list)
+            or not channels
+            or len(channels) > MAX_CHANNELS_PER_REQUEST
+            or not all(isinstance(c, str) for c in channels)
+        ):
+            self._send(
+                cid,
+                _error(
+                    "MESSAGE_MALFORMED",
+                    f"channels must be a list of 1 to {MAX_CHANNELS_PER_REQUEST} channel names",
+                ),
+            )
+            return None
+        return list(dict.fromkeys(channels))
+
+    def _subscribe_one(self, cid: str, name: str, sub: Subscription, resume: int | None) -> None:
+        if resume is None:
+            # Live only: no replay to order against, so no lease. Every message stored after
+            # the subscription is written reaches it; the ack names the last seq stored
+            # before, so a client drops the (in-flight) messages at or below it.
+            self.store.put_subscription(cid, sub, self.now + CONNECTION_TTL_SECONDS)
+            state = self.store.channel_state(sub)
+            self._send(cid, {"type": "subscribed", "channel": name, "seq": state.last_seq})
+            return
+        self._resume(cid, name, sub, resume)
+
+    def _resume(self, cid: str, name: str, sub: Subscription, resume: int) -> None:
+        """Under the channel's lease: subscribe, acknowledge, replay; so live messages
+        (posted only under the same lease) come after the replay, without overlap."""
+        owner = new_id()
+        deadline = time.monotonic() + LEASE_WAIT_SECONDS
+        while not self.store.acquire_lease(sub, owner, self._now_ms(), LEASE_MS):
+            if time.monotonic() > deadline:
+                self._send(cid, _error("CHANNEL_BUSY", "try subscribing again", channel=name))
+                return
+            self.sleep(0.02)
+        try:
+            self.store.put_subscription(cid, sub, self.now + CONNECTION_TTL_SECONDS)
+            state = self.store.channel_state(sub)
+            replay: list[Retained] = []
+            expired: dict[str, Any] | None = None
+            if resume < state.delivered_seq:
+                replay = self.store.messages(sub, resume, state.delivered_seq, self.now)
+                if not replay or replay[0].seq != resume + 1:
+                    expired = _error(
+                        "RESUME_POINT_EXPIRED",
+                        f"messages after seq {resume} are no longer retained; "
+                        "reload the state over REST",
+                        channel=name,
+                        resume=resume,
+                        oldest_seq=replay[0].seq if replay else state.delivered_seq + 1,
+                    )
+            self._send(cid, {"type": "subscribed", "channel": name, "seq": state.delivered_seq})
+            if expired is not None:
+                self._send(cid, expired)
+            for message in replay:
+                self._post(cid, message.body)
+        except ConnectionGone:
+            self.store.delete_connection(cid)
+        finally:
+            self.store.release_lease(sub, owner, None)
+        # A pusher that found the lease taken left its messages to us: deliver them.
+        self.deliver(sub)
+
+    # --- the pusher -----------------------------------------------------------------
+
+    def publish(self, event: Envelope) -> list[tuple[Subscription, int]]:
+        """Store the event on each of its channels (seq assigned), then deliver them;
+        the posts this delivery made are in ``last_posts``."""
+        stored = []
+        for index, publication in enumerate(
+            publications(event.type, event.account_id, event.payload)
+        ):
+            sub = Subscription(publication.scope, publication.channel)
+            message = {
+                "channel": publication.channel,
+                "type": event.type,
+                "occurred_at": event.occurred_at,
+                "event_id": event.id,
+                "data": publication.data,
+            }
+            stored.append((sub, self.allocate(sub, f"{event.id}#{index}", message)))
+        self.last_posts = sum(self.deliver(sub) for sub in dict.fromkeys(s for s, _ in stored))
+        return stored
+
+    def allocate(self, sub: Subscription, event_key: str, message: dict[str, Any]) -> int:
+        """The seq of this publication: the one it already got, or the next of its channel."""
+        for _ in range(MAX_SEQ_ATTEMPTS):
+            claimed = self.store.claimed_seq(event_key)
+            if claimed is not None:
+                return claimed
+            state = self.store.channel_state(sub)
+            try:
+                return self.store.append(
+                    sub, event_key, state.last_seq, message, self.now + self.retention_seconds
+                )
+            except SeqConflict:
+                continue
+        raise SeqConflict(f"no seq for {event_key} after {MAX_SEQ_ATTEMPTS} attempts")
+
+    def deliver(self, sub: Subscription) -> int:
+        """Post what is stored and not yet delivered, under the channel's lease; returns
+        the number of posts. When another holds the lease, it delivers (it looks again
+        after releasing)."""
+        posts = 0
+        while True:
+            owner = new_id()
+            if not self.store.acquire_lease(sub, owner, self._now_ms(), LEASE_MS):
+                return posts
+            delivered: int | None = None
+            try:
+                state = self.store.channel_state(sub)
+                if state.last_seq > state.delivered_seq:
+                    messages = self.store.messages(
+                        sub, state.delivered_seq, state.last_seq, self.now
+                    )
+                    posts += self._fan_out(sub, messages)
+                delivered = state.last_seq
+            finally:
+                self.store.release_lease(sub, owner, delivered)
+            if self.store.channel_state(sub).last_seq <= delivered:
+                return posts
+
+    def _fan_out(self, sub: Subscription, messages: Iterable[Retained]) -> int:
+        """Each message once to each subscriber: N posts for N connections. Connections
+        are served in parallel, each by one worker posting its messages in seq order; a
+        gone connection is removed and gets nothing more."""
+        batch = list(messages)
+        if not batch:
+            return 0
+
+        def serve(cid: str) -> int:
+            posted = 0
+            try:
+                for message in batch:
+                    posted += 1
+                    self._post(cid, message.body)
+            except ConnectionGone:
+                self.store.delete_connection(cid)
+            return posted
+
+        connections = self.store.subscribers(sub, self.now)
+        if len(connections) <= 1:
+            return sum(serve(cid) for cid in connections)
+        with ThreadPoolExecutor(min(POST_CONCURRENCY, len(connections))) as pool:
+            return sum(pool.map(serve, connections))
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    def _post(self, cid: str, data: bytes) -> None:
+        with self._count_lock:
+            self.posts += 1
+        self.poster.post(cid, data)
+
+    def _send(self, cid: str, message: dict[str, Any]) -> None:
+        try:
+            self._post(cid, json.dumps(message, separators=(",", ":")).encode())
+        except ConnectionGone:
+            self.store.delete_connection(cid)
+
+
+def _error(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "error", "code": code, "message": message, **extra}

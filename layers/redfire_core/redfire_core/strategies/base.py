@@ -1,0 +1,325 @@
+"""The Strategy API: write a strategy once, run it in a backtest or live.
+
+A strategy declares ``parameters`` (name → default; a value given as text is coerced to
+the default's type), registers indicators in ``on_start`` (the runner updates them
+before each ``on_bar``), and trades with ``buy`` / ``sell`` / ``close``. ``state`` is a
+JSON-serialisable dict that the runner persists between bars (and across cold starts
+when live). Prices and quantities are floats inside a run; Decimal lives at the edges.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, ClassVar, Protocol, TypeVar
+
+from redfire_core.strategies.indicators import (
+    ATR,
+    EMA,
+    RSI,
+    SMA,
+    Bollinger,
+    Highest,
+    Indicator,
+    Lowest,
+)
+
+_I = TypeVar("_I", bound=Indicator)
+ALL_EQUITY = None  # size=None: the largest whole number of units the equity pays for
+
+
+class StrategyError(ValueError):
+    """Bad strategy input (unknown strategy or parameter, a value of the wrong type)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Bar:
+    """One bar as a strategy sees it."""
+
+    __slots__ = ("close", "high", "index", "low", "open", "time", "volume")
+
+    def __init__(
+        self,
+        index: int,
+        time: datetime,
+        open: float,
+        high: float,
+        low: float,
+        close: float,
+        volume: float,
+    ) -> None:
+        self.index = index
+        self.time = time
+        self.open = open
+        self.high = high
+        self.low = low
+        self.close = close
+        self.volume = volume
+
+
+class StrategyOrder:
+    """An order a strategy placed. ``quantity`` None means "all equity" (sized at the fill);
+    ``closes`` orders flatten whatever position exists when they fill."""
+
+    __slots__ = (
+        "closes",
+        "fill_price",
+        "filled_quantity",
+        "id",
+        "limit",
+        "placed_bar",
+        "quantity",
+        "reason",
+        "side",
+        "status",
+        "stop",
+        "triggered",
+    )
+
+    def __init__(
+        self,
+        id: int,
+        side: int,
+        quantity: float | None,
+        limit: float | None = None,
+        stop: float | None = None,
+        closes: bool = False,
+        placed_bar: int = -1,
+    ) -> None:
+        self.id = id
+        self.side = side  # +1 buy, -1 sell
+        self.quantity = quantity
+        self.limit = limit
+        self.stop = stop
+        self.closes = closes
+        self.placed_bar = placed_bar
+        self.status = "working"  # working → filled | canceled | rejected
+        self.triggered = False
+        self.filled_quantity = 0.0
+        self.fill_price = NAN
+        self.reason = ""
+
+    @property
+    def type(self) -> str:
+        if self.closes or (self.limit is None and self.stop is None):
+            return "market"
+        if self.stop is not None:
+            return "stop" if self.limit is None else "stop_limit"
+        return "limit"
+
+
+class Fill:
+    """One execution: signed quantity (+ bought, - sold), price and commission."""
+
+    __slots__ = ("bar", "commission", "order_id", "price", "quantity", "time")
+
+    def __init__(
+        self,
+        order_id: int,
+        quantity: float,
+        price: float,
+        commission: float,
+        bar: int,
+        time: datetime,
+    ) -> None:
+        self.order_id = order_id
+        self.quantity = quantity
+        self.price = price
+        self.commission = commission
+        self.bar = bar
+        self.time = time
+
+
+NAN = math.nan
+
+
+class Broker(Protocol):
+    """What a runner (the backtest engine, the live runner) offers a strategy."""
+
+    def submit(self, order: StrategyOrder) -> StrategyOrder: ...
+
+    def cancel(self, order: StrategyOrder) -> None: ...
+
+    @property
+    def position(self) -> float: ...
+
+    @property
+    def equity(self) -> float: ...
+
+    @property
+    def bar_index(self) -> int: ...
+
+
+class Strategy:
+    """Subclass and override the hooks you need."""
+
+    name: ClassVar[str] = ""
+    parameters: ClassVar[dict[str, Any]] = {}
+
+    def __init__(
+        self,
+        broker: Broker,
+        params: Mapping[str, Any] | None = None,
+        state: dict[str, Any] | None = None,
+    ) -> None:
+        self.broker = broker
+        self.params: dict[str, Any] = self.resolve_parameters(params or {})
+        for key, value in self.params.items():
+            setattr(self, key, value)
+        self.state: dict[str, Any] = state if state is not None else {}
+        self.indicators: list[Indicator] = []
+        self._next_id = 0
+
+    # -- parameters ---------------------------------------------------------------------
+
+    @classmethod
+    def resolve_parameters(cls, given: Mapping[str, Any]) -> dict[str, Any]:
+        """Defaults overlaid with ``given``, coerced to each default's type."""
+        unknown = sorted(set(given) - set(cls.parameters))
+        if unknown:
+            known = ", ".join(sorted(cls.parameters)) or "none"
+            raise StrategyError(
+                "STRATEGY_UNKNOWN_PARAMETER",
+                f"unknown parameter {unknown[0]!r} for strategy {cls.name!r} (known: {known})",
+            )
+        resolved = dict(cls.parameters)
+        for key, value in given.items():
+            resolved[key] = _coerce(key, value, cls.parameters[key])
+        cls.check_parameters(resolved)
+        return resolved
+
+    @classmethod
+    def check_parameters(cls, params: dict[str, Any]) -> None:
+        """Override to reject combinations (raise StrategyError)."""
+
+    # -- hooks --------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        """Register indicators here."""
+
+    def on_bar(self, bar: Bar) -> None:
+        """Called once per bar, after the indicators have taken it."""
+
+    def on_fill(self, fill: Fill) -> None:
+        """Called for every execution of this strategy's orders."""
+
+    def on_order(self, order: StrategyOrder) -> None:
+        """Called when an order ends (filled, canceled, rejected)."""
+
+    # -- indicators ---------------------------------------------------------------------
+
+    def indicator(self, indicator: Indicator) -> Indicator:
+        """Register any indicator: the runner feeds it each bar before ``on_bar``."""
+        self.indicators.append(indicator)
+        return indicator
+
+    def sma(self, n: int) -> SMA:
+        return _register(self, SMA(int(n)))
+
+    def ema(self, n: int) -> EMA:
+        return _register(self, EMA(int(n)))
+
+    def rsi(self, n: int = 14) -> RSI:
+        return _register(self, RSI(int(n)))
+
+    def atr(self, n: int = 14) -> ATR:
+        return _register(self, ATR(int(n)))
+
+    def bollinger(self, n: int = 20, k: float = 2.0) -> Bollinger:
+        return _register(self, Bollinger(int(n), float(k)))
+
+    def highest(self, n: int) -> Highest:
+        return _register(self, Highest(int(n)))
+
+    def lowest(self, n: int) -> Lowest:
+        return _register(self, Lowest(int(n)))
+
+    # -- trading ------------------------------------------------------------------------
+
+    @property
+    def position(self) -> float:
+        """Signed units held (negative when short)."""
+        return self.broker.position
+
+    @property
+    def equity(self) -> float:
+        return self.broker.equity
+
+    def buy(
+        self, size: float | None = ALL_EQUITY, limit: float | None = None, stop: float | None = None
+    ) -> StrategyOrder:
+        """Buy ``size`` units (None: all equity) at market, or as a limit / stop order."""
+        return self._place(1, size, limit, stop)
+
+    def sell(
+        self, size: float | None = ALL_EQUITY, limit: float | None = None, stop: float | None = None
+    ) -> StrategyOrder:
+        """Sell (or go short) ``size`` units (None: all equity)."""
+        return self._place(-1, size, limit, stop)
+
+    def close(self) -> StrategyOrder | None:
+        """Flatten the position at the next fill price; None when flat."""
+        position = self.broker.position
+        if not position:
+            return None
+        self._next_id += 1
+        order = StrategyOrder(self._next_id, -1 if position > 0 else 1, abs(position), closes=True)
+        order.placed_bar = self.broker.bar_index
+        return self.broker.submit(order)
+
+    def cancel(self, order: StrategyOrder) -> None:
+        self.broker.cancel(order)
+
+    def _place(
+        self, side: int, size: float | None, limit: float | None, stop: float | None
+    ) -> StrategyOrder:
+        if size is not None and not (size > 0 and float(size).is_integer()):
+            raise StrategyError("ORDER_INVALID", f"size must be a positive whole number: {size}")
+        self._next_id += 1
+        order = StrategyOrder(
+            self._next_id,
+            side,
+            None if size is None else float(size),
+            None if limit is None else float(limit),
+            None if stop is None else float(stop),
+        )
+        order.placed_bar = self.broker.bar_index
+        return self.broker.submit(order)
+
+
+def _register(strategy: Strategy, indicator: _I) -> _I:
+    strategy.indicators.append(indicator)
+    return indicator
+
+
+def _coerce(key: str, value: Any, default: Any) -> Any:
+    kind = type(default)
+    try:
+        if kind is bool:
+            if isinstance(value, str):
+                if value.lower() in ("1", "true", "yes", "on"):
+                    return True
+                if value.lower() in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if kind is int:
+            number = float(value)
+            if not number.is_integer():
+                raise ValueError(value)
+            return int(number)
+        if kind is float:
+            result = float(value)
+            if not math.isfinite(result):
+                raise ValueError(value)
+            return result
+        return kind(value) if default is not None else value
+    except (TypeError, ValueError):
+        raise StrategyError(
+            "STRATEGY_INVALID_PARAMETER",
+            f"parameter {key!r} must be {kind.__name__}, got {value!r}",
+        ) from None

@@ -1,0 +1,304 @@
+"""The ws handler and the pusher on moto, with real API Gateway WebSocket and SQS event
+shapes; the management API is a recording fake."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import pytest
+
+from redfire_core.adapters.trading_store import TradingStore
+from redfire_core.auth import Role
+from redfire_core.config import get_settings
+from redfire_core.domain.channels import Subscription
+from redfire_core.events import Envelope, new_id
+from redfire_stream import wiring
+from tests.integration.conftest import call_api, token_for
+from tests.support.events import LambdaContext, load_event
+from tests.support.pipeline import Pipeline
+from tests.support.serialised_moto import serialised_aws_calls
+from tests.support.stream_fakes import RecordingPoster
+
+ORDER = {"symbol": "GOOG", "side": "buy", "type": "market", "quantity": "10"}
+
+
+@pytest.fixture
+def poster(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingPoster]:
+    """The management API every stream function posts to, for this test."""
+    recording = RecordingPoster()
+    monkeypatch.setattr(wiring, "ApiGatewayManagement", lambda url: recording)
+    wiring.stream.cache_clear()
+    yield recording
+    wiring.stream.cache_clear()
+
+
+def ws(event: dict[str, Any]) -> dict[str, Any]:
+    from redfire_stream.ws_handler import handler
+
+    reply: dict[str, Any] = handler(event, LambdaContext())
+    return reply
+
+
+def connect(cid: str, token: str | None, *, via_protocol: bool = False) -> dict[str, Any]:
+    event = load_event("apigw_ws_connect")
+    event["requestContext"]["connectionId"] = cid
+    if token and via_protocol:
+        event["headers"]["Sec-WebSocket-Protocol"] = f"redfire, {token}"
+    elif token:
+        event["queryStringParameters"] = {"token": token}
+        event["multiValueQueryStringParameters"] = {"token": [token]}
+    return ws(event)
+
+
+def send(cid: str, body: dict[str, Any] | str) -> None:
+    event = load_event("apigw_ws_message")
+    text = body if isinstance(body, str) else json.dumps(body)
+    action = body.get("action") if isinstance(body, dict) else None
+    event["requestContext"]["connectionId"] = cid
+    event["requestContext"]["routeKey"] = (
+        action if action in ("subscribe", "unsubscribe", "ping") else "$default"
+    )
+    event["body"] = text
+    assert ws(event) == {"statusCode": 200}
+
+
+def disconnect(cid: str) -> None:
+    event = load_event("apigw_ws_disconnect")
+    event["requestContext"]["connectionId"] = cid
+    assert ws(event) == {"statusCode": 200}
+
+
+def subscribed(cid: str, channels: list[str], account: str = "demo", **resume: int) -> None:
+    assert connect(cid, token_for(account))["statusCode"] == 200
+    request: dict[str, Any] = {"action": "subscribe", "channels": channels}
+    if resume:
+        request["resume"] = resume
+    send(cid, request)
+
+
+def connection_item(cid: str) -> dict[str, Any] | None:
+    table = get_settings().table_name("connections")
+    item: dict[str, Any] | None = (
+        boto3.client("dynamodb")
+        .get_item(TableName=table, Key={"pk": {"S": f"CONN#{cid}"}, "sk": {"S": "META"}})
+        .get("Item")
+    )
+    return item
+
+
+# --- ws routes -------------------------------------------------------------------------
+
+
+def test_connect_with_a_valid_token_in_the_query_string_registers_the_connection(
+    seeded: TradingStore, poster: RecordingPoster
+) -> None:
+    assert connect("c1", token_for("demo")) == {"statusCode": 200}
+    item = connection_item("c1")
+    assert item is not None and item["account_id"]["S"] == "demo" and "ttl" in item
+
+
+def test_connect_with_the_token_as_websocket_protocol_selects_the_redfire_protocol(
+    seeded: TradingStore, poster: RecordingPoster
+) -> None:
+    reply = connect("c1", token_for("demo"), via_protocol=True)
+    assert reply == {"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": "redfire"}}
+
+
+@pytest.mark.parametrize("token", [None, "not.a.token", "garbage"])
+def test_connect_with_a_missing_or_bad_token_is_refused(
+    seeded: TradingStore, poster: RecordingPoster, token: str | None
+) -> None:
+    assert connect("c1", token)["statusCode"] == 401
+    assert connection_item("c1") is None
+
+
+def test_ping_is_answered_with_pong(seeded: TradingStore, poster: RecordingPoster) -> None:
+    connect("c1", token_for("demo"))
+    send("c1", {"action": "ping"})
+    assert poster.sent["c1"] == [{"type": "pong"}]
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ("{oops", "MESSAGE_MALFORMED"),
+        ({"action": "fly"}, "ACTION_UNKNOWN"),
+        ({"action": "subscribe", "channels": ["gossip"]}, "CHANNEL_UNKNOWN"),
+        ({"action": "subscribe", "channels": ["orders:other"]}, "CHANNEL_FORBIDDEN"),
+    ],
+)
+def test_a_bad_message_gets_an_error_and_keeps_the_connection(
+    seeded: TradingStore, poster: RecordingPoster, body: Any, code: str
+) -> None:
+    connect("c1", token_for("demo"))
+    send("c1", body)
+    assert poster.sent["c1"][-1]["type"] == "error"
+    assert poster.sent["c1"][-1]["code"] == code
+    assert connection_item("c1") is not None
+
+
+def test_disconnect_forgets_the_connection_and_its_subscriptions(
+    seeded: TradingStore, poster: RecordingPoster
+) -> None:
+    subscribed("c1", ["orders", "quotes:GOOG"])
+    disconnect("c1")
+    assert connection_item("c1") is None
+    store = wiring.stream("x").store
+    assert store.subscribers(Subscription("demo", "orders"), 0) == []
+
+
+# --- the pusher ------------------------------------------------------------------------
+
+
+def test_an_order_streams_submitted_accepted_filled_in_seq_order_as_rest_shows_it(
+    seeded: TradingStore, pipeline: Pipeline, poster: RecordingPoster
+) -> None:
+    subscribed("c1", ["orders", "trades", "positions"])
+    status, _, order = call_api("POST", "/v1/orders", body=ORDER, token=token_for())
+    assert status == 201
+    pipeline.run_until_quiet()
+
+    messages = poster.of_channel("c1", "orders")
+    assert [m["type"] for m in messages] == ["OrderSubmitted", "OrderAccepted", "OrderFilled"]
+    assert [m["seq"] for m in messages] == [1, 2, 3]
+    _, _, final = call_api("GET", f"/v1/orders/{order['id']}", token=token_for())
+    assert messages[-1]["data"] == final
+    assert poster.of_channel("c1", "trades")[0]["data"]["order_id"] == order["id"]
+    assert poster.of_channel("c1", "positions")[0]["data"]["quantity"] == "10"
+
+
+def test_a_subscriber_never_receives_another_accounts_events(
+    seeded: TradingStore, other_account: str, pipeline: Pipeline, poster: RecordingPoster
+) -> None:
+    subscribed("theirs", ["orders", "trades", "positions"], account=other_account)
+    call_api("POST", "/v1/orders", body=ORDER, token=token_for())
+    pipeline.run_until_quiet()
+    assert [m for m in poster.sent["theirs"] if "data" in m] == []
+
+
+def test_a_gone_connection_is_removed_by_the_pusher(
+    seeded: TradingStore, pipeline: Pipeline, poster: RecordingPoster
+) -> None:
+    subscribed("gone", ["orders"])
+    subscribed("alive", ["orders"])
+    poster.gone.add("gone")
+    call_api("POST", "/v1/orders", body=ORDER, token=token_for())
+    pipeline.run_until_quiet()
+    assert connection_item("gone") is None
+    assert len(poster.of_channel("alive", "orders")) == 3
+
+
+def test_a_client_resuming_gets_exactly_what_it_missed_then_live(
+    seeded: TradingStore, pipeline: Pipeline, poster: RecordingPoster
+) -> None:
+    subscribed("first", ["orders"])
+    call_api("POST", "/v1/orders", body=ORDER, token=token_for())
+    pipeline.run_until_quiet()
+    disconnect("first")  # saw seq 1..3
+    call_api("POST", "/v1/orders", body=ORDER, token=token_for())
+    pipeline.run_until_quiet()  # seq 4..6 missed
+
+    subscribed("again", ["orders"], orders=3)
+    call_api("POST", "/v1/orders", body=ORDER, token=token_for())
+    pipeline.run_until_quiet()
+
+    assert [m["seq"] for m in poster.of_channel("again", "orders")] == list(range(4, 10))
+
+
+def test_a_redelivered_sqs_record_reuses_its_seq_and_posts_nothing_new(
+    seeded: TradingStore, poster: RecordingPoster
+) -> None:
+    from redfire_stream.pusher import handler
+
+    subscribed("c1", ["orders"])
+    record = sqs_record(order_envelope("o1"))
+    for _ in range(2):
+        assert handler({"Records": [record]}, LambdaContext()) == {"batchItemFailures": []}
+    assert [m["seq"] for m in poster.of_channel("c1", "orders")] == [1]
+
+
+@pytest.mark.slow
+def test_concurrent_pusher_batches_cannot_reorder_a_channel(
+    seeded: TradingStore, poster: RecordingPoster
+) -> None:
+    from redfire_stream.pusher import push
+
+    subscribed("c1", ["orders"])
+    subscribed("c2", ["orders"])
+    events = [order_envelope(f"o{n}") for n in range(40)]
+    start = threading.Barrier(8)
+
+    def run(batch: list[Envelope]) -> None:
+        from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+        start.wait()
+        for event in batch:
+            push(SQSRecord(sqs_record(event)))
+
+    with serialised_aws_calls(), ThreadPoolExecutor(8) as pool:
+        list(pool.map(run, [events[n::8] for n in range(8)]))
+
+    for cid in ("c1", "c2"):
+        assert [m["seq"] for m in poster.of_channel(cid, "orders")] == list(range(1, 41))
+    assert poster.posts == 2 + 2 * 40  # two acks, then one post per event per connection
+
+
+def test_one_event_to_n_connections_costs_n_posts(
+    seeded: TradingStore, poster: RecordingPoster
+) -> None:
+    from redfire_stream.pusher import handler
+
+    for n in range(30):
+        subscribed(f"c{n}", ["orders"])
+    before = poster.posts
+    handler({"Records": [sqs_record(order_envelope("o1"))]}, LambdaContext())
+    assert poster.posts - before == 30
+
+
+def order_envelope(order_id: str) -> Envelope:
+    return Envelope(
+        id=new_id(),
+        type="OrderAccepted",
+        occurred_at="2026-11-25T09:30:00.000Z",
+        account_id="demo",
+        correlation_id="c",
+        payload={"order": {"id": order_id, "status": "accepted"}},
+    )
+
+
+def sqs_record(event: Envelope) -> dict[str, Any]:
+    record = load_event("sqs_eventbridge")["Records"][0]
+    body = load_event("eventbridge_event")
+    body.update({"id": new_id(), "detail-type": event.type, "detail": event.model_dump()})
+    record["body"] = json.dumps(body)
+    record["messageId"] = new_id()
+    return dict(record)
+
+
+def test_a_viewer_may_stream_too(seeded: TradingStore, poster: RecordingPoster) -> None:
+    assert connect("c1", token_for("demo", Role.VIEWER)) == {"statusCode": 200}
+
+
+def test_a_revoked_api_keys_token_is_refused_at_connect(
+    seeded: TradingStore, poster: RecordingPoster
+) -> None:
+    from redfire_stream import ws_handler
+
+    ws_handler._api_keys.cache_clear()  # a fresh container: no key cached as live
+    admin = token_for("demo", Role.ADMIN)
+    _, _, key = call_api(
+        "POST", "/v1/api-keys", body={"name": "bot", "scopes": ["read"]}, token=admin
+    )
+    _, _, exchanged = call_api(
+        "POST", "/v1/auth/token", body={"key_id": key["key_id"], "secret": key["secret"]}
+    )
+    token = exchanged["access_token"]
+    assert connect("c1", token)["statusCode"] == 200
+    call_api("DELETE", f"/v1/api-keys/{key['key_id']}", token=admin)
+    ws_handler._api_keys.cache_clear()
+    assert connect("c2", token)["statusCode"] == 401

@@ -1,0 +1,112 @@
+"""``redfire backtest``: JSON keys, the table, the chart, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from redfire_cli.main import main
+
+backtesting = pytest.importorskip("backtesting")
+GOOG = Path(backtesting.__file__).parent / "test" / "GOOG.csv"
+
+KEYS = {
+    "trades", "return_pct", "buy_and_hold_return_pct", "equity_final", "equity_peak",
+    "sharpe_ratio", "sortino_ratio", "calmar_ratio", "max_drawdown_pct", "win_rate_pct",
+    "profit_factor", "sqn", "commissions", "exposure_time_pct", "reproducibility_hash",
+}  # fmt: skip
+
+
+def test_json_output_has_the_documented_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        ["backtest", "--strategy", "sma_cross", "--data", str(GOOG), "--cash", "10000",
+         "--commission", "0.002", "--param", "fast=10", "--param", "slow=20", "--json"]
+    )  # fmt: skip
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert out.keys() >= KEYS
+    assert out["trades"] == 94 and isinstance(out["trades"], int)
+    assert out["max_drawdown_pct"] < 0
+
+
+def test_table_output_is_readable(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["backtest", "--strategy", "sma_cross", "--data", str(GOOG)]) == 0
+    out = capsys.readouterr().out
+    assert "Sharpe Ratio" in out and "# Trades" in out
+
+
+def test_plot_writes_a_self_contained_chart(tmp_path: Path) -> None:
+    chart = tmp_path / "chart.html"
+    code = main(
+        ["backtest", "--strategy", "sma_cross", "--data", str(GOOG), "--plot", str(chart),
+         "--json"]
+    )  # fmt: skip
+    text = chart.read_text()
+    assert code == 0
+    assert "<svg" in text and "Equity" in text and "Drawdown" in text
+    assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")
+    assert "https://" not in text and "<script" not in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--strategy", "nope", "--data", str(GOOG)], "unknown strategy 'nope'"),
+        (["--strategy", "sma_cross", "--data", str(GOOG), "--param", "x=1"], "unknown parameter"),
+        (["--strategy", "sma_cross", "--data", str(GOOG), "--param", "fast"], "key=value"),
+        (["--strategy", "sma_cross", "--data", "/no/such.csv"], "cannot read"),
+        (["--strategy", "sma_cross", "--data", str(GOOG), "--cash", "lots"], "--cash"),
+        (["--strategy", "sma_cross"], "--data"),
+        (["--data", str(GOOG)], "--strategy"),
+    ],
+)
+def test_bad_input_is_one_line_on_stderr_and_a_nonzero_exit(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    try:
+        code = main(["backtest", *args])
+    except SystemExit as exit_:
+        code = exit_.code  # argparse usage errors
+    err = capsys.readouterr().err
+    assert code not in (0, None)
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_csv_problems_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time,open,high,low\n2026-01-01,1,2,0.5\n")
+    code = main(["backtest", "--strategy", "sma_cross", "--data", str(bad)])
+    assert code == 2
+    assert "no Close column" in capsys.readouterr().err
+
+
+def test_too_few_bars_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["backtest", "--strategy", "sma_cross", "--data", str(GOOG), "--param",
+                 "slow=5000"])  # fmt: skip
+    assert code == 2
+    assert "too few bars" in capsys.readouterr().err
+
+
+def test_the_command_runs_as_a_process_without_the_local_cloud() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "redfire_cli.main", "backtest", "--strategy", "sma_cross",
+         "--data", str(GOOG), "--json"],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["trades"] > 0
+
+
+def test_an_unknown_option_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["backtest", "--strategy", "sma_cross", "--bogus", "1"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert err.strip() == "redfire backtest: error: unrecognized arguments: --bogus 1"

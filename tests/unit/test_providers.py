@@ -1,0 +1,114 @@
+"""Providers: file parsing, the klines provider on recorded responses, the registry."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from redfire_core.domain.bars import Bar, Rejection
+from redfire_core.providers import ProviderError, provider_named, provider_names
+from redfire_core.providers.files import FileFormatError, read_csv
+from redfire_core.providers.klines import BinanceKlinesProvider, exchange_symbol
+from redfire_core.providers.synthetic import SyntheticProvider
+
+RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "providers"
+
+
+def recorded(name: str) -> Any:
+    return json.loads((RECORDED / name).read_text())
+
+
+def test_csv_with_an_empty_first_header_and_mixed_case_headers() -> None:
+    data = b",OPEN,High,low,CLOSE,Volume\n2026-11-23,1,2,0.5,1.5,10\n"
+    (parsed,) = list(read_csv(data, "GOOG", "1d"))
+    assert parsed == Bar(
+        "GOOG",
+        "1d",
+        datetime(2026, 11, 23, tzinfo=UTC),
+        Decimal(1),
+        Decimal(2),
+        Decimal("0.5"),
+        Decimal("1.5"),
+        Decimal(10),
+    )
+
+
+def test_naive_timestamps_are_utc_and_offsets_are_converted() -> None:
+    data = (
+        b"time,open,high,low,close,volume\n"
+        b"2026-11-23 14:30:00,1,2,0.5,1.5,10\n"
+        b"2026-11-23T09:31:00-05:00,1,2,0.5,1.5,10\n"
+    )
+    starts = [b.start for b in read_csv(data, "GOOG", "1m") if isinstance(b, Bar)]
+    assert starts == [
+        datetime(2026, 11, 23, 14, 30, tzinfo=UTC),
+        datetime(2026, 11, 23, 14, 31, tzinfo=UTC),
+    ]
+
+
+def test_an_unreadable_row_is_a_rejection_not_a_crash() -> None:
+    data = b"date,open,high,low,close,volume\nyesterday,1,2,0.5,1.5,10\n2026-11-23,1,2,0.5,1.5,10\n"
+    items = list(read_csv(data, "GOOG", "1d"))
+    assert isinstance(items[0], Rejection) and "unreadable row" in items[0].reason
+    assert isinstance(items[1], Bar)
+
+
+def test_a_file_without_ohlcv_columns_is_refused() -> None:
+    with pytest.raises(FileFormatError, match="missing columns: volume"):
+        list(read_csv(b"date,open,high,low,close\n", "GOOG", "1d"))
+
+
+def test_klines_are_parsed_from_a_recorded_response() -> None:
+    urls: list[str] = []
+
+    def get(url: str) -> Any:
+        urls.append(url)
+        return recorded("binance_klines_btcusdt_1h.json")
+
+    provider = BinanceKlinesProvider(get=get)
+    start = datetime(2025, 11, 25, tzinfo=UTC)
+    bars = provider.fetch("BTC-USD", "1h", start, datetime(2025, 11, 25, 3, tzinfo=UTC))
+
+    assert [b.start.hour for b in bars] == [0, 1, 2]
+    assert bars[0].open == Decimal("87012.34") and bars[0].volume == Decimal("812.44721")
+    assert "symbol=BTCUSDT" in urls[0] and "interval=1h" in urls[0]
+    assert "startTime=1764028800000" in urls[0]
+
+
+def test_klines_throttling_is_retried_with_backoff_then_raised() -> None:
+    sleeps: list[float] = []
+
+    def get(url: str) -> Any:
+        raise ProviderError(json.dumps(recorded("binance_klines_429.json")), retryable=True)
+
+    provider = BinanceKlinesProvider(get=get, sleep=sleeps.append)
+    with pytest.raises(ProviderError) as raised:
+        provider.fetch(
+            "BTC-USD", "1h", datetime(2025, 11, 25, tzinfo=UTC), datetime(2025, 11, 26, tzinfo=UTC)
+        )
+    assert raised.value.retryable
+    assert sleeps == [0.5, 1.0, 2.0, 4.0]
+
+
+def test_exchange_symbols() -> None:
+    assert exchange_symbol("BTC-USD") == "BTCUSDT"
+    assert exchange_symbol("ETH-BTC") == "ETHBTC"
+
+
+def test_the_synthetic_provider_is_deterministic_and_resamples() -> None:
+    start, end = datetime(2026, 11, 23, tzinfo=UTC), datetime(2026, 11, 23, 2, tzinfo=UTC)
+    hours = SyntheticProvider().fetch("GOOG", "1h", start, end)
+    assert [h.start.hour for h in hours] == [0, 1]
+    assert hours == SyntheticProvider().fetch("GOOG", "1h", start, end)
+
+
+def test_built_in_providers_are_registered() -> None:
+    assert {"synthetic", "binance"} <= set(provider_names())
+    assert isinstance(provider_named("synthetic"), SyntheticProvider)
+    with pytest.raises(KeyError):
+        provider_named("nope")

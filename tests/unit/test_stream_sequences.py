@@ -1,0 +1,242 @@
+"""Seq allocation, delivery order and resume of the stream service, on in-memory fakes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from redfire_core.adapters.stream_store import SeqConflict
+from redfire_core.domain.channels import MARKET_SCOPE, ChannelError, Subscription, resolve
+from redfire_core.events import Envelope, new_id
+from redfire_core.services.streaming import Stream
+from tests.support.stream_fakes import FakeStreamStore, RecordingPoster
+
+NOW = 1_800_000_000.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def order_event(account: str = "demo", status: str = "accepted", order_id: str = "o1") -> Envelope:
+    return Envelope(
+        id=new_id(),
+        type="OrderAccepted",
+        occurred_at="2026-11-25T09:30:00.000Z",
+        account_id=account,
+        correlation_id="c",
+        payload={"order": {"id": order_id, "status": status}},
+    )
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store() -> FakeStreamStore:
+    return FakeStreamStore()
+
+
+@pytest.fixture
+def poster() -> RecordingPoster:
+    return RecordingPoster()
+
+
+@pytest.fixture
+def stream(store: FakeStreamStore, poster: RecordingPoster, clock: Clock) -> Stream:
+    return Stream(store, poster, retention_seconds=3600, clock=clock, sleep=lambda _: None)
+
+
+def connect(stream: Stream, cid: str, account: str = "demo", **subscribe: Any) -> None:
+    stream.connect(cid, account, f"user-{account}", "2026-11-25T09:30:00.000Z")
+    stream.receive(cid, _json({"action": "subscribe", "channels": ["orders"], **subscribe}))
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+def test_a_channel_numbers_its_messages_from_one_without_gaps(
+    stream: Stream, poster: RecordingPoster
+) -> None:
+    connect(stream, "c1")
+    for _ in range(3):
+        stream.publish(order_event())
+    assert [m["seq"] for m in poster.of_channel("c1", "orders")] == [1, 2, 3]
+
+
+def test_a_redelivered_event_keeps_its_seq_and_is_not_posted_again(
+    stream: Stream, poster: RecordingPoster
+) -> None:
+    connect(stream, "c1")
+    event = order_event()
+    first = stream.publish(event)
+    again = stream.publish(event)
+    assert first == again
+    assert len(poster.of_channel("c1", "orders")) == 1
+
+
+def test_each_account_has_its_own_sequence(stream: Stream, poster: RecordingPoster) -> None:
+    connect(stream, "mine", "demo")
+    connect(stream, "theirs", "other")
+    stream.publish(order_event("demo"))
+    stream.publish(order_event("other"))
+    stream.publish(order_event("demo"))
+    assert [m["seq"] for m in poster.of_channel("mine", "orders")] == [1, 2]
+    assert [m["seq"] for m in poster.of_channel("theirs", "orders")] == [1]
+
+
+def test_a_lost_race_for_the_counter_takes_the_next_seq(
+    stream: Stream, store: FakeStreamStore
+) -> None:
+    # Given another pusher that takes seq 1 between our read and our write
+    original = store.append
+    calls = {"n": 0}
+
+    def racing(sub: Subscription, key: str, expected: int, message: Any, ttl: int) -> int:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            original(sub, "someone-else", expected, message, ttl)
+            raise SeqConflict("lost")
+        return original(sub, key, expected, message, ttl)
+
+    store.append = racing  # type: ignore[method-assign]
+    # When we allocate, then we get seq 2, not a duplicate 1
+    assert stream.allocate(Subscription("demo", "orders"), "ev#0", {"type": "x"}) == 2
+
+
+def test_a_busy_lease_defers_delivery_to_its_holder_who_delivers_after_releasing(
+    stream: Stream, store: FakeStreamStore, poster: RecordingPoster
+) -> None:
+    connect(stream, "c1")
+    sub = Subscription("demo", "orders")
+    # Given another delivery holds the channel
+    assert store.acquire_lease(sub, "holder", int(NOW * 1000), 30_000)
+    # When an event is published, then it is stored but not posted by us
+    stream.publish(order_event())
+    assert poster.of_channel("c1", "orders") == []
+    # And when the holder releases and looks again (as deliver does), it is posted once
+    store.release_lease(sub, "holder", 0)
+    stream.deliver(sub)
+    assert [m["seq"] for m in poster.of_channel("c1", "orders")] == [1]
+
+
+def test_subscribing_with_resume_replays_what_followed_then_continues_live(
+    stream: Stream, poster: RecordingPoster
+) -> None:
+    connect(stream, "c1")
+    for n in range(5):
+        stream.publish(order_event(order_id=f"o{n}"))
+    connect(stream, "c2", resume={"orders": 3})
+    stream.publish(order_event(order_id="o5"))
+    assert [m["seq"] for m in poster.of_channel("c2", "orders")] == [4, 5, 6]
+    assert poster.sent["c2"][0] == {"type": "subscribed", "channel": "orders", "seq": 5}
+
+
+def test_a_resume_point_older_than_the_retention_window_is_reported(
+    stream: Stream, poster: RecordingPoster, clock: Clock
+) -> None:
+    connect(stream, "c1")
+    stream.publish(order_event())
+    clock.now += 3601  # seq 1 is past its retention
+    stream.publish(order_event())
+    connect(stream, "c2", resume={"orders": 0})
+    errors = [m for m in poster.sent["c2"] if m["type"] == "error"]
+    assert errors and errors[0]["code"] == "RESUME_POINT_EXPIRED"
+    assert errors[0]["oldest_seq"] == 2
+
+
+def test_a_gone_connection_is_removed_and_the_others_still_receive(
+    stream: Stream, store: FakeStreamStore, poster: RecordingPoster
+) -> None:
+    connect(stream, "alive")
+    connect(stream, "dead")
+    poster.gone.add("dead")
+    stream.publish(order_event())
+    assert store.get_connection("dead") is None
+    assert len(poster.of_channel("alive", "orders")) == 1
+
+
+def test_one_event_to_n_connections_costs_n_posts(stream: Stream, poster: RecordingPoster) -> None:
+    for n in range(25):
+        connect(stream, f"c{n}")
+    before = poster.posts
+    stream.publish(order_event())
+    assert poster.posts - before == 25
+    assert stream.last_posts == 25  # what the pusher reports as StreamPosts
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ("{nope", "MESSAGE_MALFORMED"),
+        ('"just a string"', "MESSAGE_MALFORMED"),
+        ('{"action": "dance"}', "ACTION_UNKNOWN"),
+        ('{"action": "subscribe", "channels": ["weather"]}', "CHANNEL_UNKNOWN"),
+        ('{"action": "subscribe", "channels": ["orders:other"]}', "CHANNEL_FORBIDDEN"),
+        ('{"action": "subscribe", "channels": []}', "MESSAGE_MALFORMED"),
+    ],
+)
+def test_a_bad_message_is_answered_with_an_error_and_the_connection_kept(
+    stream: Stream, store: FakeStreamStore, poster: RecordingPoster, body: str, code: str
+) -> None:
+    stream.connect("c1", "demo", "user", "2026-11-25T09:30:00.000Z")
+    stream.receive("c1", body)
+    assert poster.sent["c1"][-1]["code"] == code
+    assert store.get_connection("c1") is not None
+
+
+def test_ping_is_answered_with_pong(stream: Stream, poster: RecordingPoster) -> None:
+    stream.connect("c1", "demo", "user", "2026-11-25T09:30:00.000Z")
+    stream.receive("c1", '{"action": "ping"}')
+    assert poster.sent["c1"] == [{"type": "pong"}]
+
+
+def test_market_data_goes_to_every_subscriber_of_its_symbol(
+    stream: Stream, poster: RecordingPoster
+) -> None:
+    for cid, account in (("a", "demo"), ("b", "other")):
+        stream.connect(cid, account, "user", "2026-11-25T09:30:00.000Z")
+        stream.receive(cid, '{"action": "subscribe", "channels": ["quotes:GOOG", "bars:GOOG:1m"]}')
+    stream.publish(
+        Envelope(
+            id=new_id(),
+            type="MarketDataUpdated",
+            occurred_at="2026-11-25T09:31:00.000Z",
+            account_id=None,
+            correlation_id="c",
+            payload={
+                "symbol": "GOOG",
+                "interval": "1m",
+                "first_start": "2026-11-25T09:30:00Z",
+                "last_end": "2026-11-25T09:31:00Z",
+                "open": "1",
+                "high": "2",
+                "low": "1",
+                "close": "2",
+                "volume": "10",
+                "bar_count": 1,
+            },
+        )
+    )
+    for cid in ("a", "b"):
+        assert poster.of_channel(cid, "quotes:GOOG")[0]["data"]["price"] == "2"
+        assert poster.of_channel(cid, "bars:GOOG:1m")[0]["seq"] == 1
+
+
+def test_channels_resolve_to_the_callers_account_or_the_market() -> None:
+    assert resolve("orders", "demo") == Subscription("demo", "orders")
+    assert resolve("orders:demo", "demo") == Subscription("demo", "orders")
+    assert resolve("quotes:BTC-USD", "demo") == Subscription(MARKET_SCOPE, "quotes:BTC-USD")
+    with pytest.raises(ChannelError) as refused:
+        resolve("trades:alice", "demo")
+    assert refused.value.code == "CHANNEL_FORBIDDEN"
