@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, PutError
@@ -68,13 +67,7 @@ class IdempotencyKeys:
     """Claim, complete, release and read Idempotency-Key records."""
 
     def __init__(self, settings: Settings | None = None) -> None:
-        settings = settings or get_settings()
-        meta: Any = IdempotencyKeyItem.Meta
-        table = settings.table_name("idempotency")
-        if getattr(meta, "table_name", None) != table:
-            meta.table_name = table
-            meta.region = m.region()
-            IdempotencyKeyItem._connection = None
+        m.bind_model(IdempotencyKeyItem, "idempotency", settings or get_settings())
 
     def claim(self, record: str, request_hash: str, now: datetime) -> bool:
         """True if this request now owns the key: it was free, expired, or claimed by the

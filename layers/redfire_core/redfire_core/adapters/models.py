@@ -292,6 +292,16 @@ def bind(settings: Settings) -> None:
     _bound_stage = settings.stage
 
 
+def bind_model(model: type[Model], logical: str, settings: Settings) -> None:
+    """Point one model outside ``MODELS`` (a second view of a shared table) at its table."""
+    meta: Any = model.Meta
+    table = settings.table_name(logical)
+    if getattr(meta, "table_name", None) != table:
+        meta.table_name = table
+        meta.region = region()
+        model._connection = None
+
+
 def _logical_name(model: type[Model]) -> str:
     meta: Any = model.__dict__.get("Meta")
     logical = getattr(meta, "logical", None) or meta.table_name

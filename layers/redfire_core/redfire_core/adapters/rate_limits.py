@@ -8,8 +8,6 @@ this is where a single key is held to its share.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import UpdateError
 from pynamodb.models import Model
@@ -32,13 +30,7 @@ class RateWindowItem(Model):
 class RateLimiter:
     def __init__(self, limit_per_second: int, settings: Settings | None = None) -> None:
         self.limit = limit_per_second
-        settings = settings or get_settings()
-        meta: Any = RateWindowItem.Meta
-        table = settings.table_name("idempotency")
-        if getattr(meta, "table_name", None) != table:
-            meta.table_name = table
-            meta.region = m.region()
-            RateWindowItem._connection = None
+        m.bind_model(RateWindowItem, "idempotency", settings or get_settings())
 
     def allow(self, caller: str, epoch_second: int) -> bool:
         """Count one request of ``caller`` in its window; False once the window is full."""
