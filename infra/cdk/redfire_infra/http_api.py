@@ -57,21 +57,13 @@ class HttpApi(Construct):
             create_default_stage=False,
             default_integration=integrations.HttpLambdaIntegration("ApiFunction", handler),
         )
-        self.access_logs = logs.LogGroup(
-            self,
-            "AccessLogs",
-            log_group_name=f"/aws/apigateway/{declaration.name(API_LOGICAL)}",
-            retention=config.log_retention,
-            removal_policy=config.stateful_removal_policy,
-        )
+        self.access_logs = access_log_group(self, declaration.name(API_LOGICAL), config)
         self.stage = apigwv2.HttpStage(
             self,
             "DefaultStage",
             http_api=self.api,
             auto_deploy=True,
-            throttle=apigwv2.ThrottleSettings(
-                rate_limit=config.api_throttle_rate, burst_limit=config.api_throttle_burst
-            ),
+            throttle=stage_throttle(config),
             access_log_settings=_AccessLogSettings(
                 apigwv2.LogGroupLogDestination(self.access_logs),
                 apigw.AccessLogFormat.json_with_standard_fields(
@@ -98,3 +90,21 @@ class HttpApi(Construct):
     @property
     def url(self) -> str:
         return self.stage.url
+
+
+def access_log_group(scope: Construct, api_name: str, config: StageConfig) -> logs.LogGroup:
+    """The access log group of an API Gateway API, kept as long as the stage keeps logs."""
+    return logs.LogGroup(
+        scope,
+        "AccessLogs",
+        log_group_name=f"/aws/apigateway/{api_name}",
+        retention=config.log_retention,
+        removal_policy=config.stateful_removal_policy,
+    )
+
+
+def stage_throttle(config: StageConfig) -> apigwv2.ThrottleSettings:
+    """Stage-wide throttling, the same for the HTTP and the WebSocket API."""
+    return apigwv2.ThrottleSettings(
+        rate_limit=config.api_throttle_rate, burst_limit=config.api_throttle_burst
+    )

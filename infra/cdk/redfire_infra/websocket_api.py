@@ -9,12 +9,11 @@ from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from redfire_core.resources import Declaration
 from redfire_infra.function_factory import DeclaredFunction
-from redfire_infra.http_api import _AccessLogSettings
+from redfire_infra.http_api import _AccessLogSettings, access_log_group, stage_throttle
 from redfire_infra.nag import acknowledge
 from redfire_infra.stage_config import StageConfig
 
@@ -55,22 +54,14 @@ class WebSocketApi(Construct):
         )
         for action in ACTION_ROUTES:
             self.api.add_route(action, integration=integration(action.capitalize()))
-        self.access_logs = logs.LogGroup(
-            self,
-            "AccessLogs",
-            log_group_name=f"/aws/apigateway/{declaration.name(WS_LOGICAL)}",
-            retention=config.log_retention,
-            removal_policy=config.stateful_removal_policy,
-        )
+        self.access_logs = access_log_group(self, declaration.name(WS_LOGICAL), config)
         self.stage = apigwv2.WebSocketStage(
             self,
             "Stage",
             web_socket_api=self.api,
             stage_name=declaration.stage,
             auto_deploy=True,
-            throttle=apigwv2.ThrottleSettings(
-                rate_limit=config.api_throttle_rate, burst_limit=config.api_throttle_burst
-            ),
+            throttle=stage_throttle(config),
             access_log_settings=_AccessLogSettings(
                 apigwv2.LogGroupLogDestination(self.access_logs),
                 apigw.AccessLogFormat.custom(
