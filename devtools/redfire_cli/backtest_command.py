@@ -65,24 +65,13 @@ def load_from_store(symbol: str, interval: str, start: str, end: str) -> BarData
         raise UsageError(str(exc)) from None
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from redfire_core.adapters.market_data import DynamoDbMarketDataStore
+    from redfire_core.services.backtesting import DataRange, load_bars
+    from redfire_core.services.market_data import market_data_store
 
     try:
-        bars = DynamoDbMarketDataStore().read_bars(symbol, interval, begin, finish, 10_000_000)
-    except (BotoCoreError, ClientError, KeyError, ValueError) as exc:
+        return load_bars(market_data_store(), DataRange(symbol, interval, begin, finish))
+    except (BotoCoreError, ClientError, KeyError) as exc:
         raise DataError("DATA_UNREADABLE", f"cannot read the market data store: {exc}") from None
-    if not bars:
-        raise DataError(
-            "DATA_EMPTY", f"no {interval} bars of {symbol} between {start} and {end} in the store"
-        )
-    return BarData(
-        [b.start for b in bars],
-        [float(b.open) for b in bars],
-        [float(b.high) for b in bars],
-        [float(b.low) for b in bars],
-        [float(b.close) for b in bars],
-        [float(b.volume) for b in bars],
-    )
 
 
 def report(stats: Statistics, strategy: str, params: dict[str, Any], digest: str) -> dict[str, Any]:

@@ -38,8 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     backtest = commands.add_parser(
         "backtest",
-        help="backtest a strategy on a CSV file or the market data store",
-        description="Run a strategy bar by bar and print its statistics (docs/backtesting.md).",
+        help="backtest a strategy on a CSV file or the market data store "
+        "(`redfire backtest sweep --help`: a parameter sweep on the service)",
+        description="Run a strategy bar by bar and print its statistics (docs/backtesting.md). "
+        "`redfire backtest sweep ...` runs a parameter grid as a sweep on the service.",
     )
     backtest.add_argument("--strategy", required=True, help="e.g. sma_cross, rsi_reversion")
     backtest.add_argument("--data", metavar="FILE.csv", help="OHLCV CSV, timestamp first")
@@ -68,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--operator", action="store_true", help="the platform's operator key")
     create.add_argument("--stage", help="a deployed stage (dev, staging, prod)")
     create.add_argument("--cash", default="100000", help="opening paper cash (default 100000)")
+    create.add_argument(
+        "--cash-account",
+        action="store_true",
+        help="a cash account: no margin, so it cannot sell short (default: margin, leverage 1)",
+    )
 
     dlq = commands.add_parser("dlq", help="inspect and redrive dead-letter queues")
     dlq.add_argument("action", choices=("list", "show", "redrive"))
@@ -135,6 +142,11 @@ def _one_line_error(prog: str) -> Callable[[str], NoReturn]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given[:2] == ["backtest", "sweep"]:
+        from redfire_cli.sweep_command import run as run_sweep
+
+        return run_sweep(given[2:])
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # as parse_args would, but one line for the backtest command
@@ -162,6 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             operator=args.operator,
             stage=args.stage,
             cash=args.cash,
+            margin=not args.cash_account,
             workdir=Path.cwd(),
         )
     if args.command == "backtest":

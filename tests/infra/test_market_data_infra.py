@@ -49,7 +49,7 @@ def test_uploads_notify_the_ingest_queue_on_object_created(dev: Synthesis) -> No
     assert config["Event"] == "s3:ObjectCreated:*"
     assert config["Queue"] == {"Fn::GetAtt": [queue_id, "Arn"]}
     assert config["Filter"]["S3Key"]["Rules"] == [
-        {"Name": "prefix", "Value": BUCKETS["marketdata-uploads"].notify_prefix}
+        {"Name": "prefix", "Value": BUCKETS["marketdata-uploads"].prefix}
     ]
     assert dev.resources("Custom::S3BucketNotifications") == {}
 

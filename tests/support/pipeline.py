@@ -53,10 +53,10 @@ class Pipeline:
                 moved += len(records)
         return moved
 
-    def deliver(self, queue: str) -> list[dict[str, Any]]:
+    def deliver(self, queue: str, max_messages: int = 10) -> list[dict[str, Any]]:
         """Receive what the queue holds and hand it to its consumer; returns the batch failures."""
         url = self.sqs.get_queue_url(QueueName=self.declaration.name(queue))["QueueUrl"]
-        messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get(
+        messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=max_messages).get(
             "Messages", []
         )
         if not messages:
@@ -80,6 +80,15 @@ class Pipeline:
                 busy += len(self.deliver(queue)) + self._depth(queue)
             if not busy:
                 return
+
+    def drain(self, queue: str, rounds: int = 50) -> None:
+        """Relay and deliver ``queue`` alone until the outbox and the queue are empty."""
+        for _ in range(rounds):
+            moved = self.relay()
+            self.deliver(queue)
+            if not moved and not self._depth(queue):
+                return
+        raise AssertionError(f"{queue} still busy after {rounds} rounds")
 
     def _depth(self, queue: str) -> int:
         url = self.sqs.get_queue_url(QueueName=self.declaration.name(queue))["QueueUrl"]

@@ -93,3 +93,49 @@ class LocalFunction:
             return self.handler(event, self.new_context())
         with self._lock:
             return self.handler(event, self.new_context())
+
+
+def _invoke_in_worker(dotted_path: str, context: LambdaContext, event: Any) -> Any:
+    """Runs in a worker process: the handler is imported once per process (a warm
+    container), then called with the event."""
+    return import_handler(dotted_path)(event, context)
+
+
+@dataclass
+class ProcessPoolFunction:
+    """A declared function whose calls run in worker processes, ``processes`` at a time:
+    Lambda's concurrent containers for CPU-bound work (backtests), which threads in one
+    interpreter could not run in parallel. Workers inherit this process's environment, so
+    they reach the same moto server."""
+
+    physical_name: str
+    memory_mb: int
+    timeout_seconds: int
+    dotted_path: str
+    processes: int
+    _pool: Any = field(default=None, repr=False)
+
+    @classmethod
+    def load(
+        cls, declaration: Declaration, function: Function, processes: int
+    ) -> ProcessPoolFunction:
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        import_handler(function.handler)  # an import error stops startup here, loudly
+        pool = ProcessPoolExecutor(processes, mp_context=get_context("spawn"))
+        return cls(
+            physical_name=declaration.name(function.name),
+            memory_mb=function.memory_mb,
+            timeout_seconds=function.timeout_seconds,
+            dotted_path=function.handler,
+            processes=processes,
+            _pool=pool,
+        )
+
+    def invoke(self, event: Any) -> Any:
+        context = LambdaContext(self.physical_name, self.memory_mb, self.timeout_seconds)
+        return self._pool.submit(_invoke_in_worker, self.dotted_path, context, event).result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -103,9 +103,7 @@ class Provisioner:
         self.s3.create_bucket(Bucket=name)
         if bucket.notify_queue:
             self._allow_s3(queues[bucket.notify_queue], name)
-            rules = (
-                [{"Name": "prefix", "Value": bucket.notify_prefix}] if bucket.notify_prefix else []
-            )
+            rules = [{"Name": "prefix", "Value": bucket.prefix}] if bucket.prefix else []
             self.s3.put_bucket_notification_configuration(
                 Bucket=name,
                 NotificationConfiguration={

@@ -138,6 +138,9 @@ class LocalCloud:
                 logger.warning("%s did not stop in time", worker.name)
         if self.ws_gateway is not None:  # after the pusher's poller: a batch may be posting
             self.ws_gateway.stop()
+        for function in getattr(self, "functions", {}).values():
+            if hasattr(function, "close"):  # worker processes end with their pollers
+                function.close()
         if self.started:
             self._save_state()
             self.dev_env_path.unlink(missing_ok=True)
@@ -206,16 +209,32 @@ class LocalCloud:
         self.demo_account = seed_demo(TradingStore(), AuditLog(), datetime.now(UTC))
 
     def _load_functions(self) -> None:
-        """Import every declared handler now: an import error stops startup loudly."""
-        from redfire_cli.localcloud.lambda_runtime import LocalFunction
+        """Import every declared handler now: an import error stops startup loudly. The
+        consumers of queues with a maximum concurrency run in worker processes."""
+        from redfire_cli.localcloud.lambda_runtime import LocalFunction, ProcessPoolFunction
         from redfire_core.resources import FUNCTIONS
 
-        self.functions = {
-            name: LocalFunction.load(
-                self.declaration, function, one_at_a_time=name not in CONCURRENT_FUNCTIONS
+        self.functions: dict[str, Any] = {}
+        for name, function in FUNCTIONS.items():
+            processes = self._worker_processes(name)
+            self.functions[name] = (
+                ProcessPoolFunction.load(self.declaration, function, processes)
+                if processes
+                else LocalFunction.load(
+                    self.declaration, function, one_at_a_time=name not in CONCURRENT_FUNCTIONS
+                )
             )
-            for name, function in FUNCTIONS.items()
-        }
+
+    @staticmethod
+    def _worker_processes(function_name: str) -> int:
+        """Worker processes for a function: its queue's maximum concurrency, at most one per
+        core (0: the function runs in this process)."""
+        from redfire_core.resources import QUEUES
+
+        limits = [q.max_concurrency for q in QUEUES.values() if q.consumer == function_name]
+        if not limits or limits[0] is None:
+            return 0
+        return max(1, min(limits[0], os.cpu_count() or 1))
 
     def _start_pollers(self) -> None:
         from redfire_cli.localcloud import aws
@@ -243,16 +262,19 @@ class LocalCloud:
                 ).start()
             )
         for queue in QUEUES.values():
-            sqs_poller = SqsPoller(
-                name=self.declaration.name(queue.logical),
-                queue=self.resources.queues[queue.logical],
-                batch_size=queue.batch_size,
-                invoke=self.functions[queue.consumer].invoke,
-                sqs_client=aws.client("sqs"),
-            )
-            self.workers.append(
-                RepeatingWorker(f"sqs-{queue.logical}", sqs_poller.poll_once, interval=0).start()
-            )
+            # One poller per concurrent invocation, as Lambda scales its pollers.
+            for n in range(self._worker_processes(queue.consumer) or 1):
+                sqs_poller = SqsPoller(
+                    name=self.declaration.name(queue.logical),
+                    queue=self.resources.queues[queue.logical],
+                    batch_size=queue.batch_size,
+                    invoke=self.functions[queue.consumer].invoke,
+                    sqs_client=aws.client("sqs"),
+                )
+                worker_name = f"sqs-{queue.logical}" + (f"-{n}" if n else "")
+                self.workers.append(
+                    RepeatingWorker(worker_name, sqs_poller.poll_once, interval=0).start()
+                )
 
     def _start_schedules(self) -> None:
         from redfire_cli.localcloud.scheduler import (

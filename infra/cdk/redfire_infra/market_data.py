@@ -1,5 +1,6 @@
-"""Market data storage beyond the tables: the uploads bucket (object created -> ingest queue)
-and, on stages with ``timestream_enabled``, the Timestream database and table."""
+"""Storage beyond the tables: the buckets (market data uploads: object created -> ingest
+queue; backtest results) and, on stages with ``timestream_enabled``, the Timestream
+database and table."""
 
 from __future__ import annotations
 
@@ -15,6 +16,15 @@ from redfire_infra.function_factory import DeclaredFunction
 from redfire_infra.nag import acknowledge
 from redfire_infra.naming import construct_id
 from redfire_infra.stage_config import StageConfig
+
+# Why each bucket has no server access logs (cdk-nag AwsSolutions-S1).
+NO_ACCESS_LOGS_BECAUSE = {
+    "marketdata-uploads": "Objects are transient ingest inputs (expired by lifecycle); every "
+    "ingest is recorded as a job with its counts, so access logs would add no audit value.",
+    "backtest-results": "Objects are derived data, reproducible from the backtest request "
+    "recorded in DynamoDB; reads go through short-lived presigned links the API issues to "
+    "the owning account only.",
+}
 
 
 class MarketDataStorage(Construct):
@@ -51,17 +61,12 @@ class MarketDataStorage(Construct):
                 else RemovalPolicy.RETAIN,
                 auto_delete_objects=False,
             )
-            acknowledge(
-                bucket,
-                "AwsSolutions-S1",
-                "Objects are transient ingest inputs (expired by lifecycle); every ingest is "
-                "recorded as a job with its counts, so access logs would add no audit value.",
-            )
+            acknowledge(bucket, "AwsSolutions-S1", NO_ACCESS_LOGS_BECAUSE[logical])
             if spec.notify_queue:
                 self._notify(
                     bucket,
                     declaration.bucket_name(logical),
-                    spec.notify_prefix,
+                    spec.prefix,
                     queues[spec.notify_queue],
                 )
             self.buckets[logical] = bucket
@@ -72,20 +77,21 @@ class MarketDataStorage(Construct):
                 (logical, "s3:PutObject") for logical in function_spec.buckets_write
             ]
             for logical, action in grants:
-                prefix = BUCKETS[logical].notify_prefix
+                prefix = BUCKETS[logical].prefix
                 role.add_to_policy(
                     iam.PolicyStatement(
                         actions=[action],
                         resources=[self.buckets[logical].arn_for_objects(f"{prefix}*")],
                     )
                 )
-            if grants:
+            for logical in sorted({logical for logical, _ in grants}):
                 acknowledge(
                     role,
-                    f"AwsSolutions-IAM5[Resource::<{_arn_token(self.buckets, grants[0][0])}>/"
-                    f"{BUCKETS[grants[0][0]].notify_prefix}*]",
-                    "Object keys carry a job id chosen at upload time, so objects are granted "
-                    "by the bucket's ingest prefix; one action (GetObject or PutObject) only.",
+                    f"AwsSolutions-IAM5[Resource::<{_arn_token(self.buckets, logical)}>/"
+                    f"{BUCKETS[logical].prefix}*]",
+                    "Object keys carry an id chosen when the object is written (ingest job, "
+                    "backtest), so objects are granted by the bucket's prefix; one action "
+                    "(GetObject or PutObject) per grant.",
                 )
         self.database: timestream.CfnDatabase | None = None
         self.table: timestream.CfnTable | None = None

@@ -74,6 +74,7 @@ class Services(Construct):
                     routing.queues[logical],
                     batch_size=queue_spec.batch_size,
                     report_batch_item_failures=True,
+                    max_concurrency=queue_spec.max_concurrency,
                 )
             )
 

@@ -178,6 +178,59 @@ class RiskLimitBreached(Payload):
     peak_equity: str
 
 
+class BacktestView(BaseModel):
+    """A backtest as ``GET /v1/backtests/{id}`` shows it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    status: Literal["queued", "running", "completed", "failed"]
+    strategy: str
+    params: dict[str, Any]
+    symbol: str
+    interval: str
+    start: str
+    end: str
+    cash: str
+    commission: str
+    reproducibility_hash: str | None = None
+    statistics: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None  # {"code", "message"} of a failed backtest
+    reused_from: str | None = None
+    created_at: str
+    completed_at: str | None = None
+
+
+class BacktestRequested(Payload):
+    event_type = "BacktestRequested"
+    backtest: BacktestView
+
+
+class BacktestCompleted(Payload):
+    """A backtest finished (``status`` completed) or could not run (``status`` failed)."""
+
+    event_type = "BacktestCompleted"
+    backtest: BacktestView
+
+
+class SweepChunkRequested(Payload):
+    """One chunk of a sweep's parameter grid, for one worker."""
+
+    event_type = "SweepChunkRequested"
+    sweep_id: str
+    chunk: int = Field(ge=0)
+    combinations: list[dict[str, Any]]
+
+
+class SweepCompleted(Payload):
+    event_type = "SweepCompleted"
+    sweep_id: str
+    status: Literal["completed", "failed"]
+    maximize: str
+    combinations: int = Field(ge=0)
+    best: dict[str, Any] | None
+
+
 PAYLOADS: dict[str, type[Payload]] = {
     p.event_type: p
     for p in (
@@ -194,6 +247,10 @@ PAYLOADS: dict[str, type[Payload]] = {
         MarketDataUpdated,
         DataGapDetected,
         RiskLimitBreached,
+        BacktestRequested,
+        BacktestCompleted,
+        SweepChunkRequested,
+        SweepCompleted,
     )
 }
 

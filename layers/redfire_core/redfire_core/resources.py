@@ -61,6 +61,9 @@ class Queue:
     visibility_timeout_seconds: int = 60  # >= 6x the consumer's timeout, as AWS advises
     batch_size: int = 10
     dlq_retention_days: int = 14
+    # Most concurrent consumer invocations (the event source's maximum concurrency); on the
+    # local cloud, that many worker processes (at most one per core) take the queue.
+    max_concurrency: int | None = None
     purpose: str = ""
 
     @property
@@ -122,11 +125,12 @@ class Function:
 
 @dataclass(frozen=True)
 class Bucket:
-    """An S3 bucket; objects created under ``notify_prefix`` are sent to ``notify_queue``."""
+    """An S3 bucket whose objects live under ``prefix`` (functions are granted that prefix
+    only); with ``notify_queue``, objects created there are sent to that queue."""
 
     logical: str
     notify_queue: str | None = None  # key of QUEUES
-    notify_prefix: str = ""
+    prefix: str = ""
     expire_days: int | None = None
     purpose: str = ""
 
@@ -160,7 +164,14 @@ ACCOUNTS = Table(
     purpose="accounts, their cash and the cash ledger",
 )
 TRADES = Table("trades", purpose="fills (executions), keyed by trade id per account")
-POSITIONS = Table("positions", purpose="positions per account and symbol")
+POSITIONS = Table(
+    "positions",
+    # pk = account id, sk = "POSITION#<symbol>". Open positions (quantity <> 0) carry gsi1
+    # keys (gsi1pk = "HOLDING#<symbol>", gsi1sk = account id) so post-trade monitoring
+    # finds the holders of a symbol with one query; removed when flat (sparse index).
+    gsis=(Gsi("gsi1", "gsi1pk", "gsi1sk"),),
+    purpose="positions per account and symbol",
+)
 INSTRUMENTS = Table("instruments", purpose="tradable instruments with tick and lot sizes")
 LIMITS = Table(
     "limits",
@@ -197,6 +208,17 @@ API_KEYS = Table(
     purpose="API keys: salted scrypt hashes of their secrets, scopes, revocation",
 )
 
+STRATEGIES = Table(
+    "strategies",
+    # pk = account id; sk = "BT#<id>" (a backtest and its statistics) | "BTHASH#<hash>"
+    # (reproducibility claim -> backtest id) | "SWEEP#<id>" | "SWEEP#<id>#CHUNK#<n>"
+    # (a finished chunk's results) | "INST#<id>" (a live strategy instance and its state).
+    # Running instances carry gsi1 keys (gsi1pk = "RUNNING#<symbol>#<interval>") so a
+    # bar finds the instances it drives with one query; removed when stopped (sparse).
+    gsis=(Gsi("gsi1", "gsi1pk", "gsi1sk"),),
+    purpose="backtests, parameter sweeps and live strategy instances with their state",
+)
+
 TABLES: dict[str, Table] = {
     t.logical: t
     for t in (
@@ -211,6 +233,7 @@ TABLES: dict[str, Table] = {
         IDEMPOTENCY,
         AUDIT,
         CONNECTIONS,
+        STRATEGIES,
     )
 }
 
@@ -244,9 +267,11 @@ FUNCTIONS: dict[str, Function] = {
                 "apikeys",
                 "limits",  # risk limits and trading states (PUT /v1/risk/...)
                 "marketdata",  # ingest job records of pushed bars
+                "strategies",  # backtest and sweep requests
             ),
             reads_jwt_secret=True,
             buckets_write=("marketdata-uploads",),  # pushed bars, then ingested
+            buckets_read=("backtest-results",),  # presigned links to backtest results
             uses_timestream=True,
             purpose="HTTP API (FastAPI in Mangum)",
         ),
@@ -313,6 +338,29 @@ FUNCTIONS: dict[str, Function] = {
             manages_websockets=True,
             purpose="stream queue -> seq, retention and posts to WebSocket subscribers",
         ),
+        Function(
+            "backtests",
+            asset="functions/strategies",
+            handler="redfire_strategies.backtest_worker.handler",
+            memory_mb=2048,  # CPU scales with memory: the engine is CPU bound
+            timeout_seconds=120,
+            tables_read=("marketdata", "instruments"),
+            # strategies: results and sweep chunks; orders: BacktestCompleted via the outbox.
+            tables_write=("strategies", "orders"),
+            buckets_write=("backtest-results",),
+            uses_timestream=True,
+            purpose="backtest and sweep-chunk worker: runs the engine on stored bars",
+        ),
+        Function(
+            "strategy-runner",
+            asset="functions/strategies",
+            handler="redfire_strategies.runner.handler",
+            timeout_seconds=30,
+            tables_read=("marketdata", "instruments", "accounts", "positions"),
+            # strategies: instance state; orders: orders placed through the normal path.
+            tables_write=("strategies", "orders"),
+            purpose="live strategy instances: bars and fills in, orders out (through risk)",
+        ),
     )
 }
 
@@ -340,21 +388,42 @@ QUEUES: dict[str, Queue] = {
             visibility_timeout_seconds=180,
             purpose="every event a client may watch, for the WebSocket pusher",
         ),
+        Queue(
+            "backtests",
+            consumer="backtests",
+            batch_size=1,
+            visibility_timeout_seconds=720,  # 6x the worker's timeout
+            max_receive_count=3,
+            max_concurrency=20,
+            purpose="backtests and sweep chunks, one per message so workers run in parallel",
+        ),
+        Queue(
+            "strategy-runner",
+            consumer="strategy-runner",
+            visibility_timeout_seconds=180,
+            purpose="bars and order outcomes that drive live strategy instances",
+        ),
     )
 }
 
 # --- market data buckets and the optional Timestream store -------------------------------
 
 MARKETDATA_UPLOADS = "marketdata-uploads"
+BACKTEST_RESULTS = "backtest-results"
 BUCKETS: dict[str, Bucket] = {
     b.logical: b
     for b in (
         Bucket(
             MARKETDATA_UPLOADS,
             notify_queue="ingest",
-            notify_prefix="ingest/",
+            prefix="ingest/",
             expire_days=30,
             purpose="bar files to ingest: CLI imports and POST /v1/marketdata/bars bodies",
+        ),
+        Bucket(
+            BACKTEST_RESULTS,
+            prefix="results/",
+            purpose="equity curves and trade lists of finished backtests",
         ),
     )
 }
@@ -385,6 +454,23 @@ RULES: dict[str, Rule] = {
             detail_types=("OrderAccepted", "OrderCancelRequested", "MarketDataUpdated"),
         ),
         Rule("to-stream", queue="stream", detail_types=STREAMED_EVENTS),
+        Rule(
+            "to-backtests",
+            queue="backtests",
+            detail_types=("BacktestRequested", "SweepChunkRequested"),
+        ),
+        Rule(
+            "to-strategy-runner",
+            queue="strategy-runner",
+            detail_types=(
+                "MarketDataUpdated",
+                "OrderFilled",
+                "OrderCanceled",
+                "OrderDenied",
+                "OrderRejected",
+                "OrderExpired",
+            ),
+        ),
     )
 }
 

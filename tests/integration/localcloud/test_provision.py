@@ -105,7 +105,7 @@ def test_an_upload_under_the_ingest_prefix_notifies_the_ingest_queue(
     name = DECLARATION.bucket_name(bucket.logical)
     client("s3").put_object(Bucket=name, Key="elsewhere/x.csv", Body=b"x")
     client("s3").put_object(
-        Bucket=name, Key=f"{bucket.notify_prefix}import/J/GOOG/1d/x.csv", Body=b"x"
+        Bucket=name, Key=f"{bucket.prefix}import/J/GOOG/1d/x.csv", Body=b"x"
     )
 
     # Then exactly one object-created notification reaches the declared queue
@@ -121,4 +121,4 @@ def test_an_upload_under_the_ingest_prefix_notifies_the_ingest_queue(
         for message in messages
         for record in json.loads(message["Body"]).get("Records", [])
     ]
-    assert keys == [f"{bucket.notify_prefix}import/J/GOOG/1d/x.csv"]
+    assert keys == [f"{bucket.prefix}import/J/GOOG/1d/x.csv"]

@@ -237,7 +237,7 @@ class TradingStore:
             for activity in activities:
                 tx.save(_activity_item(activity), condition=m.ActivityItem.pk.does_not_exist())
             for event in events:
-                tx.save(_outbox_item(event))
+                tx.save(outbox_item(event))
 
     # --- accounts, positions, trades, ledger ----------------------------------------
 
@@ -380,11 +380,11 @@ class TradingStore:
     def delete_outbox_row(self, pk: str, sk: str) -> None:
         m.OutboxItem(pk, sk).delete()
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self.connection)
+    def _transaction(self) -> Transaction:
+        return Transaction(self.connection)
 
 
-class _Transaction:
+class Transaction:
     """TransactWrite that turns cancellation for a failed condition into ConflictError."""
 
     def __init__(self, connection: Connection) -> None:
@@ -486,7 +486,7 @@ def order_from_item(item: m.OrderItem) -> Order:
     )
 
 
-def _outbox_item(event: Envelope) -> m.OutboxItem:
+def outbox_item(event: Envelope) -> m.OutboxItem:
     return m.OutboxItem(
         event.account_id or "PLATFORM",
         f"OUTBOX#{event.id}",
@@ -525,7 +525,13 @@ def _fill_from_item(item: m.TradeItem) -> Fill:
     )
 
 
+def holding_key(symbol: str) -> str:
+    """gsi1pk of an open position in ``symbol`` (the positions table's holders index)."""
+    return f"HOLDING#{symbol}"
+
+
 def _position_item(position: Position) -> m.PositionItem:
+    is_open = position.quantity != 0
     return m.PositionItem(
         position.account_id,
         f"POSITION#{position.symbol}",
@@ -534,6 +540,9 @@ def _position_item(position: Position) -> m.PositionItem:
         cost_basis=position.cost_basis,
         realized_pnl=position.realized_pnl,
         version=position.version,
+        # A flat position leaves the sparse index (a save replaces the whole item).
+        gsi1pk=holding_key(position.symbol) if is_open else None,
+        gsi1sk=position.account_id if is_open else None,
     )
 
 

@@ -29,7 +29,14 @@ ORDER_EVENTS = (
     "OrderReplaced",
     "OrderExpired",
 )
-STREAMED_EVENTS = (*ORDER_EVENTS, "PositionChanged", "MarketDataUpdated")
+STREAMED_EVENTS = (
+    *ORDER_EVENTS,
+    "PositionChanged",
+    "MarketDataUpdated",
+    "RiskLimitBreached",
+    "BacktestCompleted",
+    "SweepCompleted",
+)
 
 
 class ChannelError(Exception):

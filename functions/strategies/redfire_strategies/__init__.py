@@ -1,0 +1,1 @@
+"""Strategy functions: the backtest and sweep worker, and the live strategy runner."""
