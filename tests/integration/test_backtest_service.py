@@ -297,3 +297,31 @@ def test_bad_sweeps_are_422(seeded: Any, change: dict[str, Any], code: str) -> N
     status, problem = post("/v1/backtests/sweeps", body)
     assert status == 422, problem
     assert problem["code"] == code
+
+
+def test_graphql_shows_the_callers_backtests_as_rest_does(
+    seeded: Any, other_account: str, bars: BarData, pipeline: Pipeline
+) -> None:
+    queued = post("/v1/backtests", {**RANGE, "strategy": "sma_cross"})[1]
+    work(pipeline)
+    rest = get(f"/v1/backtests/{queued['id']}")[1]
+    query = """query($id: ID!) {
+        backtest(id: $id) { id status statistics reproducibilityHash params }
+        backtests(first: 10) { items { id status } nextCursor }
+    }"""
+
+    def ask(account: str) -> dict[str, Any]:
+        status, _, body = call_api(
+            "POST", "/graphql", body={"query": query, "variables": {"id": queued["id"]}},
+            token=token_for(account),
+        )  # fmt: skip
+        assert status == 200 and "errors" not in body, body
+        return body["data"]  # type: ignore[no-any-return]
+
+    mine = ask("demo")
+    assert mine["backtest"]["statistics"] == rest["statistics"]
+    assert mine["backtest"]["reproducibilityHash"] == rest["reproducibility_hash"]
+    assert mine["backtests"]["items"] == [{"id": queued["id"], "status": "completed"}]
+    theirs = ask(other_account)
+    assert theirs["backtest"] is None
+    assert theirs["backtests"]["items"] == []

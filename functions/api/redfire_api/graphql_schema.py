@@ -189,6 +189,34 @@ class BarPage:
     next_cursor: str | None
 
 
+@strawberry.type
+class Backtest:
+    """A backtest as ``GET /v1/backtests/{id}`` shows it; statistics as JSON."""
+
+    id: strawberry.ID
+    status: str
+    strategy: str
+    params: JSON
+    symbol: str
+    interval: str
+    start: str
+    end: str
+    cash: str
+    commission: str
+    reproducibility_hash: str | None
+    statistics: JSON | None
+    error: JSON | None
+    reused_from: str | None
+    created_at: str
+    completed_at: str | None
+
+
+@strawberry.type
+class BacktestPage:
+    items: list[Backtest]
+    next_cursor: str | None
+
+
 @strawberry.input
 class PlaceOrderInput:
     """The REST body of ``POST /v1/orders``; quantities and prices are decimal strings."""
@@ -343,6 +371,27 @@ class Query:
                 Instrument(**_known(Instrument, instrument_view(i).model_dump())) for i in items
             ],
             next_cursor=next_cursor,
+        )
+
+    @strawberry.field(description="One of the caller's backtests; null when there is none.")
+    def backtest(self, info: Info, id: strawberry.ID) -> Backtest | None:
+        from redfire_api.routes.backtests import store
+
+        principal = _principal(info, "read")
+        found = store().get_backtest(principal.account_id, str(id)[:64])
+        return Backtest(**found[0].model_dump()) if found else None
+
+    @strawberry.field(description="The caller's backtests, newest first.")
+    def backtests(self, info: Info, first: int = 50, after: str | None = None) -> BacktestPage:
+        from redfire_api.routes.backtests import store
+
+        principal = _principal(info, "read")
+        with cursor_checked():
+            items, next_cursor = store().list_backtests(
+                principal.account_id, _page_size(first), after
+            )
+        return BacktestPage(
+            items=[Backtest(**view.model_dump()) for view in items], next_cursor=next_cursor
         )
 
     @strawberry.field(description="Bars oldest first (as GET /v1/bars).")

@@ -362,11 +362,13 @@ def plan_sweep(
     combinations = []
     for combination in grid(values):
         try:
-            resolved = strategy.resolve_parameters({**fixed, **combination})
+            resolved = strategy.coerce_parameters({**fixed, **combination})
         except StrategyError as error:
-            if error.code == "STRATEGY_INVALID_PARAMETER":
-                raise _field_error(error, "grid") from None
-            continue  # a combination the strategy refuses (e.g. fast >= slow) is skipped
+            raise _field_error(error, "grid") from None
+        try:
+            strategy.check_parameters(resolved)
+        except StrategyError:
+            continue  # a combination the strategy refuses (e.g. lower >= upper) is skipped
         if constraint is None or constraint(resolved):
             combinations.append(resolved)
     if not combinations:

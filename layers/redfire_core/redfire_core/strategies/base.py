@@ -178,7 +178,15 @@ class Strategy:
 
     @classmethod
     def resolve_parameters(cls, given: Mapping[str, Any]) -> dict[str, Any]:
-        """Defaults overlaid with ``given``, coerced to each default's type."""
+        """Defaults overlaid with ``given``, coerced to each default's type and checked."""
+        resolved = cls.coerce_parameters(given)
+        cls.check_parameters(resolved)
+        return resolved
+
+    @classmethod
+    def coerce_parameters(cls, given: Mapping[str, Any]) -> dict[str, Any]:
+        """Defaults overlaid with ``given``, coerced to each default's type (not checked
+        together: a sweep skips combinations that ``check_parameters`` refuses)."""
         unknown = sorted(set(given) - set(cls.parameters))
         if unknown:
             known = ", ".join(sorted(cls.parameters)) or "none"
@@ -189,7 +197,6 @@ class Strategy:
         resolved = dict(cls.parameters)
         for key, value in given.items():
             resolved[key] = _coerce(key, value, cls.parameters[key])
-        cls.check_parameters(resolved)
         return resolved
 
     @classmethod
