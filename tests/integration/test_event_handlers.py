@@ -50,7 +50,8 @@ def test_risk_accepts_a_submitted_order_and_records_order_accepted(seeded: Tradi
     assert result == {"batchItemFailures": []}
     accepted = seeded.get_order("demo", order.id)
     assert accepted is not None and accepted.status == "accepted" and accepted.version == 2
-    assert outbox_types() == ["OrderAccepted", "OrderSubmitted"]
+    # The reservation it holds is announced with it.
+    assert outbox_types() == ["AccountChanged", "OrderAccepted", "OrderSubmitted"]
 
 
 def test_a_redelivered_order_submitted_changes_nothing(seeded: TradingStore) -> None:
@@ -61,7 +62,8 @@ def test_a_redelivered_order_submitted_changes_nothing(seeded: TradingStore) -> 
     assert result == {"batchItemFailures": []}
     again = seeded.get_order("demo", order.id)
     assert again is not None and again.version == 2
-    assert outbox_types() == ["OrderAccepted", "OrderSubmitted"]
+    # The reservation it holds is announced with it.
+    assert outbox_types() == ["AccountChanged", "OrderAccepted", "OrderSubmitted"]
 
 
 def test_a_malformed_message_fails_alone_and_the_rest_of_the_batch_goes_through(

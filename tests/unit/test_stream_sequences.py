@@ -240,3 +240,18 @@ def test_channels_resolve_to_the_callers_account_or_the_market() -> None:
     with pytest.raises(ChannelError) as refused:
         resolve("trades:alice", "demo")
     assert refused.value.code == "CHANNEL_FORBIDDEN"
+
+
+def test_account_changes_are_published_on_the_account_channel_only() -> None:
+    from redfire_core.domain.channels import publications
+
+    payload = {
+        "account": {"currency": "USD", "cash": "9000", "reserved": "0", "realized_pnl": "0",
+                    "commissions": "1"},
+        "reason": "fill",
+        "order_id": "o-1",
+    }  # fmt: skip
+    [published] = publications("AccountChanged", "demo", payload)
+    assert (published.scope, published.channel) == ("demo", "account")
+    assert published.data == {**payload["account"], "reason": "fill", "order_id": "o-1"}
+    assert publications("AccountChanged", None, payload) == []

@@ -134,6 +134,28 @@ class PositionChanged(Payload):
     trade_id: str
 
 
+class AccountBalanceView(BaseModel):
+    """An account's money after a change: what moved, not a valuation (GET /v1/account
+    adds equity and buying power at the latest prices)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    currency: str
+    cash: str
+    reserved: str  # held for open orders
+    realized_pnl: str
+    commissions: str
+
+
+class AccountChanged(Payload):
+    """Cash or reservations moved: a fill, an accepted order, or a release."""
+
+    event_type = "AccountChanged"
+    account: AccountBalanceView
+    reason: Literal["fill", "reserved", "released"]
+    order_id: str
+
+
 class MarketDataUpdated(Payload):
     """References and aggregates of a batch of bars, never the bars themselves."""
 
@@ -244,6 +266,7 @@ PAYLOADS: dict[str, type[Payload]] = {
         OrderReplaced,
         OrderExpired,
         PositionChanged,
+        AccountChanged,
         MarketDataUpdated,
         DataGapDetected,
         RiskLimitBreached,

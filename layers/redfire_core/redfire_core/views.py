@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Literal
 
 from redfire_core.domain.money import format_decimal
 from redfire_core.domain.orders import Order
-from redfire_core.domain.positions import Fill, Position
-from redfire_core.events import FillView, OrderView, PositionView, iso
+from redfire_core.domain.positions import Account, Fill, Position
+from redfire_core.events import (
+    AccountBalanceView,
+    AccountChanged,
+    FillView,
+    OrderView,
+    PositionView,
+    iso,
+)
 
 
 def _dec(value: Decimal) -> str:
@@ -61,4 +69,21 @@ def fill_view(fill: Fill) -> FillView:
         price=_dec(fill.price),
         commission=_dec(fill.commission),
         executed_at=iso(fill.executed_at),
+    )
+
+
+def account_changed(
+    account: Account, reason: Literal["fill", "reserved", "released"], order_id: str
+) -> AccountChanged:
+    """The ``AccountChanged`` payload for ``account`` as it is after the change."""
+    return AccountChanged(
+        account=AccountBalanceView(
+            currency=account.currency,
+            cash=_dec(account.cash),
+            reserved=_dec(account.reserved),
+            realized_pnl=_dec(account.realized_pnl),
+            commissions=_dec(account.commissions),
+        ),
+        reason=reason,
+        order_id=order_id,
     )

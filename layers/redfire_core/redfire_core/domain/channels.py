@@ -32,6 +32,7 @@ ORDER_EVENTS = (
 STREAMED_EVENTS = (
     *ORDER_EVENTS,
     "PositionChanged",
+    "AccountChanged",
     "MarketDataUpdated",
     "RiskLimitBreached",
     "BacktestCompleted",
@@ -111,6 +112,7 @@ def publications(
         return [Publication(account_id, "risk", dict(payload))]
     if event_type.startswith("Backtest"):
         return [Publication(account_id, "backtests", dict(payload))]
-    if event_type.startswith("Account"):
-        return [Publication(account_id, "account", dict(payload))]
+    if event_type == "AccountChanged":
+        data = {**payload["account"], "reason": payload["reason"], "order_id": payload["order_id"]}
+        return [Publication(account_id, "account", data)]
     return []

@@ -34,7 +34,7 @@ from redfire_core.gateways import gateway_named
 from redfire_core.observability import logger
 from redfire_core.services.instruments import instrument_cache
 from redfire_core.services.retrying import on_conflict_retry
-from redfire_core.views import fill_view, order_view, position_view
+from redfire_core.views import account_changed, fill_view, order_view, position_view
 
 WORKING = frozenset(
     {
@@ -196,6 +196,7 @@ def _fill(
             cause,
             now,
         ),
+        _event(account_changed(account_after, "fill", order.id), order, cause, now),
     ]
     store.apply_fill(
         (order, after),
@@ -232,12 +233,11 @@ def _close(
     )
     after = order.close(status, now, {"code": code, "message": reason})
     payload = CLOSE_EVENTS[status](order=order_view(after))
-    store.save_transition(
-        order,
-        after,
-        [_event(payload, order, cause, now)],
-        account=(account, account.reserve(-order.reserved)),
-    )
+    released = account.reserve(-order.reserved)
+    events = [_event(payload, order, cause, now)]
+    if order.reserved:
+        events.append(_event(account_changed(released, "released", order.id), order, cause, now))
+    store.save_transition(order, after, events, account=(account, released))
     logger.info(
         "order closed", extra={"order_id": order.id, "status": status.value, "reason": reason}
     )
@@ -297,10 +297,15 @@ def complete_replace(store: TradingStore, new: Order, cause: Envelope, now: date
             cause,
             now,
         )
+        account_after = account.reserve(-released)
+        events = [event]
+        if released:
+            changed = account_changed(account_after, "released", original.id)
+            events.append(_event(changed, new, cause, now))
         store.write(
             orders_changed=[(original, retired_order, None), (replacement, adjusted, None)],
-            accounts_changed=[(account, account.reserve(-released))],
-            events=[event],
+            accounts_changed=[(account, account_after)],
+            events=events,
         )
         return "replaced"
 

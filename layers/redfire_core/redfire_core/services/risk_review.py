@@ -34,7 +34,7 @@ from redfire_core.events import Envelope, OrderAccepted, OrderDenied, new_id
 from redfire_core.observability import logger
 from redfire_core.services.instruments import instrument_cache
 from redfire_core.services.retrying import on_conflict_retry
-from redfire_core.views import order_view
+from redfire_core.views import account_changed, order_view
 
 RECENT_ORDERS_PAGE = 200
 
@@ -191,17 +191,24 @@ def review_order(
             order, ctx.latest, ctx.account, ctx.position, assessment.symbol_limits.price_band_pct
         )
         after = order.accept(now, reserved=held)
-        outcome = Envelope.wrap(
-            OrderAccepted(order=order_view(after)),
-            account_id=account_id,
-            correlation_id=event.correlation_id,
-            causation_id=event.id,
-            occurred_at=now,
-        )
+        account_after = ctx.account.reserve(held)
+        outcomes = [
+            Envelope.wrap(
+                payload,
+                account_id=account_id,
+                correlation_id=event.correlation_id,
+                causation_id=event.id,
+                occurred_at=now,
+            )
+            for payload in (
+                OrderAccepted(order=order_view(after)),
+                *([account_changed(account_after, "reserved", order.id)] if held else []),
+            )
+        ]
         store.write(
             orders_changed=[(order, after, None)],
-            accounts_changed=[(ctx.account, ctx.account.reserve(held))],
-            events=[outcome],
+            accounts_changed=[(ctx.account, account_after)],
+            events=outcomes,
             raw_updates=risk.order_counted(
                 account_id, order.symbol, now, assessment.limits, assessment.symbol_limits
             ),

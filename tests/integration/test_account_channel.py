@@ -1,0 +1,58 @@
+"""The ``account`` channel: every move of cash or reservations is announced with the
+state change (``AccountChanged`` in the same transaction) and retained for subscribers."""
+
+from __future__ import annotations
+
+import json
+import time
+from decimal import Decimal
+from typing import Any
+
+from redfire_core.adapters.stream_store import StreamStore
+from redfire_core.adapters.trading_store import TradingStore
+from redfire_core.domain.channels import Subscription
+from tests.integration.conftest import call_api, token_for
+from tests.support.pipeline import Pipeline
+
+
+def account_messages() -> list[dict[str, Any]]:
+    retained = StreamStore().messages(Subscription("demo", "account"), 0, 100, int(time.time()))
+    return [json.loads(message.body) for message in retained]
+
+
+def test_a_market_buy_announces_the_reservation_then_the_fill(
+    seeded: TradingStore, pipeline: Pipeline
+) -> None:
+    before = seeded.get_account("demo")
+    assert before is not None
+    body = {"symbol": "GOOG", "side": "buy", "type": "market", "quantity": "10"}
+    status, _, order = call_api("POST", "/v1/orders", body=body, token=token_for())
+    assert status == 201
+    pipeline.run_until_quiet()
+
+    messages = account_messages()
+    assert [m["seq"] for m in messages] == [1, 2]  # gap-free, in order
+    reserved, filled = (m["data"] for m in messages)
+    assert (reserved["reason"], filled["reason"]) == ("reserved", "fill")
+    assert reserved["order_id"] == filled["order_id"] == order["id"]
+    assert Decimal(reserved["reserved"]) > 0
+    assert Decimal(reserved["cash"]) == before.cash
+    after = seeded.get_account("demo")
+    assert after is not None
+    assert (Decimal(filled["cash"]), Decimal(filled["reserved"])) == (after.cash, after.reserved)
+    assert after.cash == before.cash - Decimal("1000.00") - after.commissions
+
+
+def test_canceling_a_resting_order_announces_the_release(
+    seeded: TradingStore, pipeline: Pipeline
+) -> None:
+    body = {"symbol": "GOOG", "side": "buy", "type": "limit", "quantity": "5",
+            "limit_price": "90.00", "time_in_force": "gtc"}  # fmt: skip
+    order = call_api("POST", "/v1/orders", body=body, token=token_for())[2]
+    pipeline.run_until_quiet()
+    status, _, _ = call_api("DELETE", f"/v1/orders/{order['id']}", token=token_for())
+    assert status in (200, 202)
+    pipeline.run_until_quiet()
+
+    reasons = [(m["data"]["reason"], Decimal(m["data"]["reserved"])) for m in account_messages()]
+    assert reasons == [("reserved", Decimal("450.00")), ("released", Decimal(0))]
