@@ -41,6 +41,12 @@ def create_app() -> FastAPI:
     from redfire_api.routes import risk
 
     app.include_router(risk.router)
+    from redfire_api.routes import strategies
+
+    app.include_router(strategies.router)
+    from redfire_api.routes import backtests
+
+    app.include_router(backtests.router)
     # Light: the route imports Strawberry on the first GraphQL request, not here.
     from redfire_api import graphql_route
 

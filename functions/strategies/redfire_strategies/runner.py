@@ -1,0 +1,75 @@
+"""Live strategy runner: ``MarketDataUpdated`` and the order events of its instances'
+orders, from the ``strategy-runner`` queue (SQS batches, partial batch responses).
+
+The handler parses and hands each event to ``redfire_core.services.strategy_instances``;
+the service and its adapters are imported on the first record, not at cold start.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from redfire_core.lambda_events import envelope_from_sqs_body, validated_env
+from redfire_core.observability import logger, metrics, tracer
+
+if TYPE_CHECKING:
+    from redfire_core.adapters.strategy_instances import StrategyInstanceStore
+    from redfire_core.adapters.trading_store import TradingStore
+    from redfire_core.services.strategy_instances import BarReader
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@cache
+def _instances() -> StrategyInstanceStore:
+    from redfire_core.adapters.strategy_instances import StrategyInstanceStore
+
+    return StrategyInstanceStore()
+
+
+@cache
+def _trading() -> TradingStore:
+    from redfire_core.adapters.trading_store import TradingStore
+
+    return TradingStore()
+
+
+@cache
+def _bars() -> BarReader:
+    from redfire_core.services.market_data import market_data_store
+
+    return market_data_store()
+
+
+def drive(record: SQSRecord) -> str:
+    from redfire_core.services import strategy_instances as service
+
+    event = envelope_from_sqs_body(record.body)
+    logger.set_correlation_id(event.correlation_id)
+    now = datetime.now(UTC)
+    if event.type == "MarketDataUpdated":
+        outcome = service.on_market_data(_instances(), _trading(), _bars(), event, now)
+        metrics.add_metric(name="StrategyBarsHandled", unit="Count", value=outcome.acted)
+        metrics.add_metric(name="StrategyOrdersPlaced", unit="Count", value=outcome.orders)
+        return f"acted {outcome.acted}, ignored {outcome.ignored}"
+    if event.type in service.ORDER_EVENTS:
+        return service.on_order_event(_instances(), _trading(), event, now)
+    logger.info("event ignored", extra={"type": event.type, "event_id": event.id})
+    return "ignored"
+
+
+@validated_env
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_partial_response(event, drive, processor, context)

@@ -1,0 +1,303 @@
+"""The live strategy runner in moto: bars from the market data store drive instances
+through the real SQS handler; orders go through the normal path; state survives."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+from redfire_core.adapters.market_data import DynamoDbMarketDataStore
+from redfire_core.adapters.strategy_instances import StrategyInstanceStore
+from redfire_core.adapters.trading_store import ConflictError, TradingStore
+from redfire_core.domain.bars import Bar as StoredBar
+from redfire_core.events import Envelope, MarketDataUpdated, iso
+from redfire_core.services import strategy_instances as service
+from redfire_core.strategies import Bar, Fill, Strategy, StrategyOrder
+from redfire_core.strategies.builtin import BUILT_IN
+from tests.support.events import LambdaContext, eventbridge_body, sqs_event
+from tests.support.pipeline import Pipeline
+
+MINUTE = timedelta(minutes=1)
+# sma_cross fast=2 slow=3: falling closes keep the fast SMA below; the jump crosses it.
+FALLING = [110, 109, 108, 107, 106, 105, 104, 103, 102, 101]
+JUMP = 120
+
+
+class Recorder(Strategy):
+    """Buys one unit on every bar it sees; remembers bars, fills and ended orders."""
+
+    name: ClassVar[str] = "recorder_test"
+    parameters: ClassVar[dict[str, Any]] = {"size": 1}
+
+    def on_bar(self, bar: Bar) -> None:
+        self.state["bars"] = [*self.state.get("bars", []), bar.close]
+        self.buy(self.params["size"])
+
+    def on_fill(self, fill: Fill) -> None:
+        self.state["filled"] = self.state.get("filled", 0.0) + fill.quantity
+
+    def on_order(self, order: StrategyOrder) -> None:
+        self.state.setdefault("ended", []).append(order.status)
+
+
+@pytest.fixture(autouse=True)
+def recorder_strategy() -> Iterator[None]:
+    BUILT_IN[Recorder.name] = Recorder
+    yield
+    BUILT_IN.pop(Recorder.name, None)
+
+
+@pytest.fixture
+def origin() -> datetime:
+    return datetime.now(UTC).replace(second=0, microsecond=0) - 30 * MINUTE
+
+
+def bar(origin: datetime, index: int, close: float) -> StoredBar:
+    price = Decimal(str(close))
+    return StoredBar(
+        "GOOG", "1m", origin + index * MINUTE, price, price + 1, price - 1, price, Decimal(100)
+    )
+
+
+def write(bars: list[StoredBar]) -> None:
+    DynamoDbMarketDataStore().write_bars(bars)
+    newest = bars[-1]
+    DynamoDbMarketDataStore().advance_latest("GOOG", newest.close, newest.end)
+
+
+def update_event(first: StoredBar, last: StoredBar) -> Envelope:
+    return Envelope.wrap(
+        MarketDataUpdated(
+            symbol="GOOG",
+            interval="1m",
+            first_start=iso(first.start),
+            last_end=iso(last.end),
+            open=str(first.open),
+            high=str(last.high),
+            low=str(last.low),
+            close=str(last.close),
+            volume="100",
+            bar_count=1,
+        ),
+        account_id=None,
+        correlation_id="corr-bars",
+        occurred_at=last.end,
+    )
+
+
+def run(*events: Envelope) -> dict[str, Any]:
+    from redfire_strategies.runner import handler
+
+    bodies = [eventbridge_body(e.model_dump_json()) for e in events]
+    return handler(sqs_event(bodies), LambdaContext())  # type: ignore[no-any-return]
+
+
+def start(strategy: str = "sma_cross", **params: Any) -> str:
+    if strategy == "sma_cross" and not params:
+        params = {"fast": 2, "slow": 3}
+    instance = service.start_instance(
+        StrategyInstanceStore(),
+        TradingStore(),
+        DynamoDbMarketDataStore(),
+        "demo",
+        strategy=strategy,
+        params=params,
+        symbol="GOOG",
+        interval="1m",
+        now=datetime.now(UTC),
+    )
+    return instance.id
+
+
+def strategy_orders(store: TradingStore) -> list[Any]:
+    return [
+        o
+        for o in store.list_orders("demo", 100, None).items
+        if (o.client_order_id or "").startswith("si-")
+    ]
+
+
+def test_a_crossover_on_a_new_bar_places_one_sized_market_order(
+    seeded: TradingStore, origin: datetime
+) -> None:
+    write([bar(origin, i, c) for i, c in enumerate(FALLING)])
+    instance_id = start()
+    jump = bar(origin, 10, JUMP)
+    write([jump])
+
+    result = run(update_event(jump, jump))
+
+    assert result["batchItemFailures"] == []
+    (order,) = strategy_orders(seeded)
+    assert (order.side.value, order.type.value, order.status.value) == (
+        "buy",
+        "market",
+        "submitted",
+    )
+    # All equity: 100,000 of buying power at 120 plus the 5 % price band risk reserves.
+    assert order.quantity == Decimal(100_000) // (Decimal(JUMP) * Decimal("1.05"))
+    assert order.client_order_id == f"si-{instance_id}-{int(jump.start.timestamp())}-1"
+    saved = StrategyInstanceStore().get("demo", instance_id)
+    assert saved is not None and saved.last_bar_start == jump.start and saved.next_order_id == 1
+
+
+def test_a_redelivered_bar_places_no_second_order(seeded: TradingStore, origin: datetime) -> None:
+    write([bar(origin, i, c) for i, c in enumerate(FALLING)])
+    start()
+    jump = bar(origin, 10, JUMP)
+    write([jump])
+    event = update_event(jump, jump)
+
+    run(event)
+    run(event)
+    run(update_event(jump, jump))  # the same bar announced again under a new event id
+
+    assert len(strategy_orders(seeded)) == 1
+
+
+def test_a_late_bar_does_nothing(seeded: TradingStore, origin: datetime) -> None:
+    write([bar(origin, i, 100) for i in range(5)])
+    instance_id = start("recorder_test")
+    write([bar(origin, 5, 101), bar(origin, 6, 102)])
+    run(update_event(bar(origin, 6, 102), bar(origin, 6, 102)))
+    before = StrategyInstanceStore().get("demo", instance_id)
+
+    result = run(update_event(bar(origin, 5, 101), bar(origin, 5, 101)))
+
+    assert result["batchItemFailures"] == []
+    assert StrategyInstanceStore().get("demo", instance_id) == before
+    assert len(strategy_orders(seeded)) == 1
+
+
+def test_a_bar_from_before_the_start_does_nothing(seeded: TradingStore, origin: datetime) -> None:
+    write([bar(origin, i, 100) for i in range(5)])
+    instance_id = start("recorder_test")
+
+    run(update_event(bar(origin, 4, 100), bar(origin, 4, 100)))
+
+    saved = StrategyInstanceStore().get("demo", instance_id)
+    assert saved is not None and saved.state == {} and strategy_orders(seeded) == []
+
+
+def test_a_crash_after_placing_is_redelivered_without_a_second_order(
+    seeded: TradingStore, origin: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write([bar(origin, i, 100) for i in range(5)])
+    instance_id = start("recorder_test")
+    write([bar(origin, 5, 101)])
+    event = update_event(bar(origin, 5, 101), bar(origin, 5, 101))
+    real_save = StrategyInstanceStore.save
+
+    def crash(self: StrategyInstanceStore, instance: Any, expected_version: int) -> None:
+        raise RuntimeError("the container died before the instance was saved")
+
+    monkeypatch.setattr(StrategyInstanceStore, "save", crash)
+    with pytest.raises(BatchProcessingError):  # the whole batch failed: SQS redelivers it
+        run(event)
+    monkeypatch.setattr(StrategyInstanceStore, "save", real_save)
+    retried = run(event)
+
+    assert retried["batchItemFailures"] == []
+    assert len(strategy_orders(seeded)) == 1
+    saved = StrategyInstanceStore().get("demo", instance_id)
+    assert saved is not None and saved.state == {"bars": [101.0]}
+
+
+def test_state_survives_a_cold_start(seeded: TradingStore, origin: datetime) -> None:
+    import redfire_strategies.runner as runner
+
+    write([bar(origin, i, 100) for i in range(5)])
+    instance_id = start("recorder_test")
+    for i, close in ((5, 101), (6, 102)):
+        write([bar(origin, i, close)])
+        for cached in (runner._instances, runner._trading, runner._bars):
+            cached.cache_clear()  # a new container: nothing but the table remembers
+        run(update_event(bar(origin, i, close), bar(origin, i, close)))
+
+    saved = StrategyInstanceStore().get("demo", instance_id)
+    assert saved is not None and saved.state == {"bars": [101.0, 102.0]}
+    assert len(strategy_orders(seeded)) == 2
+
+
+def test_orders_go_through_risk_and_the_fill_reaches_the_strategy_once(
+    seeded: TradingStore, origin: datetime, pipeline: Pipeline
+) -> None:
+    write([bar(origin, i, 100) for i in range(5)])
+    instance_id = start("recorder_test")
+    write([bar(origin, 5, 100)])
+    run(update_event(bar(origin, 5, 100), bar(origin, 5, 100)))
+
+    pipeline.run_until_quiet()
+
+    (order,) = strategy_orders(seeded)
+    assert order.status.value == "filled"
+    saved = StrategyInstanceStore().get("demo", instance_id)
+    assert saved is not None
+    assert saved.state["filled"] == 1.0 and saved.state["ended"] == ["filled"]
+    assert len(saved.seen_events) == 1
+
+
+def test_an_order_risk_denies_ends_rejected_for_the_strategy(
+    seeded: TradingStore, origin: datetime, pipeline: Pipeline
+) -> None:
+    write([bar(origin, i, 100) for i in range(5)])
+    instance_id = start("recorder_test", size=5000)  # 500,000 > 100,000 of buying power
+    write([bar(origin, 5, 100)])
+    run(update_event(bar(origin, 5, 100), bar(origin, 5, 100)))
+
+    pipeline.run_until_quiet()
+
+    (order,) = strategy_orders(seeded)
+    assert order.status.value == "denied"
+    saved = StrategyInstanceStore().get("demo", instance_id)
+    assert saved is not None and saved.state["ended"] == ["rejected"]
+
+
+def test_a_stopped_instance_ignores_bars_and_leaves_the_running_index(
+    seeded: TradingStore, origin: datetime
+) -> None:
+    write([bar(origin, i, 100) for i in range(5)])
+    instance_id = start("recorder_test")
+    stopped = service.stop_instance(StrategyInstanceStore(), "demo", instance_id, datetime.now(UTC))
+    write([bar(origin, 5, 101)])
+
+    run(update_event(bar(origin, 5, 101), bar(origin, 5, 101)))
+
+    assert stopped is not None and stopped.status == "stopped"
+    assert StrategyInstanceStore().running("GOOG", "1m") == []
+    assert strategy_orders(seeded) == []
+
+
+def test_a_stale_version_is_refused(seeded: TradingStore, origin: datetime) -> None:
+    write([bar(origin, i, 100) for i in range(5)])
+    instance_id = start("recorder_test")
+    store = StrategyInstanceStore()
+    instance = store.get("demo", instance_id)
+    assert instance is not None
+    store.save(instance.__class__(**{**instance.__dict__, "version": 2}), expected_version=1)
+
+    with pytest.raises(ConflictError):
+        store.save(instance, expected_version=1)
+
+
+def test_other_events_and_foreign_orders_are_ignored(seeded: TradingStore) -> None:
+    order_view = {"client_order_id": "mine-1", "side": "buy", "quantity": "1", "status": "filled"}
+    event = Envelope(
+        id="01JTESTEVENT0000000000000",
+        type="OrderCanceled",
+        occurred_at=iso(datetime.now(UTC)),
+        account_id="demo",
+        correlation_id="c",
+        payload={"order": order_view},
+    )
+
+    result = run(event)
+
+    assert result["batchItemFailures"] == []
+    assert json.dumps(event.payload)  # untouched
