@@ -18,7 +18,13 @@ EXIT_FAILED = 1
 
 
 def create_account(
-    account_id: str | None, *, operator: bool, stage: str | None, cash: str, workdir: Path
+    account_id: str | None,
+    *,
+    operator: bool,
+    stage: str | None,
+    cash: str,
+    workdir: Path,
+    margin: bool = True,
 ) -> int:
     try:
         opening_cash = Decimal(cash)
@@ -40,7 +46,9 @@ def create_account(
     now = datetime.now(UTC)
     actor = f"redfire admin ({_caller_identity()})"
     store, audit = TradingStore(), AuditLog()
-    created = open_account(store, audit, account, actor=actor, now=now, cash=opening_cash)
+    created = open_account(
+        store, audit, account, actor=actor, now=now, cash=opening_cash, margin_enabled=margin
+    )
     role = Role.OPERATOR if operator else Role.ADMIN
     bootstrap = Principal(
         subject=actor,

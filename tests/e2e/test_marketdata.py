@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.e2e.harness import LocalCloudProcess, bearer, wait_for_status
+from tests.support.parquet_files import parquet_bytes
 
 pytestmark = pytest.mark.slow
 
@@ -30,6 +31,35 @@ def operator_token(local_cloud: LocalCloudProcess) -> str:
     result = local_cloud.redfire("token", "--role", "operator")
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
+
+
+def test_import_a_daily_parquet_file_with_the_cli(
+    api: httpx.Client, local_cloud: LocalCloudProcess
+) -> None:
+    # Given the daily bars as parquet (empty first header, mixed case, naive timestamps)
+    rows = [line.split(",") for line in GOOG_DAILY.splitlines()[1:]]
+    data = parquet_bytes(
+        [
+            (datetime.fromisoformat(day), *(float(v) for v in values[:4]), int(values[4]))
+            for day, *values in rows
+        ]
+    )
+    (local_cloud.workdir / "msft.parquet").write_bytes(data)
+
+    # When it is imported through the real S3 path of the local cloud
+    imported = local_cloud.redfire(
+        "data", "import", "msft.parquet", "--symbol", "MSFT", "--interval", "1d"
+    )
+
+    # Then every bar is stored at 00:00 UTC of its day
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    assert "written 6, unchanged 0, rejected 0" in imported.stdout
+    query = RANGE.replace("GOOG", "MSFT")
+    daily = api.get(f"/v1/bars?interval=1d&{query}", headers=bearer(local_cloud.token)).json()
+    assert [(b["timestamp"], Decimal(b["close"])) for b in daily["items"]][:2] == [
+        ("2026-11-02T00:00:00Z", Decimal("171.20")),
+        ("2026-11-03T00:00:00Z", Decimal("172.80")),
+    ]
 
 
 def test_import_a_daily_csv_and_read_it_back_daily_and_weekly(

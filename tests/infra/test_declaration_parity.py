@@ -299,3 +299,32 @@ def test_the_jwt_signing_key_is_a_generated_secret_with_the_declared_name(
 ) -> None:
     _, secret = dev.named("AWS::SecretsManager::Secret", "Name", DEV.jwt_secret_name)
     assert "GenerateSecretString" in secret["Properties"]
+
+
+def test_the_positions_table_indexes_holders_by_symbol_and_risk_may_query_it(
+    dev: Synthesis,
+) -> None:
+    # Given the positions table: its gsi1 finds the holders of a symbol without a scan
+    table_id, table = dev.named("AWS::DynamoDB::Table", "TableName", DEV.name("positions"))
+    (index,) = table["Properties"]["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "gsi1"
+    assert index["KeySchema"] == [
+        {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+        {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+    ]
+    assert index["Projection"] == {"ProjectionType": "ALL"}
+
+    # Then the risk function (post-trade monitoring) may query that index
+    _, function = dev.named("AWS::Lambda::Function", "FunctionName", DEV.name("risk"))
+    role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    statements = [
+        statement
+        for policy in dev.resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    querying = [s for s in statements if "dynamodb:Query" in json.dumps(s["Action"])]
+    assert any(
+        table_id in json.dumps(s["Resource"]) and "/index/gsi1" in json.dumps(s["Resource"])
+        for s in querying
+    ), querying

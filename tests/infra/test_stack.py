@@ -173,6 +173,17 @@ def test_the_layer_ships_redfire_core_and_leaves_out_what_lambda_provides(
         assert (site_packages / needed).is_dir(), needed
 
 
+def test_the_layer_reads_parquet_on_arm64_without_pyarrows_build_files(dev: Synthesis) -> None:
+    # Given the layer, then pyarrow's parquet extension is there, built for Lambda
+    pyarrow = _layer_dir(dev) / "python" / "pyarrow"
+    native = [path.name for path in pyarrow.glob("_parquet.*.so")]
+    assert native == ["_parquet.cpython-312-aarch64-linux-gnu.so"], native
+    # and its headers, sources and test suite, which nothing runs, are left out
+    for pruned in ("include", "includes", "src", "tests"):
+        assert not (pyarrow / pruned).exists(), pruned
+    assert not list(pyarrow.glob("*.pyx")) and not list(pyarrow.glob("*.pxd"))
+
+
 def _of_http_api(synthesis: Synthesis, resource_type: str) -> list[dict]:
     """The resources of ``resource_type`` that belong to the HTTP API (not the WebSocket one)."""
     (api_id,) = [

@@ -16,6 +16,7 @@ from redfire_core.config import get_settings
 from redfire_core.resources import MARKETDATA_UPLOADS
 from tests.integration.conftest import call_api, token_for
 from tests.support.events import LambdaContext, load_event
+from tests.support.parquet_files import parquet_bytes
 from tests.support.pipeline import Pipeline
 
 GOOG_CSV = (
@@ -62,6 +63,55 @@ def test_uploaded_csv_is_ingested_with_rejections_reported(seeded: TradingStore)
     assert job is not None and job.status == "succeeded"
     assert (job.written, job.unchanged, job.rejected) == (5, 0, 1)
     assert job.rejections[0]["reason"] == "high is below open or close"
+
+
+def goog_parquet() -> bytes:
+    """GOOG_CSV as a parquet file: empty first header, mixed case, naive timestamps."""
+    rows = [line.split(",") for line in GOOG_CSV.splitlines()[1:]]
+    return parquet_bytes(
+        [
+            (datetime.fromisoformat(day), *(float(v) for v in values[:4]), int(values[4]))
+            for day, *values in rows
+        ]
+    )
+
+
+def test_uploaded_parquet_is_ingested_like_csv_with_rejections_reported(
+    seeded: TradingStore,
+) -> None:
+    # Given the daily GOOG bars uploaded as parquet
+    key = "ingest/import/01JOBPQ/GOOG/1d/goog.parquet"
+    boto3.client("s3").put_object(Bucket=bucket(), Key=key, Body=goog_parquet())
+
+    # When the ingest function gets the object-created notification
+    assert ingest(s3_event(key))["batchItemFailures"] == []
+
+    # Then the valid bars are stored at 00:00 UTC and the broken one is reported
+    job = MarketDataRecords().get_job("01JOBPQ")
+    assert job is not None and job.status == "succeeded"
+    assert (job.written, job.unchanged, job.rejected) == (5, 0, 1)
+    assert job.rejections[0]["reason"] == "high is below open or close"
+    status, _, page = call_api(
+        "GET",
+        "/v1/bars?symbol=GOOG&interval=1d&start=2026-11-16T00:00:00Z&end=2026-11-17T00:00:00Z",
+        token=token_for("demo"),
+    )
+    assert status == 200 and page["items"][0]["timestamp"] == "2026-11-16T00:00:00Z"
+    assert Decimal(page["items"][0]["close"]) == Decimal("171.20")
+
+
+def test_an_uploaded_file_that_is_not_parquet_fails_its_job_with_the_reason(
+    seeded: TradingStore,
+) -> None:
+    key = "ingest/import/01JOBBADPQ/GOOG/1d/goog.parquet"
+    boto3.client("s3").put_object(Bucket=bucket(), Key=key, Body=GOOG_CSV.encode())
+
+    # A bad file does not get better: the job fails and the message is not retried
+    assert ingest(s3_event(key))["batchItemFailures"] == []
+
+    job = MarketDataRecords().get_job("01JOBBADPQ")
+    assert job is not None and job.status == "failed" and job.written == 0
+    assert (job.error or "").startswith("PROVIDER_PARQUET_INVALID: not a readable parquet file")
 
 
 def test_reingesting_the_same_file_changes_nothing(seeded: TradingStore) -> None:

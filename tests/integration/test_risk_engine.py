@@ -5,6 +5,7 @@ post-trade monitoring, the dry run and RISK_TIMEOUT."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,7 @@ from redfire_core.adapters.risk_store import RiskStore
 from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.auth import Role
 from redfire_core.config import get_settings
+from redfire_core.domain.positions import Position
 from redfire_core.events import (
     Envelope,
     MarketDataUpdated,
@@ -436,6 +438,42 @@ def test_a_position_bleeding_past_the_daily_loss_switches_the_account_to_reducin
     assert state["state"] == "reducing" and "RISK_MAX_DAILY_LOSS" in state["reason"]
     breached = [r for r in models.OutboxItem.query("demo") if r.event_type == "RiskLimitBreached"]
     assert len(breached) == 1
+
+
+class _NoScans:
+    """A DynamoDB client that refuses Scan: the request and event paths must query."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def scan(self, **_: Any) -> None:
+        raise AssertionError("a Scan on an event path")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_the_holders_of_a_symbol_are_found_by_index_without_a_scan(
+    seeded: TradingStore,
+) -> None:
+    # Given two accounts long GOOG, one that went flat again and one long AAPL only
+    def opened(account: str, symbol: str, quantity: str) -> Position:
+        before = Position(account, symbol)
+        after = replace(before, quantity=Decimal(quantity), cost_basis=Decimal(quantity), version=1)
+        seeded.write(positions_changed=[(before, after)])
+        return after
+
+    opened("acct-a", "GOOG", "10")
+    opened("acct-b", "GOOG", "-3")
+    flat = opened("acct-c", "GOOG", "5")
+    seeded.write(positions_changed=[(flat, replace(flat, quantity=Decimal(0), version=2))])
+    opened("acct-d", "AAPL", "1")
+    risk = RiskStore()
+    risk._client = _NoScans(boto3.client("dynamodb"))
+
+    # When the risk function looks for the holders of GOOG, then it finds the open ones
+    assert risk.holders("GOOG") == ["acct-a", "acct-b"]
+    assert risk.holders("MSFT") == []
 
 
 # --- dry run and timeout ---------------------------------------------------------------

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -12,9 +15,10 @@ import pytest
 
 from redfire_core.domain.bars import Bar, Rejection
 from redfire_core.providers import ProviderError, provider_named, provider_names
-from redfire_core.providers.files import FileFormatError, read_csv
+from redfire_core.providers.files import FileFormatError, ParquetUnavailable, read_csv, read_file
 from redfire_core.providers.klines import BinanceKlinesProvider, exchange_symbol
 from redfire_core.providers.synthetic import SyntheticProvider
+from tests.support.parquet_files import parquet_bytes
 
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "providers"
 
@@ -61,6 +65,98 @@ def test_an_unreadable_row_is_a_rejection_not_a_crash() -> None:
 def test_a_file_without_ohlcv_columns_is_refused() -> None:
     with pytest.raises(FileFormatError, match="missing columns: volume"):
         list(read_csv(b"date,open,high,low,close\n", "GOOG", "1d"))
+
+
+# --- parquet --------------------------------------------------------------------------
+
+NAIVE_DAYS = [
+    (datetime(2026, 11, 23), 1.0, 2.0, 0.5, 1.5, 10),
+    (datetime(2026, 11, 24), 1.5, 2.5, 1.0, None, 12),  # no close: unreadable
+]
+
+
+def test_parquet_with_an_empty_first_header_mixed_case_headers_and_naive_timestamps() -> None:
+    # Given a parquet file whose timestamps are naive and whose first header is empty
+    data = parquet_bytes(NAIVE_DAYS)
+
+    # When it is read as an upload is
+    first, second = list(read_file(data, "goog.parquet", "GOOG", "1d"))
+
+    # Then the naive timestamp is UTC, and the row without a close is a rejection
+    assert first == Bar(
+        "GOOG",
+        "1d",
+        datetime(2026, 11, 23, tzinfo=UTC),
+        Decimal(1),
+        Decimal(2),
+        Decimal("0.5"),
+        Decimal("1.5"),
+        Decimal(10),
+    )
+    assert isinstance(second, Rejection) and "unreadable row" in second.reason
+
+
+def test_parquet_nanosecond_timestamps_with_a_time_zone_become_utc() -> None:
+    from zoneinfo import ZoneInfo
+
+    opening = datetime(2026, 11, 23, 9, 30, tzinfo=ZoneInfo("America/New_York"))
+    data = parquet_bytes([(opening, 1.0, 2.0, 0.5, 1.5, 10)], unit="ns", tz="America/New_York")
+
+    (bar,) = list(read_file(data, "GOOG.PARQUET", "GOOG", "1m"))
+
+    assert isinstance(bar, Bar) and bar.start == datetime(2026, 11, 23, 14, 30, tzinfo=UTC)
+
+
+def test_parquet_from_pandas_keeps_its_timestamp_index_first() -> None:
+    # Given a DataFrame indexed by time, written by pandas (which stores the index last)
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.DataFrame(
+        {"Open": [1.0], "High": [2.0], "Low": [0.5], "Close": [1.5], "Volume": [10]},
+        index=pandas.DatetimeIndex([datetime(2026, 11, 23)], name="date"),
+    )
+    sink = io.BytesIO()
+    frame.to_parquet(sink)
+
+    (bar,) = list(read_file(sink.getvalue(), "goog.parquet", "GOOG", "1d"))
+
+    assert isinstance(bar, Bar) and bar.start == datetime(2026, 11, 23, tzinfo=UTC)
+    assert (bar.open, bar.close, bar.volume) == (Decimal(1), Decimal("1.5"), Decimal(10))
+
+
+def test_a_file_that_is_not_parquet_is_refused_with_its_reason() -> None:
+    with pytest.raises(FileFormatError, match="PROVIDER_PARQUET_INVALID: not a readable parquet"):
+        list(read_file(b"open,high\n1,2\n", "goog.parquet", "GOOG", "1d"))
+
+
+def test_a_parquet_file_without_ohlcv_columns_is_refused() -> None:
+    data = parquet_bytes(NAIVE_DAYS[:1], headers=("", "a", "b", "c", "d", "e"))
+    with pytest.raises(FileFormatError, match="missing columns: open, high"):
+        list(read_file(data, "goog.parquet", "GOOG", "1d"))
+
+
+def test_without_pyarrow_a_parquet_file_is_refused_with_a_code(monkeypatch: Any) -> None:
+    # Given an installation without pyarrow (None in sys.modules makes the import fail)
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+
+    with pytest.raises(ParquetUnavailable) as refused:
+        list(read_file(b"PAR1", "goog.parquet", "GOOG", "1d"))
+
+    assert refused.value.code == "PROVIDER_PARQUET_UNAVAILABLE"
+    assert str(refused.value).startswith("PROVIDER_PARQUET_UNAVAILABLE: ")
+
+
+def test_reading_csv_and_loading_the_ingest_handler_do_not_import_pyarrow() -> None:
+    # pyarrow costs ~100 MB and a slow import: only a .parquet file may load it.
+    probe = (
+        "import sys\n"
+        "import redfire_ingest.handler\n"
+        "from redfire_core.providers.files import read_file\n"
+        "list(read_file(b'date,open,high,low,close,volume\\n', 'a.csv', 'GOOG', '1d'))\n"
+        "assert 'pyarrow' not in sys.modules, 'pyarrow imported'\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
 
 
 def test_klines_are_parsed_from_a_recorded_response() -> None:

@@ -34,6 +34,17 @@ _WHEEL_PYTHON_VERSION = "3.12"
 PROVIDED_BY_RUNTIME = frozenset({"boto3", "botocore", "s3transfer"})
 
 ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/.mypy_cache"]
+# Installed files nothing reads at run time: pyarrow's C++ headers and sources, Cython
+# sources and its own test suite (~12 MB of the ~126 MB pyarrow adds; docs/marketdata.md).
+LAYER_PRUNE = (
+    "pyarrow/include",
+    "pyarrow/includes",
+    "pyarrow/src",
+    "pyarrow/tests",
+    "pyarrow/*.pyx",
+    "pyarrow/*.pxd",
+    "pyarrow/*.pxi",
+)
 # BundlingOptions requires an image; local bundling always succeeds, so it is never pulled.
 _UNUSED_IMAGE = DockerImage.from_registry("local-bundling-only")
 
@@ -83,7 +94,7 @@ def runtime_requirements() -> str:
 
 
 def _fingerprint(requirements: str) -> str:
-    recipe = f"{_WHEEL_PLATFORM}|{_WHEEL_PYTHON_VERSION}|{requirements}"
+    recipe = f"{_WHEEL_PLATFORM}|{_WHEEL_PYTHON_VERSION}|{requirements}|{LAYER_PRUNE}"
     return hashlib.sha256(recipe.encode()).hexdigest()[:16]
 
 
@@ -123,12 +134,23 @@ def installed_dependencies(requirements: str) -> Path:
                 shutil.rmtree(path)
             elif path.exists():
                 path.unlink()
+        prune(target)
         try:
             target.rename(cached)
         except OSError:  # another synth won the race; its result is identical
             if not cached.is_dir():
                 raise
     return cached
+
+
+def prune(site_packages: Path) -> None:
+    """Remove what ``LAYER_PRUNE`` names (build-time files) from installed dependencies."""
+    for pattern in LAYER_PRUNE:
+        for path in site_packages.glob(pattern):
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
 
 
 @jsii.implements(ILocalBundling)

@@ -185,6 +185,9 @@ class PositionItem(_Base):
     cost_basis = DecimalAttribute()
     realized_pnl = DecimalAttribute()
     version = NumberAttribute()
+    # Set while the position is open (sparse gsi1: the holders of a symbol).
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
 
 
 class InstrumentItem(_Base):

@@ -24,6 +24,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from redfire_core.adapters.trading_store import holding_key
 from redfire_core.config import Settings, get_settings
 from redfire_core.domain.risk import (
     SECONDS_PER_DAY,
@@ -36,6 +37,7 @@ from redfire_core.events import iso
 PLATFORM = "PLATFORM"
 LIMITS_SK = "LIMITS"
 STATE_SK = "STATE"
+HOLDERS_INDEX = "gsi1"  # of the positions table: open positions by symbol
 COUNTER_TTL_SECONDS = 3 * SECONDS_PER_DAY
 RATE_TTL_SECONDS = 2 * 3600
 SEEN_TTL_SECONDS = 3 * SECONDS_PER_DAY
@@ -339,19 +341,19 @@ class RiskStore:
         return start, peak
 
     def holders(self, symbol: str) -> list[str]:
-        """Accounts with a position in ``symbol`` (a filtered scan of the positions table:
-        fine for a paper platform's few accounts; a GSI on symbol would replace it)."""
-        table = self.settings.table_name("positions")
+        """Accounts with an open position in ``symbol``: one query of the positions table's
+        sparse gsi1 (``HOLDING#<symbol>``; only open positions carry its keys)."""
         kwargs: dict[str, Any] = {
-            "TableName": table,
-            "FilterExpression": "symbol = :s AND quantity <> :z",
-            "ExpressionAttributeValues": _wire({":s": symbol, ":z": 0}),
-            "ProjectionExpression": "pk",
+            "TableName": self.settings.table_name("positions"),
+            "IndexName": HOLDERS_INDEX,
+            "KeyConditionExpression": "gsi1pk = :h",
+            "ExpressionAttributeValues": _wire({":h": holding_key(symbol)}),
+            "ProjectionExpression": "gsi1sk",
         }
         accounts: set[str] = set()
         while True:
-            response = self.client.scan(**kwargs)
-            accounts.update(_plain(i)["pk"] for i in response.get("Items", []))
+            response = self.client.query(**kwargs)
+            accounts.update(_plain(i)["gsi1sk"] for i in response.get("Items", []))
             if "LastEvaluatedKey" not in response:
                 return sorted(accounts)
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]

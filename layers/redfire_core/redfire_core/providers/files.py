@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -74,17 +75,79 @@ def read_csv(data: bytes, symbol: str, interval: str) -> Iterator[Bar | Rejectio
     return rows_to_bars(header, reader, symbol, interval)
 
 
-def read_parquet(data: bytes, symbol: str, interval: str) -> Iterator[Bar | Rejection]:
-    """Parquet through pyarrow, imported here only: nothing else pays for it."""
+PARQUET_UNAVAILABLE = "PROVIDER_PARQUET_UNAVAILABLE"
+PARQUET_INVALID = "PROVIDER_PARQUET_INVALID"
+PARQUET_BATCH_ROWS = 5000
+
+
+class ParquetUnavailable(FileFormatError):
+    """pyarrow is not installed here (it is in the layer; an install may leave it out)."""
+
+    code = PARQUET_UNAVAILABLE
+
+
+def _pyarrow() -> Any:
+    """pyarrow and its parquet module, imported on the first .parquet file only."""
     try:
-        import pyarrow.parquet as pq  # type: ignore[import-not-found,unused-ignore]
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise FileFormatError("parquet needs pyarrow, which is not installed") from error
-    table = pq.read_table(io.BytesIO(data))
-    header = [str(name) for name in table.column_names]
-    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
-    rows = (list(values) for values in zip(*columns, strict=True))
-    return rows_to_bars(header, rows, symbol, interval)
+        import pyarrow  # type: ignore[import-untyped,import-not-found,unused-ignore]
+        import pyarrow.parquet  # type: ignore[import-untyped,import-not-found,unused-ignore]
+    except ImportError as error:
+        raise ParquetUnavailable(
+            f"{PARQUET_UNAVAILABLE}: reading .parquet files needs pyarrow, which is not "
+            "installed (pip install pyarrow)"
+        ) from error
+    return pyarrow
+
+
+def _invalid(error: Exception) -> FileFormatError:
+    return FileFormatError(f"{PARQUET_INVALID}: not a readable parquet file: {error}")
+
+
+def _timestamp_first(schema: Any) -> list[int]:
+    """Column positions with the timestamp first. pandas' ``to_parquet`` stores a
+    DataFrame's index (the timestamps, usually) as the last column and names it in the
+    file's ``pandas`` metadata; any other file has the timestamp first already."""
+    positions = list(range(len(schema.names)))
+    try:
+        index = json.loads((schema.metadata or {}).get(b"pandas", b"{}"))["index_columns"]
+    except (ValueError, KeyError, TypeError):
+        return positions
+    if index and isinstance(index[0], str) and index[0] in schema.names:
+        first = schema.names.index(index[0])
+        return [first, *(i for i in positions if i != first)]
+    return positions
+
+
+def read_parquet(data: bytes, symbol: str, interval: str) -> Iterator[Bar | Rejection]:
+    """Parquet through pyarrow, in record batches (a damaged file fails as a whole, with
+    its reason). Nanosecond timestamps are cut to microseconds, as Python holds them."""
+    pa = _pyarrow()
+    try:
+        parquet = pa.parquet.ParquetFile(pa.BufferReader(data))
+        schema = parquet.schema_arrow
+    except (pa.ArrowException, OSError) as error:
+        raise _invalid(error) from error
+    order = _timestamp_first(schema)
+    header = [str(schema.names[i]) for i in order]
+    wanted = pa.schema(
+        [
+            field.with_type(pa.timestamp("us", field.type.tz))
+            if pa.types.is_timestamp(field.type) and field.type.unit == "ns"
+            else field
+            for field in schema
+        ]
+    )
+
+    def rows() -> Iterator[list[Any]]:
+        try:
+            for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+                table = pa.Table.from_batches([batch]).cast(wanted, safe=False)
+                columns = [table.column(i).to_pylist() for i in order]
+                yield from (list(values) for values in zip(*columns, strict=True))
+        except (pa.ArrowException, OSError) as error:
+            raise _invalid(error) from error
+
+    return rows_to_bars(header, rows(), symbol, interval)
 
 
 def read_file(data: bytes, name: str, symbol: str, interval: str) -> Iterator[Bar | Rejection]:
