@@ -104,9 +104,7 @@ def test_an_upload_under_the_ingest_prefix_notifies_the_ingest_queue(
     bucket = BUCKETS["marketdata-uploads"]
     name = DECLARATION.bucket_name(bucket.logical)
     client("s3").put_object(Bucket=name, Key="elsewhere/x.csv", Body=b"x")
-    client("s3").put_object(
-        Bucket=name, Key=f"{bucket.prefix}import/J/GOOG/1d/x.csv", Body=b"x"
-    )
+    client("s3").put_object(Bucket=name, Key=f"{bucket.prefix}import/J/GOOG/1d/x.csv", Body=b"x")
 
     # Then exactly one object-created notification reaches the declared queue
     messages = (
