@@ -26,9 +26,9 @@ from typing import Any
 
 from benchmarks.common import Result, Table, bench_environment, mark, ms, percentile
 
-SEQUENTIAL_ORDERS = 200
-CONCURRENT_ORDERS = 100
-BURST_ORDERS = 100
+SEQUENTIAL_ORDERS = 60
+CONCURRENT_ORDERS = 40
+BURST_ORDERS = 40
 CLIENTS = 4
 WARMUP_ORDERS = 5
 POLL_SECONDS = 0.010

@@ -368,9 +368,11 @@ def _crosses(order: Order, resting: Order) -> bool:
 _Row = tuple[str, bool, str, object, object]
 
 
-def _rules(order: Order, ctx: RiskContext) -> list[_Row]:
+def _rules(order: Order, ctx: RiskContext, keep_all: bool) -> list[_Row]:
     """Every rule as a plain row (code, passed, message, limit, actual): tuples, because
-    building 20 named objects per order would cost more than the rules themselves."""
+    building 20 named objects per order would cost more than the rules themselves. Rows
+    of rules that pass are only built with ``keep_all`` (``evaluate``): ``check_order``,
+    the per-order path, builds the denials alone."""
     v: list[_Row] = []
     add = v.append
     limits = ctx.limits
@@ -385,80 +387,92 @@ def _rules(order: Order, ctx: RiskContext) -> list[_Row]:
     state = ctx.global_state if ctx.global_state is not TradingState.ACTIVE else ctx.state
     if ctx.state is TradingState.HALTED:
         state = ctx.state
-    add(
-        (
-            "RISK_TRADING_HALTED",
-            state is not TradingState.HALTED,
-            "trading is halted"
-            if ctx.global_state is not TradingState.HALTED
-            else "trading is halted for every account",
-            "active",
-            state.value,
-        )
-    )
-    if state is TradingState.REDUCING:
+    ok = state is not TradingState.HALTED
+    if keep_all or not ok:
         add(
             (
-                "RISK_REDUCE_ONLY",
-                _shrinks_position(order, position),
-                "only orders that reduce a position may trade now",
-                str(abs(position.quantity)),
-                str(qty),
+                "RISK_TRADING_HALTED",
+                ok,
+                "trading is halted"
+                if ctx.global_state is not TradingState.HALTED
+                else "trading is halted for every account",
+                "active",
+                state.value,
             )
         )
+    if state is TradingState.REDUCING:
+        ok = _shrinks_position(order, position)
+        if keep_all or not ok:
+            add(
+                (
+                    "RISK_REDUCE_ONLY",
+                    ok,
+                    "only orders that reduce a position may trade now",
+                    str(abs(position.quantity)),
+                    str(qty),
+                )
+            )
 
     # Per order.
-    add(
-        (
-            "RISK_MAX_ORDER_QTY",
-            qty <= sym.max_order_qty,
-            "order quantity above the limit",
-            sym.max_order_qty,
-            qty,
+    ok = qty <= sym.max_order_qty
+    if keep_all or not ok:
+        add(
+            (
+                "RISK_MAX_ORDER_QTY",
+                ok,
+                "order quantity above the limit",
+                sym.max_order_qty,
+                qty,
+            )
         )
-    )
     age = None if latest is None else (now - latest.timestamp).total_seconds()
     fresh = age is not None and age <= sym.max_price_age_seconds
     needs_market = order.limit_price is None and order.stop_price is None
     if needs_market or order.type is OrderType.MARKET:
-        add(
-            (
-                "RISK_STALE_PRICE",
-                fresh,
-                "no recent price for a market order"
-                if latest is None or order.type is OrderType.MARKET
-                else "no recent price to value the order",
-                sym.max_price_age_seconds,
-                "none" if age is None else int(age),
+        ok = fresh
+        if keep_all or not ok:
+            add(
+                (
+                    "RISK_STALE_PRICE",
+                    ok,
+                    "no recent price for a market order"
+                    if latest is None or order.type is OrderType.MARKET
+                    else "no recent price to value the order",
+                    sym.max_price_age_seconds,
+                    "none" if age is None else int(age),
+                )
             )
-        )
     price = reference_price(order, latest)
     notional = None if price is None else qty * price
     if notional is not None:
-        add(
-            (
-                "RISK_MAX_NOTIONAL",
-                notional <= sym.max_order_notional,
-                "order notional above the limit",
-                sym.max_order_notional,
-                notional,
+        ok = notional <= sym.max_order_notional
+        if keep_all or not ok:
+            add(
+                (
+                    "RISK_MAX_NOTIONAL",
+                    ok,
+                    "order notional above the limit",
+                    sym.max_order_notional,
+                    notional,
+                )
             )
-        )
     if order.limit_price is not None and latest is not None and fresh and latest.price > 0:
         band = sym.price_band_pct
         if order.side is Side.BUY:
             through = (order.limit_price - latest.price) * HUNDRED / latest.price
         else:
             through = (latest.price - order.limit_price) * HUNDRED / latest.price
-        add(
-            (
-                "RISK_PRICE_BAND",
-                through <= band,
-                "limit price crosses the latest price by more than the band (percent)",
-                band,
-                max(through, ZERO).quantize(Decimal("0.01")),
+        ok = through <= band
+        if keep_all or not ok:
+            add(
+                (
+                    "RISK_PRICE_BAND",
+                    ok,
+                    "limit price crosses the latest price by more than the band (percent)",
+                    band,
+                    max(through, ZERO).quantize(Decimal("0.01")),
+                )
             )
-        )
 
     # Position and exposure.
     signed = qty if order.side is Side.BUY else -qty
@@ -481,119 +495,141 @@ def _rules(order: Order, ctx: RiskContext) -> list[_Row]:
     if order.side is Side.SELL:
         pending_same_side = -pending_same_side
     projected = position.quantity + pending_same_side + signed
-    add(
-        (
-            "RISK_MAX_POSITION",
-            abs(projected) <= sym.max_position_qty or abs(projected) <= abs(position.quantity),
-            "position with open orders and this order above the limit",
-            sym.max_position_qty,
-            abs(projected),
+    ok = abs(projected) <= sym.max_position_qty or abs(projected) <= abs(position.quantity)
+    if keep_all or not ok:
+        add(
+            (
+                "RISK_MAX_POSITION",
+                ok,
+                "position with open orders and this order above the limit",
+                sym.max_position_qty,
+                abs(projected),
+            )
         )
-    )
     equity, gross = equity_and_gross(account, ctx.positions or (position,), ctx.prices, latest)
     if notional is not None:
         mark = latest.price if latest is not None else ctx.prices.get(order.symbol, price)
         held_value = position.quantity * mark if mark is not None else ZERO
         after = gross - abs(held_value) + abs(held_value + signed * (mark or ZERO))
+        ok = after <= limits.max_gross_exposure or after <= gross
+        if keep_all or not ok:
+            add(
+                (
+                    "RISK_MAX_GROSS_EXPOSURE",
+                    ok,
+                    "gross exposure after this order above the limit",
+                    limits.max_gross_exposure,
+                    after,
+                )
+            )
+    ok = active + 1 <= limits.max_active_orders
+    if keep_all or not ok:
         add(
             (
-                "RISK_MAX_GROSS_EXPOSURE",
-                after <= limits.max_gross_exposure or after <= gross,
-                "gross exposure after this order above the limit",
-                limits.max_gross_exposure,
-                after,
+                "RISK_MAX_ACTIVE_ORDERS",
+                ok,
+                "open orders of the account at the limit",
+                limits.max_active_orders,
+                active + 1,
             )
         )
-    add(
-        (
-            "RISK_MAX_ACTIVE_ORDERS",
-            active + 1 <= limits.max_active_orders,
-            "open orders of the account at the limit",
-            limits.max_active_orders,
-            active + 1,
-        )
-    )
 
     # Counters (already read at ``now``: other periods are zero).
     c = ctx.counters
     stamp = int(now.timestamp())
     if c.second != stamp or c.day != stamp // SECONDS_PER_DAY or c.minute != stamp // 60:
         c = c.at(now)
-    add(
-        (
-            "RISK_DAILY_ORDER_LIMIT",
-            c.orders + 1 <= limits.max_daily_orders,
-            "orders of the account today at the limit",
-            limits.max_daily_orders,
-            c.orders + 1,
+    ok = c.orders + 1 <= limits.max_daily_orders
+    if keep_all or not ok:
+        add(
+            (
+                "RISK_DAILY_ORDER_LIMIT",
+                ok,
+                "orders of the account today at the limit",
+                limits.max_daily_orders,
+                c.orders + 1,
+            )
         )
-    )
     symbol_orders = c.symbol_orders.get(symbol, 0) + 1
-    add(
-        (
-            "RISK_DAILY_ORDER_LIMIT",
-            symbol_orders <= sym.max_daily_orders,
-            f"orders in {symbol} today at the limit",
-            sym.max_daily_orders,
-            symbol_orders,
+    ok = symbol_orders <= sym.max_daily_orders
+    if keep_all or not ok:
+        add(
+            (
+                "RISK_DAILY_ORDER_LIMIT",
+                ok,
+                f"orders in {symbol} today at the limit",
+                sym.max_daily_orders,
+                symbol_orders,
+            )
         )
-    )
-    add(
-        (
-            "RISK_DAILY_CANCEL_LIMIT",
-            c.cancels < limits.max_daily_cancels,
-            "cancels of the account today at the limit",
-            limits.max_daily_cancels,
-            c.cancels,
+    ok = c.cancels < limits.max_daily_cancels
+    if keep_all or not ok:
+        add(
+            (
+                "RISK_DAILY_CANCEL_LIMIT",
+                ok,
+                "cancels of the account today at the limit",
+                limits.max_daily_cancels,
+                c.cancels,
+            )
         )
-    )
     symbol_cancels = c.symbol_cancels.get(symbol, 0)
-    add(
-        (
-            "RISK_DAILY_CANCEL_LIMIT",
-            symbol_cancels < sym.max_daily_cancels,
-            f"cancels in {symbol} today at the limit",
-            sym.max_daily_cancels,
-            symbol_cancels,
+    ok = symbol_cancels < sym.max_daily_cancels
+    if keep_all or not ok:
+        add(
+            (
+                "RISK_DAILY_CANCEL_LIMIT",
+                ok,
+                f"cancels in {symbol} today at the limit",
+                sym.max_daily_cancels,
+                symbol_cancels,
+            )
         )
-    )
-    add(
-        (
-            "RISK_DAILY_TRADE_LIMIT",
-            c.trades < limits.max_daily_trades,
-            "trades of the account today at the limit",
-            limits.max_daily_trades,
-            c.trades,
+    ok = c.trades < limits.max_daily_trades
+    if keep_all or not ok:
+        add(
+            (
+                "RISK_DAILY_TRADE_LIMIT",
+                ok,
+                "trades of the account today at the limit",
+                limits.max_daily_trades,
+                c.trades,
+            )
         )
-    )
     symbol_trades = c.symbol_trades.get(symbol, 0)
-    add(
-        (
-            "RISK_DAILY_TRADE_LIMIT",
-            symbol_trades < sym.max_daily_trades,
-            f"trades in {symbol} today at the limit",
-            sym.max_daily_trades,
-            symbol_trades,
+    ok = symbol_trades < sym.max_daily_trades
+    if keep_all or not ok:
+        add(
+            (
+                "RISK_DAILY_TRADE_LIMIT",
+                ok,
+                f"trades in {symbol} today at the limit",
+                sym.max_daily_trades,
+                symbol_trades,
+            )
         )
-    )
-    add(
-        (
-            "RISK_ORDER_RATE",
-            c.orders_this_second + 1 <= limits.max_orders_per_second,
-            "orders per second at the limit",
-            limits.max_orders_per_second,
-            c.orders_this_second + 1,
+    ok = c.orders_this_second + 1 <= limits.max_orders_per_second
+    if keep_all or not ok:
+        add(
+            (
+                "RISK_ORDER_RATE",
+                ok,
+                "orders per second at the limit",
+                limits.max_orders_per_second,
+                c.orders_this_second + 1,
+            )
         )
-    )
-    add(
-        (
-            "RISK_ORDER_RATE",
-            c.orders_this_minute + 1 <= limits.max_orders_per_minute,
-            "orders per minute at the limit",
-            limits.max_orders_per_minute,
-            c.orders_this_minute + 1,
+    ok = c.orders_this_minute + 1 <= limits.max_orders_per_minute
+    if keep_all or not ok:
+        add(
+            (
+                "RISK_ORDER_RATE",
+                ok,
+                "orders per minute at the limit",
+                limits.max_orders_per_minute,
+                c.orders_this_minute + 1,
+            )
         )
-    )
 
     # Duplicates and self-trades.
     window = sym.duplicate_window_seconds
@@ -615,51 +651,59 @@ def _rules(order: Order, ctx: RiskContext) -> list[_Row]:
             ),
             None,
         )
+        ok = twin is None
+        if keep_all or not ok:
+            add(
+                (
+                    "RISK_DUPLICATE_ORDER",
+                    ok,
+                    "the same order was placed within the duplicate window (seconds)",
+                    window,
+                    None if twin is None else twin.id,
+                )
+            )
+    ok = crossing is None
+    if keep_all or not ok:
         add(
             (
-                "RISK_DUPLICATE_ORDER",
-                twin is None,
-                "the same order was placed within the duplicate window (seconds)",
-                window,
-                None if twin is None else twin.id,
+                "RISK_SELF_TRADE",
+                ok,
+                "would trade against the account's own resting order",
+                None,
+                None if crossing is None else crossing.id,
             )
         )
-    add(
-        (
-            "RISK_SELF_TRADE",
-            crossing is None,
-            "would trade against the account's own resting order",
-            None,
-            None if crossing is None else crossing.id,
-        )
-    )
 
     # Buying power and shorting.
     if order.side is Side.BUY or account.margin_enabled:
         needed = reservation(order, latest, account, position, sym.price_band_pct)
         if needed > 0 or price is not None:
             available = account.buying_power(equity, gross)
-            add(
-                (
-                    "RISK_BUYING_POWER",
-                    needed <= available,
-                    "not enough buying power",
-                    available,
-                    needed,
+            ok = needed <= available
+            if keep_all or not ok:
+                add(
+                    (
+                        "RISK_BUYING_POWER",
+                        ok,
+                        "not enough buying power",
+                        available,
+                        needed,
+                    )
                 )
-            )
     if order.side is Side.SELL and not account.margin_enabled:
         open_sells = -pending_same_side
         held = max(position.quantity - open_sells, ZERO)
-        add(
-            (
-                "RISK_SHORT_NOT_ALLOWED",
-                qty <= held,
-                "a cash account cannot sell short",
-                held,
-                qty,
+        ok = qty <= held
+        if keep_all or not ok:
+            add(
+                (
+                    "RISK_SHORT_NOT_ALLOWED",
+                    ok,
+                    "a cash account cannot sell short",
+                    held,
+                    qty,
+                )
             )
-        )
     return v
 
 
@@ -676,15 +720,14 @@ _OPEN = frozenset(
 
 def evaluate(order: Order, ctx: RiskContext) -> list[Verdict]:
     """Every rule's verdict, in a stable order (the first failure is the headline)."""
-    return [Verdict._make(row) for row in _rules(order, ctx)]
+    return [Verdict._make(row) for row in _rules(order, ctx, keep_all=True)]
 
 
 def check_order(order: Order, ctx: RiskContext) -> list[Denial]:
     """Every rule the order breaks, in a stable order (the first is the headline)."""
     return [
         Denial(row[0], row[2], _text(row[3]), _text(row[4]))
-        for row in _rules(order, ctx)
-        if not row[1]
+        for row in _rules(order, ctx, keep_all=False)
     ]
 
 
