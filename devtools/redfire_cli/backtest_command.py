@@ -140,7 +140,9 @@ def run(args: Any) -> int:
         strategy = strategy_named(args.strategy)
         resolved = strategy.resolve_parameters(params)
         settings = BacktestSettings(
-            _number("--cash", args.cash), _number("--commission", args.commission)
+            _number("--cash", args.cash),
+            _number("--commission", args.commission),
+            _number("--slippage-bps", args.slippage_bps),
         )
         data = load_data(args)
         result = run_backtest(strategy, data, resolved, settings)

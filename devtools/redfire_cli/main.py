@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--cash", default="10000", help="starting cash (default: 10000)")
     backtest.add_argument("--commission", default="0", help="rate of notional per fill")
     backtest.add_argument(
+        "--slippage-bps", default="0", help="market and stop fills move this far (default: 0)"
+    )
+    backtest.add_argument(
         "--param", action="append", metavar="KEY=VALUE", help="strategy parameter (repeat)"
     )
     backtest.add_argument("--json", action="store_true", help="print one JSON object")

@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--maximize", default="sqn", help="statistic to rank by (default: sqn)")
     parser.add_argument("--cash", default="10000")
     parser.add_argument("--commission", default="0")
+    parser.add_argument("--slippage-bps", default="0")
     parser.add_argument("--chunk-size", type=int, help="combinations per worker")
     parser.add_argument("--api-url", help="default: REDFIRE_API_URL or the local cloud")
     parser.add_argument("--json", action="store_true", help="print the finished sweep as JSON")
@@ -157,6 +158,7 @@ def run(argv: Sequence[str]) -> int:
             "maximize": args.maximize,
             "cash": args.cash,
             "commission": args.commission,
+            "slippage_bps": args.slippage_bps,
         }
         if args.param:
             body["params"] = {k: _value(v) for k, v in (p.split("=", 1) for p in args.param)}

@@ -193,6 +193,7 @@ def test_a_range_without_bars_fails_with_the_reason(
         ({"interval": "7m"}, "BACKTEST_INVALID_INTERVAL", "interval"),
         ({"end": "2024-01-01T00:00:00Z"}, "BACKTEST_INVALID_RANGE", "end"),
         ({"commission": "0.5"}, "BACKTEST_INVALID_COMMISSION", "commission"),
+        ({"slippage_bps": "1000"}, "BACKTEST_INVALID_SLIPPAGE", "slippage_bps"),
     ],
 )
 def test_bad_requests_are_422_naming_the_problem(

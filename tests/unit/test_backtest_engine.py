@@ -266,3 +266,25 @@ def test_an_order_too_big_to_reverse_closes_the_position_and_is_rejected_for_the
     assert fills == [10.0, -10.0]
     assert [o.status for o in result.orders] == ["filled", "rejected"]
     assert len(result.trades) == 1 and result.trades[0].exit_bar == 3
+
+
+def test_slippage_moves_market_and_stop_fills_against_the_trader_but_not_limits() -> None:
+    data = bars([*FLAT, (12.0, 13.0, 11.0, 12.5), (13.0, 14.0, 12.0, 13.0), (13.0, 14, 12, 13)])
+    plan = {
+        1: [("buy", {"size": 10}), ("sell", {"size": 5, "limit": 12.8})],
+        2: [("sell", {"size": 5, "stop": 12.5})],
+    }
+    result = run_backtest(script(plan), data, settings=BacktestSettings(slippage_bps=50))
+    prices = sorted(order.fill_price for order in result.orders if order.status == "filled")
+    # buy at the open 12 + 0.5%; the limit sell at its 12.8; the stop sell at 12.5 - 0.5%
+    assert prices == pytest.approx([12.0 * 1.005, 12.5 * 0.995, 12.8])
+
+
+def test_slippage_is_part_of_the_reproducibility_hash_and_bounded() -> None:
+    data = bars([*FLAT, (12.0, 13.0, 11.0, 12.5)])
+    without = run_backtest(script({}), data).reproducibility_hash
+    with_slippage = run_backtest(script({}), data, settings=BacktestSettings(slippage_bps=5))
+    assert with_slippage.reproducibility_hash != without
+    with pytest.raises(DataError) as refused:
+        BacktestSettings(slippage_bps=-1)
+    assert refused.value.code == "BACKTEST_INVALID_SLIPPAGE"

@@ -203,6 +203,7 @@ class Backtest:
     end: str
     cash: str
     commission: str
+    slippage_bps: str
     reproducibility_hash: str | None
     statistics: JSON | None
     error: JSON | None

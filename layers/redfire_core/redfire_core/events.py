@@ -215,6 +215,7 @@ class BacktestView(BaseModel):
     end: str
     cash: str
     commission: str
+    slippage_bps: str = "0"
     reproducibility_hash: str | None = None
     statistics: dict[str, Any] | None = None
     error: dict[str, Any] | None = None  # {"code", "message"} of a failed backtest

@@ -42,6 +42,9 @@ class DataSpec(BaseModel):
     end: Time = Field(description="exclusive")
     cash: DecimalString = "10000"
     commission: DecimalString = Field("0", description="rate of notional per fill")
+    slippage_bps: DecimalString = Field(
+        "0", description="basis points market and stop fills move against the trader"
+    )
 
 
 class BacktestRequest(DataSpec):

@@ -9,7 +9,8 @@ Semantics (docs/backtesting.md):
   else works as a limit.
 - "All equity" sizing: the largest whole number of units whose cost plus commission
   fits the available equity at the fill price.
-- Commission = rate x |quantity| x price on every fill (``ExecutionModel``).
+- Commission = rate x |quantity| x price on every fill (``ExecutionModel``); slippage
+  moves market and stop fills against the trader by ``slippage_bps``.
 - Positions are kept as trades (FIFO lots), so an opposite fill closes the oldest first.
 - At the end, a position still open is closed on the last bar at its open and counted
   as a trade; orders placed on the last bar are worked there too (what backtesting.py
@@ -71,6 +72,7 @@ class Trade:
 class BacktestSettings:
     cash: float = 10_000.0
     commission: float = 0.0  # rate of notional, per fill
+    slippage_bps: float = 0.0  # market and stop fills move this far against the trader
 
     def __post_init__(self) -> None:
         if not self.cash > 0:
@@ -80,11 +82,16 @@ class BacktestSettings:
                 "BACKTEST_INVALID_COMMISSION",
                 f"commission must be a rate in [0, 0.1), got {self.commission}",
             )
+        if not 0 <= self.slippage_bps < 1000:
+            raise DataError(
+                "BACKTEST_INVALID_SLIPPAGE",
+                f"slippage must be basis points in [0, 1000), got {self.slippage_bps}",
+            )
 
     @classmethod
     def from_model(cls, cash: Decimal, model: ExecutionModel) -> BacktestSettings:
-        """From the paper gateway's cost model (its proportional commission)."""
-        return cls(float(cash), float(model.commission_rate))
+        """From the paper gateway's cost model (its proportional commission and slippage)."""
+        return cls(float(cash), float(model.commission_rate), float(model.slippage_bps))
 
 
 @dataclass
@@ -107,6 +114,9 @@ class BacktestBroker:
     def __init__(self, data: BarData, settings: BacktestSettings) -> None:
         self.data = data
         self.rate = settings.commission
+        # Slippage as price factors (exactly 1.0 without it: x * 1.0 == x in floats).
+        self.buy_slip = 1 + settings.slippage_bps / 10_000
+        self.sell_slip = 1 - settings.slippage_bps / 10_000
         self.cash = settings.cash
         self.trades: list[Trade] = []
         self.closed: list[Trade] = []
@@ -162,7 +172,7 @@ class BacktestBroker:
                 gapped = open_ >= stop if buy else open_ <= stop
                 trigger = open_ if gapped else stop
                 if limit is None:
-                    price = trigger
+                    price = trigger * (self.buy_slip if buy else self.sell_slip)
                 elif low <= limit if buy else high >= limit:
                     price = min(trigger, limit) if buy else max(trigger, limit)
                 else:
@@ -172,7 +182,7 @@ class BacktestBroker:
                     continue
                 price = min(open_, limit) if buy else max(open_, limit)
             else:
-                price = open_
+                price = open_ * (self.buy_slip if buy else self.sell_slip)
             self.pending.remove(order)
             self._execute(order, price, i)
 
@@ -304,6 +314,7 @@ def reproducibility_hash(
             "params": dict(params),
             "cash": repr(float(settings.cash)),
             "commission": repr(float(settings.commission)),
+            "slippage_bps": repr(float(settings.slippage_bps)),
             "engine": 1,
         },
         sort_keys=True,

@@ -131,11 +131,19 @@ def settings_of(body: Mapping[str, Any]) -> tuple[BacktestSettings, dict[str, st
     """Engine settings, and the decimals as the request gave them (what views show)."""
     cash = _decimal(body.get("cash", "10000"), "cash", "BACKTEST_INVALID_CASH")
     commission = _decimal(body.get("commission", "0"), "commission", "BACKTEST_INVALID_COMMISSION")
+    slippage = _decimal(body.get("slippage_bps", "0"), "slippage_bps", "BACKTEST_INVALID_SLIPPAGE")
     try:  # the engine computes in floats; the request keeps the decimals it was given
-        settings = BacktestSettings(float(cash), float(commission))
+        settings = BacktestSettings(float(cash), float(commission), float(slippage))
     except DataError as error:
-        raise _field_error(error, error.code.removeprefix("BACKTEST_INVALID_").lower()) from None
-    return settings, {"cash": str(cash), "commission": str(commission)}
+        field = {"BACKTEST_INVALID_SLIPPAGE": "slippage_bps"}.get(
+            error.code, error.code.removeprefix("BACKTEST_INVALID_").lower()
+        )
+        raise _field_error(error, field) from None
+    return settings, {
+        "cash": str(cash),
+        "commission": str(commission),
+        "slippage_bps": str(slippage),
+    }
 
 
 def load_bars(store: MarketDataStore, data: DataRange) -> BarData:
