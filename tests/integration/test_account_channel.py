@@ -1,5 +1,8 @@
 """The ``account`` channel: every move of cash or reservations is announced with the
-state change (``AccountChanged`` in the same transaction) and retained for subscribers."""
+state change (``AccountChanged`` in the same transaction) and retained for subscribers.
+
+Only a watched channel's messages are retained, so each test first watches the channel
+the way a subscribe does (the client may then leave and resume from the retained ones)."""
 
 from __future__ import annotations
 
@@ -15,6 +18,11 @@ from tests.integration.conftest import call_api, token_for
 from tests.support.pipeline import Pipeline
 
 
+def watch_account_channel() -> None:
+    """What a subscribe to ``account`` does to the channel, for a client that then left."""
+    StreamStore().watch(Subscription("demo", "account"), int(time.time()) + 3600)
+
+
 def account_messages() -> list[dict[str, Any]]:
     retained = StreamStore().messages(Subscription("demo", "account"), 0, 100, int(time.time()))
     return [json.loads(message.body) for message in retained]
@@ -23,6 +31,7 @@ def account_messages() -> list[dict[str, Any]]:
 def test_a_market_buy_announces_the_reservation_then_the_fill(
     seeded: TradingStore, pipeline: Pipeline
 ) -> None:
+    watch_account_channel()
     before = seeded.get_account("demo")
     assert before is not None
     body = {"symbol": "GOOG", "side": "buy", "type": "market", "quantity": "10"}
@@ -46,6 +55,7 @@ def test_a_market_buy_announces_the_reservation_then_the_fill(
 def test_canceling_a_resting_order_announces_the_release(
     seeded: TradingStore, pipeline: Pipeline
 ) -> None:
+    watch_account_channel()
     body = {"symbol": "GOOG", "side": "buy", "type": "limit", "quantity": "5",
             "limit_price": "90.00", "time_in_force": "gtc"}  # fmt: skip
     order = call_api("POST", "/v1/orders", body=body, token=token_for())[2]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -302,3 +303,123 @@ def test_a_revoked_api_keys_token_is_refused_at_connect(
     call_api("DELETE", f"/v1/api-keys/{key['key_id']}", token=admin)
     ws_handler._api_keys.cache_clear()
     assert connect("c2", token)["statusCode"] == 401
+
+
+# --- channels nobody watches -----------------------------------------------------------
+
+
+class Clock:
+    """The stream's clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(poster: RecordingPoster, monkeypatch: pytest.MonkeyPatch) -> Clock:
+    from redfire_core.services.streaming import Stream
+
+    moved = Clock()
+    monkeypatch.setattr(
+        wiring, "Stream", lambda *args, **kwargs: Stream(*args, **kwargs, clock=moved)
+    )
+    wiring.stream.cache_clear()
+    return moved
+
+
+def pusher_store() -> Any:
+    """The stream store the pusher uses (the ws routes have their own, per API)."""
+    return wiring.stream(wiring.management_url()).store
+
+
+def push(*events: Envelope) -> None:
+    from redfire_stream.pusher import handler
+
+    for event in events:
+        reply = handler({"Records": [sqs_record(event)]}, LambdaContext())
+        assert reply == {"batchItemFailures": []}
+
+
+def connections_items(prefix: str) -> list[dict[str, Any]]:
+    table = get_settings().table_name("connections")
+    items: list[dict[str, Any]] = boto3.client("dynamodb").scan(TableName=table)["Items"]
+    return [item for item in items if item["pk"]["S"].startswith(prefix)]
+
+
+def test_events_nobody_watches_are_not_kept_and_cost_one_write_per_channel(
+    seeded: TradingStore,
+    pipeline: Pipeline,
+    poster: RecordingPoster,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from redfire_core.domain import channels
+    from redfire_core.services import streaming
+
+    published: list[Any] = []
+
+    def counted(*args: Any) -> list[channels.Publication]:
+        found = channels.publications(*args)
+        published.extend(found)
+        return found
+
+    monkeypatch.setattr(streaming, "publications", counted)
+    calls: list[str] = []
+    pusher_store().client.meta.events.register(
+        "before-call.dynamodb", lambda model, **_: calls.append(model.name)
+    )
+    # When an order fills with nobody subscribed to anything
+    call_api("POST", "/v1/orders", body=ORDER, token=token_for())
+    pipeline.run_until_quiet()
+    # Then every publication cost one conditional write and nothing was kept or posted
+    assert len(published) >= 5  # orders x3, trades, positions, account x2
+    assert calls == ["UpdateItem"] * len(published)
+    assert connections_items("MSG#") == connections_items("EVT#") == []
+    assert poster.posts == 0
+
+
+def test_a_resume_point_from_before_an_event_not_kept_is_reported_then_live_continues(
+    seeded: TradingStore, poster: RecordingPoster, clock: Clock
+) -> None:
+    from redfire_core.services.streaming import CONNECTION_TTL_SECONDS
+
+    # Given a client that saw seqs 1..2 and left
+    subscribed("first", ["orders"])
+    push(order_envelope("o1"), order_envelope("o2"))
+    disconnect("first")
+    # And the channel unwatched past the window, an event arriving then (not kept)
+    clock.now += CONNECTION_TTL_SECONDS + get_settings().stream_retention_seconds + 1
+    push(order_envelope("o3"))
+    assert len(connections_items("MSG#")) == 2
+    # When it resumes from its last seq
+    subscribed("again", ["orders"], orders=2)
+    push(order_envelope("o4"))
+    # Then it is told explicitly, and live messages continue the sequence
+    ack, error = poster.sent["again"][:2]
+    assert (ack["type"], ack["seq"]) == ("subscribed", 2)
+    assert (error["code"], error["resume"], error["oldest_seq"]) == (
+        "RESUME_POINT_EXPIRED",
+        2,
+        3,
+    )
+    assert [(m["seq"], m["data"]["id"]) for m in poster.of_channel("again", "orders")] == [
+        (3, "o4")
+    ]
+
+
+def test_a_subscribe_landing_before_the_drop_gets_the_event_sequenced(
+    seeded: TradingStore, poster: RecordingPoster
+) -> None:
+    store = pusher_store()
+    drop = store.drop_unwatched
+
+    def subscribe_first(sub: Subscription, now: int) -> Any:
+        subscribed("late", ["orders"])  # lands just before the pusher's conditional write
+        return drop(sub, now)
+
+    store.drop_unwatched = subscribe_first
+    push(order_envelope("o1"))
+    assert [m["seq"] for m in poster.of_channel("late", "orders")] == [1]
+    assert len(connections_items("MSG#")) == 1

@@ -19,6 +19,8 @@ class _Channel:
     delivered_seq: int = 0
     lease_owner: str | None = None
     lease_until: int = 0
+    resume_floor: int = 0
+    watched_until: int = 0
     messages: dict[int, tuple[bytes, int]] = field(default_factory=dict)  # seq -> body, ttl
 
 
@@ -62,8 +64,27 @@ class FakeStreamStore:
 
     def channel_state(self, sub: Subscription) -> ChannelState:
         with self.lock:
+            return self._state(self.channels[sub])
+
+    def watch(self, sub: Subscription, until: int) -> ChannelState:
+        with self.lock:
             channel = self.channels[sub]
-            return ChannelState(channel.last_seq, channel.delivered_seq)
+            channel.watched_until = max(channel.watched_until, until)
+            return self._state(channel)
+
+    def drop_unwatched(self, sub: Subscription, now: int) -> ChannelState | None:
+        with self.lock:
+            channel = self.channels[sub]
+            if channel.watched_until >= now:
+                return self._state(channel)
+            channel.resume_floor = channel.last_seq + 1
+            return None
+
+    @staticmethod
+    def _state(channel: _Channel) -> ChannelState:
+        return ChannelState(
+            channel.last_seq, channel.delivered_seq, channel.resume_floor, channel.watched_until
+        )
 
     def append(
         self,

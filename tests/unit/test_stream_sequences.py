@@ -9,7 +9,7 @@ import pytest
 from redfire_core.adapters.stream_store import SeqConflict
 from redfire_core.domain.channels import MARKET_SCOPE, ChannelError, Subscription, resolve
 from redfire_core.events import Envelope, new_id
-from redfire_core.services.streaming import Stream
+from redfire_core.services.streaming import CONNECTION_TTL_SECONDS, Stream
 from tests.support.stream_fakes import FakeStreamStore, RecordingPoster
 
 NOW = 1_800_000_000.0
@@ -52,6 +52,28 @@ def poster() -> RecordingPoster:
 @pytest.fixture
 def stream(store: FakeStreamStore, poster: RecordingPoster, clock: Clock) -> Stream:
     return Stream(store, poster, retention_seconds=3600, clock=clock, sleep=lambda _: None)
+
+
+def market_event() -> Envelope:
+    return Envelope(
+        id=new_id(),
+        type="MarketDataUpdated",
+        occurred_at="2026-11-25T09:31:00.000Z",
+        account_id=None,
+        correlation_id="c",
+        payload={
+            "symbol": "GOOG",
+            "interval": "1m",
+            "first_start": "2026-11-25T09:30:00Z",
+            "last_end": "2026-11-25T09:31:00Z",
+            "open": "1",
+            "high": "2",
+            "low": "1",
+            "close": "2",
+            "volume": "10",
+            "bar_count": 1,
+        },
+    )
 
 
 def connect(stream: Stream, cid: str, account: str = "demo", **subscribe: Any) -> None:
@@ -207,27 +229,7 @@ def test_market_data_goes_to_every_subscriber_of_its_symbol(
     for cid, account in (("a", "demo"), ("b", "other")):
         stream.connect(cid, account, "user", "2026-11-25T09:30:00.000Z")
         stream.receive(cid, '{"action": "subscribe", "channels": ["quotes:GOOG", "bars:GOOG:1m"]}')
-    stream.publish(
-        Envelope(
-            id=new_id(),
-            type="MarketDataUpdated",
-            occurred_at="2026-11-25T09:31:00.000Z",
-            account_id=None,
-            correlation_id="c",
-            payload={
-                "symbol": "GOOG",
-                "interval": "1m",
-                "first_start": "2026-11-25T09:30:00Z",
-                "last_end": "2026-11-25T09:31:00Z",
-                "open": "1",
-                "high": "2",
-                "low": "1",
-                "close": "2",
-                "volume": "10",
-                "bar_count": 1,
-            },
-        )
-    )
+    stream.publish(market_event())
     for cid in ("a", "b"):
         assert poster.of_channel(cid, "quotes:GOOG")[0]["data"]["price"] == "2"
         assert poster.of_channel(cid, "bars:GOOG:1m")[0]["seq"] == 1
@@ -255,3 +257,123 @@ def test_account_changes_are_published_on_the_account_channel_only() -> None:
     assert (published.scope, published.channel) == ("demo", "account")
     assert published.data == {**payload["account"], "reason": "fill", "order_id": "o-1"}
     assert publications("AccountChanged", None, payload) == []
+
+
+# --- channels nobody watches ----------------------------------------------------------
+
+WINDOW = CONNECTION_TTL_SECONDS + 3600  # a subscription's longest life, then retention
+
+
+def test_an_event_on_a_channel_nobody_watches_is_neither_sequenced_nor_kept(
+    stream: Stream, store: FakeStreamStore
+) -> None:
+    assert stream.publish(order_event()) == []
+    channel = store.channels[Subscription("demo", "orders")]
+    assert (channel.last_seq, channel.messages, store.claims) == (0, {}, {})
+    assert channel.resume_floor == 1  # a resume point below 1 would have missed it
+
+
+def test_a_subscriber_numbers_from_one_whatever_was_not_kept_before(
+    stream: Stream, poster: RecordingPoster
+) -> None:
+    stream.publish(order_event())
+    stream.publish(order_event())
+    connect(stream, "c1")
+    for _ in range(3):
+        stream.publish(order_event())
+    assert poster.sent["c1"][0] == {"type": "subscribed", "channel": "orders", "seq": 0}
+    assert [m["seq"] for m in poster.of_channel("c1", "orders")] == [1, 2, 3]
+
+
+def test_a_client_resuming_within_the_window_gets_every_event_it_missed(
+    stream: Stream, poster: RecordingPoster, clock: Clock
+) -> None:
+    connect(stream, "c1")
+    stream.publish(order_event())
+    stream.disconnect("c1")
+    clock.now += WINDOW - 10  # nobody connected since, but still within the window
+    stream.publish(order_event())
+    stream.publish(order_event())
+    connect(stream, "c2", resume={"orders": 1})
+    assert [m["seq"] for m in poster.of_channel("c2", "orders")] == [2, 3]
+    assert [m for m in poster.sent["c2"] if m["type"] == "error"] == []
+
+
+@pytest.mark.parametrize("resume", [0, 1, 2])
+def test_a_resume_point_before_an_event_that_was_not_kept_is_reported_then_live_goes_on(
+    stream: Stream, poster: RecordingPoster, clock: Clock, resume: int
+) -> None:
+    # Given seqs 1..2 seen, then the channel unwatched past the window and an event dropped
+    connect(stream, "c1")
+    stream.publish(order_event())
+    stream.publish(order_event())
+    stream.disconnect("c1")
+    clock.now += WINDOW + 1
+    assert stream.publish(order_event()) == []
+    # When the client resumes (even from 2, the last seq: the dropped event came after it)
+    connect(stream, "c2", resume={"orders": resume})
+    stream.publish(order_event())
+    # Then it is told, explicitly, before any message; and live goes on at seq 3
+    control = [m["type"] for m in poster.sent["c2"]]
+    assert control[:2] == ["subscribed", "error"]
+    error = poster.sent["c2"][1]
+    assert (error["code"], error["resume"], error["oldest_seq"]) == (
+        "RESUME_POINT_EXPIRED",
+        resume,
+        3,
+    )
+    assert [m["seq"] for m in poster.of_channel("c2", "orders")] == [3]
+
+
+def test_a_resume_point_after_the_last_event_not_kept_is_honoured(
+    stream: Stream, poster: RecordingPoster, clock: Clock
+) -> None:
+    stream.publish(order_event())  # not kept: nobody watches
+    connect(stream, "c1")
+    stream.publish(order_event())  # seq 1, the first the client sees
+    stream.disconnect("c1")
+    stream.publish(order_event())  # seq 2, missed
+    connect(stream, "c2", resume={"orders": 1})
+    assert [m["seq"] for m in poster.of_channel("c2", "orders")] == [2]
+    assert [m for m in poster.sent["c2"] if m["type"] == "error"] == []
+
+
+def test_a_subscribe_landing_before_the_drop_gets_the_event_sequenced(
+    stream: Stream, store: FakeStreamStore, poster: RecordingPoster
+) -> None:
+    # Given a subscribe that lands between the event's arrival and its drop
+    original = store.drop_unwatched
+
+    def subscribe_first(sub: Subscription, now: int) -> Any:
+        connect(stream, "late")
+        return original(sub, now)
+
+    store.drop_unwatched = subscribe_first  # type: ignore[method-assign]
+    # Then the drop's condition fails and the event is sequenced and delivered
+    [(_, seq)] = stream.publish(order_event())
+    assert seq == 1
+    assert [m["seq"] for m in poster.of_channel("late", "orders")] == [1]
+
+
+def test_a_subscribe_landing_after_the_drop_starts_after_the_event(
+    stream: Stream, store: FakeStreamStore, poster: RecordingPoster
+) -> None:
+    original = store.drop_unwatched
+
+    def subscribe_after(sub: Subscription, now: int) -> Any:
+        dropped = original(sub, now)
+        connect(stream, "late")
+        return dropped
+
+    store.drop_unwatched = subscribe_after  # type: ignore[method-assign]
+    assert stream.publish(order_event()) == []
+    store.drop_unwatched = original  # type: ignore[method-assign]
+    stream.publish(order_event())
+    assert poster.sent["late"][0]["seq"] == 0  # its live start: nothing before it
+    assert [m["seq"] for m in poster.of_channel("late", "orders")] == [1]
+
+
+def test_market_data_nobody_watches_is_not_kept(stream: Stream, store: FakeStreamStore) -> None:
+    stream.publish(market_event())
+    assert all(not c.messages for c in store.channels.values())
+    assert {s.channel for s in store.channels} == {"quotes:GOOG", "bars:GOOG:1m"}

@@ -6,8 +6,11 @@ Items (pk / sk):
 - ``CONN#<id>`` / ``META``: the connection's account and subject.
 - ``CONN#<id>`` / ``SUB#<scope>#<channel>``: a subscription, seen from the connection.
 - ``SUBS#<scope>#<channel>`` / ``<connection id>``: the same, seen from the channel.
-- ``CHAN#<scope>#<channel>`` / ``STATE``: ``last_seq`` (the counter), ``delivered_seq``
-  and the delivery lease (``lease_owner``, ``lease_until``).
+- ``CHAN#<scope>#<channel>`` / ``STATE``: ``last_seq`` (the counter), ``delivered_seq``,
+  the delivery lease (``lease_owner``, ``lease_until``), ``watched_until`` (until when
+  events are sequenced and kept: a subscription's end plus the retention window) and
+  ``resume_floor`` (the lowest resume point still honoured: events of an unwatched
+  channel are not kept, and each one raises it past ``last_seq``).
 - ``MSG#<scope>#<channel>`` / ``<seq, 12 digits>``: a message as sent, kept ``retention``.
 - ``EVT#<event id>#<n>`` / ``CLAIM``: the seq an event's n-th publication got, so a
   redelivered event reuses it.
@@ -49,6 +52,20 @@ class Connection:
 class ChannelState:
     last_seq: int = 0
     delivered_seq: int = 0
+    resume_floor: int = 0  # resume points below it missed an event that was not kept
+    watched_until: int = 0  # epoch seconds; after it, the channel's events are not kept
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> ChannelState:
+        def number(name: str) -> int:
+            return int(item[name]["N"]) if name in item else 0
+
+        return cls(
+            number("last_seq"),
+            number("delivered_seq"),
+            number("resume_floor"),
+            number("watched_until"),
+        )
 
 
 @dataclass(frozen=True)
@@ -177,12 +194,44 @@ class StreamStore:
             Key={"pk": _s(f"CHAN#{_scope_key(sub)}"), "sk": _s("STATE")},
             ConsistentRead=True,
         ).get("Item")
-        if item is None:
-            return ChannelState()
-        return ChannelState(
-            int(item.get("last_seq", {"N": "0"})["N"]),
-            int(item.get("delivered_seq", {"N": "0"})["N"]),
-        )
+        return ChannelState.from_item(item or {})
+
+    def watch(self, sub: Subscription, until: int) -> ChannelState:
+        """Keep the channel's events at least until ``until`` (never moves it back) and
+        return the channel's state: one UpdateItem, in place of a read."""
+        try:
+            reply = self.client.update_item(
+                TableName=self.table,
+                Key={"pk": _s(f"CHAN#{_scope_key(sub)}"), "sk": _s("STATE")},
+                UpdateExpression="SET watched_until = :until",
+                ConditionExpression="attribute_not_exists(watched_until) OR watched_until < :until",
+                ExpressionAttributeValues={":until": _n(until)},
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException as error:
+            old = error.response.get("Item")  # already watched longer: that is the state
+            return ChannelState.from_item(old) if old is not None else self.channel_state(sub)
+        return ChannelState.from_item(reply.get("Attributes", {}))
+
+    def drop_unwatched(self, sub: Subscription, now: int) -> ChannelState | None:
+        """If nobody watches the channel, record that one event was not kept (resume points
+        up to ``last_seq`` are no longer honoured) and return None; else keep nothing and
+        return the channel's state (the event is to be sequenced). One conditional write,
+        so a concurrent ``watch`` lands either before it (it fails) or after it."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"pk": _s(f"CHAN#{_scope_key(sub)}"), "sk": _s("STATE")},
+                UpdateExpression="SET resume_floor = if_not_exists(last_seq, :zero) + :one",
+                ConditionExpression="attribute_not_exists(watched_until) OR watched_until < :now",
+                ExpressionAttributeValues={":zero": _n(0), ":one": _n(1), ":now": _n(now)},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException as error:
+            old = error.response.get("Item")
+            return ChannelState.from_item(old) if old is not None else self.channel_state(sub)
+        return None
 
     def append(
         self,

@@ -8,6 +8,11 @@ every subscriber, in seq order, then records how far it got and releases the lea
 looks again (so a message stored while the lease was held is never left behind). Two
 pusher batches therefore never post the same channel at the same time, and a resume
 replay holds the same lease, so replayed and live messages cannot interleave.
+
+Only watched channels pay for this. A subscription marks its channel watched until the
+subscription's end plus the retention window; an event of an unwatched channel is
+neither sequenced nor kept: one conditional write raises the channel's ``resume_floor`` instead,
+so a resume point from before it is answered ``RESUME_POINT_EXPIRED``, never silently.
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ class StreamStorePort(Protocol):
     def subscribers(self, sub: Subscription, now: int) -> list[str]: ...
     def claimed_seq(self, event_key: str) -> int | None: ...
     def channel_state(self, sub: Subscription) -> ChannelState: ...
+    def watch(self, sub: Subscription, until: int) -> ChannelState: ...
+    def drop_unwatched(self, sub: Subscription, now: int) -> ChannelState | None: ...
     def append(
         self,
         sub: Subscription,
@@ -180,11 +187,19 @@ class Stream:
             # Live only: no replay to order against, so no lease. Every message stored after
             # the subscription is written reaches it; the ack names the last seq stored
             # before, so a client drops the (in-flight) messages at or below it.
-            self.store.put_subscription(cid, sub, self.now + CONNECTION_TTL_SECONDS)
-            state = self.store.channel_state(sub)
+            state = self._subscribe_and_watch(cid, sub)
             self._send(cid, {"type": "subscribed", "channel": name, "seq": state.last_seq})
             return
         self._resume(cid, name, sub, resume)
+
+    def _subscribe_and_watch(self, cid: str, sub: Subscription) -> ChannelState:
+        """Subscribe, then mark the channel watched until the subscription ends plus the
+        retention window (the update returns the channel's state). In this order, an
+        event dropped despite the subscription was dropped before the watch landed, so
+        it precedes the ``last_seq`` the subscriber is answered with."""
+        until = self.now + CONNECTION_TTL_SECONDS
+        self.store.put_subscription(cid, sub, until)
+        return self.store.watch(sub, until + self.retention_seconds)
 
     def _resume(self, cid: str, name: str, sub: Subscription, resume: int) -> None:
         """Under the channel's lease: subscribe, acknowledge, replay; so live messages
@@ -197,21 +212,25 @@ class Stream:
                 return
             self.sleep(0.02)
         try:
-            self.store.put_subscription(cid, sub, self.now + CONNECTION_TTL_SECONDS)
-            state = self.store.channel_state(sub)
+            state = self._subscribe_and_watch(cid, sub)
+            # An event not kept (its channel unwatched) after the resume point raised the
+            # floor above it: replay only what follows the last such event, and say so.
+            lost = resume < state.resume_floor
+            start = max(resume, state.resume_floor - 1)
             replay: list[Retained] = []
+            if start < state.delivered_seq:
+                replay = self.store.messages(sub, start, state.delivered_seq, self.now)
+                lost = lost or not replay or replay[0].seq != start + 1
             expired: dict[str, Any] | None = None
-            if resume < state.delivered_seq:
-                replay = self.store.messages(sub, resume, state.delivered_seq, self.now)
-                if not replay or replay[0].seq != resume + 1:
-                    expired = _error(
-                        "RESUME_POINT_EXPIRED",
-                        f"messages after seq {resume} are no longer retained; "
-                        "reload the state over REST",
-                        channel=name,
-                        resume=resume,
-                        oldest_seq=replay[0].seq if replay else state.delivered_seq + 1,
-                    )
+            if lost:
+                expired = _error(
+                    "RESUME_POINT_EXPIRED",
+                    f"messages after seq {resume} are no longer retained; "
+                    "reload the state over REST",
+                    channel=name,
+                    resume=resume,
+                    oldest_seq=replay[0].seq if replay else max(start, state.delivered_seq) + 1,
+                )
             self._send(cid, {"type": "subscribed", "channel": name, "seq": state.delivered_seq})
             if expired is not None:
                 self._send(cid, expired)
@@ -227,13 +246,17 @@ class Stream:
     # --- the pusher -----------------------------------------------------------------
 
     def publish(self, event: Envelope) -> list[tuple[Subscription, int]]:
-        """Store the event on each of its channels (seq assigned), then deliver them;
-        the posts this delivery made are in ``last_posts``."""
+        """Store the event on each of its watched channels (seq assigned), then deliver
+        them; on an unwatched channel it is only counted as not kept (one write). Returns
+        the stored publications; the posts this delivery made are in ``last_posts``."""
         stored = []
         for index, publication in enumerate(
             publications(event.type, event.account_id, event.payload)
         ):
             sub = Subscription(publication.scope, publication.channel)
+            watched = self.store.drop_unwatched(sub, self.now)
+            if watched is None:
+                continue
             message = {
                 "channel": publication.channel,
                 "type": event.type,
@@ -241,23 +264,32 @@ class Stream:
                 "event_id": event.id,
                 "data": publication.data,
             }
-            stored.append((sub, self.allocate(sub, f"{event.id}#{index}", message)))
+            stored.append((sub, self.allocate(sub, f"{event.id}#{index}", message, watched)))
         self.last_posts = sum(self.deliver(sub) for sub in dict.fromkeys(s for s, _ in stored))
         return stored
 
-    def allocate(self, sub: Subscription, event_key: str, message: dict[str, Any]) -> int:
-        """The seq of this publication: the one it already got, or the next of its channel."""
+    def allocate(
+        self,
+        sub: Subscription,
+        event_key: str,
+        message: dict[str, Any],
+        state: ChannelState | None = None,
+    ) -> int:
+        """The seq of this publication: the one it already got, or the next of its channel.
+        With ``state`` just read, the first attempt appends at once: the append's condition
+        on the claim catches a redelivered event, whose claim is then read."""
         for _ in range(MAX_SEQ_ATTEMPTS):
-            claimed = self.store.claimed_seq(event_key)
-            if claimed is not None:
-                return claimed
-            state = self.store.channel_state(sub)
+            if state is None:
+                claimed = self.store.claimed_seq(event_key)
+                if claimed is not None:
+                    return claimed
+                state = self.store.channel_state(sub)
             try:
                 return self.store.append(
                     sub, event_key, state.last_seq, message, self.now + self.retention_seconds
                 )
             except SeqConflict:
-                continue
+                state = None
         raise SeqConflict(f"no seq for {event_key} after {MAX_SEQ_ATTEMPTS} attempts")
 
     def deliver(self, sub: Subscription) -> int:
