@@ -11,28 +11,10 @@ from typing import Any
 
 from redfire_core.backtest.data import BarData, DataError, load_csv, parse_time
 from redfire_core.backtest.engine import BacktestSettings, run_backtest
-from redfire_core.backtest.stats import Statistics, compute_statistics
+from redfire_core.backtest.stats import HEADLINE_FIGURES, Statistics, compute_statistics
 from redfire_core.strategies import StrategyError, strategy_named
 
-JSON_ORDER = (
-    "strategy",
-    "params",
-    "trades",
-    "return_pct",
-    "buy_and_hold_return_pct",
-    "equity_final",
-    "equity_peak",
-    "sharpe_ratio",
-    "sortino_ratio",
-    "calmar_ratio",
-    "max_drawdown_pct",
-    "win_rate_pct",
-    "profit_factor",
-    "sqn",
-    "commissions",
-    "exposure_time_pct",
-    "reproducibility_hash",
-)
+JSON_ORDER = ("strategy", "params", *HEADLINE_FIGURES, "reproducibility_hash")
 
 
 class UsageError(ValueError):

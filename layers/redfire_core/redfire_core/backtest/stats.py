@@ -20,6 +20,23 @@ from typing import Any
 from redfire_core.backtest.engine import BacktestResult
 
 NAN = math.nan
+# The figures a summary leads with (``redfire backtest --json``, each sweep result).
+HEADLINE_FIGURES = (
+    "trades",
+    "return_pct",
+    "buy_and_hold_return_pct",
+    "equity_final",
+    "equity_peak",
+    "sharpe_ratio",
+    "sortino_ratio",
+    "calmar_ratio",
+    "max_drawdown_pct",
+    "win_rate_pct",
+    "profit_factor",
+    "sqn",
+    "commissions",
+    "exposure_time_pct",
+)
 
 
 @dataclass(frozen=True)

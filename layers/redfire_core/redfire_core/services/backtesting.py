@@ -28,7 +28,7 @@ from redfire_core.backtest.engine import (
     reproducibility_hash,
     run_backtest,
 )
-from redfire_core.backtest.stats import Statistics, compute_statistics
+from redfire_core.backtest.stats import HEADLINE_FIGURES, Statistics, compute_statistics
 from redfire_core.backtest.sweep import grid
 from redfire_core.domain.bars import INTERVALS
 from redfire_core.domain.errors import DomainError
@@ -54,25 +54,9 @@ MAX_COMBINATIONS = 5_000
 MAX_CHUNKS = 90  # with the sweep record, one TransactWriteItems (100 items at most)
 DEFAULT_CHUNK_SIZE = 4
 TOP_RESULTS = 20  # ranked results kept on the sweep record
+# Numeric statistics a sweep can rank by (annotations are strings here).
 RANKABLE = frozenset(
-    name
-    for name, kind in Statistics.__annotations__.items()
-    if kind in ("float", "int") and name != "trades"
-) | {"trades"}
-# Figures kept per combination of a sweep: enough to rank and compare, small enough that
-# a chunk's results fit one DynamoDB item.
-SWEEP_FIGURES = (
-    "return_pct",
-    "sharpe_ratio",
-    "sortino_ratio",
-    "calmar_ratio",
-    "max_drawdown_pct",
-    "win_rate_pct",
-    "profit_factor",
-    "sqn",
-    "trades",
-    "equity_final",
-    "exposure_time_pct",
+    name for name, kind in Statistics.__annotations__.items() if kind in ("float", "int")
 )
 
 
@@ -460,6 +444,9 @@ def _run_combinations(
     bars: MarketDataStore, sweep: Sweep, combinations: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     request = sweep.request
+    # Kept per combination: the headline figures and the one ranked by, so that a
+    # chunk's results stay small enough for one DynamoDB item.
+    kept = tuple(dict.fromkeys((*HEADLINE_FIGURES, str(request["maximize"]))))
     try:
         strategy, _, data = check_request({**request, "params": {}})
         settings, _ = settings_of(request)
@@ -479,7 +466,7 @@ def _run_combinations(
             out.append({"params": params, "error": {"code": error.code, "message": str(error)}})
             continue
         figures = statistics.as_json()
-        out.append({"params": params, "statistics": {k: figures[k] for k in SWEEP_FIGURES}})
+        out.append({"params": params, "statistics": {k: figures[k] for k in kept}})
     return out
 
 
