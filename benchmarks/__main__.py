@@ -38,6 +38,7 @@ BENCHMARKS: tuple[tuple[str, float], ...] = (
     ("risk_check", 120),
     ("marketdata_store", 300),
     ("marketdata_ingest", 300),
+    ("load", 300),
 )
 TOTAL_BUDGET_SECONDS = 1500.0  # every benchmark gets its figures; run it in the background
 TAIL_LINES = 12
@@ -54,6 +55,7 @@ TITLES = {
     "risk_check": "Pre-trade risk check per order",
     "marketdata_store": "Market data stores: write calls and a year read at 1h",
     "marketdata_ingest": "Market data ingest throughput on the local cloud",
+    "load": "Load: concurrent clients and duplicate submits",
 }
 
 

@@ -277,7 +277,8 @@ def test_a_market_order_without_a_fresh_enough_price_is_denied(
     token = admins["risk-stale"]
     set_limits(api, token, {"max_price_age_seconds": "0"})  # every price is too old
 
-    created = placed(api, token)
+    # AAPL: other e2e tests push GOOG bars dated ahead of the clock, whose price is "fresh".
+    created = placed(api, token, symbol="AAPL")
 
     reason = denial_of(settled(api, token, created["id"], "denied"), "RISK_STALE_PRICE")
     assert reason["limit"] == "0" and int(reason["actual"]) >= 0, reason

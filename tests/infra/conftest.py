@@ -79,10 +79,19 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesis]:
     yield synthesize("dev", tmp_path_factory.mktemp("cdk-dev"))
 
 
-# Prod as in cdk.json plus an alarm e-mail, so the notification path is synthesized and checked.
+# Prod as in cdk.json plus an alarm e-mail, so the notification path is synthesized and checked,
+# and an external identity provider, so its function settings are too.
 PROD_ALARM_EMAIL = "alarms@example.com"
+PROD_JWKS = {
+    "url": "https://idp.example.com/.well-known/jwks.json",
+    "issuer": "https://idp.example.com/",
+    "audience": "redfire-prod",
+    "account_claim": "https://redfire.dev/account_id",
+}
 
 
 @pytest.fixture(scope="session")
 def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesis]:
-    yield synthesize("prod", tmp_path_factory.mktemp("cdk-prod"), alarm_email=PROD_ALARM_EMAIL)
+    yield synthesize(
+        "prod", tmp_path_factory.mktemp("cdk-prod"), alarm_email=PROD_ALARM_EMAIL, jwks=PROD_JWKS
+    )

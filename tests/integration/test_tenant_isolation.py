@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,8 +13,11 @@ import pytest
 from redfire_api.app import create_app
 from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.auth import Role
+from redfire_core.domain.channels import ACCOUNT_CHANNELS
 from tests.integration.conftest import call_api, token_for
+from tests.support.events import LambdaContext, load_event
 from tests.support.pipeline import Pipeline
+from tests.support.stream_fakes import RecordingPoster
 
 PUBLIC = {("GET", "/health"), ("POST", "/v1/auth/token")}
 # A body that is valid enough to reach the route's logic for each method and path.
@@ -153,3 +157,171 @@ def test_the_enumeration_covers_every_account_route() -> None:
         "/v1/trades",
         "/v1/audit",
     } <= covered
+
+
+# --- GraphQL: the same isolation through POST /graphql -----------------------------------
+
+# Every field of the schema, and how B calls it with A's identifiers. Instruments and bars
+# are market data (the same for every account), so they carry nothing of A's.
+MARKET_FIELDS = {"instruments", "bars"}
+
+
+def graphql_calls(a: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, operation) for every account field of the schema, with A's identifiers."""
+    order, filled, cid = a["order_id"], a["filled_id"], a["client_order_id"]
+    return [
+        ("order", f'{{ order(id: "{order}") {{ id clientOrderId status }} }}'),
+        ("order", f'{{ order(id: "{filled}") {{ id clientOrderId status }} }}'),
+        (
+            "orders",
+            '{ orders(status: [SUBMITTED, ACCEPTED, FILLED, CANCELED], symbol: "GOOG") '
+            "{ items { id clientOrderId } nextCursor } }",
+        ),
+        ("orders", "{ orders { items { id clientOrderId } nextCursor } }"),
+        (
+            "trades",
+            f'{{ trades(orderId: "{filled}") {{ items {{ tradeId orderId }} nextCursor }} }}',
+        ),
+        ("trades", "{ trades { items { tradeId orderId quantity } nextCursor } }"),
+        ("positions", "{ positions { items { symbol quantity } nextCursor } }"),
+        ("account", "{ account { id cash equity } }"),
+        ("backtest", f'{{ backtest(id: "{order}") {{ id status }} }}'),
+        ("backtests", "{ backtests { items { id status } nextCursor } }"),
+        ("cancelOrder", f'mutation {{ cancelOrder(id: "{order}") {{ id status }} }}'),
+        ("cancelOrder", f'mutation {{ cancelOrder(id: "{filled}") {{ id status }} }}'),
+        (
+            "replaceOrder",
+            f'mutation {{ replaceOrder(id: "{order}", input: {{quantity: "2"}}) {{ id }} }}',
+        ),
+        (
+            "placeOrder",
+            'mutation { placeOrder(input: {symbol: "GOOG", side: BUY, type: LIMIT, '
+            f'quantity: "1", limitPrice: "1.00", timeInForce: GTC, clientOrderId: "{cid}"}}) '
+            "{ id clientOrderId status } }",
+        ),
+    ]
+
+
+def test_account_b_can_neither_read_nor_change_anything_of_a_through_graphql(
+    account_a: dict[str, Any], other_account: str, seeded: TradingStore
+) -> None:
+    b = token_for(other_account, Role.ADMIN)
+    leaks, answered = [], []
+    for field, operation in graphql_calls(account_a):
+        status, _, body = call_api("POST", "/graphql", token=b, body={"query": operation})
+        assert status == 200, (field, body)
+        text = json.dumps(body)
+        leaked = [s for s in secrets_of(account_a) if s in text and s not in operation]
+        if leaked:
+            leaks.append(f"{field}: {leaked}")
+        data = (body.get("data") or {}).get(field)
+        if field in ("cancelOrder", "replaceOrder"):
+            # A's order does not exist for B: the REST 404 code, no data.
+            codes = [e["extensions"]["code"] for e in body.get("errors", [])]
+            if data is not None or codes != ["ORDER_NOT_FOUND"]:
+                answered.append(f"{field} -> {data} {codes}")
+        elif field in ("order", "backtest") and data is not None:
+            answered.append(f"{field} -> {data}")
+        elif field in ("orders", "trades", "positions", "backtests") and data["items"]:
+            answered.append(f"{field} -> {data['items']}")
+        elif field == "account" and data["id"] != other_account:
+            answered.append(f"account -> {data}")
+        elif field == "placeOrder":
+            # B's own order under the same client order id: never A's order handed back.
+            assert "errors" not in body, body
+            assert data["id"] not in (account_a["order_id"], account_a["filled_id"])
+    assert leaks == []
+    assert answered == []
+    assert snapshot(seeded) == account_a["snapshot"]
+
+
+def test_the_graphql_enumeration_covers_every_field_of_the_schema() -> None:
+    from redfire_api.graphql_schema import schema
+
+    types = schema.introspect()["__schema"]["types"]
+    fields = {
+        field["name"]
+        for type_ in types
+        if type_["name"] in ("Query", "Mutation")
+        for field in type_["fields"]
+    }
+    placeholders = {"order_id": "x", "filled_id": "y", "client_order_id": "z"}
+    covered = {field for field, _ in graphql_calls(placeholders)}
+    assert fields - MARKET_FIELDS == covered
+
+
+# --- WebSocket channels ------------------------------------------------------------------
+
+
+@pytest.fixture
+def poster(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingPoster]:
+    """The management API the stream functions post to, recorded for this test."""
+    from redfire_stream import wiring
+
+    recording = RecordingPoster()
+    monkeypatch.setattr(wiring, "ApiGatewayManagement", lambda url: recording)
+    wiring.stream.cache_clear()
+    yield recording
+    wiring.stream.cache_clear()
+
+
+def _ws(event: dict[str, Any]) -> dict[str, Any]:
+    from redfire_stream.ws_handler import handler
+
+    reply: dict[str, Any] = handler(event, LambdaContext())
+    return reply
+
+
+def _connect(cid: str, token: str) -> None:
+    event = load_event("apigw_ws_connect")
+    event["requestContext"]["connectionId"] = cid
+    event["queryStringParameters"] = {"token": token}
+    event["multiValueQueryStringParameters"] = {"token": [token]}
+    assert _ws(event)["statusCode"] == 200
+
+
+def _subscribe(cid: str, channels: list[str]) -> None:
+    event = load_event("apigw_ws_message")
+    event["requestContext"]["connectionId"] = cid
+    event["requestContext"]["routeKey"] = "subscribe"
+    event["body"] = json.dumps({"action": "subscribe", "channels": channels})
+    assert _ws(event) == {"statusCode": 200}
+
+
+def test_account_b_cannot_subscribe_to_account_as_channels(
+    seeded: TradingStore, other_account: str, poster: RecordingPoster
+) -> None:
+    _connect("b", token_for(other_account, Role.ADMIN))
+    for channel in sorted(ACCOUNT_CHANNELS):
+        _subscribe("b", [f"{channel}:demo"])
+        reply = poster.sent["b"][-1]
+        assert reply["type"] == "error" and reply["code"] == "CHANNEL_FORBIDDEN", channel
+    assert not [m for m in poster.sent["b"] if m.get("type") == "subscribed"]
+
+
+def test_account_b_subscribed_to_its_own_channels_never_receives_account_as_events(
+    seeded: TradingStore, other_account: str, pipeline: Pipeline, poster: RecordingPoster
+) -> None:
+    channels = sorted(ACCOUNT_CHANNELS)
+    _connect("a", token_for("demo", Role.ADMIN))
+    _subscribe("a", channels)
+    _connect("b", token_for(other_account, Role.ADMIN))
+    _subscribe("b", channels)
+    admin_a = token_for("demo", Role.ADMIN)
+    market = {"symbol": "GOOG", "side": "buy", "type": "market", "quantity": "2"}
+    filled = call_api("POST", "/v1/orders", token=admin_a, body=market)[2]
+    resting = call_api(
+        "POST", "/v1/orders", token=admin_a, body={**BODIES[("POST", "/v1/orders")]}
+    )[2]
+    pipeline.run_until_quiet()
+    call_api("DELETE", f"/v1/orders/{resting['id']}", token=admin_a)
+    pipeline.run_until_quiet()
+
+    # The control: A's own subscriber saw its orders, so events did flow.
+    assert {m["data"]["id"] for m in poster.of_channel("a", "orders")} == {
+        filled["id"],
+        resting["id"],
+    }
+    assert [m for m in poster.sent["b"] if "data" in m] == []
+    text = json.dumps(poster.sent["b"])
+    assert filled["id"] not in text and resting["id"] not in text

@@ -11,7 +11,14 @@ from fastapi import Request
 from redfire_api.deps import api_keys
 from redfire_api.problems import Problem
 from redfire_core.adapters.rate_limits import RateLimiter
-from redfire_core.auth import InvalidToken, Principal, SecretCache, verify_token
+from redfire_core.auth import (
+    InvalidToken,
+    JwksCache,
+    Principal,
+    SecretCache,
+    jwks_from_settings,
+    verify_token,
+)
 from redfire_core.config import get_settings
 from redfire_core.domain.keys import KEY_PREFIX
 
@@ -32,6 +39,11 @@ def _secret() -> SecretCache:
 
 
 @cache
+def _jwks() -> JwksCache | None:
+    return jwks_from_settings(get_settings())
+
+
+@cache
 def _rate_limiter() -> RateLimiter:
     return RateLimiter(get_settings().rate_limit_per_second)
 
@@ -44,7 +56,7 @@ def authenticate(request: Request) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise unauthorized()
     try:
-        principal = verify_token(token.strip(), _secret().get(), get_settings())
+        principal = verify_token(token.strip(), _secret().get(), get_settings(), _jwks())
     except InvalidToken:
         raise unauthorized() from None
     if principal.subject.startswith(KEY_PREFIX) and not api_keys().is_live(principal.subject):

@@ -14,7 +14,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field
 
 from redfire_core.adapters.api_keys import ApiKeyStore
-from redfire_core.auth import InvalidToken, Principal, SecretCache, verify_token
+from redfire_core.auth import (
+    InvalidToken,
+    JwksCache,
+    Principal,
+    SecretCache,
+    jwks_from_settings,
+    verify_token,
+)
 from redfire_core.config import get_settings
 from redfire_core.domain.keys import KEY_PREFIX
 from redfire_core.events import iso
@@ -53,6 +60,11 @@ def _secret() -> SecretCache:
     return SecretCache(get_settings().declaration.jwt_secret_name)
 
 
+@cache
+def _jwks() -> JwksCache | None:
+    return jwks_from_settings(get_settings())
+
+
 def offered_token(event: WebSocketEvent) -> tuple[str | None, str | None]:
     """(token, subprotocol to answer with) from the query string or the protocol header."""
     query = event.query_string_parameters or {}
@@ -78,7 +90,7 @@ def authenticate(event: WebSocketEvent) -> tuple[Principal | None, str | None]:
     if not token:
         return None, None
     try:
-        principal = verify_token(token, _secret().get(), get_settings())
+        principal = verify_token(token, _secret().get(), get_settings(), _jwks())
     except InvalidToken:
         return None, None
     if principal.subject.startswith(KEY_PREFIX) and not _api_keys().is_live(principal.subject):

@@ -108,6 +108,9 @@ class DeclaredFunction(Construct):
             shared.bus.grant_put_events_to(self.role)
         if spec.reads_jwt_secret:
             shared.jwt_secret.grant_read(self.role)
+            # Token checkers also accept the stage's external identity provider, if it has one.
+            for variable, value in config.jwks_environment.items():
+                self.function.add_environment(variable, value)
 
         acknowledge(
             self.function,

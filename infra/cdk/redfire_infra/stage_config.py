@@ -49,6 +49,17 @@ class StageConfigError(ValueError):
     """The stage asked for, or its settings in ``cdk.json``, are not valid."""
 
 
+# The stage's external identity provider (``"jwks"`` in cdk.json): key -> function variable.
+_JWKS_REQUIRED = ("url", "issuer", "audience")
+_JWKS_VARIABLES = {
+    "url": "REDFIRE_JWKS_URL",
+    "issuer": "REDFIRE_JWKS_ISSUER",
+    "audience": "REDFIRE_JWKS_AUDIENCE",
+    "account_claim": "REDFIRE_JWKS_ACCOUNT_CLAIM",
+    "scopes_claim": "REDFIRE_JWKS_SCOPES_CLAIM",
+}
+
+
 @dataclass(frozen=True)
 class StageConfig:
     """What differs between dev, staging and prod; every other fact comes from the declaration."""
@@ -60,6 +71,9 @@ class StageConfig:
     api_throttle_burst: int
     alarm_email: str | None = None  # alarms notify this address when set
     timestream_enabled: bool = False  # DynamoDB market data store unless the account has it
+    # External identity provider whose RS256 tokens the API and WebSocket accept (None: off):
+    # {"url", "issuer", "audience", optional "account_claim", "scopes_claim"}.
+    jwks: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.log_retention_days not in _RETENTION_BY_DAYS:
@@ -74,6 +88,28 @@ class StageConfig:
             )
         if self.api_throttle_rate <= 0 or self.api_throttle_burst <= 0:
             raise StageConfigError(f"{self.stage}: API throttling must be positive")
+        if self.jwks is not None:
+            self._check_jwks(self.jwks)
+
+    def _check_jwks(self, jwks: object) -> None:
+        if not isinstance(jwks, dict):
+            raise StageConfigError(f"{self.stage}: jwks must be an object or null")
+        unknown = set(jwks) - set(_JWKS_VARIABLES)
+        missing = [key for key in _JWKS_REQUIRED if not jwks.get(key)]
+        if unknown or missing:
+            raise StageConfigError(
+                f"{self.stage}: jwks needs {list(_JWKS_REQUIRED)} (missing {missing}), "
+                f"unknown keys {sorted(unknown)}"
+            )
+        if not str(jwks["url"]).startswith("https://"):
+            raise StageConfigError(f"{self.stage}: jwks url must be https")
+
+    @property
+    def jwks_environment(self) -> dict[str, str]:
+        """Variables of the token-checking functions (API, WebSocket) for the stage's provider."""
+        if not self.jwks:
+            return {}
+        return {_JWKS_VARIABLES[key]: str(value) for key, value in self.jwks.items() if value}
 
     @property
     def log_retention(self) -> logs.RetentionDays:

@@ -3,15 +3,21 @@
 Roles map to scopes; a token carries both. The signing secret lives in Secrets
 Manager and is fetched lazily, then cached per container for a few minutes so a
 rotation reaches every container without a redeploy.
+
+Optionally (per stage) an external identity provider's RS256 tokens are accepted too:
+their ``kid`` must name an RSA key of the provider's JWKS, which is cached per container.
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import threading
 import time
-from collections.abc import Sequence
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -25,6 +31,16 @@ from redfire_core.events import new_id
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("sub", "account_id", "role", "scopes", "iat", "exp", "iss", "aud", "jti")
 LEEWAY_SECONDS = 30
+
+# External (JWKS) tokens: one algorithm per key type, so a key can never verify anything else
+# (an HS256 token "signed" with the provider's public key never reaches an RSA key).
+EXTERNAL_ALGORITHM = "RS256"
+EXTERNAL_KEY_TYPE = "RSA"
+EXTERNAL_REQUIRED_CLAIMS = ("sub", "iat", "exp", "iss", "aud")
+# Subjects of external tokens are namespaced so they can never pose as one of our API keys.
+EXTERNAL_SUBJECT_PREFIX = "idp:"
+MAX_JWKS_BYTES = 256 * 1024
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class Role(StrEnum):
@@ -106,11 +122,20 @@ def issue_token(
     return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": key_fingerprint(key)})
 
 
-def verify_token(token: str, secret: str, settings: Settings) -> Principal:
-    """The principal of a valid token; ``InvalidToken`` for anything else."""
+def verify_token(
+    token: str, secret: str, settings: Settings, jwks: JwksCache | None = None
+) -> Principal:
+    """The principal of a valid token; ``InvalidToken`` for anything else.
+
+    With ``jwks`` (the stage's external identity provider), a token whose header says RS256
+    is checked against the provider's keys; every other token must be one of our HS256 ones.
+    """
     try:
+        header = jwt.get_unverified_header(token)
+        if jwks is not None and header.get("alg") == EXTERNAL_ALGORITHM:
+            return _verify_external(token, header, jwks, settings)
         keys = signing_keys(secret)
-        kid = jwt.get_unverified_header(token).get("kid")
+        kid = header.get("kid")
         key = next((k for k in keys if key_fingerprint(k) == kid), keys[0])
         claims = jwt.decode(
             token,
@@ -134,6 +159,143 @@ def verify_token(token: str, secret: str, settings: Settings) -> Principal:
         )
     except (jwt.PyJWTError, ValueError, KeyError, TypeError) as error:
         raise InvalidToken(str(error)) from None
+
+
+def _verify_external(
+    token: str, header: dict[str, Any], jwks: JwksCache, settings: Settings
+) -> Principal:
+    """An identity provider's RS256 token: known kid, RS256 only, its issuer and audience."""
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise InvalidToken("no kid")
+    key = jwks.key(kid)
+    if key is None:
+        raise InvalidToken("unknown kid")
+    claims = jwt.decode(
+        token,
+        key,
+        algorithms=[EXTERNAL_ALGORITHM],
+        audience=settings.jwks_audience,
+        issuer=settings.jwks_issuer,
+        leeway=LEEWAY_SECONDS,
+        options={"require": list(EXTERNAL_REQUIRED_CLAIMS)},
+    )
+    account_id = claims.get(settings.jwks_account_claim)
+    if not isinstance(account_id, str) or not account_id:
+        raise InvalidToken("no account claim")
+    scopes = external_scopes(claims.get(settings.jwks_scopes_claim))
+    role = Role.ADMIN if "admin" in scopes else Role.TRADER if "trade" in scopes else Role.VIEWER
+    jti = claims.get("jti")
+    token_id = jti if isinstance(jti, str) and jti else hashlib.sha256(token.encode()).hexdigest()
+    return Principal(
+        subject=EXTERNAL_SUBJECT_PREFIX + str(claims["sub"]),
+        account_id=account_id,
+        role=role,
+        scopes=scopes,
+        token_id=token_id,
+    )
+
+
+def external_scopes(value: object) -> frozenset[str]:
+    """Our scopes among a provider's (a space-separated ``scope`` string or a list); the
+    provider's own (``openid``, ``profile``...) are ignored and ``operator`` is never granted."""
+    if isinstance(value, str):
+        offered = set(value.split())
+    elif isinstance(value, list):
+        offered = {item for item in value if isinstance(item, str)}
+    else:
+        offered = set()
+    return frozenset(offered & set(ROLE_SCOPES[Role.ADMIN]))
+
+
+def parse_jwks(document: object) -> dict[str, Any]:
+    """kid -> public key for every RSA signing key of a JWKS document (others are skipped)."""
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        raise ValueError("not a JWKS document")
+    keys: dict[str, Any] = {}
+    for jwk in document["keys"]:
+        if not isinstance(jwk, dict) or not isinstance(jwk.get("kid"), str):
+            continue
+        if jwk.get("kty") != EXTERNAL_KEY_TYPE or "d" in jwk:  # public RSA keys only
+            continue
+        if jwk.get("alg", EXTERNAL_ALGORITHM) != EXTERNAL_ALGORITHM:
+            continue
+        if jwk.get("use", "sig") != "sig":
+            continue
+        try:
+            keys[jwk["kid"]] = jwt.PyJWK(jwk, algorithm=EXTERNAL_ALGORITHM).key
+        except jwt.PyJWTError:
+            continue
+    return keys
+
+
+class JwksCache:
+    """An identity provider's signing keys, fetched over HTTPS with urllib and kept
+    ``ttl_seconds``; a kid not in the set refetches it, at most once per
+    ``refetch_seconds`` (so tokens with made-up kids cannot hammer the provider)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        ttl_seconds: float = 300,
+        refetch_seconds: float = 30,
+        timeout_seconds: float = 3,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.scheme != "https" and not (
+            parsed.scheme == "http" and parsed.hostname in _LOOPBACK_HOSTS
+        ):
+            raise ValueError("the JWKS URL must be https")
+        self.url = url
+        self.ttl_seconds = ttl_seconds
+        self.refetch_seconds = refetch_seconds
+        self.timeout_seconds = timeout_seconds
+        self.fetches = 0
+        self._clock = clock
+        self._keys: dict[str, Any] = {}
+        self._fetched_at: float | None = None
+        self._lock = threading.Lock()
+
+    def key(self, kid: str) -> Any | None:
+        """The public key named ``kid``, or None when the provider does not have it."""
+        with self._lock:
+            now = self._clock()
+            stale = self._fetched_at is None or now - self._fetched_at >= self.ttl_seconds
+            may_refetch = self._fetched_at is None or now - self._fetched_at >= self.refetch_seconds
+            if stale or (kid not in self._keys and may_refetch):
+                self._refresh(now)
+            return self._keys.get(kid)
+
+    def _refresh(self, now: float) -> None:
+        self._fetched_at = now  # also when it fails: the next try waits refetch_seconds
+        self.fetches += 1
+        try:
+            self._keys = parse_jwks(self._fetch())
+        except (OSError, ValueError, http.client.HTTPException):
+            # Keep the keys we had (a provider outage must not log everyone out); retry soon.
+            self._fetched_at = now - max(self.ttl_seconds - self.refetch_seconds, 0)
+
+    def _fetch(self) -> object:
+        request = urllib.request.Request(self.url, headers={"Accept": "application/json"})
+        with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
+            body = response.read(MAX_JWKS_BYTES + 1)
+        if len(body) > MAX_JWKS_BYTES:
+            raise ValueError("JWKS document too large")
+        return json.loads(body)
+
+
+def jwks_from_settings(settings: Settings) -> JwksCache | None:
+    """The stage's key set cache, or None when no identity provider is fully configured
+    (URL, issuer and audience all set): RS256 tokens are then refused like any other."""
+    if not (settings.jwks_url and settings.jwks_issuer and settings.jwks_audience):
+        return None
+    return JwksCache(
+        settings.jwks_url,
+        ttl_seconds=settings.jwks_cache_seconds,
+        refetch_seconds=settings.jwks_refetch_seconds,
+    )
 
 
 class SecretCache:

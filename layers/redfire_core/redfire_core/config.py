@@ -31,6 +31,16 @@ class Settings(BaseSettings):
     jwt_issuer: str = "redfire"
     jwt_audience: str = "redfire-api"
     token_ttl_seconds: int = 1800
+    # Optional external identity provider (RS256 tokens checked against its JWKS); off when
+    # jwks_url is empty. The claim names map the provider's tokens onto an account and scopes.
+    jwks_url: str = ""
+    jwks_issuer: str = ""
+    jwks_audience: str = ""
+    jwks_account_claim: str = "account_id"
+    jwks_scopes_claim: str = "scope"
+    # The key set is cached this long; an unknown kid refetches it at most once per interval.
+    jwks_cache_seconds: int = 300
+    jwks_refetch_seconds: int = 30
     # Seconds a price may be old and still fill a market order on the paper gateway.
     max_price_age_seconds: int = 300
     instrument_cache_seconds: int = 60
