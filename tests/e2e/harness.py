@@ -140,3 +140,34 @@ def wait_for_status(api: httpx.Client, token: str, order_id: str, status: str) -
         if order.get("status") == status or time.monotonic() > deadline:
             return order
         time.sleep(0.2)
+
+
+MINT_TOKENS = """
+import sys
+from pathlib import Path
+
+from redfire_cli.tokens import main
+
+role = sys.argv[1]
+for account in sys.argv[2:]:
+    if main(account, role, Path.cwd()) != 0:
+        sys.exit(1)
+"""
+
+
+def mint_tokens(
+    workdir: Path, accounts: list[str] | tuple[str, ...], role: str = "admin"
+) -> dict[str, str]:
+    """A token of ``role`` per account (each account opened if new) from the local cloud
+    running in ``workdir``, minted in one process: one ``redfire token`` per account
+    would pay the CLI's start-up each time."""
+    minted = subprocess.run(
+        [sys.executable, "-c", MINT_TOKENS, role, *accounts],
+        cwd=workdir,
+        env=clean_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert minted.returncode == 0, minted.stderr
+    return dict(zip(accounts, minted.stdout.split(), strict=True))

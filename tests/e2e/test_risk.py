@@ -3,8 +3,6 @@ denial with its numbers; the kill switch halts and cancels; the dry run."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from decimal import Decimal
 from typing import Any
@@ -12,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.harness import LocalCloudProcess, bearer, clean_environment, wait_for_status
+from tests.e2e.harness import LocalCloudProcess, bearer, mint_tokens, wait_for_status
 
 pytestmark = pytest.mark.slow
 ACCOUNT = "risk-e2e"
@@ -125,16 +123,6 @@ def test_the_kill_switch_halts_and_cancels_open_orders(
 
 # --- every other denial code, each on an account of its own ----------------------------
 
-MINT_TOKENS = """
-import sys
-from pathlib import Path
-
-from redfire_cli.tokens import main
-
-for account in sys.argv[1:]:
-    if main(account, "admin", Path.cwd()) != 0:
-        sys.exit(1)
-"""
 CASH_ACCOUNT = "risk-cash"  # opened without margin: the one that cannot sell short
 FRESH_ACCOUNTS = (
     "risk-notional",
@@ -160,16 +148,7 @@ def admins(local_cloud: LocalCloudProcess) -> dict[str, str]:
     """An admin token (admins may trade) per fresh account, minted in one process."""
     opened = local_cloud.redfire("admin", "create-account", CASH_ACCOUNT, "--cash-account")
     assert opened.returncode == 0, opened.stderr
-    minted = subprocess.run(
-        [sys.executable, "-c", MINT_TOKENS, *FRESH_ACCOUNTS],
-        cwd=local_cloud.workdir,
-        env=clean_environment(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert minted.returncode == 0, minted.stderr
-    return dict(zip(FRESH_ACCOUNTS, minted.stdout.split(), strict=True))
+    return mint_tokens(local_cloud.workdir, FRESH_ACCOUNTS)
 
 
 def set_limits(api: httpx.Client, token: str, limits: dict[str, str]) -> None:

@@ -180,6 +180,9 @@ class LocalHttpApiServer(ThreadingHTTPServer):
     """A threading HTTP server on 127.0.0.1 whose every request invokes ``invoke``."""
 
     daemon_threads = True
+    # socketserver's default backlog of 5 resets connections of a burst of clients; API
+    # Gateway accepts them and queues, so the local gateway does too.
+    request_queue_size = 1024
 
     def __init__(self, invoke: Invoke, port: int = 0, host: str = HOST) -> None:
         self.invoke = invoke
