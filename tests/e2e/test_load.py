@@ -7,10 +7,12 @@ exactly one order for the duplicates. The larger run is ``python -m benchmarks l
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import LocalCloudProcess, mint_tokens
+from tests.e2e.harness import LocalCloudProcess, mint_tokens, start_local_cloud
 from tests.support.http_load import add_instrument, run_http_load
 
 pytestmark = pytest.mark.slow
@@ -20,9 +22,19 @@ ORDERS_PER_CLIENT = 50
 DUPLICATES = 200
 
 
+@pytest.fixture
+def own_cloud(tmp_path: Path) -> Iterator[LocalCloudProcess]:
+    """A local cloud of this test's own: the risk reviews of its 1,000 orders go on after
+    the submits, and must not queue ahead of the other tests' orders."""
+    cloud = start_local_cloud(tmp_path)
+    yield cloud
+    cloud.stop()
+
+
 def test_concurrent_clients_and_duplicate_submits_lose_and_double_nothing(
-    local_cloud: LocalCloudProcess,
+    own_cloud: LocalCloudProcess,
 ) -> None:
+    local_cloud = own_cloud
     accounts = [f"load-{n:02d}" for n in range(CLIENTS)]
     tokens = mint_tokens(local_cloud.workdir, [*accounts, "load-dup"], role="trader")
     operator = mint_tokens(local_cloud.workdir, ["load-operator"], role="operator")
