@@ -31,6 +31,20 @@ def parse_params(pairs: Sequence[str]) -> dict[str, str]:
     return params
 
 
+def risk_limits(pairs: Sequence[str]) -> Any:
+    """``--limit key=value`` overrides of the default risk limits; None without any (the
+    risk engine is imported only then)."""
+    if not pairs:
+        return None
+    from redfire_core.domain.errors import DomainError
+    from redfire_core.domain.risk import RiskLimits, parse_limits
+
+    try:
+        return RiskLimits().with_overrides(parse_limits(parse_params(pairs)))
+    except DomainError as error:
+        raise UsageError(f"--limit: {error.message}") from None
+
+
 def load_data(args: Any) -> BarData:
     if args.data:
         return load_csv(args.data)
@@ -125,6 +139,7 @@ def run(args: Any) -> int:
             _number("--cash", args.cash),
             _number("--commission", args.commission),
             _number("--slippage-bps", args.slippage_bps),
+            risk_limits=risk_limits(args.limit or []),
         )
         data = load_data(args)
         result = run_backtest(strategy, data, resolved, settings)

@@ -57,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument(
         "--param", action="append", metavar="KEY=VALUE", help="strategy parameter (repeat)"
     )
+    backtest.add_argument(
+        "--limit",
+        action="append",
+        metavar="KEY=VALUE",
+        help="check orders against this risk limit (repeat), e.g. max_order_qty=100",
+    )
     backtest.add_argument("--json", action="store_true", help="print one JSON object")
     backtest.add_argument("--plot", metavar="FILE.html", help="write an HTML chart")
     backtest.error = _one_line_error(backtest.prog)  # type: ignore[method-assign]

@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 from redfire_core.adapters.market_data import DynamoDbMarketDataStore
+from redfire_core.auth import Role
 from redfire_core.backtest.data import BarData
 from redfire_core.backtest.engine import BacktestSettings, run_backtest
 from redfire_core.backtest.stats import compute_statistics
@@ -324,3 +325,25 @@ def test_graphql_shows_the_callers_backtests_as_rest_does(
     theirs = ask(other_account)
     assert theirs["backtest"] is None
     assert theirs["backtests"]["items"] == []
+
+
+def test_a_backtest_can_run_with_the_accounts_risk_limits(
+    seeded: Any, bars: BarData, pipeline: Pipeline
+) -> None:
+    limits = {"symbols": {"GOOG": {"max_order_qty": "5"}}}
+    status, _, body = call_api(
+        "PUT", "/v1/risk/limits", body=limits, token=token_for("demo", Role.ADMIN)
+    )
+    assert status == 200, body
+    request = {**RANGE, "strategy": "sma_cross", "params": {"fast": 5, "slow": 15}}
+    plain = post("/v1/backtests", request)[1]
+    limited = post("/v1/backtests", {**request, "apply_risk_limits": True})[1]
+    work(pipeline)
+
+    plain, limited = (get(f"/v1/backtests/{b['id']}")[1] for b in (plain, limited))
+    assert limited["status"] == "completed", limited
+    assert limited["risk_limits"]["max_order_qty"] == "5"
+    assert plain["risk_limits"] is None
+    # All-equity orders are far above 5 units: every one is denied, nothing trades.
+    assert plain["statistics"]["trades"] > 0 and limited["statistics"]["trades"] == 0
+    assert limited["reused_from"] is None  # different settings: a different hash

@@ -110,3 +110,14 @@ def test_an_unknown_option_is_one_line(capsys: pytest.CaptureFixture[str]) -> No
     err = capsys.readouterr().err
     assert exit_.value.code == 2
     assert err.strip() == "redfire backtest: error: unrecognized arguments: --bogus 1"
+
+
+def test_risk_limits_on_the_command_line_deny_orders(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["backtest", "--strategy", "sma_cross", "--data", str(GOOG), "--json"]
+    assert main([*args, "--limit", "max_order_qty=1000000"]) == 0
+    assert json.loads(capsys.readouterr().out)["trades"] == 94
+    assert main([*args, "--limit", "max_order_qty=10"]) == 0  # all-equity orders are bigger
+    assert json.loads(capsys.readouterr().out)["trades"] == 0
+    assert main([*args, "--limit", "max_order_qty=ten"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "max_order_qty" in err

@@ -204,6 +204,8 @@ class Backtest:
     cash: str
     commission: str
     slippage_bps: str
+    apply_risk_limits: bool
+    risk_limits: JSON | None
     reproducibility_hash: str | None
     statistics: JSON | None
     error: JSON | None

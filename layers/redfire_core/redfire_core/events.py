@@ -216,6 +216,10 @@ class BacktestView(BaseModel):
     cash: str
     commission: str
     slippage_bps: str = "0"
+    # With apply_risk_limits, the account's limits for the symbol (as they were when the
+    # backtest ran) check every order it places; risk_limits shows what applied.
+    apply_risk_limits: bool = False
+    risk_limits: dict[str, str] | None = None
     reproducibility_hash: str | None = None
     statistics: dict[str, Any] | None = None
     error: dict[str, Any] | None = None  # {"code", "message"} of a failed backtest

@@ -344,7 +344,7 @@ FUNCTIONS: dict[str, Function] = {
             handler="redfire_strategies.backtest_worker.handler",
             memory_mb=2048,  # CPU scales with memory: the engine is CPU bound
             timeout_seconds=120,
-            tables_read=("marketdata", "instruments"),
+            tables_read=("marketdata", "instruments", "limits"),  # limits: apply_risk_limits
             # strategies: results and sweep chunks; orders: BacktestCompleted via the outbox.
             tables_write=("strategies", "orders"),
             buckets_write=("backtest-results",),

@@ -51,6 +51,9 @@ class BacktestRequest(DataSpec):
     """A backtest of ``strategy`` with ``params`` over the stored bars [start, end)."""
 
     params: dict[Name, ParamValue] = Field(default_factory=dict, max_length=32)
+    apply_risk_limits: bool = Field(
+        False, description="check every order against the account's risk limits for the symbol"
+    )
 
 
 class SweepRequest(DataSpec):

@@ -34,8 +34,10 @@ from redfire_core.backtest.data import BarData, DataError
 from redfire_core.strategies.base import Bar, Fill, Strategy, StrategyOrder
 from redfire_core.strategies.indicators import SMA, Indicator
 
-if TYPE_CHECKING:  # the paper gateway's cost model; not imported on the backtest path
+if TYPE_CHECKING:  # the paper gateway's cost model and risk limits: not on the plain path
+    from redfire_core.backtest.risk_gate import RiskGate
     from redfire_core.domain.matching import ExecutionModel
+    from redfire_core.domain.risk import RiskLimits
 
 
 class Trade:
@@ -73,6 +75,8 @@ class BacktestSettings:
     cash: float = 10_000.0
     commission: float = 0.0  # rate of notional, per fill
     slippage_bps: float = 0.0  # market and stop fills move this far against the trader
+    # The account's pre-trade limits, checked as each order is placed (backtest/risk_gate.py).
+    risk_limits: RiskLimits | None = None
 
     def __post_init__(self) -> None:
         if not self.cash > 0:
@@ -126,10 +130,17 @@ class BacktestBroker:
         self.size = 0.0  # sum of trade sizes
         self.cost = 0.0  # sum of size x entry price
         self.strategy: Strategy | None = None
+        self.risk: RiskGate | None = None
+        if settings.risk_limits is not None:
+            from redfire_core.backtest.risk_gate import RiskGate
+
+            self.risk = RiskGate(settings.risk_limits)
 
     # -- the Broker protocol ------------------------------------------------------------
 
     def submit(self, order: StrategyOrder) -> StrategyOrder:
+        if self.risk is not None and self._denied(order):
+            return order
         if order.closes:
             self.pending.insert(sum(1 for o in self.pending if o.closes), order)
         else:
@@ -139,7 +150,30 @@ class BacktestBroker:
     def cancel(self, order: StrategyOrder) -> None:
         if order in self.pending:
             self.pending.remove(order)
+            if self.risk is not None:
+                self.risk.canceled(self.data.times[self.index])
             self._finish(order, "canceled", "canceled by the strategy")
+
+    def _denied(self, order: StrategyOrder) -> bool:
+        """Check ``order`` against the risk limits as it is placed; True when denied (it
+        ends ``rejected`` with the first reason, as a live strategy sees a denial)."""
+        assert self.risk is not None
+        i = self.index
+        close = self.data.close[i]
+        if order.closes:
+            units = abs(self.size)
+        elif order.quantity is None:  # all equity, sized at the close it is placed on
+            units = float(all_equity_units(self._margin_available(i), close, self.rate))
+        else:
+            units = order.quantity
+        if not units:
+            return False  # nothing to check: the engine cancels or rejects it
+        denials = self.risk.check(
+            order, units, self.data.times[i], close, self.cash, self.size, self.cost, self.pending
+        )
+        if denials:
+            self._finish(order, "rejected", f"{denials[0].code}: {denials[0].message}")
+        return bool(denials)
 
     @property
     def position(self) -> float:
@@ -258,6 +292,8 @@ class BacktestBroker:
         self.closed.append(trade)
 
     def _fill(self, order: StrategyOrder, quantity: float, price: float, i: int) -> None:
+        if self.risk is not None:
+            self.risk.filled(self.data.times[i])
         self._notify_fill(order, quantity, price, i)
         self._finish(order, "filled", "")
 
@@ -315,6 +351,7 @@ def reproducibility_hash(
             "cash": repr(float(settings.cash)),
             "commission": repr(float(settings.commission)),
             "slippage_bps": repr(float(settings.slippage_bps)),
+            "risk_limits": settings.risk_limits.as_strings() if settings.risk_limits else None,
             "engine": 1,
         },
         sort_keys=True,

@@ -15,7 +15,7 @@ import math
 import operator
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -48,6 +48,7 @@ from redfire_core.strategies import Strategy, StrategyError, strategy_named
 if TYPE_CHECKING:
     from redfire_core.adapters.backtest_store import BacktestStore, Sweep
     from redfire_core.adapters.market_data import MarketDataStore
+    from redfire_core.domain.risk import RiskLimits
 
 MAX_BARS = 200_000
 MAX_COMBINATIONS = 5_000
@@ -130,6 +131,16 @@ def settings_of(body: Mapping[str, Any]) -> tuple[BacktestSettings, dict[str, st
     }
 
 
+def account_limits(account_id: str, symbol: str) -> RiskLimits:
+    """The account's effective limits for ``symbol``: stage defaults, then its overrides."""
+    from redfire_core.adapters.risk_store import RiskStore
+    from redfire_core.config import get_settings
+    from redfire_core.services.risk_review import effective_limits
+
+    _, limits = effective_limits(get_settings(), RiskStore().get_overrides(account_id), symbol)
+    return limits
+
+
 def load_bars(store: MarketDataStore, data: DataRange) -> BarData:
     """The stored bars of ``data`` as engine columns; DataError when there are none."""
     bars = store.read_bars(data.symbol, data.interval, data.start, data.end, MAX_BARS + 1)
@@ -174,6 +185,7 @@ def request_backtest(
         start=iso(data.start),
         end=iso(data.end),
         **money,
+        apply_risk_limits=bool(body.get("apply_risk_limits", False)),
         created_at=iso(now),
     )
     event = Envelope.wrap(
@@ -221,6 +233,10 @@ def _finish(
     try:
         strategy, params, data = check_request(view.model_dump())
         settings, _ = settings_of(view.model_dump())
+        if view.apply_risk_limits:
+            limits = account_limits(account_id, data.symbol)
+            settings = replace(settings, risk_limits=limits)
+            view = view.model_copy(update={"risk_limits": limits.as_strings()})
         columns = load_bars(bars, data)
         digest = reproducibility_hash(columns, strategy, params, settings)
         earlier = store.finished_with_hash(account_id, digest)
