@@ -22,6 +22,7 @@ from redfire_core.services.instruments import instrument_cache
 from tests.support.events import LambdaContext, http_event
 from tests.support.pipeline import Pipeline
 from tests.support.provisioning import provision
+from tests.support.stream_fakes import RecordingPoster
 
 SECRET = "test-signing-secret-0123456789abcdef0123456789abcdef"
 
@@ -94,3 +95,23 @@ def call_api(method: str, url: str, **kwargs: Any) -> tuple[int, dict[str, str],
     response = handler(http_event(method, url, **kwargs), LambdaContext())
     body = json.loads(response["body"]) if response.get("body") else None
     return response["statusCode"], response["headers"], body
+
+
+@pytest.fixture
+def poster(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingPoster]:
+    """The management API every stream function posts to, recorded for this test."""
+    from redfire_stream import wiring
+
+    recording = RecordingPoster()
+    monkeypatch.setattr(wiring, "ApiGatewayManagement", lambda url: recording)
+    wiring.stream.cache_clear()
+    yield recording
+    wiring.stream.cache_clear()
+
+
+def call_ws(event: dict[str, Any]) -> dict[str, Any]:
+    """One WebSocket route event through the ws function's Lambda entry point."""
+    from redfire_stream.ws_handler import handler
+
+    reply: dict[str, Any] = handler(event, LambdaContext())
+    return reply

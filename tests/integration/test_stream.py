@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -19,7 +18,7 @@ from redfire_core.config import get_settings
 from redfire_core.domain.channels import Subscription
 from redfire_core.events import Envelope, new_id
 from redfire_stream import wiring
-from tests.integration.conftest import call_api, token_for
+from tests.integration.conftest import call_api, call_ws, token_for
 from tests.support.events import LambdaContext, load_event
 from tests.support.pipeline import Pipeline
 from tests.support.serialised_moto import serialised_aws_calls
@@ -28,21 +27,7 @@ from tests.support.stream_fakes import RecordingPoster
 ORDER = {"symbol": "GOOG", "side": "buy", "type": "market", "quantity": "10"}
 
 
-@pytest.fixture
-def poster(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingPoster]:
-    """The management API every stream function posts to, for this test."""
-    recording = RecordingPoster()
-    monkeypatch.setattr(wiring, "ApiGatewayManagement", lambda url: recording)
-    wiring.stream.cache_clear()
-    yield recording
-    wiring.stream.cache_clear()
-
-
-def ws(event: dict[str, Any]) -> dict[str, Any]:
-    from redfire_stream.ws_handler import handler
-
-    reply: dict[str, Any] = handler(event, LambdaContext())
-    return reply
+ws = call_ws
 
 
 def connect(cid: str, token: str | None, *, via_protocol: bool = False) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,8 +13,8 @@ from redfire_api.app import create_app
 from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.auth import Role
 from redfire_core.domain.channels import ACCOUNT_CHANNELS
-from tests.integration.conftest import call_api, token_for
-from tests.support.events import LambdaContext, load_event
+from tests.integration.conftest import call_api, call_ws, token_for
+from tests.support.events import load_event
 from tests.support.pipeline import Pipeline
 from tests.support.stream_fakes import RecordingPoster
 
@@ -253,23 +252,7 @@ def test_the_graphql_enumeration_covers_every_field_of_the_schema() -> None:
 # --- WebSocket channels ------------------------------------------------------------------
 
 
-@pytest.fixture
-def poster(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingPoster]:
-    """The management API the stream functions post to, recorded for this test."""
-    from redfire_stream import wiring
-
-    recording = RecordingPoster()
-    monkeypatch.setattr(wiring, "ApiGatewayManagement", lambda url: recording)
-    wiring.stream.cache_clear()
-    yield recording
-    wiring.stream.cache_clear()
-
-
-def _ws(event: dict[str, Any]) -> dict[str, Any]:
-    from redfire_stream.ws_handler import handler
-
-    reply: dict[str, Any] = handler(event, LambdaContext())
-    return reply
+_ws = call_ws
 
 
 def _connect(cid: str, token: str) -> None:
