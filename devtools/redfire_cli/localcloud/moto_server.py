@@ -2,7 +2,7 @@
 
 moto's ``TransactWriteItems`` rolls a cancelled transaction back by putting back a copy
 of each table it touched, wiping out writes other threads made meanwhile (see
-PITFALLS); ``moto_transactions`` replaces the table copies with a savepoint of the
+PITFALLS); ``moto_speedups`` replaces the table copies with a savepoint of the
 targeted items, which is just as unsafe without isolation. One lock around DynamoDB and
 DynamoDB Streams requests makes both safe; SQS and everything else
 stay concurrent, since SQS long polls would otherwise block the whole cloud.
@@ -63,9 +63,9 @@ class LocalMoto:
     """moto's server app behind the DynamoDB lock, served by werkzeug in a thread."""
 
     def __init__(self, port: int = 0, host: str = HOST) -> None:
-        from redfire_cli.localcloud import moto_transactions
+        from redfire_cli.localcloud import moto_speedups
 
-        moto_transactions.install()  # rollback by savepoint: safe behind the lock below
+        moto_speedups.install()  # rollback by savepoint: safe behind the lock below
         self.lock = threading.Lock()
         app = DynamoDBLockMiddleware(DomainDispatcherApplication(create_backend_app), self.lock)
         self._server: BaseWSGIServer = make_server(

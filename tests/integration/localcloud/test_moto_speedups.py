@@ -87,3 +87,39 @@ def test_a_committed_transaction_changes_every_item_once(
     dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": "p"}, "sk": {"S": "d"}, "v": {"N": "4"}})
     assert items(dynamodb) == {"a": "2", "b": "2", "d": "4"}
     assert stream_records(client, dynamodb)[5:] == ["INSERT d"]
+
+
+def test_queries_read_their_partition_with_paging_and_conditions(dynamodb: Any) -> None:
+    for pk in ("p", "q"):
+        for n in range(30):
+            item = {"pk": {"S": pk}, "sk": {"S": f"{n:03d}"}, "v": {"N": str(n)}}
+            dynamodb.put_item(TableName=TABLE, Item=item)
+    found, request = (
+        [],
+        {
+            "TableName": TABLE,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": "q"},
+                ":lo": {"S": "005"},
+                ":hi": {"S": "024"},
+            },
+            "Limit": 7,
+            "ScanIndexForward": False,
+        },
+    )
+    while True:
+        page = dynamodb.query(**request)
+        found += [item["sk"]["S"] for item in page["Items"]]
+        if "LastEvaluatedKey" not in page:
+            break
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    assert found == [f"{n:03d}" for n in range(24, 4, -1)]
+    empty = dynamodb.query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "nobody"}},
+    )
+    assert empty["Items"] == [] and empty["Count"] == 0
+    # The miss did not add a partition to the table (its items are a defaultdict).
+    assert dynamodb.scan(TableName=TABLE, Select="COUNT")["Count"] == 62

@@ -1,5 +1,8 @@
-"""A cheaper rollback for moto's ``TransactWriteItems`` (the local cloud installs it).
+"""Two speed-ups of moto's DynamoDB for the local cloud (it installs them), each keeping
+moto's results: a cheaper rollback for ``TransactWriteItems``, and base-table queries
+that read the one partition they name.
 
+Rollback.
 moto 5 deep-copies every table a transaction touches, once per item of the transaction,
 so that it can put the copy back if the transaction is cancelled. A transaction of 15
 items on a table of 10,000 orders copies the table 15 times: the local cloud's order
@@ -8,7 +11,12 @@ transaction targets (and remembers how long each table's stream was), and on
 cancellation puts those items back and drops the stream records the transaction made:
 the same all-or-nothing outcome, at a cost independent of the table's size.
 
-It relies on the local cloud's DynamoDB lock (``moto_server.DynamoDBLockMiddleware``):
+Queries. moto 5 answers a query on a table's key by walking every item of the table and
+keeping those of the partition: 60 day-partition queries for two months of 1-minute bars
+took 27 s once the table held 25,000 bars. The query here hands moto's own query code
+the partition's items alone (GSI queries are left to moto).
+
+Both rely on the local cloud's DynamoDB lock (``moto_server.DynamoDBLockMiddleware``):
 no other request can see or change a table between the savepoint and the restore.
 """
 
@@ -91,12 +99,37 @@ class _TablesByReference:
         return getattr(copy, name)
 
 
+def _partition_query(original: Any) -> Any:
+    @functools.wraps(original)
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if index_name or hash_key is None:
+            return original(self, hash_key, *args, **kwargs)
+        partition = self.items.get(hash_key)  # .get: the table's defaultdict must not grow
+        if partition is None:
+            items = []
+        elif self.range_key_attr is None:
+            items = [partition]
+        else:
+            items = list(partition.values())
+        self.all_items = lambda: items  # moto's query reads the candidates from here
+        try:
+            return original(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    return query
+
+
 def install() -> None:
     """Patch moto's DynamoDB backend in this process (idempotent)."""
     global _INSTALLED
     if _INSTALLED:
         return
     import moto.dynamodb.models as backend_module
+    from moto.dynamodb.models.table import Table
+
+    Table.query = _partition_query(Table.query)  # type: ignore[method-assign]
 
     backend_class = backend_module.DynamoDBBackend
     original = backend_class.transact_write_items
