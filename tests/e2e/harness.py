@@ -95,6 +95,9 @@ def start_local_cloud(workdir: Path, *args: str) -> LocalCloudProcess:
         "REDFIRE_API_PORT": "0",
         "REDFIRE_MOTO_PORT": "0",
         "REDFIRE_WS_PORT": "0",
+        # Prices stay fresh (market orders fill at the latest price, which may be minutes
+        # old); a slower demo feed leaves the 2-core CI machine to the tests' own orders.
+        "REDFIRE_FEED_SECONDS": "15",
     }
     log_path = workdir / f"redfire-dev-{time.monotonic_ns()}.log"
     started = time.monotonic()
