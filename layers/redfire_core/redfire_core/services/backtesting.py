@@ -43,7 +43,7 @@ from redfire_core.events import (
     new_id,
     parse_iso,
 )
-from redfire_core.strategies import Strategy, StrategyError, strategy_named
+from redfire_core.strategies import Strategy, StrategyError, resolve_strategy
 
 if TYPE_CHECKING:
     from redfire_core.adapters.backtest_store import BacktestStore, Sweep
@@ -86,14 +86,7 @@ def _decimal(value: object, field: str, code: str) -> Decimal:
 def check_request(body: Mapping[str, Any]) -> tuple[type[Strategy], dict[str, Any], DataRange]:
     """The strategy class, its resolved parameters and the data range; DomainError naming
     the field at fault otherwise."""
-    try:
-        strategy = strategy_named(str(body["strategy"]))
-    except StrategyError as error:
-        raise _field_error(error, "strategy") from None
-    try:
-        params = strategy.resolve_parameters(dict(body.get("params") or {}))
-    except StrategyError as error:
-        raise _field_error(error, "params") from None
+    strategy, params = resolve_strategy(str(body["strategy"]), dict(body.get("params") or {}))
     interval = str(body["interval"])
     if interval not in INTERVALS:
         raise DomainError(

@@ -47,6 +47,7 @@ from redfire_core.strategies import (
     Strategy,
     StrategyError,
     StrategyOrder,
+    resolve_strategy,
     strategy_named,
 )
 from redfire_core.strategies.indicators import Indicator
@@ -108,19 +109,6 @@ def parse_client_order_id(text: str | None) -> tuple[str, int] | None:
 
 
 # --- start, stop, read --------------------------------------------------------------------
-
-
-def resolve_strategy(name: str, params: Mapping[str, Any]) -> tuple[type[Strategy], dict[str, Any]]:
-    """The strategy class and its resolved parameters; DomainError (422) naming the problem."""
-    try:
-        strategy_class = strategy_named(name)
-    except StrategyError as error:
-        raise DomainError(error.code, str(error), "strategy") from None
-    try:
-        resolved = strategy_class.resolve_parameters(params)
-    except StrategyError as error:
-        raise DomainError(error.code, str(error), "params") from None
-    return strategy_class, resolved
 
 
 def start_instance(

@@ -4,6 +4,7 @@ without installed metadata, as in the Lambda layer."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from redfire_core.strategies.base import (
@@ -31,6 +32,7 @@ __all__ = [
     "StrategyOrder",
     "available_strategies",
     "crossover",
+    "resolve_strategy",
     "strategy_named",
 ]
 
@@ -65,3 +67,19 @@ def strategy_named(name: str) -> type[Strategy]:
         "STRATEGY_UNKNOWN",
         f"unknown strategy {name!r} (available: {', '.join(available_strategies())})",
     )
+
+
+def resolve_strategy(name: str, params: Mapping[str, Any]) -> tuple[type[Strategy], dict[str, Any]]:
+    """The strategy class and its resolved parameters for a request (backtest or live
+    instance); a DomainError (422) naming the field at fault otherwise."""
+    from redfire_core.domain.errors import DomainError
+
+    try:
+        strategy_class = strategy_named(name)
+    except StrategyError as error:
+        raise DomainError(error.code, str(error), "strategy") from None
+    try:
+        resolved = strategy_class.resolve_parameters(params)
+    except StrategyError as error:
+        raise DomainError(error.code, str(error), "params") from None
+    return strategy_class, resolved
