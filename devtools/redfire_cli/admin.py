@@ -13,7 +13,9 @@ from pathlib import Path
 
 from redfire_cli.targets import select_target
 
-PLATFORM_ACCOUNT = "platform"
+# Not "platform": that differs from the reserved PLATFORM key only in case (so it is refused
+# as a new id); an operator account made before keeps working.
+PLATFORM_ACCOUNT = "platform-ops"
 EXIT_FAILED = 1
 
 
@@ -31,6 +33,16 @@ def create_account(
     except InvalidOperation:
         print(f"redfire: --cash {cash!r} is not a decimal", file=sys.stderr)
         return EXIT_FAILED
+    account = account_id or (PLATFORM_ACCOUNT if operator else None)
+    if not account:
+        print("redfire: name the account (or use --operator)", file=sys.stderr)
+        return EXIT_FAILED
+    from redfire_core.domain.account_ids import account_id_problem
+
+    problem = account_id_problem(account)
+    if problem is not None:
+        print(f"redfire: account {account!r}: {problem.message}", file=sys.stderr)
+        return EXIT_FAILED
     target = select_target(stage, workdir)
     from redfire_core.adapters.api_keys import ApiKeyStore
     from redfire_core.adapters.audit_log import AuditLog
@@ -39,10 +51,6 @@ def create_account(
     from redfire_core.services.accounts import open_account
     from redfire_core.services.keys import create_key
 
-    account = account_id or (PLATFORM_ACCOUNT if operator else None)
-    if not account:
-        print("redfire: name the account (or use --operator)", file=sys.stderr)
-        return EXIT_FAILED
     now = datetime.now(UTC)
     actor = f"redfire admin ({_caller_identity()})"
     store, audit = TradingStore(), AuditLog()

@@ -75,7 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Without --stage it targets the local cloud (.redfire/dev.env); with "
         "--stage it uses your AWS credentials against that deployed stage.",
     )
-    create.add_argument("account", nargs="?", help="account id (default for --operator: platform)")
+    create.add_argument(
+        "account", nargs="?", help="account id (default for --operator: platform-ops)"
+    )
     create.add_argument("--operator", action="store_true", help="the platform's operator key")
     create.add_argument("--stage", help="a deployed stage (dev, staging, prod)")
     create.add_argument("--cash", default="100000", help="opening paper cash (default 100000)")

@@ -85,6 +85,7 @@ def main(account_id: str, role: str, workdir: Path | None = None) -> int:
     from redfire_cli.localcloud import aws
     from redfire_core.adapters.audit_log import AuditLog
     from redfire_core.adapters.trading_store import TradingStore
+    from redfire_core.domain.errors import DomainError
     from redfire_core.resources import Declaration
     from redfire_core.services.accounts import open_account
 
@@ -99,6 +100,10 @@ def main(account_id: str, role: str, workdir: Path | None = None) -> int:
         )
         return EXIT_REFUSED
     now = datetime.now(UTC)
-    open_account(TradingStore(), AuditLog(), account_id, actor="redfire token", now=now)
+    try:
+        open_account(TradingStore(), AuditLog(), account_id, actor="redfire token", now=now)
+    except DomainError as refusal:  # a new account id outside the pattern, or reserved
+        print(f"redfire token: refused: {refusal.message}", file=sys.stderr)
+        return EXIT_REFUSED
     print(mint_token(secret, account_id=account_id, role=role, actor="redfire token", now=now))
     return 0

@@ -344,3 +344,21 @@ def test_websocket_connect_accepts_a_provider_token_and_refuses_bad_ones(
             assert _ws_connect("c-bad", make()) == {"statusCode": 401}, case
     finally:
         wiring.stream.cache_clear()
+
+
+@pytest.mark.parametrize("claimed", ["PLATFORM", "platform", "Fund_A", "x#orders"])
+def test_a_provider_cannot_name_an_account_outside_the_account_id_pattern(
+    seeded: TradingStore, provider: Provider, claimed: str
+) -> None:
+    # Given a provider token claiming a reserved or malformed account, as its admin
+    token = idp_token(_claims(**{ACCOUNT_CLAIM: claimed, "scope": "read trade admin"}))
+    halt = {"state": "halted", "reason": "posing as the platform"}
+
+    # When it tries to set its "account's" trading state
+    status, _, _ = call_api("PUT", "/v1/risk/state", body=halt, token=token)
+
+    # Then the token is refused and the global trading state is untouched
+    assert status == 401
+    operator = token_for("platform-ops", Role.OPERATOR)
+    status, _, state = call_api("GET", "/v1/risk/global-state", token=operator)
+    assert status == 200 and state["state"] == "active"

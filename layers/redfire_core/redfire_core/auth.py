@@ -26,6 +26,7 @@ from typing import Any
 import jwt
 
 from redfire_core.config import Settings
+from redfire_core.domain.account_ids import account_id_problem, collides_with_internal_key
 from redfire_core.events import new_id
 
 ALGORITHM = "HS256"
@@ -150,9 +151,13 @@ def verify_token(
         scopes = claims["scopes"]
         if not isinstance(scopes, list) or not set(scopes) <= set(ROLE_SCOPES[role]):
             raise InvalidToken("scopes exceed the role")
+        account_id = str(claims["account_id"])
+        # Ids from before the account id pattern still verify; an internal key never does.
+        if collides_with_internal_key(account_id):
+            raise InvalidToken("the account id is reserved")
         return Principal(
             subject=str(claims["sub"]),
-            account_id=str(claims["account_id"]),
+            account_id=account_id,
             role=role,
             scopes=frozenset(str(s) for s in scopes),
             token_id=str(claims["jti"]),
@@ -183,6 +188,9 @@ def _verify_external(
     account_id = claims.get(settings.jwks_account_claim)
     if not isinstance(account_id, str) or not account_id:
         raise InvalidToken("no account claim")
+    # The provider names accounts we never created: each must follow the account id pattern.
+    if account_id_problem(account_id) is not None:
+        raise InvalidToken("the account claim is not a valid account id")
     scopes = external_scopes(claims.get(settings.jwks_scopes_claim))
     role = Role.ADMIN if "admin" in scopes else Role.TRADER if "trade" in scopes else Role.VIEWER
     jti = claims.get("jti")

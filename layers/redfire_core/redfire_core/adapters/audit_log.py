@@ -10,6 +10,7 @@ from typing import Any
 from redfire_core.adapters import models as m
 from redfire_core.adapters.paging import decode_cursor, encode_cursor
 from redfire_core.config import Settings, get_settings
+from redfire_core.domain.account_ids import PLATFORM_KEY
 from redfire_core.events import iso, new_id
 
 
@@ -29,7 +30,7 @@ class AuditLog:
         object_id: str | None = None,
     ) -> None:
         item = m.AuditItem(
-            account_id or "PLATFORM",
+            account_id or PLATFORM_KEY,
             f"{iso(now)}#{new_id()}",
             action=action,
             actor=actor,

@@ -26,6 +26,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from redfire_core.adapters.trading_store import holding_key
 from redfire_core.config import Settings, get_settings
+from redfire_core.domain.account_ids import PLATFORM_KEY
 from redfire_core.domain.risk import (
     SECONDS_PER_DAY,
     RiskCounters,
@@ -34,7 +35,7 @@ from redfire_core.domain.risk import (
 )
 from redfire_core.events import iso
 
-PLATFORM = "PLATFORM"
+PLATFORM = PLATFORM_KEY
 LIMITS_SK = "LIMITS"
 STATE_SK = "STATE"
 HOLDERS_INDEX = "gsi1"  # of the positions table: open positions by symbol

@@ -23,6 +23,7 @@ from ulid import ULID
 from redfire_core.adapters import models as m
 from redfire_core.adapters.paging import decode_cursor, encode_cursor
 from redfire_core.config import Settings, get_settings
+from redfire_core.domain.account_ids import PLATFORM_KEY
 from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.ledger import Activity, ActivityType
 from redfire_core.domain.matching import ExecutionModel
@@ -488,7 +489,7 @@ def order_from_item(item: m.OrderItem) -> Order:
 
 def outbox_item(event: Envelope) -> m.OutboxItem:
     return m.OutboxItem(
-        event.account_id or "PLATFORM",
+        event.account_id or PLATFORM_KEY,
         f"OUTBOX#{event.id}",
         event=event.model_dump_json(),
         event_type=event.type,

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from redfire_core.adapters.audit_log import AuditLog
 from redfire_core.adapters.trading_store import TradingStore
+from redfire_core.domain.account_ids import account_id_problem
 from redfire_core.domain.instruments import DEMO_INSTRUMENTS
 from redfire_core.domain.ledger import deposit
 from redfire_core.domain.positions import Account
@@ -26,7 +27,13 @@ def open_account(
     margin_enabled: bool = True,
     leverage: Decimal = Decimal(1),
 ) -> bool:
-    """Create the account if it does not exist; True when it was created now."""
+    """Create the account if it does not exist; True when it was created now. A new id
+    must follow the account id pattern (``DomainError``); an existing one is left as it is."""
+    problem = account_id_problem(account_id)
+    if problem is not None:
+        if store.get_account(account_id) is None:
+            raise problem
+        return False
     account = Account(
         id=account_id,
         currency="USD",
