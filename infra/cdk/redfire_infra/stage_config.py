@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import json
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
+
+from redfire_core.domain.caps import parse_caps
 
 STAGE_CONTEXT_KEY = "stage"
 STAGES_CONTEXT_KEY = "redfire:stages"
@@ -74,6 +77,9 @@ class StageConfig:
     # External identity provider whose RS256 tokens the API and WebSocket accept (None: off):
     # {"url", "issuer", "audience", optional "account_claim", "scopes_claim"}.
     jwks: dict[str, str] | None = None
+    # The most an account's admin may set each risk limit and execution setting to (decimal
+    # strings by key, redfire_core.domain.caps.CAP_KEYS); keys left out take DEFAULT_CAPS.
+    limit_caps: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.log_retention_days not in _RETENTION_BY_DAYS:
@@ -90,6 +96,12 @@ class StageConfig:
             raise StageConfigError(f"{self.stage}: API throttling must be positive")
         if self.jwks is not None:
             self._check_jwks(self.jwks)
+        if not isinstance(self.limit_caps, dict):
+            raise StageConfigError(f"{self.stage}: limit_caps must be an object")
+        try:
+            parse_caps(self.limit_caps)
+        except ValueError as error:
+            raise StageConfigError(f"{self.stage}: limit_caps: {error}") from None
 
     def _check_jwks(self, jwks: object) -> None:
         if not isinstance(jwks, dict):
@@ -110,6 +122,11 @@ class StageConfig:
         if not self.jwks:
             return {}
         return {_JWKS_VARIABLES[key]: str(value) for key, value in self.jwks.items() if value}
+
+    @property
+    def caps_environment(self) -> dict[str, str]:
+        """Every function's ``REDFIRE_LIMIT_CAPS``: the stage's caps, complete (JSON)."""
+        return {"REDFIRE_LIMIT_CAPS": json.dumps(parse_caps(self.limit_caps).as_strings())}
 
     @property
     def log_retention(self) -> logs.RetentionDays:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from redfire_core.resources import Declaration
+
+if TYPE_CHECKING:
+    from redfire_core.domain.caps import StageCaps
 
 # Risk limits per stage where they differ from the domain's defaults (redfire_core.domain.risk
 # .RiskLimits): decimal strings, as PUT /v1/risk/limits takes them.
@@ -55,6 +60,13 @@ class Settings(BaseSettings):
     max_request_bytes: int = 1_048_576
     # Orders still ``submitted`` this long after creation are denied (RISK_TIMEOUT).
     risk_timeout_seconds: int = 120
+    # The stage's caps on risk limits and execution settings (JSON, cdk.json ``limit_caps``);
+    # redfire_core.domain.caps.DEFAULT_CAPS fills the keys left out.
+    limit_caps: dict[str, str] = Field(default_factory=dict)
+
+    def caps(self) -> StageCaps:
+        """The stage caps (parsed once per distinct value)."""
+        return _stage_caps(tuple(sorted(self.limit_caps.items())))
 
     def risk_limit_defaults(self) -> dict[str, str]:
         """The stage's default risk limits (wire form); accounts and symbols override them."""
@@ -67,6 +79,13 @@ class Settings(BaseSettings):
 
     def table_name(self, logical: str) -> str:
         return self.declaration.name(logical)
+
+
+@lru_cache(maxsize=8)
+def _stage_caps(items: tuple[tuple[str, str], ...]) -> StageCaps:
+    from redfire_core.domain.caps import parse_caps  # the domain is only loaded when needed
+
+    return parse_caps(dict(items))
 
 
 @lru_cache(maxsize=1)

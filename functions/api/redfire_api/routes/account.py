@@ -17,6 +17,7 @@ from redfire_api.security import require
 from redfire_api.valuation import open_positions
 from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.auth import Principal
+from redfire_core.config import get_settings
 from redfire_core.domain.ledger import Activity
 from redfire_core.domain.positions import Account
 from redfire_core.events import iso
@@ -113,6 +114,9 @@ def change_execution(
     changes = {name: Decimal(value) for name, value in body.model_dump(exclude_none=True).items()}
     if not changes:
         raise invalid("body", "name at least one setting to change")
+    above = get_settings().caps().violations(changes)
+    if above:  # each setting above the operator's stage cap, naming the cap
+        raise Problem(422, "REQUEST_INVALID", above[0]["message"], errors=above)
     store = trading_store()
 
     def attempt() -> tuple[Account, Account]:

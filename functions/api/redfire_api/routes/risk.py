@@ -15,6 +15,7 @@ from redfire_api.routes.orders import PlaceOrder
 from redfire_api.security import require
 from redfire_core.adapters.risk_store import PLATFORM, RiskStore
 from redfire_core.auth import Principal
+from redfire_core.domain.caps import AboveCap
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.risk import TradingState
 from redfire_core.services.risk_control import (
@@ -41,6 +42,8 @@ class StateChange(BaseModel):
 
 
 def _invalid(error: DomainError) -> Problem:
+    if isinstance(error, AboveCap):  # every field above its cap, each naming the cap
+        return Problem(422, "REQUEST_INVALID", error.message, errors=list(error.errors))
     return Problem(
         422,
         "REQUEST_INVALID",

@@ -95,6 +95,8 @@ class OrderItem(_Base):
     replaced_by = UnicodeAttribute(null=True)
     replaced_filled_quantity = DecimalAttribute(null=True)
     closes_position = BooleanAttribute(default=False)
+    # JSON of the execution settings fixed at acceptance (absent on orders accepted before).
+    execution = UnicodeAttribute(null=True)
     version = NumberAttribute()
     correlation_id = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(null=True)

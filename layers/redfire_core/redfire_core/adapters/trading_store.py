@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from pynamodb.connection import Connection
@@ -443,6 +444,7 @@ def _order_item(order: Order, correlation_id: str | None) -> m.OrderItem:
         replaced_by=order.replaced_by,
         replaced_filled_quantity=order.replaced_filled_quantity,
         closes_position=order.closes_position,
+        execution=_execution_json(order.execution),
         version=order.version,
         correlation_id=correlation_id,
         gsi1pk=f"OPEN#{order.symbol}" if open_ else None,
@@ -483,8 +485,21 @@ def order_from_item(item: m.OrderItem) -> Order:
         replaced_by=item.replaced_by,
         replaced_filled_quantity=item.replaced_filled_quantity,
         closes_position=bool(item.closes_position),
+        execution=_execution_from_json(item.execution),
         version=int(item.version),
     )
+
+
+def _execution_json(execution: ExecutionModel | None) -> str | None:
+    if execution is None:
+        return None
+    return json.dumps({f.name: format(getattr(execution, f.name), "f") for f in fields(execution)})
+
+
+def _execution_from_json(text: str | None) -> ExecutionModel | None:
+    if not text:
+        return None
+    return ExecutionModel(**{name: Decimal(value) for name, value in json.loads(text).items()})
 
 
 def outbox_item(event: Envelope) -> m.OutboxItem:

@@ -54,11 +54,19 @@ class ExecutionModel:
     slippage_bps: Decimal = ZERO  # market and stop fills move this far against the trader
     max_volume_share: Decimal = ZERO  # 0: no cap; 0.1: at most 10% of a bar's volume
 
-    def commission(self, quantity: Decimal, price: Decimal) -> Decimal:
+    @property
+    def charges(self) -> bool:
+        """True when fills pay any commission."""
+        return bool(self.commission_rate or self.commission_per_unit)
+
+    def commission(self, quantity: Decimal, price: Decimal, paid: Decimal = ZERO) -> Decimal:
+        """The commission of a fill; the minimum is per order: ``paid`` is what the order's
+        earlier fills paid (so partial fills never pay the minimum twice, and an order
+        never pays more than its reservation held for it)."""
         cost = self.commission_rate * quantity * price + self.commission_per_unit * quantity
         if cost == 0:
             return ZERO
-        return max(cost, self.commission_minimum).quantize(COMMISSION_PLACES)
+        return max(cost, self.commission_minimum - paid).quantize(COMMISSION_PLACES)
 
     def slipped(self, price: Decimal, side: Side, instrument: Instrument) -> Decimal:
         """``price`` moved against the trader by the slippage, rounded to a tick the same way."""

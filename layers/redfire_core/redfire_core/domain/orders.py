@@ -11,11 +11,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from redfire_core.domain.errors import DomainError, InvalidTransition
 from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.money import average, parse_decimal
+
+if TYPE_CHECKING:  # matching imports this module
+    from redfire_core.domain.matching import ExecutionModel
 
 ZERO = Decimal(0)
 
@@ -271,6 +274,9 @@ class Order:
     # that race the replace can be taken off the replacement.
     replaced_filled_quantity: Decimal | None = None
     closes_position: bool = False
+    # The account's execution settings when risk accepted the order (what its reservation
+    # was computed with): its fills are costed with these, whatever changes later.
+    execution: ExecutionModel | None = None
     version: int = 1
 
     @classmethod
@@ -331,12 +337,21 @@ class Order:
             raise InvalidTransition(self.status, self.status)
         return replace(self, updated_at=now, version=self.version + 1, **changes)
 
-    def accept(self, now: datetime, *, reserved: Decimal = ZERO) -> Order:
+    def accept(
+        self,
+        now: datetime,
+        *,
+        reserved: Decimal = ZERO,
+        execution: ExecutionModel | None = None,
+    ) -> Order:
         """Risk's approval: only a submitted order can be accepted (a working order that
-        returns from a refused replace goes back through ``transition``, keeping its hold)."""
+        returns from a refused replace goes back through ``transition``, keeping its hold).
+        ``execution`` fixes the settings its fills are costed with."""
         if self.status is not OrderStatus.SUBMITTED:
             raise InvalidTransition(self.status, OrderStatus.ACCEPTED)
-        return self.transition(OrderStatus.ACCEPTED, now, accepted_at=now, reserved=reserved)
+        return self.transition(
+            OrderStatus.ACCEPTED, now, accepted_at=now, reserved=reserved, execution=execution
+        )
 
     def deny(self, reasons: list[dict[str, Any]], now: datetime) -> Order:
         return self.transition(

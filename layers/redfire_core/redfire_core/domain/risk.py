@@ -279,6 +279,7 @@ class RiskContext:
     state: TradingState = TradingState.ACTIVE
     global_state: TradingState = TradingState.ACTIVE
     instrument_known: bool = True
+    tick_size: Decimal = ZERO  # the order's instrument's (a slipped price rounds up to it)
 
 
 def reference_price(order: Order, latest: LatestPrice | None) -> Decimal | None:
@@ -292,30 +293,61 @@ def _short_quantity(order: Order, position: Position | None) -> Decimal:
     return max(order.remaining_quantity - max(held, ZERO), ZERO)
 
 
+_LIMITED = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT})
+
+
+def _worst_price(
+    order: Order,
+    latest: LatestPrice | None,
+    price_band_pct: Decimal,
+    slippage_bps: Decimal,
+    tick_size: Decimal,
+) -> Decimal | None:
+    """The highest price the order can cost the account per unit while prices stay where
+    they were judged: a limit's limit (a short's at least the market, where it is marked);
+    a stop's stop or the market when the stop is already through it; a market order the
+    latest price plus the price band. Orders that fill at the market move by the slippage
+    (and one tick for its rounding)."""
+    market = latest.price if latest is not None else None
+    if order.type in _LIMITED:
+        assert order.limit_price is not None
+        if order.side is Side.SELL and market is not None:
+            return max(order.limit_price, market)
+        return order.limit_price
+    if order.type is OrderType.STOP and order.stop_price is not None:
+        price = order.stop_price if market is None else max(order.stop_price, market)
+    elif market is None:
+        return None
+    else:
+        price = market * (1 + price_band_pct / HUNDRED)
+    if slippage_bps:
+        price = price * (1 + slippage_bps / Decimal(10_000)) + tick_size
+    return price
+
+
 def reservation(
     order: Order,
     latest: LatestPrice | None,
     account: Account,
     position: Position | None = None,
     price_band_pct: Decimal = Decimal(5),
+    tick_size: Decimal = ZERO,
 ) -> Decimal:
-    """What an accepted buy (or, on margin, short) holds until it fills or ends:
-    quantity x (limit, else stop, else latest price plus the price band) + commission.
-    A sell holds nothing on a cash account and only its short part on margin."""
+    """What an accepted order holds until it fills or ends, enough for its fills at the
+    prices it was judged at: a buy (or, on margin, the part of a sell that opens or grows
+    a short) holds its quantity at its worst price; every order holds its commission (a
+    sell's proceeds may not cover a minimum commission). Other sells hold nothing else."""
+    execution = account.execution
     if order.side is Side.SELL:
-        if not account.margin_enabled:
-            return ZERO
-        quantity = _short_quantity(order, position)
-        if quantity == 0:
+        quantity = _short_quantity(order, position) if account.margin_enabled else ZERO
+        if quantity == 0 and not execution.charges:
             return ZERO
     else:
         quantity = order.remaining_quantity
-    price = order.limit_price or order.stop_price
+    price = _worst_price(order, latest, price_band_pct, execution.slippage_bps, tick_size)
     if price is None:
-        if latest is None:
-            return ZERO
-        price = latest.price * (1 + price_band_pct / HUNDRED)
-    return quantity * price + account.execution.commission(quantity, price)
+        return ZERO
+    return quantity * price + execution.commission(order.remaining_quantity, price)
 
 
 def equity_and_gross(
@@ -675,9 +707,10 @@ def _rules(order: Order, ctx: RiskContext, keep_all: bool) -> list[_Row]:
         )
 
     # Buying power and shorting.
-    if order.side is Side.BUY or account.margin_enabled:
-        needed = reservation(order, latest, account, position, sym.price_band_pct)
-        if needed > 0 or price is not None:
+    if order.side is Side.BUY or account.margin_enabled or account.execution.charges:
+        needed = reservation(order, latest, account, position, sym.price_band_pct, ctx.tick_size)
+        checked = order.side is Side.BUY or account.margin_enabled
+        if needed > 0 or (checked and price is not None):
             available = account.buying_power(equity, gross)
             ok = needed <= available
             if keep_all or not ok:

@@ -13,9 +13,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from redfire_core.adapters.trading_store import TradingStore
+from redfire_core.config import get_settings
 from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.ledger import fill_activities
-from redfire_core.domain.matching import Decision, PriceBar
+from redfire_core.domain.matching import Decision, ExecutionModel, PriceBar
 from redfire_core.domain.orders import Order, OrderStatus
 from redfire_core.domain.positions import Account, Fill
 from redfire_core.events import (
@@ -52,6 +53,14 @@ CLOSE_EVENTS: dict[OrderStatus, type[OrderCanceled | OrderExpired | OrderRejecte
 Decide = Callable[[Order, Account, Instrument], Decision]
 
 
+def execution_of(order: Order, account: Account) -> ExecutionModel:
+    """The settings fixed on the order when it was accepted. An order accepted before they
+    were fixed uses the account's current ones, cut down to the stage caps."""
+    if order.execution is not None:
+        return order.execution
+    return get_settings().caps().execution(account.execution)
+
+
 def on_order_accepted(store: TradingStore, event: Envelope, now: datetime) -> str:
     """Finish a replace if this order is one, then let the gateway act on it."""
     account_id, order_id = str(event.account_id), str(event.payload["order"]["id"])
@@ -66,7 +75,7 @@ def on_order_accepted(store: TradingStore, event: Envelope, now: datetime) -> st
             return Decision()
         latest = store.latest_price(order.symbol)
         return gateway_named().on_accept(
-            order, latest.price if latest else None, account.execution, instrument
+            order, latest.price if latest else None, execution_of(order, account), instrument
         )
 
     return act(store, account_id, order_id, decide, event, now)
@@ -88,7 +97,7 @@ def on_market_data(store: TradingStore, event: Envelope, now: datetime) -> int:
     def decide(order: Order, account: Account, instrument: Instrument) -> Decision:
         if order.status not in WORKING:
             return Decision()
-        return gateway_named().on_bar(order, bar, account.execution, instrument)
+        return gateway_named().on_bar(order, bar, execution_of(order, account), instrument)
 
     outcomes = [
         act(store, order.account_id, order.id, decide, event, now)
@@ -167,7 +176,7 @@ def _fill(
 ) -> str:
     quantity, price = decision.fill_quantity, decision.fill_price
     assert price is not None
-    commission = account.execution.commission(quantity, price)
+    commission = execution_of(order, account).commission(quantity, price, order.commission)
     # The trade id derives from the order version it fills, so a replayed event that
     # races the original computes the same id and the trade's put condition stops it.
     fill = Fill(

@@ -9,6 +9,7 @@ from redfire_core.adapters.audit_log import AuditLog
 from redfire_core.adapters.risk_store import PLATFORM, Overrides, RiskConflict, RiskStore
 from redfire_core.adapters.trading_store import ConflictError, TradingStore
 from redfire_core.config import Settings, get_settings
+from redfire_core.domain.caps import CAPPED_LIMIT_KEYS, AboveCap, StageCaps
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.orders import Order
 from redfire_core.domain.risk import TradingState, limits_from, parse_limits
@@ -22,15 +23,18 @@ MAX_SYMBOL_LENGTH = 32
 def limits_view(
     risk: RiskStore, account_id: str, settings: Settings | None = None
 ) -> dict[str, Any]:
-    """Stage defaults, the account's overrides, per-symbol overrides and what applies."""
+    """Stage defaults, the account's overrides, per-symbol overrides, what applies, and the
+    stage caps (the most an override may be)."""
     settings = settings or get_settings()
     overrides = risk.get_overrides(account_id)
     defaults = settings.risk_limit_defaults()
+    caps = settings.caps()
     return {
-        "defaults": limits_from(defaults).as_strings(),
+        "defaults": caps.limits(limits_from(defaults)).as_strings(),
         "account": overrides.account,
         "symbols": overrides.symbols,
-        "effective": limits_from(defaults, overrides.account).as_strings(),
+        "effective": caps.limits(limits_from(defaults, overrides.account)).as_strings(),
+        "caps": {key: caps.as_strings()[key] for key in CAPPED_LIMIT_KEYS},
     }
 
 
@@ -41,6 +45,19 @@ def _section(value: object, where: str) -> dict[str, object]:
         return parse_limits(value)
     except DomainError as error:
         raise DomainError(error.code, error.message, f"{where}.{error.field}") from None
+
+
+def _check_caps(
+    caps: StageCaps,
+    account_changes: dict[str, object],
+    symbol_changes: dict[str, dict[str, object] | None],
+) -> None:
+    """``AboveCap`` naming every override above its stage cap, in any section."""
+    found = caps.violations(account_changes, "account.")
+    for symbol, changes in symbol_changes.items():
+        found += caps.violations(changes or {}, f"symbols.{symbol}.")
+    if found:
+        raise AboveCap(found)
 
 
 def _merged(
@@ -79,6 +96,7 @@ def change_limits(
         if not symbol or len(symbol) > MAX_SYMBOL_LENGTH:
             raise DomainError("RISK_LIMIT_INVALID", "invalid symbol", "symbols")
         symbol_changes[symbol] = None if section is None else _section(section, f"symbols.{symbol}")
+    _check_caps((settings or get_settings()).caps(), account_changes, symbol_changes)
 
     def attempt() -> Overrides:
         before = risk.get_overrides(account_id)

@@ -57,13 +57,15 @@ class Assessment:
 def effective_limits(
     settings: Settings, snapshot_overrides: Any, symbol: str | None
 ) -> tuple[RiskLimits, RiskLimits]:
-    """(account limits, limits for ``symbol``): stage defaults, account, symbol overrides."""
+    """(account limits, limits for ``symbol``): stage defaults, account, symbol overrides,
+    none above the stage caps (an override stored before a cap was lowered is cut down)."""
     defaults = settings.risk_limit_defaults()
-    account = limits_from(defaults, snapshot_overrides.account)
+    caps = settings.caps()
+    account = caps.limits(limits_from(defaults, snapshot_overrides.account))
     if symbol is None:
         return account, account
     per_symbol = snapshot_overrides.symbols.get(symbol) or {}
-    return account, limits_from(defaults, snapshot_overrides.account, per_symbol)
+    return account, caps.limits(limits_from(defaults, snapshot_overrides.account, per_symbol))
 
 
 def assess(
@@ -103,6 +105,7 @@ def assess(
         if window
         else []
     )
+    instrument = instrument_cache(store).get(order.symbol)
     context = RiskContext(
         account=account,
         position=position,
@@ -117,7 +120,8 @@ def assess(
         counters=snapshot.counters,
         state=snapshot.state.state,
         global_state=snapshot.global_state.state,
-        instrument_known=instrument_cache(store).get(order.symbol) is not None,
+        instrument_known=instrument is not None,
+        tick_size=instrument.tick_size if instrument is not None else Decimal(0),
     )
     return Assessment(context, snapshot, limits, symbol_limits, evaluate(order, context))
 
@@ -188,9 +192,15 @@ def review_order(
             return "denied"
         ctx = assessment.context
         held = reservation(
-            order, ctx.latest, ctx.account, ctx.position, assessment.symbol_limits.price_band_pct
+            order,
+            ctx.latest,
+            ctx.account,
+            ctx.position,
+            assessment.symbol_limits.price_band_pct,
+            ctx.tick_size,
         )
-        after = order.accept(now, reserved=held)
+        # The settings the hold was computed with are the ones its fills will pay.
+        after = order.accept(now, reserved=held, execution=ctx.account.execution)
         account_after = ctx.account.reserve(held)
         outcomes = [
             Envelope.wrap(
@@ -237,7 +247,12 @@ def dry_run(
         ctx.account, ctx.positions or (ctx.position,), ctx.prices, ctx.latest
     )
     held = reservation(
-        order, ctx.latest, ctx.account, ctx.position, assessment.symbol_limits.price_band_pct
+        order,
+        ctx.latest,
+        ctx.account,
+        ctx.position,
+        assessment.symbol_limits.price_band_pct,
+        ctx.tick_size,
     )
     return {
         "passed": not denials,
