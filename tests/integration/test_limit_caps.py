@@ -280,7 +280,7 @@ AMOUNTS = {
     "commission_per_unit": ["0", "0.5", "1", "2", "9999999999999999"],
     "commission_minimum": ["0", "1", "100", "101", "9999999999999999"],
     "slippage_bps": ["0", "10", "100", "101", "10000"],
-    "max_volume_share": ["0", "0.001", "0.1", "1"],
+    "max_volume_share": ["0", "0.1", "0.5", "1"],
 }
 LIMITS = {
     "price_band_pct": ["0", "1", "5", "50", "100"],
@@ -289,7 +289,9 @@ LIMITS = {
     "max_gross_exposure": ["1000", "100000000", "1000000000", "9999999999999999"],
 }
 PRICES = ["90.00", "97.00", "100.00", "103.00", "110.00", "150.00"]
-QUANTITIES = ["1", "5", "20", "100", "500", "1000", "2000"]
+# With 1,000 of cash at a price of 100, sizes around 10 spend all of it (where it matters).
+OPENING_CASH = Decimal(1000)
+QUANTITIES = ["1", "2", "3", "5", "8", "9", "10", "20"]
 
 
 def _settings(options: dict[str, list[str]]) -> st.SearchStrategy[dict[str, str]]:
@@ -312,7 +314,7 @@ STEPS = st.one_of(
             }
         ),
     ),
-    st.tuples(st.just("bar"), st.sampled_from(["1", "7", "100", "100000"])),
+    st.tuples(st.just("bar"), st.sampled_from(["1", "7", "10", "100000"])),
 )
 EXAMPLE_NUMBERS = itertools.count()
 GOOG = next(i for i in DEMO_INSTRUMENTS if i.symbol == "GOOG")
@@ -342,7 +344,15 @@ def test_no_sequence_of_requests_takes_cash_below_what_the_margin_allows(
     number = next(EXAMPLE_NUMBERS)
     account_id, symbol = f"prop-{number}", f"PROP{number}"
     now = datetime.now(UTC)
-    open_account(seeded, AuditLog(), account_id, actor="test", now=now, margin_enabled=margin)
+    open_account(
+        seeded,
+        AuditLog(),
+        account_id,
+        actor="test",
+        now=now,
+        cash=OPENING_CASH,
+        margin_enabled=margin,
+    )
     seeded.put_instrument(replace(GOOG, symbol=symbol))
     DynamoDbMarketDataStore().advance_latest(symbol, PRICE, now)
 

@@ -59,14 +59,31 @@ class ExecutionModel:
         """True when fills pay any commission."""
         return bool(self.commission_rate or self.commission_per_unit)
 
-    def commission(self, quantity: Decimal, price: Decimal, paid: Decimal = ZERO) -> Decimal:
-        """The commission of a fill; the minimum is per order: ``paid`` is what the order's
-        earlier fills paid (so partial fills never pay the minimum twice, and an order
-        never pays more than its reservation held for it)."""
-        cost = self.commission_rate * quantity * price + self.commission_per_unit * quantity
+    def commission(self, quantity: Decimal, price: Decimal) -> Decimal:
+        """The commission of one fill of ``quantity`` at ``price``."""
+        return self._commission_of(quantity, quantity * price)
+
+    def fill_commission(
+        self,
+        quantity: Decimal,
+        price: Decimal,
+        *,
+        filled_quantity: Decimal,
+        filled_notional: Decimal,
+        paid: Decimal,
+    ) -> Decimal:
+        """The commission of a fill of an order that has filled ``filled_quantity`` for
+        ``filled_notional`` and paid ``paid`` so far: in all, the order pays what one fill
+        of everything it filled would (the minimum once, never once per partial fill), so
+        it never pays more than its reservation held for its commission."""
+        total = self._commission_of(filled_quantity + quantity, filled_notional + quantity * price)
+        return max(total - paid, ZERO)
+
+    def _commission_of(self, quantity: Decimal, notional: Decimal) -> Decimal:
+        cost = self.commission_rate * notional + self.commission_per_unit * quantity
         if cost == 0:
             return ZERO
-        return max(cost, self.commission_minimum - paid).quantize(COMMISSION_PLACES)
+        return max(cost, self.commission_minimum).quantize(COMMISSION_PLACES)
 
     def slipped(self, price: Decimal, side: Side, instrument: Instrument) -> Decimal:
         """``price`` moved against the trader by the slippage, rounded to a tick the same way."""

@@ -176,7 +176,13 @@ def _fill(
 ) -> str:
     quantity, price = decision.fill_quantity, decision.fill_price
     assert price is not None
-    commission = execution_of(order, account).commission(quantity, price, order.commission)
+    commission = execution_of(order, account).fill_commission(
+        quantity,
+        price,
+        filled_quantity=order.filled_quantity,
+        filled_notional=order.filled_notional,
+        paid=order.commission,
+    )
     # The trade id derives from the order version it fills, so a replayed event that
     # races the original computes the same id and the trade's put condition stops it.
     fill = Fill(
