@@ -15,6 +15,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct, IConstruct
@@ -92,6 +93,14 @@ CHECKOV_SKIPS: tuple[ScannerSkip, ...] = (
         "The queue is encrypted with SQS-managed SSE (SqsManagedSseEnabled); checkov's check "
         "only recognizes a KMS key (KmsMasterKeyId).",
         lambda queue: queue.sqs_managed_sse_enabled is True,
+    ),
+    ScannerSkip(
+        "CKV_AWS_26",
+        sns.CfnTopic,
+        "CloudWatch alarms cannot publish to a topic encrypted with the AWS managed SNS key, "
+        "and a customer managed key costs $1 a month; the topic carries alarm names and "
+        "states, no data, and refuses publishing without TLS.",
+        lambda topic: topic.kms_master_key_id is None,
     ),
     ScannerSkip(
         "CKV_AWS_18",
