@@ -377,3 +377,32 @@ def test_ipv6_callers_are_throttled_per_64_prefix(seeded: TradingStore) -> None:
     ):
         answers = [attempt("key_x", "x", f"2001:db8:1:2::{n}")[0] for n in range(3)]
     assert answers == [401, 401, 429]
+
+
+def test_the_local_gateway_throttles_by_the_peer_address_not_x_forwarded_for(
+    seeded: TradingStore,
+) -> None:
+    from redfire_api import security
+    from redfire_api.handler import handler
+    from redfire_cli.localcloud.http_gateway import build_http_api_event
+    from tests.support.events import LambdaContext
+
+    def through_local_gateway(forwarded_for: str) -> int:
+        event = build_http_api_event(
+            method="POST",
+            target="/v1/auth/token",
+            headers=[("content-type", "application/json"), ("x-forwarded-for", forwarded_for)],
+            body=json.dumps({"key_id": "key_guess", "secret": "x"}).encode(),
+            source_ip="127.0.0.1",
+        )
+        return int(handler(event, LambdaContext())["statusCode"])
+
+    # Given a limit of 2 per address, when one peer claims 3 forwarded addresses
+    with (
+        patch.object(security._token_limiter_by_address(), "limit", 2),
+        patch("redfire_api.security.time.time", return_value=1_800_000_040.0),
+    ):
+        statuses = [through_local_gateway(f"10.9.0.{n}") for n in range(3)]
+
+    # Then the peer's address (sourceIp) is what counts
+    assert statuses == [401, 401, 429]
