@@ -455,9 +455,14 @@ def book_of(
     open_orders: Sequence[Order] = (),
     recent_orders: Sequence[Order] = (),
     counters: RiskCounters | None = None,
+    now: datetime | None = None,
 ) -> AccountBook:
     """The book of an account from its state: positions marked at ``marks`` (their
-    average cost without one), open orders, orders of the duplicate window, counters."""
+    average cost without one), open orders, orders of the duplicate window, counters
+    (read at ``now`` when given)."""
+    counters = counters if counters is not None else RiskCounters()
+    if now is not None:
+        counters = counters.at(now)
     held = {p.symbol: p for p in positions}
     prices = dict(marks or {})
     values = {s: _value(p, prices.get(s)) for s, p in held.items() if p.quantity != 0}
@@ -484,7 +489,8 @@ def book_of(
         pending={key: _unfilled(orders) for key, orders in sides.items()},
         resting={key: r for key, orders in sides.items() if (r := tuple(filter(_rests, orders)))},
         recent=recent,
-        counters=counters if counters is not None else RiskCounters(),
+        counters=counters,
+        as_of=now,
     )
 
 
@@ -500,7 +506,8 @@ def book_of_context(ctx: RiskContext) -> AccountBook:
         ctx.open_orders,
         ctx.recent_orders,
         ctx.counters,
-    ).at(ctx.now)
+        ctx.now,
+    )
 
 
 def _with_order(book: AccountBook, order: Order, keep: bool) -> AccountBook:
@@ -989,7 +996,10 @@ PRE_TRADE_RULES: tuple[Rule, ...] = (
 def _verdicts(
     order: Order, ctx: RiskContext, book: AccountBook | None, keep_all: bool
 ) -> list[_Row]:
-    book = book_of_context(ctx) if book is None else book.at(ctx.now)
+    if book is None:
+        book = book_of_context(ctx)
+    elif book.as_of != ctx.now:
+        book = book.at(ctx.now)
     rows: list[_Row] = []
     add = rows.append
     for rule in PRE_TRADE_RULES:  # a plain loop: a comprehension costs a frame per call
@@ -1008,10 +1018,10 @@ def evaluate(order: Order, ctx: RiskContext, book: AccountBook | None = None) ->
 def check_order(order: Order, ctx: RiskContext, book: AccountBook | None = None) -> list[Denial]:
     """Every rule the order breaks, in a stable order (the first is the headline).
     ``book``: the account's kept book (built from ``ctx`` when not given)."""
-    return [
-        Denial(row[0], row[2], _text(row[3]), _text(row[4]))
-        for row in _verdicts(order, ctx, book, keep_all=False)
-    ]
+    rows = _verdicts(order, ctx, book, keep_all=False)
+    if not rows:
+        return []  # the usual answer, without a comprehension's frame
+    return [Denial(row[0], row[2], _text(row[3]), _text(row[4])) for row in rows]
 
 
 # --- post-trade ---------------------------------------------------------------------------
