@@ -35,14 +35,8 @@ from redfire_core.domain.risk import (
     book_of,
     book_of_context,
     check_order,
-    closed,
     evaluate,
-    filled,
-    forget_recent,
-    marked,
-    placed,
 )
-from redfire_core.domain.risk import changed as order_changed
 from tests.unit.factories import T0
 from tests.unit.old_risk_rules import old_rules
 
@@ -297,7 +291,7 @@ def step(world: World, book: AccountBook, event: tuple[Any, ...], serial: int) -
         world.open_orders.append(order)
         world.recent.append(order)
         world.counters = world.counters.record_order(symbol, now)
-        return placed(book, order, world.account, now)
+        return book.placed(order, world.account, now)
     if kind == "fill" and chosen is not None:
         amount = chosen.remaining_quantity if pick % 2 else chosen.remaining_quantity / 2
         fill = Fill(
@@ -313,7 +307,7 @@ def step(world: World, book: AccountBook, event: tuple[Any, ...], serial: int) -
         world.positions[chosen.symbol] = position
         world.swap(after)
         world.counters = world.counters.record_trade(chosen.symbol, now)
-        return filled(book, after, position, world.account, now)
+        return book.filled(after, position, world.account, now)
     if kind == "close" and chosen is not None:
         status = (OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REPLACED)[pick % 3]
         after = replace(chosen, status=status, reserved=Decimal(0))
@@ -321,7 +315,7 @@ def step(world: World, book: AccountBook, event: tuple[Any, ...], serial: int) -
         world.swap(after)
         if status is OrderStatus.CANCELED:
             world.counters = world.counters.record_cancel(chosen.symbol, now)
-        return closed(book, after, world.account, now)
+        return book.closed(after, world.account, now)
     if kind == "change" and chosen is not None:
         after = (
             replace(chosen, triggered=True)
@@ -329,14 +323,14 @@ def step(world: World, book: AccountBook, event: tuple[Any, ...], serial: int) -
             else replace(chosen, status=OrderStatus.PENDING_CANCEL)
         )
         world.swap(after)
-        return order_changed(book, after)
+        return book.changed(after)
     if kind == "mark":
         world.prices[symbol] = price
-        return marked(book, symbol, price)
+        return book.marked(symbol, price)
     if kind == "forget":
         before_ = now - timedelta(seconds=pick % 30)
         world.recent = [o for o in world.recent if o.created_at >= before_]
-        return forget_recent(book, before_)
+        return book.forget_recent(before_)
     if kind == "wait":
         world.now = now + timedelta(seconds=pick % 3 * (1, 45, 90_000)[pick % 3])
     return book

@@ -385,7 +385,7 @@ SideKey = tuple[str, bool]
 class AccountBook:
     """The figures the pre-trade rules read about one account, kept between orders.
 
-    ``book_of`` builds it from the account's state; the events (``placed``, ``changed``,
+    ``book_of`` builds it from the account's state; its events (``placed``, ``changed``,
     ``filled``, ``closed``, ``marked``, ``account_changed``, ``forget_recent``) move it,
     each recomputing only the figures it touches, so a check reads totals instead of
     walking every position and open order. After any events it equals the book built
@@ -418,6 +418,82 @@ class AccountBook:
         if c.second == stamp and c.day == stamp // SECONDS_PER_DAY and c.minute == stamp // 60:
             return replace(self, as_of=now)
         return replace(self, counters=c.at(now), as_of=now)
+
+    # -- events: each returns the book after it, recomputing only what it touches --------
+
+    def account_changed(self, account: Account) -> AccountBook:
+        """The account's cash or reservations moved (equity follows the cash)."""
+        equity, gross, power = _figures(account, self.values)
+        return replace(self, account=account, equity=equity, gross=gross, buying_power=power)
+
+    def placed(self, order: Order, account: Account, now: datetime) -> AccountBook:
+        """An order was accepted (``account``: after its reservation): it is open, counted
+        and remembered for the duplicate rule."""
+        book = _with_order(self, order, keep=True).account_changed(account)
+        recent = dict(book.recent)
+        recent[order.symbol] = (*recent.get(order.symbol, ()), order)
+        counters = book.counters.record_order(order.symbol, now)
+        return replace(book, recent=recent, counters=counters, as_of=now)
+
+    def changed(self, order: Order) -> AccountBook:
+        """An open order's working state changed (triggered, pending cancel or replace)."""
+        return _with_order(self, order, keep=not order.is_final)
+
+    def filled(
+        self, order: Order, position: Position, account: Account, now: datetime
+    ) -> AccountBook:
+        """A fill: the order, the position and the account as the fill left them."""
+        book = _with_order(self, order, keep=not order.is_final)
+        positions, values = dict(book.positions), dict(book.values)
+        positions[position.symbol] = position
+        if position.quantity != 0:
+            values[position.symbol] = _value(position, book.marks.get(position.symbol))
+        else:
+            values.pop(position.symbol, None)
+        equity, gross, power = _figures(account, values)
+        return replace(
+            book,
+            account=account,
+            positions=positions,
+            values=values,
+            equity=equity,
+            gross=gross,
+            buying_power=power,
+            counters=book.counters.record_trade(order.symbol, now),
+            as_of=now,
+        )
+
+    def closed(self, order: Order, account: Account, now: datetime) -> AccountBook:
+        """An order ended without filling its rest (canceled, expired, replaced, rejected);
+        ``account``: after its reservation was released. A cancel is counted."""
+        book = _with_order(self, order, keep=False).account_changed(account)
+        if order.status is _CANCELED:
+            counters = book.counters.record_cancel(order.symbol, now)
+            return replace(book, counters=counters, as_of=now)
+        return book
+
+    def marked(self, symbol: str, price: Decimal) -> AccountBook:
+        """A new latest price of ``symbol``: its position's value and the totals move."""
+        marks = dict(self.marks)
+        marks[symbol] = price
+        held = self.positions.get(symbol)
+        if held is None or held.quantity == 0:
+            return replace(self, marks=marks)
+        values = dict(self.values)
+        values[symbol] = _value(held, price)
+        equity, gross, power = _figures(self.account, values)
+        return replace(
+            self, marks=marks, values=values, equity=equity, gross=gross, buying_power=power
+        )
+
+    def forget_recent(self, before: datetime) -> AccountBook:
+        """Drop the orders placed before ``before`` (out of every duplicate window)."""
+        recent = {
+            symbol: kept
+            for symbol, orders in self.recent.items()
+            if (kept := tuple(o for o in orders if o.created_at >= before))
+        }
+        return replace(self, recent=recent)
 
 
 def _value(position: Position, mark: Decimal | None) -> Decimal:
@@ -539,85 +615,6 @@ def _with_order(book: AccountBook, order: Order, keep: bool) -> AccountBook:
     return replace(
         book, open_orders=by_id, active=active, sides=sides, pending=pending, resting=resting
     )
-
-
-def account_changed(book: AccountBook, account: Account) -> AccountBook:
-    """The account's cash or reservations moved (equity follows the cash)."""
-    equity, gross, power = _figures(account, book.values)
-    return replace(book, account=account, equity=equity, gross=gross, buying_power=power)
-
-
-def placed(book: AccountBook, order: Order, account: Account, now: datetime) -> AccountBook:
-    """An order was accepted (``account``: after its reservation): it is open, counted and
-    remembered for the duplicate rule."""
-    book = account_changed(_with_order(book, order, keep=True), account)
-    recent = dict(book.recent)
-    recent[order.symbol] = (*recent.get(order.symbol, ()), order)
-    counters = book.counters.record_order(order.symbol, now)
-    return replace(book, recent=recent, counters=counters, as_of=now)
-
-
-def changed(book: AccountBook, order: Order) -> AccountBook:
-    """An open order's working state changed (triggered, pending cancel or replace)."""
-    return _with_order(book, order, keep=not order.is_final)
-
-
-def filled(
-    book: AccountBook, order: Order, position: Position, account: Account, now: datetime
-) -> AccountBook:
-    """A fill: the order, the position and the account as the fill left them."""
-    book = _with_order(book, order, keep=not order.is_final)
-    positions, values = dict(book.positions), dict(book.values)
-    positions[position.symbol] = position
-    if position.quantity != 0:
-        values[position.symbol] = _value(position, book.marks.get(position.symbol))
-    else:
-        values.pop(position.symbol, None)
-    equity, gross, power = _figures(account, values)
-    return replace(
-        book,
-        account=account,
-        positions=positions,
-        values=values,
-        equity=equity,
-        gross=gross,
-        buying_power=power,
-        counters=book.counters.record_trade(order.symbol, now),
-        as_of=now,
-    )
-
-
-def closed(book: AccountBook, order: Order, account: Account, now: datetime) -> AccountBook:
-    """An order ended without filling its rest (canceled, expired, replaced, rejected);
-    ``account``: after its reservation was released. A cancel is counted."""
-    book = account_changed(_with_order(book, order, keep=False), account)
-    if order.status is _CANCELED:
-        counters = book.counters.record_cancel(order.symbol, now)
-        return replace(book, counters=counters, as_of=now)
-    return book
-
-
-def marked(book: AccountBook, symbol: str, price: Decimal) -> AccountBook:
-    """A new latest price of ``symbol``: its position's value and the totals move."""
-    marks = dict(book.marks)
-    marks[symbol] = price
-    held = book.positions.get(symbol)
-    if held is None or held.quantity == 0:
-        return replace(book, marks=marks)
-    values = dict(book.values)
-    values[symbol] = _value(held, price)
-    equity, gross, power = _figures(book.account, values)
-    return replace(book, marks=marks, values=values, equity=equity, gross=gross, buying_power=power)
-
-
-def forget_recent(book: AccountBook, before: datetime) -> AccountBook:
-    """Drop the orders placed before ``before`` (out of every duplicate window)."""
-    recent = {
-        symbol: kept
-        for symbol, orders in book.recent.items()
-        if (kept := tuple(o for o in orders if o.created_at >= before))
-    }
-    return replace(book, recent=recent)
 
 
 # --- the pre-trade rules --------------------------------------------------------------------
