@@ -1,9 +1,11 @@
 """Pre-trade risk rules and post-trade limits. Pure: every input is passed in.
 
 All pre-trade rules run in one pass so a trader sees every reason an order was refused
-(``evaluate`` gives every rule's verdict, ``check_order`` only the failures). The same
-functions run live (``functions/risk``), in the dry run and in a backtest: the state they
-need (account, positions, prices, open orders, counters, trading state) is plain data.
+(``evaluate`` gives every rule's verdict, ``check_order`` only the failures): an ordered
+table of one small function per rule (``PRE_TRADE_RULES``), reading an account's figures
+from an ``AccountBook`` that events keep up to date. The same functions run live
+(``functions/risk``), in the dry run and in a backtest: the state they need (account,
+positions, prices, open orders, counters, trading state) is plain data.
 """
 
 from __future__ import annotations
@@ -284,7 +286,12 @@ def _bump(counts: Mapping[str, int], symbol: str) -> dict[str, int]:
 
 @dataclass(frozen=True, slots=True)
 class RiskContext:
-    """Everything the pre-trade rules read about the account and the market."""
+    """Everything the pre-trade rules read about the account and the market.
+
+    The rules read the per-order inputs here (the order's position and latest price,
+    limits, states, ``now``) and account-wide figures from an ``AccountBook``; the
+    account fields below (positions, prices, open and recent orders, counters) are what
+    that book is built from when the caller keeps none (``book_of_context``)."""
 
     account: Account
     position: Position
