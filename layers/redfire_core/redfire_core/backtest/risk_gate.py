@@ -90,6 +90,7 @@ class RiskGate:
             [self._domain_order(o, o.quantity or units, at, OrderStatus.ACCEPTED) for o in working],
             self.recent,
             self.counters,
+            at,
         )
         context = RiskContext(account, position, latest, self.limits, at)
         denials = [d for d in check_order(candidate, context, book) if d.code not in NOT_APPLIED]
