@@ -194,7 +194,7 @@ def texts(rows: list[Any]) -> list[tuple[str, bool, str, str | None, str | None]
     return [(code, ok, msg, _text(limit), _text(actual)) for code, ok, msg, limit, actual in rows]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(checks(), st.booleans())
 def test_the_rule_table_gives_the_verdicts_of_the_rules_it_replaced(
     check: tuple[Order, RiskContext], keep_all: bool
@@ -336,7 +336,7 @@ def step(world: World, book: AccountBook, event: tuple[Any, ...], serial: int) -
     return book
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     decimals(0, 10_000_000),
     st.lists(

@@ -740,11 +740,11 @@ def _price_band(order: Order, ctx: RiskContext, book: AccountBook, keep_all: boo
     sym = ctx.order_limits
     last, band = latest.price, sym.price_band_pct
     buy = order.side is _BUY
-    if not keep_all and band >= 0 and (limit_price <= last if buy else limit_price >= last):
+    if not keep_all and band >= ZERO and (limit_price <= last if buy else limit_price >= last):
         return None  # a passive limit crosses by nothing: it passes, fresh price or not
     if (ctx.now - latest.timestamp).total_seconds() > sym.max_price_age_seconds:
         return None  # no fresh price to hold the limit against
-    if not last > 0:
+    if not last > ZERO:
         return None
     if buy:
         through = (limit_price - last) * HUNDRED / last
@@ -949,7 +949,7 @@ def _buying_power(order: Order, ctx: RiskContext, book: AccountBook, keep_all: b
         return None  # a cash account's sell holds nothing (the short rule judges it)
     band = ctx.order_limits.price_band_pct
     needed = reservation(order, ctx.latest, account, ctx.position, band)
-    if not needed > 0 and reference_price(order, ctx.latest) is None:
+    if not needed > ZERO and reference_price(order, ctx.latest) is None:
         return None
     available = book.buying_power
     ok = needed <= available
