@@ -72,7 +72,7 @@ def _upload(key: str, body: bytes) -> None:
     from redfire_core.config import get_settings
     from redfire_core.resources import MARKETDATA_UPLOADS
 
-    bucket = get_settings().declaration.bucket_name(MARKETDATA_UPLOADS)
+    bucket = get_settings().bucket_name(MARKETDATA_UPLOADS)
     _s3().put_object(Bucket=bucket, Key=key, Body=body)
 
 

@@ -13,6 +13,8 @@ from redfire_core.resources import Declaration, Schedule
 from redfire_infra.function_factory import DeclaredFunction
 from redfire_infra.naming import construct_id
 
+SCHEDULE_GROUP_LOGICAL = "schedules"
+
 
 def _retry_policy(spec: Schedule) -> scheduler.CfnSchedule.RetryPolicyProperty | None:
     """A periodic tick is superseded by the next one: retry it only within its own period."""
@@ -37,6 +39,12 @@ class Schedules(Construct):
         functions: dict[str, DeclaredFunction],
     ) -> None:
         super().__init__(scope, id)
+        # The stage's own group: Scheduler's metrics carry a ScheduleGroup dimension, so the
+        # stage's failed invocations can be alarmed on apart from any other stage's.
+        self.group = scheduler.CfnScheduleGroup(
+            self, "Group", name=declaration.name(SCHEDULE_GROUP_LOGICAL)
+        )
+        self.group_name = declaration.name(SCHEDULE_GROUP_LOGICAL)
         self.schedules: dict[str, scheduler.CfnSchedule] = {}
         for spec in declaration.schedules():
             name = declaration.name(spec.logical)
@@ -66,6 +74,7 @@ class Schedules(Construct):
                 self,
                 construct_id(spec.logical),
                 name=name,
+                group_name=self.group.ref,
                 description=spec.purpose or None,
                 schedule_expression=spec.expression,
                 flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),

@@ -105,6 +105,7 @@ class RedFireStack(Stack):
                 **self.routing.dead_letter_queues,
                 **self.services.stream_dead_letter_queues,
             },
+            schedule_group=self.schedules.group_name,
         )
 
         CfnOutput(self, "ApiUrl", value=self.http_api.url)

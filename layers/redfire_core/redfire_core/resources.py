@@ -134,6 +134,18 @@ class Bucket:
     expire_days: int | None = None
     purpose: str = ""
 
+    @property
+    def environment_variable(self) -> str:
+        """The variable that gives functions (and the CLI) the bucket's name on a deployed
+        stage, where CloudFormation names buckets (S3 names are global), e.g.
+        ``REDFIRE_MARKETDATA_UPLOADS_BUCKET`` (``Settings.marketdata_uploads_bucket``)."""
+        return f"REDFIRE_{self.logical.upper().replace('-', '_')}_BUCKET"
+
+    @property
+    def output_name(self) -> str:
+        """The stack output with the bucket's name, e.g. ``MarketdataUploadsBucket``."""
+        return "".join(part.title() for part in self.logical.split("-")) + "Bucket"
+
 
 @dataclass(frozen=True)
 class TimeseriesTable:
@@ -543,6 +555,9 @@ class Declaration:
         return f"{APP}/{self.stage}/{JWT_SECRET_LOGICAL}"
 
     def bucket_name(self, logical: str) -> str:
+        """The local cloud's name of a bucket; deployed stages let CloudFormation name their
+        buckets and pass the names in ``Bucket.environment_variable`` (see
+        ``Settings.bucket_name``)."""
         return self.name(logical)
 
     def timestream_names(self) -> tuple[str, str]:
