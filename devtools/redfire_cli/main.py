@@ -85,6 +85,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="a cash account: no margin, so it cannot sell short (default: margin, leverage 1)",
     )
 
+    seed = admin_commands.add_parser(
+        "seed-instruments",
+        help="create the instruments a fresh stage trades (default: the demo instruments)",
+        description="Existing instruments are kept as they are. Without --stage it targets "
+        "the local cloud; with --stage it uses your AWS credentials and region.",
+    )
+    seed.add_argument("--stage", help="a deployed stage (dev, staging, prod)")
+    seed.add_argument(
+        "--file",
+        type=Path,
+        help="JSON list of instruments (symbol, asset_class, currency, tick_size, lot_size, "
+        "min_quantity, price_precision, optional tradable and calendar)",
+    )
+
     dlq = commands.add_parser("dlq", help="inspect and redrive dead-letter queues")
     dlq.add_argument("action", choices=("list", "show", "redrive"))
     dlq.add_argument("queue", nargs="?", help="a queue of the declaration, e.g. risk")
@@ -175,6 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _operate(args)
     if args.command == "data":
         return _data(args)
+    if args.command == "admin" and args.admin_command == "seed-instruments":
+        from redfire_cli.admin import seed_instruments
+
+        return seed_instruments(args.stage, args.file, Path.cwd())
     if args.command == "admin":
         from redfire_cli.admin import create_account
 
