@@ -17,7 +17,12 @@ from redfire_core.resources import (
     TABLES,
     Declaration,
 )
-from tests.infra.conftest import AUTO_DELETE_PROVIDER, Synthesis
+from tests.infra.conftest import AUTO_DELETE_PROVIDER, Synthesis, cdk_json_context
+
+
+def _stage_settings_of(stage: str) -> dict:
+    return dict(cdk_json_context()["redfire:stages"][stage])
+
 
 pytestmark = pytest.mark.slow
 
@@ -206,6 +211,10 @@ def test_every_declared_function_has_its_handler_runtime_architecture_and_limits
     # The functions that post to WebSocket connections are told the management endpoint.
     assert ("REDFIRE_WS_MANAGEMENT_URL" in variables) is spec.manages_websockets
     variables.pop("REDFIRE_WS_MANAGEMENT_URL", None)
+    # ... the stage's provider host to those that fetch market data ...
+    assert variables.pop("REDFIRE_BINANCE_BASE_URL", None) == (
+        _stage_settings_of("dev").get("binance_base_url") if spec.fetches_market_data else None
+    )
     # ... and the names CloudFormation gave the buckets they may use.
     for logical in (*spec.buckets_read, *spec.buckets_write):
         assert "Ref" in variables.pop(BUCKETS[logical].environment_variable)

@@ -211,3 +211,17 @@ def test_an_alarm_made_anywhere_in_the_stack_notifies_the_topic() -> None:
     alarms = Template.from_stack(stack).find_resources("AWS::CloudWatch::Alarm")
     topic_ref = {"Ref": stack.get_logical_id(topic.node.default_child)}  # type: ignore[arg-type]
     assert [a["Properties"]["AlarmActions"] for a in alarms.values()] == [[topic_ref]] * 2
+
+
+# --- item 6: the market data provider's host, per stage -----------------------------------
+
+
+def test_functions_that_fetch_market_data_get_the_stage_binance_host(stage: Synthesis) -> None:
+    host = stage.stack.config.binance_base_url
+    assert host == "https://data-api.binance.vision"  # cdk.json: reachable from US regions
+    for name, spec in FUNCTIONS.items():
+        _, function = _function(stage, name)
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables.get("REDFIRE_BINANCE_BASE_URL") == (
+            host if spec.fetches_market_data else None
+        ), name

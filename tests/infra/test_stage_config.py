@@ -71,3 +71,11 @@ def test_a_missing_stage_setting_is_refused() -> None:
     del settings["api_throttle_rate"]
     with pytest.raises(StageConfigError, match="api_throttle_rate"):
         stage_config_from_context({"stage": "dev", "redfire:stages": {"dev": settings}})
+
+
+def test_a_binance_host_must_be_https() -> None:
+    from redfire_infra.stage_config import StageConfig, StageConfigError
+
+    settings = cdk_json_context()["redfire:stages"]["prod"]
+    with pytest.raises(StageConfigError, match="binance_base_url"):
+        StageConfig.from_settings("prod", {**settings, "binance_base_url": "http://x.test"})

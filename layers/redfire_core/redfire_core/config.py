@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     max_request_bytes: int = 1_048_576
     # Orders still ``submitted`` this long after creation are denied (RISK_TIMEOUT).
     risk_timeout_seconds: int = 120
+    # Host of the binance klines provider. api.binance.com answers 451 to US addresses;
+    # stages in US regions use the public market data mirror https://data-api.binance.vision.
+    binance_base_url: str = "https://api.binance.com"
     # Bucket names on a deployed stage (CloudFormation names them; the variables are
     # resources.Bucket.environment_variable). Empty: the declaration's local name.
     marketdata_uploads_bucket: str = ""

@@ -120,6 +120,7 @@ class Function:
     buckets_write: tuple[str, ...] = ()
     uses_timestream: bool = False  # the Timestream market data store, where a stage enables it
     manages_websockets: bool = False  # execute-api:ManageConnections on the WebSocket API
+    fetches_market_data: bool = False  # calls external providers (their stage settings)
     purpose: str = ""
 
 
@@ -164,8 +165,15 @@ ORDERS = Table(
     # pk = account id; sk = "ORDER#<ulid>" | "CID#<client_order_id>" | "OUTBOX#<event id>".
     # Open orders carry gsi1 keys ("OPEN#<symbol>") so a price update finds them with one
     # query, and gsi2 keys ("OPEN#<account>") for cancel-all and the expiry sweep; both
-    # are removed when the order is final (sparse indexes).
-    gsis=(Gsi("gsi1", "gsi1pk", "gsi1sk"), Gsi("gsi2", "gsi2pk", "gsi2sk")),
+    # are removed when the order is final (sparse indexes). Orders still ``submitted``
+    # (waiting for risk) carry gsi3 keys (gsi3pk = "SUBMITTED", gsi3sk = created_at#id),
+    # removed when risk decides: the risk-timeout sweep finds every order waiting past the
+    # timeout with one query, however many instruments there are.
+    gsis=(
+        Gsi("gsi1", "gsi1pk", "gsi1sk"),
+        Gsi("gsi2", "gsi2pk", "gsi2sk"),
+        Gsi("gsi3", "gsi3pk", "gsi3sk"),
+    ),
     ttl_attribute="ttl",
     stream="NEW_IMAGE",
     purpose="orders, client-order-id claims and the transactional outbox",
@@ -321,6 +329,7 @@ FUNCTIONS: dict[str, Function] = {
             publishes_events=True,
             buckets_read=("marketdata-uploads",),
             uses_timestream=True,
+            fetches_market_data=True,
             purpose="market data ingest: schedules, uploads, pushes, gap checks, backfills",
         ),
         Function(

@@ -61,6 +61,15 @@ class OpenByAccountIndex(GlobalSecondaryIndex["OrderItem"]):  # type: ignore[no-
     gsi2sk = UnicodeAttribute(range_key=True)
 
 
+class SubmittedIndex(GlobalSecondaryIndex["OrderItem"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "gsi3"
+        projection = AllProjection()
+
+    gsi3pk = UnicodeAttribute(hash_key=True)
+    gsi3sk = UnicodeAttribute(range_key=True)
+
+
 class OrderItem(_Base):
     class Meta:
         table_name = "orders"
@@ -101,8 +110,11 @@ class OrderItem(_Base):
     gsi1sk = UnicodeAttribute(null=True)
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
+    gsi3pk = UnicodeAttribute(null=True)  # set while submitted (sparse gsi3)
+    gsi3sk = UnicodeAttribute(null=True)
     open_by_symbol = OpenBySymbolIndex()
     open_by_account = OpenByAccountIndex()
+    submitted = SubmittedIndex()
 
 
 class ClientOrderIdItem(_Base):
