@@ -160,3 +160,16 @@ def test_every_rule_targets_a_declared_queue_and_matches_our_source() -> None:
 def test_a_queue_has_a_dead_letter_queue_named_after_it() -> None:
     # Given the risk queue, then its DLQ is risk-dlq
     assert QUEUES["risk"].dlq_logical == "risk-dlq"
+
+
+def test_every_declared_bucket_has_a_setting_for_its_deployed_name() -> None:
+    # Given the declared buckets, then Settings reads each one's environment variable
+    from redfire_core.config import Settings
+    from redfire_core.resources import BUCKETS
+
+    for bucket in BUCKETS.values():
+        field = bucket.environment_variable.removeprefix("REDFIRE_").lower()
+        assert field in Settings.model_fields, bucket.logical
+        assert Settings(**{field: "generated-name"}).bucket_name(bucket.logical) == (
+            "generated-name"
+        )
