@@ -50,6 +50,10 @@ FEED_EVENT = "MarketDataUpdated"  # what a market data schedule announces, per s
 FEED_WRU_PER_SYMBOL = 2  # the bar and the latest price, per symbol and tick
 FEED_RRU_PER_CONSUMER_RUN = 1  # one query (open orders / holders / running instances)
 SQS_REQUESTS_PER_FEED_MESSAGE = 2  # EventBridge's SendMessage, the consumer's delete
+# Custom metrics an idle stage publishes: the sweeps publish a count only when it is not
+# zero (redfire_core.observability.count, tests/unit/test_custom_metrics.py).
+IDLE_CUSTOM_METRICS = 0
+DAYS_PER_MONTH = HOURS_PER_MONTH / 24
 
 # --- list prices, us-east-1, USD (checked 2026-12-05) --------------------------------------
 PRICES_CHECKED = "2026-12-05"
@@ -64,6 +68,7 @@ PRICE = {
     "gb_second": 0.0000133334,
     "xray_trace": 5.00 / 1e6,
     "log_gb": 0.50,
+    "log_stored_gb": 0.03,
     "event": 1.00 / 1e6,
     "archive_gb": 0.10,
     "wru": 0.625 / 1e6,
@@ -75,7 +80,7 @@ PRICE_SOURCES = [
         "CloudWatch",
         "alarm $0.10 per alarm metric (standard resolution; a metric math alarm bills each "
         "metric it reads); dashboard $3.00 per month; custom metric $0.30 per month; logs "
-        "$0.50 per GB ingested",
+        "$0.50 per GB ingested, $0.03 per GB-month stored",
         "aws.amazon.com/cloudwatch/pricing",
     ],
     ["Secrets Manager", "$0.40 per secret per month", "aws.amazon.com/secrets-manager/pricing"],
@@ -112,6 +117,7 @@ FREE_TIER = {
     "gb_second": 400_000,
     "xray_trace": 100_000,
     "log_gb": 5,
+    "log_stored_gb": 5,
 }
 
 
@@ -170,18 +176,34 @@ def alarm_metrics(alarm: dict[str, Any]) -> int:
     return sum(1 for query in properties.get("Metrics", []) if "MetricStat" in query)
 
 
-def _invocation_items(component: str, function: dict[str, Any], runs: float) -> list[Item]:
-    """A function invoked ``runs`` times a month: request, GB-s, trace, logs."""
+def _invocation_items(
+    component: str, function: dict[str, Any], runs: float, template: dict[str, Any]
+) -> list[Item]:
+    """A function invoked ``runs`` times a month: request, GB-s, trace, logs (ingested, and
+    kept for the retention of the function's log group, in the steady state)."""
     properties = function["Properties"]
     gb = properties.get("MemorySize", 128) / 1024
+    logged = runs * LOG_BYTES_PER_INVOCATION / 1e9
+    kept_months = _retention_days(function, template) / DAYS_PER_MONTH
     items = [
         Item(f"{component}: Lambda requests", "lambda_request", runs),
         Item(f"{component}: Lambda GB-s", "gb_second", runs * gb * IDLE_INVOCATION_SECONDS),
-        Item(f"{component}: logs", "log_gb", runs * LOG_BYTES_PER_INVOCATION / 1e9),
+        Item(f"{component}: logs", "log_gb", logged),
+        Item(f"{component}: logs stored", "log_stored_gb", logged * kept_months),
     ]
     if properties.get("TracingConfig", {}).get("Mode") == "Active":
         items.append(Item(f"{component}: X-Ray traces", "xray_trace", runs))
     return items
+
+
+def _retention_days(function: dict[str, Any], template: dict[str, Any]) -> float:
+    """Retention of the function's log group; without one, count a year of logs."""
+    reference = function["Properties"].get("LoggingConfig", {}).get("LogGroup")
+    group_id = reference.get("Ref") if isinstance(reference, dict) else None
+    group = template["Resources"].get(group_id) if group_id else None
+    if group is None:
+        return 365.0
+    return float(group["Properties"].get("RetentionInDays", 365))
 
 
 def idle_cost(template: dict[str, Any]) -> list[Item]:
@@ -206,6 +228,7 @@ def idle_cost(template: dict[str, Any]) -> list[Item]:
         items.append(Item(f"dashboard {logical_id}", "dashboard", 1))
     for logical_id in sorted(_of_type(template, "AWS::SecretsManager::Secret")):
         items.append(Item(f"secret {logical_id}", "secret", 1))
+    items.append(Item("custom metrics published while idle", "custom_metric", IDLE_CUSTOM_METRICS))
 
     for logical_id, schedule in sorted(_of_type(template, "AWS::Scheduler::Schedule").items()):
         properties = schedule["Properties"]
@@ -217,7 +240,7 @@ def idle_cost(template: dict[str, Any]) -> list[Item]:
         name = f"schedule {properties.get('Name', logical_id)}"
         items.append(Item(f"{name}: Scheduler", "scheduler_invocation", runs))
         if function_id in functions:
-            items += _invocation_items(name, functions[function_id], runs)
+            items += _invocation_items(name, functions[function_id], runs, template)
         payload = json.loads(target.get("Input") or "{}")
         if "provider" in payload and "symbols" in payload and "action" not in payload:
             items += _feed_items(template, name, runs, len(payload["symbols"]), consumer_of_queue)
@@ -253,7 +276,7 @@ def _feed_items(
             items.append(
                 Item(f"{part}: messages", "sqs_request", events * SQS_REQUESTS_PER_FEED_MESSAGE)
             )
-            items += _invocation_items(part, functions[consumer], runs)
+            items += _invocation_items(part, functions[consumer], runs, template)
             items.append(Item(f"{part}: reads", "rru", runs * FEED_RRU_PER_CONSUMER_RUN))
     return items
 

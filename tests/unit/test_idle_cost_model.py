@@ -115,3 +115,15 @@ def test_a_schedule_that_is_not_a_rate_is_refused_rather_than_priced_wrong() -> 
     assert rate_seconds("rate(5 minutes)") == 300
     with pytest.raises(ValueError):
         rate_seconds("cron(0 9 * * ? *)")
+
+
+def test_logs_are_kept_as_long_as_the_function_log_group_says() -> None:
+    template = _template()
+    template["Resources"]["Logs"] = {
+        "Type": "AWS::Logs::LogGroup",
+        "Properties": {"RetentionInDays": 14},
+    }
+    template["Resources"]["Fn"]["Properties"]["LoggingConfig"] = {"LogGroup": {"Ref": "Logs"}}
+    items = idle_cost(template)
+    ingested, stored = _quantity(items, "log_gb"), _quantity(items, "log_stored_gb")
+    assert stored == pytest.approx(ingested * 14 / (730 / 24))
