@@ -83,7 +83,7 @@ def seed_instruments(stage: str | None, file: Path | None, workdir: Path) -> int
 
     try:
         instruments = _read_instruments(file) if file else list(DEMO_INSTRUMENTS)
-    except (OSError, ValueError, TypeError) as error:
+    except (OSError, ValueError, TypeError, KeyError, InvalidOperation) as error:
         print(f"redfire: {file}: {error}", file=sys.stderr)
         return EXIT_FAILED
     target = select_target(stage, workdir)
@@ -100,7 +100,10 @@ def seed_instruments(stage: str | None, file: Path | None, workdir: Path) -> int
         try:
             create_instrument(store, audit, instrument, actor=actor, now=now)
             print(f"created     {instrument.symbol}")
-        except DomainError:  # INSTRUMENT_EXISTS: an operator may have changed it since
+        except DomainError as error:
+            if error.code != "INSTRUMENT_EXISTS":
+                raise
+            # Kept as it is: an operator may have changed it since it was seeded.
             print(f"kept        {instrument.symbol} (already exists)")
     return 0
 

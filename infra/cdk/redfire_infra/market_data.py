@@ -67,7 +67,7 @@ class MarketDataStorage(Construct):
             )
             acknowledge(bucket, "AwsSolutions-S1", NO_ACCESS_LOGS_BECAUSE[logical])
             if spec.notify_queue:
-                self._notify(bucket, declaration, spec.prefix, queues[spec.notify_queue])
+                self._notify(bucket, spec.prefix, queues[spec.notify_queue])
             CfnOutput(
                 Stack.of(self),
                 spec.output_name,
@@ -145,9 +145,7 @@ class MarketDataStorage(Construct):
                     )
                 )
 
-    def _notify(
-        self, bucket: s3.Bucket, declaration: Declaration, prefix: str, queue: sqs.Queue
-    ) -> None:
+    def _notify(self, bucket: s3.Bucket, prefix: str, queue: sqs.Queue) -> None:
         """Object created -> queue, on the bucket itself (no notifications custom resource,
         which would add a Lambda function outside the declaration)."""
         # The bucket depends on this policy (S3 checks it when the configuration is
