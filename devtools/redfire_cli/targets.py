@@ -21,9 +21,11 @@ def select_target(stage: str | None, workdir: Path) -> str:
         from redfire_core.adapters.models import RegionNotConfigured, region
 
         try:
-            os.environ["AWS_REGION"] = region()
+            resolved = region()
         except RegionNotConfigured as error:
             raise SystemExit(f"redfire: {error}") from None
+        # PynamoDB reads AWS_REGION, boto3 clients AWS_DEFAULT_REGION: one region for both.
+        os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = resolved
         os.environ["REDFIRE_STAGE"] = stage
         _forget_settings()
         return stage

@@ -17,6 +17,7 @@ def stage_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """What select_target changes, restored after the test."""
     monkeypatch.setenv("REDFIRE_STAGE", "test")
     monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
 
 
 @pytest.mark.usefixtures("stage_env")

@@ -3,6 +3,7 @@ by the names CloudFormation gave them (read from the stack's outputs)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,9 +42,10 @@ def test_the_region_comes_from_the_aws_profile_not_a_default(
     assert region() == "eu-west-2"
     # and a command on a deployed stage runs there
     assert select_target("test", tmp_path) == "test"
-    import os
+    assert os.environ["AWS_REGION"] == os.environ["AWS_DEFAULT_REGION"] == "eu-west-2"
+    import boto3
 
-    assert os.environ["AWS_REGION"] == "eu-west-2"
+    assert boto3.client("sqs").meta.region_name == "eu-west-2"
 
 
 def test_a_stage_command_without_any_region_stops_and_says_why(
