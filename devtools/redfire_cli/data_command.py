@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from redfire_cli.targets import select_target
+from redfire_cli.targets import select_target, use_stage_buckets
 
 POLL_SECONDS = 0.5
 BAR_WIDTH = 30
@@ -68,11 +68,13 @@ def follow(job_id: str, total: int | None, timeout: float, out: TextIO = sys.std
     return 0 if job.status == "succeeded" else 1
 
 
-def _upload(key: str, body: bytes) -> None:
+def _upload(key: str, body: bytes, stage: str | None) -> None:
     from redfire_core.config import get_settings
     from redfire_core.resources import MARKETDATA_UPLOADS
 
-    bucket = get_settings().declaration.bucket_name(MARKETDATA_UPLOADS)
+    if stage:
+        use_stage_buckets(stage)
+    bucket = get_settings().bucket_name(MARKETDATA_UPLOADS)
     _s3().put_object(Bucket=bucket, Key=key, Body=body)
 
 
@@ -87,7 +89,7 @@ def run_import(path: Path, symbol: str, interval: str, stage: str | None, timeou
     data = path.read_bytes()
     job_id = new_id()
     total = max(0, data.count(b"\n") - 1) if path.suffix.lower() == ".csv" else None
-    _upload(f"ingest/import/{job_id}/{symbol}/{interval}/{path.name}", data)
+    _upload(f"ingest/import/{job_id}/{symbol}/{interval}/{path.name}", data, stage)
     print(f"uploaded {path.name} as ingest {job_id}")
     return follow(job_id, total, timeout)
 
@@ -117,7 +119,7 @@ def run_backfill(
         "start": first.isoformat(),
         "end": last.isoformat(),
     }
-    _upload(f"ingest/backfill/{job_id}.json", json.dumps(request).encode())
+    _upload(f"ingest/backfill/{job_id}.json", json.dumps(request).encode(), stage)
     total = int((last - first) / INTERVALS[interval]) if interval in INTERVALS else None
     print(f"backfill {symbol} {interval} from {provider} as ingest {job_id}")
     return follow(job_id, total, timeout)

@@ -14,6 +14,9 @@ from typing import Any
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Logical id prefix of CDK's bucket-emptying function on dev (auto_delete_objects): the one
+# function outside the declaration, on the one stage whose data is disposable.
+AUTO_DELETE_PROVIDER = "CustomS3AutoDeleteObjectsCustomResourceProvider"
 
 
 @dataclass
@@ -53,6 +56,15 @@ class Synthesis:
         ]
         assert len(found) == 1, f"expected one {resource_type} named {name}, found {len(found)}"
         return found[0]
+
+    def bucket(self, logical: str) -> tuple[str, dict]:
+        """The declared bucket ``logical``, found through the stack output naming it
+        (CloudFormation names buckets, so there is no name to look for)."""
+        from redfire_core.resources import BUCKETS
+
+        output = self.template["Outputs"][BUCKETS[logical].output_name]
+        logical_id = output["Value"]["Ref"]
+        return logical_id, self.template["Resources"][logical_id]
 
 
 def cdk_json_context() -> dict[str, Any]:

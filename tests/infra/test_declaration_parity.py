@@ -8,6 +8,7 @@ import pytest
 
 from redfire_core.resources import (
     ARCHIVE_RETENTION_DAYS,
+    BUCKETS,
     FUNCTIONS,
     QUEUES,
     RULES,
@@ -17,7 +18,12 @@ from redfire_core.resources import (
     TABLES,
     Declaration,
 )
-from tests.infra.conftest import Synthesis
+from tests.infra.conftest import AUTO_DELETE_PROVIDER, Synthesis, cdk_json_context
+
+
+def _stage_settings_of(stage: str) -> dict:
+    return dict(cdk_json_context()["redfire:stages"][stage])
+
 
 pytestmark = pytest.mark.slow
 
@@ -206,6 +212,13 @@ def test_every_declared_function_has_its_handler_runtime_architecture_and_limits
     # The functions that post to WebSocket connections are told the management endpoint.
     assert ("REDFIRE_WS_MANAGEMENT_URL" in variables) is spec.manages_websockets
     variables.pop("REDFIRE_WS_MANAGEMENT_URL", None)
+    # ... the stage's provider host to those that fetch market data ...
+    assert variables.pop("REDFIRE_BINANCE_BASE_URL", None) == (
+        _stage_settings_of("dev").get("binance_base_url") if spec.fetches_market_data else None
+    )
+    # ... and the names CloudFormation gave the buckets they may use.
+    for logical in (*spec.buckets_read, *spec.buckets_write):
+        assert "Ref" in variables.pop(BUCKETS[logical].environment_variable)
     assert variables == {
         "REDFIRE_STAGE": "dev",
         "POWERTOOLS_SERVICE_NAME": name,
@@ -216,7 +229,9 @@ def test_every_declared_function_has_its_handler_runtime_architecture_and_limits
 
 def test_no_function_exists_beyond_the_declaration(dev: Synthesis) -> None:
     names = {
-        f["Properties"]["FunctionName"] for f in dev.resources("AWS::Lambda::Function").values()
+        f["Properties"].get("FunctionName", logical_id)
+        for logical_id, f in dev.resources("AWS::Lambda::Function").items()
+        if not logical_id.startswith(AUTO_DELETE_PROVIDER)
     }
     assert names == {DEV.name(name) for name in FUNCTIONS}
 

@@ -205,6 +205,7 @@ def test_functions_reserve_concurrency_only_where_the_stage_opts_in(
             "ReservedConcurrentExecutions"
         )
         for function in synthesis.resources("AWS::Lambda::Function").values()
+        if "FunctionName" in function["Properties"]  # not CDK's bucket-emptying provider (dev)
     }
     declaration = Declaration(stage)
     expected = {

@@ -88,3 +88,11 @@ def test_a_queue_consumer_concurrency_is_the_declaration_unless_the_stage_overri
     config = stage_config_from_context({"stage": "dev", "redfire:stages": stages})
     assert config.max_concurrency("risk") == 7
     assert config.max_concurrency("orders") == QUEUES["orders"].max_concurrency
+
+
+def test_a_binance_host_must_be_https() -> None:
+    from redfire_infra.stage_config import StageConfig, StageConfigError
+
+    settings = cdk_json_context()["redfire:stages"]["prod"]
+    with pytest.raises(StageConfigError, match="binance_base_url"):
+        StageConfig.from_settings("prod", {**settings, "binance_base_url": "http://x.test"})

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from redfire_core.lambda_events import envelope_from_sqs_body, validated_env
-from redfire_core.observability import logger, metrics, tracer
+from redfire_core.observability import count, logger, metrics, tracer
 from redfire_stream.wiring import management_url, stream
 
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -24,7 +24,7 @@ def push(record: SQSRecord) -> int:
     logger.set_correlation_id(event.correlation_id)
     service = stream(management_url())
     stored = service.publish(event)
-    metrics.add_metric(name="StreamPosts", unit="Count", value=service.last_posts)
+    count("StreamPosts", service.last_posts)
     logger.info(
         "event streamed",
         extra={"type": event.type, "event_id": event.id, "channels": len(stored)},

@@ -26,7 +26,7 @@ from redfire_core.config import get_settings
 from redfire_core.domain.keys import KEY_PREFIX
 from redfire_core.events import iso
 from redfire_core.lambda_events import validated_env
-from redfire_core.observability import logger, metrics, tracer
+from redfire_core.observability import count, logger, metrics, tracer
 from redfire_stream.wiring import management_url, stream
 
 SUBPROTOCOL = "redfire"
@@ -104,7 +104,7 @@ def route(event: WebSocketEvent) -> dict[str, Any]:
     if context.event_type == "CONNECT":
         principal, subprotocol = authenticate(event)
         if principal is None:
-            metrics.add_metric(name="WebSocketRefused", unit="Count", value=1)
+            count("WebSocketRefused", 1)
             return {"statusCode": 401}
         service.connect(
             context.connection_id, principal.account_id, principal.subject, iso_now(context)

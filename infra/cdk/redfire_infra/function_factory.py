@@ -108,6 +108,9 @@ class DeclaredFunction(Construct):
         self._grant_tables(declaration, shared.tables)
         if spec.publishes_events:
             shared.bus.grant_put_events_to(self.role)
+        if spec.fetches_market_data:
+            for variable, value in config.provider_environment.items():
+                self.function.add_environment(variable, value)
         if spec.reads_jwt_secret:
             shared.jwt_secret.grant_read(self.role)
             # Token checkers also accept the stage's external identity provider, if it has one.

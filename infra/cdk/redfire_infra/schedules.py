@@ -17,6 +17,7 @@ from redfire_infra.nag import acknowledge
 from redfire_infra.naming import construct_id
 
 DLQ_RETENTION = Duration.days(14)
+SCHEDULE_GROUP_LOGICAL = "schedules"
 
 
 def _retry_policy(spec: Schedule) -> scheduler.CfnSchedule.RetryPolicyProperty | None:
@@ -42,6 +43,12 @@ class Schedules(Construct):
         functions: dict[str, DeclaredFunction],
     ) -> None:
         super().__init__(scope, id)
+        # The stage's own group: Scheduler's metrics carry a ScheduleGroup dimension, so the
+        # stage's failed invocations can be alarmed on apart from any other stage's.
+        self.group = scheduler.CfnScheduleGroup(
+            self, "Group", name=declaration.name(SCHEDULE_GROUP_LOGICAL)
+        )
+        self.group_name = declaration.name(SCHEDULE_GROUP_LOGICAL)
         self.schedules: dict[str, scheduler.CfnSchedule] = {}
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
         specs = declaration.schedules()
@@ -91,6 +98,7 @@ class Schedules(Construct):
                 self,
                 construct_id(spec.logical),
                 name=name,
+                group_name=self.group.ref,
                 description=spec.purpose or None,
                 schedule_expression=spec.expression,
                 flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),

@@ -106,6 +106,7 @@ class RedFireStack(Stack):
                 **self.services.stream_dead_letter_queues,
                 **self.schedules.dead_letter_queues,
             },
+            schedule_group=self.schedules.group_name,
         )
 
         CfnOutput(self, "ApiUrl", value=self.http_api.url)

@@ -89,6 +89,9 @@ class StageConfig:
     # DynamoDB deletion protection; off until the first deploy succeeded, because a protected
     # table cannot be deleted by the rollback of the deploy that created it.
     table_deletion_protection: bool = False
+    # Host of the binance klines provider (None: Settings' default, api.binance.com, which
+    # answers 451 to US addresses; https://data-api.binance.vision is the public mirror).
+    binance_base_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.log_retention_days not in _RETENTION_BY_DAYS:
@@ -105,6 +108,8 @@ class StageConfig:
             raise StageConfigError(f"{self.stage}: API throttling must be positive")
         if self.jwks is not None:
             self._check_jwks(self.jwks)
+        if self.binance_base_url is not None and not self.binance_base_url.startswith("https://"):
+            raise StageConfigError(f"{self.stage}: binance_base_url must be https")
         self._check_concurrency()
 
     def _check_concurrency(self) -> None:
@@ -151,6 +156,13 @@ class StageConfig:
         if not self.jwks:
             return {}
         return {_JWKS_VARIABLES[key]: str(value) for key, value in self.jwks.items() if value}
+
+    @property
+    def provider_environment(self) -> dict[str, str]:
+        """Variables of the functions that fetch from market data providers."""
+        if not self.binance_base_url:
+            return {}
+        return {"REDFIRE_BINANCE_BASE_URL": self.binance_base_url}
 
     @property
     def log_retention(self) -> logs.RetentionDays:

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from redfire_core.resources import Declaration
+from redfire_core.resources import BUCKETS, Declaration
 
 # Risk limits per stage where they differ from the domain's defaults (redfire_core.domain.risk
 # .RiskLimits): decimal strings, as PUT /v1/risk/limits takes them.
@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     max_request_bytes: int = 1_048_576
     # Orders still ``submitted`` this long after creation are denied (RISK_TIMEOUT).
     risk_timeout_seconds: int = 120
+    # Host of the binance klines provider. api.binance.com answers 451 to US addresses;
+    # stages in US regions use the public market data mirror https://data-api.binance.vision.
+    binance_base_url: str = "https://api.binance.com"
+    # Bucket names on a deployed stage (CloudFormation names them; the variables are
+    # resources.Bucket.environment_variable). Empty: the declaration's local name.
+    marketdata_uploads_bucket: str = ""
+    backtest_results_bucket: str = ""
 
     def risk_limit_defaults(self) -> dict[str, str]:
         """The stage's default risk limits (wire form); accounts and symbols override them."""
@@ -71,6 +78,11 @@ class Settings(BaseSettings):
 
     def table_name(self, logical: str) -> str:
         return self.declaration.name(logical)
+
+    def bucket_name(self, logical: str) -> str:
+        """The name of the declared bucket ``logical`` on this stage."""
+        field = BUCKETS[logical].environment_variable.removeprefix("REDFIRE_").lower()
+        return str(getattr(self, field)) or self.declaration.bucket_name(logical)
 
 
 @lru_cache(maxsize=1)

@@ -131,6 +131,7 @@ class Function:
     buckets_write: tuple[str, ...] = ()
     uses_timestream: bool = False  # the Timestream market data store, where a stage enables it
     manages_websockets: bool = False  # execute-api:ManageConnections on the WebSocket API
+    fetches_market_data: bool = False  # calls external providers (their stage settings)
     purpose: str = ""
 
 
@@ -146,6 +147,18 @@ class Bucket:
     # Versioned, so an overwrite or delete can be undone; replaced versions are kept this long.
     noncurrent_version_expire_days: int = 7
     purpose: str = ""
+
+    @property
+    def environment_variable(self) -> str:
+        """The variable that gives functions (and the CLI) the bucket's name on a deployed
+        stage, where CloudFormation names buckets (S3 names are global), e.g.
+        ``REDFIRE_MARKETDATA_UPLOADS_BUCKET`` (``Settings.marketdata_uploads_bucket``)."""
+        return f"REDFIRE_{self.logical.upper().replace('-', '_')}_BUCKET"
+
+    @property
+    def output_name(self) -> str:
+        """The stack output with the bucket's name, e.g. ``MarketdataUploadsBucket``."""
+        return "".join(part.title() for part in self.logical.split("-")) + "Bucket"
 
 
 @dataclass(frozen=True)
@@ -165,8 +178,15 @@ ORDERS = Table(
     # pk = account id; sk = "ORDER#<ulid>" | "CID#<client_order_id>" | "OUTBOX#<event id>".
     # Open orders carry gsi1 keys ("OPEN#<symbol>") so a price update finds them with one
     # query, and gsi2 keys ("OPEN#<account>") for cancel-all and the expiry sweep; both
-    # are removed when the order is final (sparse indexes).
-    gsis=(Gsi("gsi1", "gsi1pk", "gsi1sk"), Gsi("gsi2", "gsi2pk", "gsi2sk")),
+    # are removed when the order is final (sparse indexes). Orders still ``submitted``
+    # (waiting for risk) carry gsi3 keys (gsi3pk = "SUBMITTED", gsi3sk = created_at#id),
+    # removed when risk decides: the risk-timeout sweep finds every order waiting past the
+    # timeout with one query, however many instruments there are.
+    gsis=(
+        Gsi("gsi1", "gsi1pk", "gsi1sk"),
+        Gsi("gsi2", "gsi2pk", "gsi2sk"),
+        Gsi("gsi3", "gsi3pk", "gsi3sk"),
+    ),
     ttl_attribute="ttl",
     stream="NEW_IMAGE",
     purpose="orders, client-order-id claims and the transactional outbox",
@@ -322,6 +342,7 @@ FUNCTIONS: dict[str, Function] = {
             publishes_events=True,
             buckets_read=("marketdata-uploads",),
             uses_timestream=True,
+            fetches_market_data=True,
             purpose="market data ingest: schedules, uploads, pushes, gap checks, backfills",
         ),
         Function(
@@ -568,6 +589,9 @@ class Declaration:
         return f"{APP}/{self.stage}/{JWT_SECRET_LOGICAL}"
 
     def bucket_name(self, logical: str) -> str:
+        """The local cloud's name of a bucket; deployed stages let CloudFormation name their
+        buckets and pass the names in ``Bucket.environment_variable`` (see
+        ``Settings.bucket_name``)."""
         return self.name(logical)
 
     def timestream_names(self) -> tuple[str, str]:

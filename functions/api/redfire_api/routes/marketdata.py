@@ -233,7 +233,7 @@ def push_bars(
     job.interval = body.interval
     records().save_job(job, datetime.now(UTC))
     _s3().put_object(
-        Bucket=get_settings().declaration.bucket_name(MARKETDATA_UPLOADS),
+        Bucket=get_settings().bucket_name(MARKETDATA_UPLOADS),
         Key=f"ingest/push/{job_id}.json",
         Body=push_document(body.symbol, body.interval, body.bars),
         ContentType="application/json",

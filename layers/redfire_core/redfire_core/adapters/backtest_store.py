@@ -111,7 +111,7 @@ class BacktestStore:
             m.bind_model(model, TABLE, self.settings)
         self._s3 = s3
         self._tx_connection: Connection | None = None
-        self.bucket = self.settings.declaration.bucket_name(BACKTEST_RESULTS)
+        self.bucket = self.settings.bucket_name(BACKTEST_RESULTS)
         self.prefix = BUCKETS[BACKTEST_RESULTS].prefix
 
     @property

@@ -256,23 +256,21 @@ def dry_run(
 
 def deny_timed_out(store: TradingStore, now: datetime, max_age_seconds: int) -> int:
     """Deny (RISK_TIMEOUT) every order still ``submitted`` past ``max_age_seconds``: an
-    order never waits for risk forever, even when its message went to the DLQ."""
+    order never waits for risk forever, even when its message went to the DLQ. One query
+    of the submitted index finds the candidates, however many instruments there are."""
     denied = 0
-    for instrument in store.list_instruments():
-        for candidate in store.open_orders(instrument.symbol):
-            if not timed_out(candidate, now, max_age_seconds):
-                continue
+    for candidate in store.submitted_before(now - timedelta(seconds=max_age_seconds)):
+        if not timed_out(candidate, now, max_age_seconds):
+            continue
 
-            def attempt(
-                order_id: str = candidate.id, account_id: str = candidate.account_id
-            ) -> int:
-                order = store.get_order(account_id, order_id)
-                if order is None or not timed_out(order, now, max_age_seconds):
-                    return 0
-                deny(store, order, [timeout_denial(order, now, max_age_seconds)], None, now)
-                return 1
+        def attempt(order_id: str = candidate.id, account_id: str = candidate.account_id) -> int:
+            order = store.get_order(account_id, order_id)  # the index may lag: read again
+            if order is None or not timed_out(order, now, max_age_seconds):
+                return 0
+            deny(store, order, [timeout_denial(order, now, max_age_seconds)], None, now)
+            return 1
 
-            denied += on_conflict_retry(attempt)
+        denied += on_conflict_retry(attempt)
     if denied:
         logger.info("timed out orders denied", extra={"count": denied})
     return denied
