@@ -27,6 +27,12 @@ router = APIRouter(prefix="/v1/orders", tags=["orders"])
 DecimalString = Annotated[str, Field(pattern=r"^\d{1,20}(\.\d{1,12})?$", max_length=33)]
 ClientOrderId = Annotated[str, Field(min_length=1, max_length=64)]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+WAIT_APPLIED = {
+    "Preference-Applied": {
+        "description": "`wait=N` when the request's `Prefer: wait=N` was honoured (N clamped)",
+        "schema": {"type": "string", "example": "wait=2"},
+    }
+}
 
 
 class PlaceOrder(BaseModel):
@@ -69,7 +75,14 @@ class OrderPage(BaseModel):
     "",
     status_code=201,
     response_model=OrderView,
-    responses={200: {"model": OrderView, "description": "the same request again"}},
+    responses={
+        201: {"headers": WAIT_APPLIED},
+        200: {
+            "model": OrderView,
+            "description": "the same request again",
+            "headers": WAIT_APPLIED,
+        },
+    },
 )
 def create_order(
     body: PlaceOrder,
@@ -77,7 +90,7 @@ def create_order(
     response: Response,
     principal: Principal = Depends(require("trade")),
     prefer: Annotated[
-        list[str] | None,
+        str | None,
         Header(
             description=(
                 "RFC 7240 `wait=N` (whole seconds, at most "
@@ -86,7 +99,6 @@ def create_order(
                 "after N seconds with the order still `submitted`. The answer then carries "
                 "`Preference-Applied: wait=N`."
             ),
-            examples=["wait=2"],
         ),
     ] = None,
 ) -> OrderView:
@@ -99,7 +111,8 @@ def create_order(
         now=datetime.now(UTC),
     )
     order = placed.order
-    wait = requested_wait(prefer or [])
+    # API Gateway joins repeated headers with commas, which is also how RFC 7240 lists them.
+    wait = requested_wait([prefer] if prefer else [])
     if wait is not None:
         order = await_decision(store, order, wait)
         response.headers["Preference-Applied"] = f"wait={wait}"
