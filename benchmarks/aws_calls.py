@@ -569,6 +569,7 @@ def hop_units(invocation: Invocation, shapes: dict[str, TableShape]) -> tuple[Un
 
 def run() -> Result:
     apply_bench_environment()
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "INFO"  # what the stages log at (Powertools' default)
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     recorder = Recorder()
     recorder.install()
