@@ -498,10 +498,7 @@ def dynamodb_units(call: Call, shapes: dict[str, TableShape], units: Units) -> N
             units.wru_by_table[table] += written.table
             for index, wru in written.indexes.items():
                 units.wru_by_table[f"{table} ({index})"] += wru
-        if transactional:  # ConditionCheck entries: a transactional read-for-write
-            checks = [e for e in p["TransactItems"] if "ConditionCheck" in e]
-            units.wru_table += 2 * len(checks)
-        return
+        return  # a ConditionCheck is among ``touched``: 2 WRU per KB of the item checked
     consistent = bool(p.get("ConsistentRead", False))
     if op == "GetItem":
         item = r.get("Item")

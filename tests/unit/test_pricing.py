@@ -101,3 +101,46 @@ def test_lambda_bills_cpu_at_the_memory_share_plus_waiting_rounded_up() -> None:
     assert billed_milliseconds(10, 20, 1769) == 30
     assert billed_milliseconds(10, 20, 512) == 55  # 10 ms of CPU takes 34.6 ms at 512 MB
     assert billed_milliseconds(0.1, 0, 4096) == 1
+
+
+def test_the_critical_path_is_the_post_the_order_writers_and_the_relays_that_fed_them() -> None:
+    from benchmarks.aws_calls import STREAM, Call, Invocation, mark_critical_path
+
+    def relay(*types: str) -> Invocation:
+        entries = [{"DetailType": t} for t in types]
+        return Invocation(
+            "outbox", STREAM, calls=[Call("events", "PutEvents", {"Entries": entries})]
+        )
+
+    def writing(function: str, queue: str, event: str, *, order: bool) -> Invocation:
+        key = {"pk": {"S": "a"}, "sk": {"S": "ORDER#1" if order else "CHAN#x"}}
+        table = "redfire-bench-orders" if order else "redfire-bench-connections"
+        call = Call(
+            "dynamodb",
+            "UpdateItem",
+            {},
+            touched=[(table, key, {"v": {"N": "1"}}, {"v": {"N": "2"}})],
+        )
+        return Invocation(function, queue, records=1, inputs=[event], calls=[call])
+
+    invocations = [
+        Invocation("api", "http", records=1),
+        relay("OrderSubmitted"),
+        writing("risk", "risk", "OrderSubmitted", order=True),
+        writing("pusher", "stream", "OrderSubmitted", order=False),
+        relay("OrderAccepted"),
+        writing("orders", "orders", "OrderAccepted", order=True),
+        relay("OrderFilled"),
+    ]
+    mark_critical_path(invocations)
+    assert [i.critical for i in invocations] == [True, True, True, False, True, True, False]
+
+
+def test_a_fan_out_consumer_pays_its_share_of_a_batch() -> None:
+    from benchmarks.aws_calls import Invocation, hop_units
+
+    pushed = Invocation("pusher", "stream", records=3, inputs=["OrderSubmitted"] * 3)
+    units, weight = hop_units(pushed, {})
+    assert weight == pytest.approx(0.3)  # the stream queue's batch size is 10
+    assert units.invocations == pytest.approx(0.3)
+    assert units.sqs == pytest.approx(3 + 2 * 0.3)  # EventBridge's sends; receive, delete
