@@ -57,7 +57,7 @@ HEADER = "idempotency-key"
 MAX_KEY_LENGTH = 255
 WAIT_SECONDS = 5.0
 POLL_SECONDS = 0.1
-KEPT_HEADERS = ("content-type", "location")
+KEPT_HEADERS = ("content-type", "location", "preference-applied")
 # 4xx answers that are not the request's final answer: the caller should retry (408, 425,
 # 429), a conflict that may clear (409), or they depend on the token rather than the
 # request (401, 403).

@@ -5,17 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from redfire_api.deps import correlation_id, trading_store
 from redfire_api.paging import Cursor, Limit, cursor_checked
+from redfire_api.prefer import MAX_WAIT_SECONDS, requested_wait
 from redfire_api.problems import Problem, invalid
 from redfire_api.security import require
 from redfire_core.adapters.trading_store import OrderFilter
 from redfire_core.auth import Principal
 from redfire_core.domain.orders import OrderStatus
 from redfire_core.events import OrderView
+from redfire_core.services.awaiting import await_decision
 from redfire_core.services.managing import cancel_all, cancel_order, replace_order
 from redfire_core.services.placing import place_order
 from redfire_core.views import order_view
@@ -25,6 +27,12 @@ router = APIRouter(prefix="/v1/orders", tags=["orders"])
 DecimalString = Annotated[str, Field(pattern=r"^\d{1,20}(\.\d{1,12})?$", max_length=33)]
 ClientOrderId = Annotated[str, Field(min_length=1, max_length=64)]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+WAIT_APPLIED = {
+    "Preference-Applied": {
+        "description": "`wait=N` when the request's `Prefer: wait=N` was honoured (N clamped)",
+        "schema": {"type": "string", "example": "wait=2"},
+    }
+}
 
 
 class PlaceOrder(BaseModel):
@@ -67,25 +75,51 @@ class OrderPage(BaseModel):
     "",
     status_code=201,
     response_model=OrderView,
-    responses={200: {"model": OrderView, "description": "the same request again"}},
+    responses={
+        201: {"headers": WAIT_APPLIED},
+        200: {
+            "model": OrderView,
+            "description": "the same request again",
+            "headers": WAIT_APPLIED,
+        },
+    },
 )
 def create_order(
     body: PlaceOrder,
     request: Request,
     response: Response,
     principal: Principal = Depends(require("trade")),
+    prefer: Annotated[
+        str | None,
+        Header(
+            description=(
+                "RFC 7240 `wait=N` (whole seconds, at most "
+                f"{MAX_WAIT_SECONDS}; more is clamped, anything else ignored): answer once "
+                "the pre-trade decision is made (the order `accepted`, `denied` or later), or "
+                "after N seconds with the order still `submitted`. The answer then carries "
+                "`Preference-Applied: wait=N`."
+            ),
+        ),
+    ] = None,
 ) -> OrderView:
+    store = trading_store()
     placed = place_order(
-        trading_store(),
+        store,
         principal.account_id,
         body.model_dump(exclude_none=True),
         correlation_id=correlation_id(request),
         now=datetime.now(UTC),
     )
+    order = placed.order
+    # API Gateway joins repeated headers with commas, which is also how RFC 7240 lists them.
+    wait = requested_wait([prefer] if prefer else [])
+    if wait is not None:
+        order = await_decision(store, order, wait)
+        response.headers["Preference-Applied"] = f"wait={wait}"
     if not placed.created:
         response.status_code = 200
-    response.headers["Location"] = f"/v1/orders/{placed.order.id}"
-    return order_view(placed.order)
+    response.headers["Location"] = f"/v1/orders/{order.id}"
+    return order_view(order)
 
 
 @router.get("", response_model=OrderPage)
