@@ -18,13 +18,14 @@ from redfire_api.valuation import open_positions
 from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.auth import Principal
 from redfire_core.domain.ledger import Activity
+from redfire_core.domain.money import decimal_pattern
 from redfire_core.domain.positions import Account
 from redfire_core.events import iso
 from redfire_core.services.retrying import on_conflict_retry
 
 router = APIRouter(prefix="/v1/account", tags=["account"])
 
-NonNegativeDecimal = Annotated[str, Field(pattern=r"^\d{1,16}(\.\d{1,12})?$")]
+NonNegativeDecimal = Annotated[str, Field(pattern=decimal_pattern(16, 12))]
 
 
 def _at_most(limit: Decimal) -> AfterValidator:

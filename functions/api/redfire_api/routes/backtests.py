@@ -15,14 +15,16 @@ from redfire_api.problems import Problem
 from redfire_api.security import require
 from redfire_core.adapters.backtest_store import BacktestStore
 from redfire_core.auth import Principal
+from redfire_core.domain.identifiers import printable_ascii_pattern
+from redfire_core.domain.money import decimal_pattern
 from redfire_core.events import BacktestView
 from redfire_core.services import backtesting
 
 router = APIRouter(prefix="/v1/backtests", tags=["backtests"])
 
 RESULT_URL_SECONDS = 900
-DecimalString = Annotated[str, Field(pattern=r"^\d{1,15}(\.\d{1,12})?$", max_length=28)]
-Name = Annotated[str, Field(min_length=1, max_length=64)]
+DecimalString = Annotated[str, Field(pattern=decimal_pattern(15, 12), max_length=28)]
+Name = Annotated[str, Field(pattern=printable_ascii_pattern(64))]
 Time = Annotated[str, Field(min_length=10, max_length=40, description="ISO 8601, UTC")]
 ParamValue = str | int | float | bool
 
@@ -36,7 +38,7 @@ class DataSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     strategy: Name
-    symbol: str = Field(min_length=1, max_length=32)
+    symbol: str = Field(pattern=printable_ascii_pattern(32))
     interval: str = Field(max_length=4, description="1m, 5m, 15m, 1h, 1d or 1w")
     start: Time
     end: Time = Field(description="exclusive")

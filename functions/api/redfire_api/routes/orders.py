@@ -14,6 +14,8 @@ from redfire_api.problems import Problem, invalid
 from redfire_api.security import require
 from redfire_core.adapters.trading_store import OrderFilter
 from redfire_core.auth import Principal
+from redfire_core.domain.identifiers import CLIENT_ORDER_ID_MAX, printable_ascii_pattern
+from redfire_core.domain.money import decimal_pattern
 from redfire_core.domain.orders import OrderStatus
 from redfire_core.events import OrderView
 from redfire_core.services.managing import cancel_all, cancel_order, replace_order
@@ -22,8 +24,9 @@ from redfire_core.views import order_view
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
-DecimalString = Annotated[str, Field(pattern=r"^\d{1,20}(\.\d{1,12})?$", max_length=33)]
-ClientOrderId = Annotated[str, Field(min_length=1, max_length=64)]
+DecimalString = Annotated[str, Field(pattern=decimal_pattern(20, 12), max_length=33)]
+ClientOrderId = Annotated[str, Field(pattern=printable_ascii_pattern(CLIENT_ORDER_ID_MAX))]
+Symbol = Annotated[str, Field(pattern=printable_ascii_pattern(32))]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -32,7 +35,7 @@ class PlaceOrder(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    symbol: str = Field(min_length=1, max_length=32)
+    symbol: Symbol
     side: str = Field(max_length=16)
     type: str = Field(max_length=16)
     quantity: DecimalString
@@ -134,7 +137,7 @@ def get_order_by_client_id(
     client_order_id: str, principal: Principal = Depends(require("read"))
 ) -> OrderView:
     store = trading_store()
-    claim = store.find_client_order(principal.account_id, client_order_id[:64])
+    claim = store.find_client_order(principal.account_id, client_order_id[:CLIENT_ORDER_ID_MAX])
     order = store.get_order(principal.account_id, claim[0]) if claim else None
     if order is None:
         raise Problem(404, "ORDER_NOT_FOUND", f"no order with client_order_id {client_order_id!r}")
