@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from redfire_api.deps import correlation_id
-from redfire_api.paging import Cursor, Limit, cursor_checked
+from redfire_api.paging import Cursor, Limit, cursor_checked, seal, unseal
 from redfire_api.problems import Problem
 from redfire_api.security import require
 from redfire_core.adapters.backtest_store import BacktestStore
@@ -21,6 +21,7 @@ from redfire_core.events import BacktestView
 from redfire_core.services import backtesting
 
 router = APIRouter(prefix="/v1/backtests", tags=["backtests"])
+LIST = "/v1/backtests"  # what its cursors are bound to (GraphQL's backtests share them)
 
 RESULT_URL_SECONDS = 900
 DecimalString = Annotated[str, Field(pattern=decimal_pattern(15, 12), max_length=28)]
@@ -166,9 +167,10 @@ def list_backtests(
     cursor: Cursor = None,
     principal: Principal = Depends(require("read")),
 ) -> BacktestPage:
+    position = unseal(cursor, LIST, principal.account_id)
     with cursor_checked():
-        items, next_cursor = store().list_backtests(principal.account_id, limit, cursor)
-    return BacktestPage(items=items, next_cursor=next_cursor)
+        items, next_position = store().list_backtests(principal.account_id, limit, position)
+    return BacktestPage(items=items, next_cursor=seal(next_position, LIST, principal.account_id))
 
 
 @router.get("/{backtest_id}", response_model=Backtest)

@@ -23,6 +23,7 @@ from redfire_core.services.instruments import (
 )
 
 router = APIRouter(prefix="/v1/instruments", tags=["instruments"])
+LIST = "/v1/instruments"  # what its cursors are bound to (GraphQL's instruments share them)
 
 
 def _positive(text: str) -> str:
@@ -114,7 +115,9 @@ def list_instruments(
     principal: Principal = Depends(require_any("read", "operator")),
 ) -> InstrumentPage:
     """Every instrument, by symbol."""
-    items, next_cursor = offset_page(trading_store().list_instruments(), limit, cursor)
+    items, next_cursor = offset_page(
+        trading_store().list_instruments(), limit, cursor, LIST, principal.account_id
+    )
     return InstrumentPage(items=[instrument_view(i) for i in items], next_cursor=next_cursor)
 
 

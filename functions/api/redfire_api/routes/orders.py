@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from redfire_api.deps import correlation_id, trading_store
-from redfire_api.paging import Cursor, Limit, cursor_checked
+from redfire_api.paging import Cursor, Limit, cursor_checked, seal, unseal
 from redfire_api.problems import Problem, invalid
 from redfire_api.security import require
 from redfire_core.adapters.trading_store import OrderFilter
@@ -23,6 +23,7 @@ from redfire_core.services.placing import place_order
 from redfire_core.views import order_view
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
+LIST = "/v1/orders"  # what its cursors are bound to (GraphQL's orders share them)
 
 DecimalString = Annotated[str, Field(pattern=decimal_pattern(20, 12), max_length=33)]
 ClientOrderId = Annotated[str, Field(pattern=printable_ascii_pattern(CLIENT_ORDER_ID_MAX))]
@@ -113,9 +114,11 @@ def list_orders(
     )
     if where.created_from and where.created_to and where.created_from > where.created_to:
         raise invalid("start", "start is after end")
+    position = unseal(cursor, LIST, principal.account_id)
     with cursor_checked():
-        page = trading_store().list_orders(principal.account_id, limit, cursor, where)
-    return OrderPage(items=[order_view(o) for o in page.items], next_cursor=page.next_cursor)
+        page = trading_store().list_orders(principal.account_id, limit, position, where)
+    next_cursor = seal(page.next_cursor, LIST, principal.account_id)
+    return OrderPage(items=[order_view(o) for o in page.items], next_cursor=next_cursor)
 
 
 @router.delete("", status_code=202, response_model=OrderPage)
