@@ -18,6 +18,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from redfire_api.deps import trading_store
+from redfire_api.graphql_route import MAX_PAGE
 from redfire_api.paging import cursor_checked, offset_page, seal, unseal
 from redfire_api.problems import Problem
 from redfire_api.routes import instruments as instrument_routes
@@ -40,8 +41,6 @@ from redfire_core.events import FillView, OrderView
 from redfire_core.services.managing import cancel_order, replace_order
 from redfire_core.services.placing import place_order
 from redfire_core.views import fill_view, order_view
-
-MAX_PAGE = 500
 
 OrderSide = strawberry.enum(enum.Enum("OrderSide", {m.name: m.value for m in DomainSide}))
 OrderType = strawberry.enum(enum.Enum("OrderType", {m.name: m.value for m in DomainOrderType}))

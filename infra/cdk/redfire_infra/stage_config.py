@@ -74,6 +74,10 @@ class StageConfig:
     # External identity provider whose RS256 tokens the API and WebSocket accept (None: off):
     # {"url", "issuer", "audience", optional "account_claim", "scopes_claim"}.
     jwks: dict[str, str] | None = None
+    # GraphQL on the API: whether introspection is answered, and how many mutations one
+    # request may hold (each still counts against the caller's rate limit).
+    graphql_introspection: bool = True
+    graphql_max_mutations: int = 10
 
     def __post_init__(self) -> None:
         if self.log_retention_days not in _RETENTION_BY_DAYS:
@@ -90,6 +94,8 @@ class StageConfig:
             raise StageConfigError(f"{self.stage}: API throttling must be positive")
         if self.jwks is not None:
             self._check_jwks(self.jwks)
+        if self.graphql_max_mutations < 1:
+            raise StageConfigError(f"{self.stage}: graphql_max_mutations must be at least 1")
 
     def _check_jwks(self, jwks: object) -> None:
         if not isinstance(jwks, dict):
@@ -110,6 +116,14 @@ class StageConfig:
         if not self.jwks:
             return {}
         return {_JWKS_VARIABLES[key]: str(value) for key, value in self.jwks.items() if value}
+
+    @property
+    def api_environment(self) -> dict[str, str]:
+        """Variables of the API function for the stage's GraphQL limits."""
+        return {
+            "REDFIRE_GRAPHQL_INTROSPECTION": "true" if self.graphql_introspection else "false",
+            "REDFIRE_GRAPHQL_MAX_MUTATIONS": str(self.graphql_max_mutations),
+        }
 
     @property
     def log_retention(self) -> logs.RetentionDays:

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     max_request_bytes: int = 1_048_576
     # Orders still ``submitted`` this long after creation are denied (RISK_TIMEOUT).
     risk_timeout_seconds: int = 120
+    # GraphQL: whether introspection (__schema, __type) is answered, and how many mutations
+    # one request may hold (each counts against the caller's rate limit).
+    graphql_introspection: bool = True
+    graphql_max_mutations: int = 10
 
     def risk_limit_defaults(self) -> dict[str, str]:
         """The stage's default risk limits (wire form); accounts and symbols override them."""
