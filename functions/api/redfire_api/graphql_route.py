@@ -53,7 +53,7 @@ def depth_of(document: Any) -> int:
 
     Introspection fields (``__schema``, ``__type``) are left out here: a standard
     introspection query is a dozen levels deep, and what it costs is counted exactly
-    (``introspection_cost``) instead."""
+    (``_Cost.introspection``) instead."""
     from graphql import (
         FieldNode,
         FragmentDefinitionNode,
