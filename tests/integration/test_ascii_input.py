@@ -99,3 +99,37 @@ def test_a_client_order_id_of_128_printable_characters_is_taken(seeded: TradingS
 def test_an_order_symbol_must_be_printable_ascii(seeded: TradingStore) -> None:
     status, body = place(MARKET_BUY | {"symbol": "GOOG\u200b"})
     assert status == 422 and body["errors"][0]["field"] == "symbol"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        (
+            "/v1/strategies/instances",
+            {"strategy": "sma\u200bcross", "symbol": "GOOG", "interval": "1m"},
+            "strategy",
+        ),
+        (
+            "/v1/strategies/instances",
+            {"strategy": "sma_cross", "symbol": "GO\u202eOG", "interval": "1m"},
+            "symbol",
+        ),
+        (
+            "/v1/backtests",
+            {
+                "strategy": "sma_cross",
+                "symbol": "GOOG\x00",
+                "interval": "1d",
+                "start": "2024-01-01T00:00:00Z",
+                "end": "2024-02-01T00:00:00Z",
+            },
+            "symbol",
+        ),
+    ],
+)
+def test_strategy_names_and_symbols_must_be_printable_ascii(
+    seeded: TradingStore, path: str, body: dict[str, Any], field: str
+) -> None:
+    status, _, answer = call_api("POST", path, body=body, token=token_for(role=Role.TRADER))
+    assert status == 422, answer
+    assert answer["errors"][0]["field"] == field

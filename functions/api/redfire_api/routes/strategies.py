@@ -16,6 +16,7 @@ from redfire_api.security import require
 from redfire_core.adapters.market_data import MarketDataStore
 from redfire_core.adapters.strategy_instances import StrategyInstance, StrategyInstanceStore
 from redfire_core.auth import Principal
+from redfire_core.domain.identifiers import printable_ascii_pattern
 from redfire_core.events import iso
 from redfire_core.services import strategy_instances as service
 
@@ -41,9 +42,9 @@ class StartInstance(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    strategy: str = Field(min_length=1, max_length=64)
+    strategy: str = Field(pattern=printable_ascii_pattern(64))
     params: dict[str, ParamValue] = Field(default_factory=dict, max_length=32)
-    symbol: str = Field(min_length=1, max_length=32)
+    symbol: str = Field(pattern=printable_ascii_pattern(32))
     interval: str = Field(min_length=1, max_length=8)
 
 
