@@ -394,3 +394,17 @@ def test_one_mutation_with_an_idempotency_key_runs_once(seeded: TradingStore) ->
     first, again = send(), send()
     assert "errors" not in first and first == again
     assert len(seeded.list_orders("demo", 20, None).items) == 1
+
+
+def test_bars_pages_are_costed_by_the_bars_their_range_holds(seeded: TradingStore) -> None:
+    # Given aliased bars queries, each a full page of 10,000 one-minute bars (they counted
+    # as a handful of fields each)
+    one = (
+        'bars(symbol: "GOOG", interval: "1m", start: "2026-01-01T00:00:00Z", '
+        'end: "2026-03-01T00:00:00Z") { items { timestamp open high low close volume } }'
+    )
+    query = "{ " + " ".join(f"b{n}: {one}" for n in range(3)) + " }"
+
+    # Then the request is refused before any bar is read
+    _, body = graphql(query)
+    refused(body, "QUERY_TOO_COMPLEX")

@@ -95,7 +95,8 @@ def depth_of(document: Any) -> int:
 class _Cost:
     """The cost of one validated operation, its variables already coerced: every field
     counts 1, a page of ``first`` items multiplies what it holds (the field's default when
-    ``first`` is not given), and introspection counts each value it would return."""
+    ``first`` is not given; ``bars`` by the bars its range can hold), and introspection
+    counts each value it would return."""
 
     def __init__(self, schema: Any, document: Any, variables: dict[str, Any], limit: int) -> None:
         from graphql import FragmentDefinitionNode
@@ -128,6 +129,8 @@ class _Cost:
         from graphql import get_named_type
         from graphql.execution.values import get_argument_values
 
+        from redfire_api.graphql_schema import PAGE_BOUNDS
+
         cost = 0
         for node in self.fields(selection_set):
             name = node.name.value
@@ -139,7 +142,8 @@ class _Cost:
             else:
                 definition = parent.fields[name]
                 arguments = get_argument_values(definition, node, self.variables)
-                size = page_size(arguments)
+                bound = PAGE_BOUNDS.get(name) if parent is self.schema.query_type else None
+                size = bound(arguments) if bound else page_size(arguments)
                 cost += size * self.of(node.selection_set, get_named_type(definition.type))
             if cost > self.limit:
                 break  # refused anyway: stop counting

@@ -486,6 +486,28 @@ class Mutation:
         return Order.of(order_view(new))
 
 
+def bars_page_bound(arguments: dict[str, Any]) -> int:
+    """How many bars a ``bars`` page can hold for these arguments (for the cost limit): the
+    bars in [start, end), at most a page; a full page when they do not parse (the resolver
+    then refuses them)."""
+    from redfire_api.routes.marketdata import _moment
+    from redfire_core.domain.bars import INTERVALS
+    from redfire_core.services.market_data import PAGE_BARS
+
+    step = INTERVALS.get(str(arguments.get("interval")))
+    try:
+        start, end = _moment("start", arguments["start"]), _moment("end", arguments["end"])
+    except (Problem, KeyError, TypeError, AttributeError):
+        return PAGE_BARS
+    if step is None or end <= start:
+        return PAGE_BARS if step is None else 1
+    return min(PAGE_BARS, -(-(end - start) // step))
+
+
+# Fields whose page size is not a ``first`` argument: name -> its bound from the arguments.
+PAGE_BOUNDS = {"bars": bars_page_bound}
+
+
 def error_extensions(error: Exception) -> dict[str, Any] | None:
     """REST's code and status for a failure raised by a resolver."""
     from redfire_api.problems import domain_status
