@@ -12,7 +12,6 @@ the caller's rate limit.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -21,7 +20,7 @@ from fastapi.responses import JSONResponse
 
 from redfire_api.deps import correlation_id
 from redfire_api.problems import Problem
-from redfire_api.security import authenticate
+from redfire_api.security import authenticate, check_rate
 from redfire_core.auth import Principal
 from redfire_core.config import get_settings
 from redfire_core.observability import logger
@@ -282,17 +281,8 @@ def _introspects(document: Any, operation: Any) -> bool:
 def count_mutations(principal: Principal, mutations: int) -> None:
     """Each mutation counts against the caller's rate limit, as the REST request it stands
     for would: the request itself counted once when it was authenticated."""
-    from redfire_api.security import _rate_limiter
-
-    second = int(time.time())
     for _ in range(mutations - 1):
-        if not _rate_limiter().allow(principal.subject, second):
-            raise Problem(
-                429,
-                "RATE_LIMITED",
-                "too many mutations for this key; retry shortly",
-                headers={"Retry-After": "1"},
-            )
+        check_rate(principal.subject)
 
 
 def execute(
