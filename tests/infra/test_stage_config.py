@@ -96,3 +96,27 @@ def test_a_binance_host_must_be_https() -> None:
     settings = cdk_json_context()["redfire:stages"]["prod"]
     with pytest.raises(StageConfigError, match="binance_base_url"):
         StageConfig.from_settings("prod", {**settings, "binance_base_url": "http://x.test"})
+
+
+def test_graphql_limits_are_stage_settings_for_the_api_function() -> None:
+    from redfire_infra.stage_config import stage_config_from_context
+
+    # Given cdk.json: introspection on in dev, off in prod; ten mutations a request
+    context = cdk_json_context()
+    dev = stage_config_from_context({**context, "stage": "dev"})
+    prod = stage_config_from_context({**context, "stage": "prod"})
+
+    # Then the API function's environment carries them into Settings
+    assert dev.api_environment == {
+        "REDFIRE_GRAPHQL_INTROSPECTION": "true",
+        "REDFIRE_GRAPHQL_MAX_MUTATIONS": "10",
+    }
+    assert prod.api_environment["REDFIRE_GRAPHQL_INTROSPECTION"] == "false"
+
+
+def test_a_graphql_mutation_limit_below_one_is_refused() -> None:
+    from redfire_infra.stage_config import StageConfigError, stage_config_from_context
+
+    stages = {"dev": {**cdk_json_context()["redfire:stages"]["dev"], "graphql_max_mutations": 0}}
+    with pytest.raises(StageConfigError, match="graphql_max_mutations"):
+        stage_config_from_context({"stage": "dev", "redfire:stages": stages})

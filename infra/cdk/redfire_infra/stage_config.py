@@ -92,6 +92,10 @@ class StageConfig:
     # Host of the binance klines provider (None: Settings' default, api.binance.com, which
     # answers 451 to US addresses; https://data-api.binance.vision is the public mirror).
     binance_base_url: str | None = None
+    # GraphQL on the API: whether introspection is answered, and how many mutations one
+    # request may hold (each still counts against the caller's rate limit).
+    graphql_introspection: bool = True
+    graphql_max_mutations: int = 10
 
     def __post_init__(self) -> None:
         if self.log_retention_days not in _RETENTION_BY_DAYS:
@@ -110,6 +114,8 @@ class StageConfig:
             self._check_jwks(self.jwks)
         if self.binance_base_url is not None and not self.binance_base_url.startswith("https://"):
             raise StageConfigError(f"{self.stage}: binance_base_url must be https")
+        if self.graphql_max_mutations < 1:
+            raise StageConfigError(f"{self.stage}: graphql_max_mutations must be at least 1")
         self._check_concurrency()
 
     def _check_concurrency(self) -> None:
@@ -163,6 +169,14 @@ class StageConfig:
         if not self.binance_base_url:
             return {}
         return {"REDFIRE_BINANCE_BASE_URL": self.binance_base_url}
+
+    @property
+    def api_environment(self) -> dict[str, str]:
+        """Variables of the API function for the stage's GraphQL limits."""
+        return {
+            "REDFIRE_GRAPHQL_INTROSPECTION": "true" if self.graphql_introspection else "false",
+            "REDFIRE_GRAPHQL_MAX_MUTATIONS": str(self.graphql_max_mutations),
+        }
 
     @property
     def log_retention(self) -> logs.RetentionDays:

@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     # resources.Bucket.environment_variable). Empty: the declaration's local name.
     marketdata_uploads_bucket: str = ""
     backtest_results_bucket: str = ""
+    # GraphQL: whether introspection (__schema, __type) is answered, and how many mutations
+    # one request may hold (each counts against the caller's rate limit).
+    graphql_introspection: bool = True
+    graphql_max_mutations: int = 10
 
     def risk_limit_defaults(self) -> dict[str, str]:
         """The stage's default risk limits (wire form); accounts and symbols override them."""

@@ -9,12 +9,14 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from redfire_api.deps import correlation_id, trading_store
-from redfire_api.paging import Cursor, Limit, cursor_checked
+from redfire_api.paging import Cursor, Limit, cursor_checked, seal, unseal
 from redfire_api.prefer import MAX_WAIT_SECONDS, requested_wait
 from redfire_api.problems import Problem, invalid
 from redfire_api.security import require
 from redfire_core.adapters.trading_store import OrderFilter
 from redfire_core.auth import Principal
+from redfire_core.domain.identifiers import CLIENT_ORDER_ID_MAX, printable_ascii_pattern
+from redfire_core.domain.money import decimal_pattern
 from redfire_core.domain.orders import OrderStatus
 from redfire_core.events import OrderView
 from redfire_core.services.awaiting import await_decision
@@ -23,9 +25,11 @@ from redfire_core.services.placing import place_order
 from redfire_core.views import order_view
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
+LIST = "/v1/orders"  # what its cursors are bound to (GraphQL's orders share them)
 
-DecimalString = Annotated[str, Field(pattern=r"^\d{1,20}(\.\d{1,12})?$", max_length=33)]
-ClientOrderId = Annotated[str, Field(min_length=1, max_length=64)]
+DecimalString = Annotated[str, Field(pattern=decimal_pattern(20, 12), max_length=33)]
+ClientOrderId = Annotated[str, Field(pattern=printable_ascii_pattern(CLIENT_ORDER_ID_MAX))]
+Symbol = Annotated[str, Field(pattern=printable_ascii_pattern(32))]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 WAIT_APPLIED = {
     "Preference-Applied": {
@@ -40,7 +44,7 @@ class PlaceOrder(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    symbol: str = Field(min_length=1, max_length=32)
+    symbol: Symbol
     side: str = Field(max_length=16)
     type: str = Field(max_length=16)
     quantity: DecimalString
@@ -144,9 +148,11 @@ def list_orders(
     )
     if where.created_from and where.created_to and where.created_from > where.created_to:
         raise invalid("start", "start is after end")
+    position = unseal(cursor, LIST, principal.account_id)
     with cursor_checked():
-        page = trading_store().list_orders(principal.account_id, limit, cursor, where)
-    return OrderPage(items=[order_view(o) for o in page.items], next_cursor=page.next_cursor)
+        page = trading_store().list_orders(principal.account_id, limit, position, where)
+    next_cursor = seal(page.next_cursor, LIST, principal.account_id)
+    return OrderPage(items=[order_view(o) for o in page.items], next_cursor=next_cursor)
 
 
 @router.delete("", status_code=202, response_model=OrderPage)
@@ -168,7 +174,7 @@ def get_order_by_client_id(
     client_order_id: str, principal: Principal = Depends(require("read"))
 ) -> OrderView:
     store = trading_store()
-    claim = store.find_client_order(principal.account_id, client_order_id[:64])
+    claim = store.find_client_order(principal.account_id, client_order_id[:CLIENT_ORDER_ID_MAX])
     order = store.get_order(principal.account_id, claim[0]) if claim else None
     if order is None:
         raise Problem(404, "ORDER_NOT_FOUND", f"no order with client_order_id {client_order_id!r}")

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from redfire_core.domain.money import ascii_decimal
+
 INTERVALS: dict[str, timedelta] = {
     "1m": timedelta(minutes=1),
     "5m": timedelta(minutes=5),
@@ -76,7 +78,7 @@ def to_decimal(value: object) -> Decimal:
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{value} is not a finite number")
     try:
-        number = Decimal(str(value).strip())
+        number = ascii_decimal(str(value).strip())
     except InvalidOperation:
         raise ValueError(f"{value!r} is not a number") from None
     if not number.is_finite():

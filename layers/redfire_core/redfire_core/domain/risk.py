@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from redfire_core.domain.errors import DomainError
+from redfire_core.domain.money import ascii_decimal
 from redfire_core.domain.orders import Order, OrderStatus, OrderType, Side
 from redfire_core.domain.positions import Account, Position
 
@@ -179,7 +180,7 @@ def parse_limit(key: str, value: object) -> object:
     if not isinstance(value, str):
         raise limit_error(key, f"{key} must be a decimal string")
     try:
-        number = Decimal(value)
+        number = ascii_decimal(value)
     except InvalidOperation:
         raise limit_error(key, f"{key} must be a decimal string") from None
     if not number.is_finite() or number < 0:

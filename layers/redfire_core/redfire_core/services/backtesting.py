@@ -32,6 +32,7 @@ from redfire_core.backtest.stats import HEADLINE_FIGURES, Statistics, compute_st
 from redfire_core.backtest.sweep import grid
 from redfire_core.domain.bars import INTERVALS
 from redfire_core.domain.errors import DomainError
+from redfire_core.domain.money import ascii_decimal
 from redfire_core.events import (
     BacktestCompleted,
     BacktestRequested,
@@ -75,7 +76,7 @@ def _field_error(error: StrategyError | DataError, field: str) -> DomainError:
 
 def _decimal(value: object, field: str, code: str) -> Decimal:
     try:
-        number = Decimal(str(value))
+        number = ascii_decimal(str(value))
     except InvalidOperation:
         raise DomainError(code, f"{field} must be a decimal number, got {value!r}", field) from None
     if not number.is_finite():
