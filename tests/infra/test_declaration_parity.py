@@ -219,6 +219,10 @@ def test_every_declared_function_has_its_handler_runtime_architecture_and_limits
     # ... and the names CloudFormation gave the buckets they may use.
     for logical in (*spec.buckets_read, *spec.buckets_write):
         assert "Ref" in variables.pop(BUCKETS[logical].environment_variable)
+    # The API function gets the stage's GraphQL limits.
+    graphql = {k for k in variables if k.startswith("REDFIRE_GRAPHQL_")}
+    assert bool(graphql) is (name == "api")
+    variables = {k: v for k, v in variables.items() if k not in graphql}
     assert variables == {
         "REDFIRE_STAGE": "dev",
         "POWERTOOLS_SERVICE_NAME": name,
