@@ -397,3 +397,33 @@ def test_a_pushed_bar_fills_a_resting_limit_order(seeded: TradingStore, pipeline
 
     filled = seeded.get_order("demo", order["id"])
     assert filled is not None and filled.status == "filled"
+
+
+def test_a_row_with_an_out_of_range_timestamp_is_quarantined_not_the_whole_job(
+    seeded: TradingStore, pipeline: Pipeline
+) -> None:
+    good = {"open": "170", "high": "172.5", "low": "169.1", "close": "171.2", "volume": "1000"}
+    body = {
+        "symbol": "GOOG",
+        "interval": "1d",
+        "bars": [
+            {"timestamp": "2026-11-16T00:00:00Z", **good},
+            {"timestamp": "99999999999999999999", **good},  # OSError from fromtimestamp
+            {"timestamp": 10**30, **good},  # OverflowError
+            {"timestamp": "9999-12-31T00:00:00Z", **good},  # its end is past year 9999
+        ],
+    }
+    status, _, accepted = call_api("POST", "/v1/marketdata/bars", body=body, token=operator())
+    assert status == 202, accepted
+
+    failures = pipeline.deliver("ingest")
+
+    status, _, report = call_api(
+        "GET", f"/v1/marketdata/ingests/{accepted['id']}", token=operator()
+    )
+    assert failures == []  # the message is done: no retry, no dead letter
+    assert status == 200
+    assert report["status"] == "succeeded", report
+    assert (report["written"], report["rejected"]) == (1, 3)
+    reasons = [r["reason"] for r in report["rejections"]]
+    assert all("out of range" in reason for reason in reasons), reasons
