@@ -198,6 +198,9 @@ CONNECTIONS = Table(
     # pk = "CONN#<id>" (META, SUB#...) | "SUBS#<scope>#<channel>" | "CHAN#<scope>#<channel>"
     # (seq counter, delivered seq, delivery lease) | "MSG#<scope>#<channel>" (retained
     # messages by seq) | "EVT#<event id>#<n>" (the seq an event got); see stream_store.
+    # META items carry gsi1 keys (gsi1pk = "CONN") so the sweep lists every connection
+    # without scanning retained messages (sparse index).
+    gsis=(Gsi("gsi1", "gsi1pk", "gsi1sk"),),
     ttl_attribute="ttl",
     purpose="WebSocket connections, subscriptions, channel sequences and retained messages",
 )
@@ -334,6 +337,7 @@ FUNCTIONS: dict[str, Function] = {
             asset="functions/stream",
             handler="redfire_stream.pusher.handler",
             timeout_seconds=30,
+            tables_read=("apikeys",),  # a revoked key's connections get nothing more
             tables_write=("connections",),
             manages_websockets=True,
             purpose="stream queue -> seq, retention and posts to WebSocket subscribers",
@@ -514,6 +518,13 @@ SCHEDULES: dict[str, Schedule] = {
             expression="rate(1 minute)",
             payload={"action": "deny_timed_out"},
             purpose="deny orders left submitted past risk_timeout_seconds (RISK_TIMEOUT)",
+        ),
+        Schedule(
+            "close-stale-connections",
+            function="pusher",
+            expression="rate(1 minute)",
+            payload={"action": "close_stale_connections"},
+            purpose="close WebSockets whose token expired or whose API key was revoked",
         ),
     )
 }
