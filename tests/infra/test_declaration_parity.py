@@ -205,6 +205,10 @@ def test_every_declared_function_has_its_handler_runtime_architecture_and_limits
     # The functions that post to WebSocket connections are told the management endpoint.
     assert ("REDFIRE_WS_MANAGEMENT_URL" in variables) is spec.manages_websockets
     variables.pop("REDFIRE_WS_MANAGEMENT_URL", None)
+    # The functions that take work requests get the stage's quotas (test_quota_config.py).
+    quotas = {k for k in variables if k.startswith("REDFIRE_QUOTA_")}
+    assert bool(quotas) is spec.enforces_quotas
+    variables = {k: v for k, v in variables.items() if k not in quotas}
     assert variables == {
         "REDFIRE_STAGE": "dev",
         "POWERTOOLS_SERVICE_NAME": name,

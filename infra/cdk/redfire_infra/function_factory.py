@@ -111,6 +111,9 @@ class DeclaredFunction(Construct):
             # Token checkers also accept the stage's external identity provider, if it has one.
             for variable, value in config.jwks_environment.items():
                 self.function.add_environment(variable, value)
+        if spec.enforces_quotas:
+            for variable, value in config.quota_environment.items():
+                self.function.add_environment(variable, value)
 
         acknowledge(
             self.function,

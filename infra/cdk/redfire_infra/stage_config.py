@@ -59,6 +59,13 @@ _JWKS_VARIABLES = {
     "scopes_claim": "REDFIRE_JWKS_SCOPES_CLAIM",
 }
 
+# Per-account quotas (``"quotas"`` in cdk.json; 0 turns one off): key -> function variable.
+_QUOTA_VARIABLES = {
+    "concurrent_sweeps": "REDFIRE_QUOTA_CONCURRENT_SWEEPS",
+    "combinations_per_day": "REDFIRE_QUOTA_COMBINATIONS_PER_DAY",
+    "running_instances": "REDFIRE_QUOTA_RUNNING_INSTANCES",
+}
+
 
 @dataclass(frozen=True)
 class StageConfig:
@@ -74,6 +81,9 @@ class StageConfig:
     # External identity provider whose RS256 tokens the API and WebSocket accept (None: off):
     # {"url", "issuer", "audience", optional "account_claim", "scopes_claim"}.
     jwks: dict[str, str] | None = None
+    # Per-account quotas of the functions that take work requests (None: Settings' defaults):
+    # {"concurrent_sweeps", "combinations_per_day", "running_instances"}.
+    quotas: dict[str, int] | None = None
 
     def __post_init__(self) -> None:
         if self.log_retention_days not in _RETENTION_BY_DAYS:
@@ -90,6 +100,22 @@ class StageConfig:
             raise StageConfigError(f"{self.stage}: API throttling must be positive")
         if self.jwks is not None:
             self._check_jwks(self.jwks)
+        if self.quotas is not None:
+            self._check_quotas(self.quotas)
+
+    def _check_quotas(self, quotas: object) -> None:
+        if not isinstance(quotas, dict) or set(quotas) - set(_QUOTA_VARIABLES):
+            raise StageConfigError(
+                f"{self.stage}: quotas must be an object with keys among {sorted(_QUOTA_VARIABLES)}"
+            )
+        for key, value in quotas.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise StageConfigError(f"{self.stage}: quotas.{key} must be an integer >= 0")
+
+    @property
+    def quota_environment(self) -> dict[str, str]:
+        """Variables of the functions that take work requests for the stage's quotas."""
+        return {_QUOTA_VARIABLES[key]: str(value) for key, value in (self.quotas or {}).items()}
 
     def _check_jwks(self, jwks: object) -> None:
         if not isinstance(jwks, dict):

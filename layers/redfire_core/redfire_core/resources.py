@@ -120,6 +120,7 @@ class Function:
     buckets_write: tuple[str, ...] = ()
     uses_timestream: bool = False  # the Timestream market data store, where a stage enables it
     manages_websockets: bool = False  # execute-api:ManageConnections on the WebSocket API
+    enforces_quotas: bool = False  # gets the stage's per-account quotas (cdk.json "quotas")
     purpose: str = ""
 
 
@@ -273,6 +274,7 @@ FUNCTIONS: dict[str, Function] = {
                 "strategies",  # backtest and sweep requests
             ),
             reads_jwt_secret=True,
+            enforces_quotas=True,  # backtests, sweeps and strategy instances
             buckets_write=("marketdata-uploads",),  # pushed bars, then ingested
             buckets_read=("backtest-results",),  # presigned links to backtest results
             uses_timestream=True,

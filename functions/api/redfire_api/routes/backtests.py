@@ -15,6 +15,7 @@ from redfire_api.problems import Problem
 from redfire_api.security import require
 from redfire_core.adapters.backtest_store import BacktestStore
 from redfire_core.auth import Principal
+from redfire_core.config import get_settings
 from redfire_core.events import BacktestView
 from redfire_core.services import backtesting
 
@@ -127,6 +128,7 @@ def create_sweep(
         body.model_dump(),
         correlation_id=correlation_id(request),
         now=datetime.now(UTC),
+        quotas=get_settings().quotas(),
     )
     response.headers["Location"] = f"/v1/backtests/sweeps/{sweep.id}"
     return backtesting.sweep_view(store(), sweep)
@@ -153,6 +155,7 @@ def create_backtest(
         body.model_dump(),
         correlation_id=correlation_id(request),
         now=datetime.now(UTC),
+        quotas=get_settings().quotas(),
     )
     response.headers["Location"] = f"/v1/backtests/{view.id}"
     return Backtest(**view.model_dump())
