@@ -86,6 +86,19 @@ def test_csv_problems_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "no Close column" in capsys.readouterr().err
 
 
+def test_an_out_of_range_timestamp_is_named_with_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "time,open,high,low,close\n2026-01-01,1,2,0.5,1\n99999999999999999999,1,2,0.5,1\n"
+    )
+    code = main(["backtest", "--strategy", "sma_cross", "--data", str(bad)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "line 3" in err and "out of range" in err
+
+
 def test_too_few_bars_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     short = tmp_path / "short.csv"
     short.write_text("".join(GOOG.read_text().splitlines(keepends=True)[:200]))
