@@ -1,5 +1,6 @@
 """``redfire admin create-account``: bootstrap an account (or the platform's operator) and
 its first API key, on the local cloud or on a deployed stage with your AWS credentials.
+``redfire admin revoke-key``: revoke any key (an operator key too) the same way.
 
 The key's secret is printed once; exchange it with ``POST /v1/auth/token``.
 """
@@ -67,6 +68,32 @@ def create_account(
     print(f"secret:     {secret}    (shown once)")
     print(f"scopes:     {' '.join(sorted(key.scopes))}")
     print('exchange:   POST /v1/auth/token {"key_id": "...", "secret": "..."}')
+    return 0
+
+
+def revoke_key(key_id: str, *, stage: str | None, reason: str | None, workdir: Path) -> int:
+    """Revoke ``key_id`` whatever its account and scopes (holding the stage's AWS
+    credentials is the authority); audited with the caller's ARN as the actor."""
+    target = select_target(stage, workdir)
+    from redfire_core.adapters.api_keys import ApiKeyStore
+    from redfire_core.adapters.audit_log import AuditLog
+    from redfire_core.domain.errors import DomainError
+    from redfire_core.events import iso
+    from redfire_core.services.keys import revoke_any_key
+
+    actor = f"redfire admin ({_caller_identity()})"
+    try:
+        key = revoke_any_key(
+            ApiKeyStore(), AuditLog(), key_id, actor=actor, now=datetime.now(UTC), reason=reason
+        )
+    except DomainError as error:
+        print(f"redfire: {error.message} on stage {target}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"stage:      {target}")
+    print(f"key_id:     {key.key_id}")
+    print(f"account:    {key.account_id}")
+    print(f"scopes:     {' '.join(sorted(key.scopes))}")
+    print(f"revoked_at: {iso(key.revoked_at) if key.revoked_at else '-'}")
     return 0
 
 

@@ -85,6 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="a cash account: no margin, so it cannot sell short (default: margin, leverage 1)",
     )
 
+    revoke = admin_commands.add_parser(
+        "revoke-key",
+        help="revoke any API key (operator keys too) with your AWS credentials",
+        description="Without --stage it targets the local cloud (.redfire/dev.env); with "
+        "--stage it uses your AWS credentials against that deployed stage. Audited.",
+    )
+    revoke.add_argument("key_id", help="the key's id (key_...)")
+    revoke.add_argument("--stage", help="a deployed stage (dev, staging, prod)")
+    revoke.add_argument("--reason", help="why, for the audit log")
+
     dlq = commands.add_parser("dlq", help="inspect and redrive dead-letter queues")
     dlq.add_argument("action", choices=("list", "show", "redrive"))
     dlq.add_argument("queue", nargs="?", help="a queue of the declaration, e.g. risk")
@@ -175,6 +185,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _operate(args)
     if args.command == "data":
         return _data(args)
+    if args.command == "admin" and args.admin_command == "revoke-key":
+        from redfire_cli.admin import revoke_key
+
+        return revoke_key(args.key_id, stage=args.stage, reason=args.reason, workdir=Path.cwd())
     if args.command == "admin":
         from redfire_cli.admin import create_account
 

@@ -12,6 +12,7 @@ from redfire_core.resources import (
     QUEUES,
     RULES,
     SCHEDULES,
+    SCHEDULES_DLQ_LOGICAL,
     STREAM_CONSUMERS,
     TABLES,
     Declaration,
@@ -278,7 +279,9 @@ def test_a_schedule_invokes_its_function_with_the_declared_payload(
 
 
 @pytest.mark.parametrize("logical", sorted(s.logical for s in DEV.schedules()))
-def test_a_schedule_role_may_invoke_only_its_function(dev: Synthesis, logical: str) -> None:
+def test_a_schedule_role_may_invoke_only_its_function_and_send_to_the_schedule_dlq(
+    dev: Synthesis, logical: str
+) -> None:
     spec = SCHEDULES[logical]
     function_id, _ = dev.named("AWS::Lambda::Function", "FunctionName", DEV.name(spec.function))
     _, schedule = dev.named("AWS::Scheduler::Schedule", "Name", DEV.name(logical))
@@ -288,8 +291,10 @@ def test_a_schedule_role_may_invoke_only_its_function(dev: Synthesis, logical: s
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
     statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    dlq_id, _ = dev.named("AWS::SQS::Queue", "QueueName", DEV.name(SCHEDULES_DLQ_LOGICAL))
     assert statements == [
-        {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": _arn(function_id)}
+        {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": _arn(function_id)},
+        {"Action": "sqs:SendMessage", "Effect": "Allow", "Resource": _arn(dlq_id)},
     ]
     assert not [
         p

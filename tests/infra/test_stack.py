@@ -39,19 +39,6 @@ def test_dev_tables_are_deleted_with_the_stack(dev: Synthesis) -> None:
         assert table["Properties"]["DeletionProtectionEnabled"] is False
 
 
-def test_prod_tables_secret_and_logs_outlive_the_stack(prod: Synthesis) -> None:
-    for resource_type in (
-        "AWS::DynamoDB::Table",
-        "AWS::SecretsManager::Secret",
-        "AWS::Logs::LogGroup",
-    ):
-        for logical_id, resource in prod.resources(resource_type).items():
-            assert resource["DeletionPolicy"] == "Retain", logical_id
-            assert resource["UpdateReplacePolicy"] == "Retain", logical_id
-    for table in prod.resources("AWS::DynamoDB::Table").values():
-        assert table["Properties"]["DeletionProtectionEnabled"] is True
-
-
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_every_log_group_keeps_logs_for_the_stage_retention(
     request: pytest.FixtureRequest, stage: str
@@ -59,8 +46,9 @@ def test_every_log_group_keeps_logs_for_the_stage_retention(
     synthesis: Synthesis = request.getfixturevalue(stage)
     retention = _stage_settings(stage)["log_retention_days"]
     log_groups = synthesis.resources("AWS::Logs::LogGroup").values()
-    # one per function, one each for the HTTP and the WebSocket API's access logs
-    assert len(log_groups) == len(FUNCTIONS) + 2
+    # one per function, one for the HTTP API's access logs, one for the WebSocket API's if on
+    websocket = synthesis.stack.config.websocket_access_logs
+    assert len(log_groups) == len(FUNCTIONS) + 1 + websocket
     for log_group in log_groups:
         assert log_group["Properties"]["RetentionInDays"] == retention
 

@@ -95,6 +95,8 @@ class DeclaredFunction(Construct):
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
             tracing=lambda_.Tracing.ACTIVE,
+            # Opt-in per stage: SQS consumers are capped by their event source mapping instead.
+            reserved_concurrent_executions=config.reserved_concurrency.get(spec.name),
             environment={
                 "REDFIRE_STAGE": declaration.stage,
                 "POWERTOOLS_SERVICE_NAME": spec.name,

@@ -11,7 +11,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_timestream as timestream
 from constructs import Construct
 
-from redfire_core.resources import BUCKETS, FUNCTIONS, TIMESERIES, Declaration
+from redfire_core.resources import BUCKETS, FUNCTIONS, TIMESERIES, Bucket, Declaration
 from redfire_infra.function_factory import DeclaredFunction
 from redfire_infra.nag import acknowledge
 from redfire_infra.naming import construct_id
@@ -51,14 +51,11 @@ class MarketDataStorage(Construct):
                 encryption=s3.BucketEncryption.S3_MANAGED,
                 block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
                 enforce_ssl=True,
-                lifecycle_rules=(
-                    [s3.LifecycleRule(expiration=Duration.days(spec.expire_days))]
-                    if spec.expire_days
-                    else None
-                ),
+                versioned=True,
+                lifecycle_rules=_lifecycle_rules(spec),
                 removal_policy=RemovalPolicy.DESTROY
                 if not config.protects_data
-                else RemovalPolicy.RETAIN,
+                else RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
                 auto_delete_objects=False,
             )
             acknowledge(bucket, "AwsSolutions-S1", NO_ACCESS_LOGS_BECAUSE[logical])
@@ -173,6 +170,23 @@ class MarketDataStorage(Construct):
         # S3 checks that it may send to the queue when the configuration is written.
         if policy.policy_dependable is not None:
             bucket.node.add_dependency(policy.policy_dependable)
+
+
+def _lifecycle_rules(spec: Bucket) -> list[s3.LifecycleRule]:
+    """Replaced and deleted versions expire (versioning undoes mistakes, not forever), as do
+    the bucket's objects when it declares an age and unfinished multipart uploads."""
+    rules = [
+        s3.LifecycleRule(
+            id="noncurrent-versions",
+            noncurrent_version_expiration=Duration.days(spec.noncurrent_version_expire_days),
+            abort_incomplete_multipart_upload_after=Duration.days(1),
+        ),
+        # S3 refuses this flag beside an expiration age, hence a rule of its own.
+        s3.LifecycleRule(id="expired-delete-markers", expired_object_delete_marker=True),
+    ]
+    if spec.expire_days:
+        rules.append(s3.LifecycleRule(id="objects", expiration=Duration.days(spec.expire_days)))
+    return rules
 
 
 def _arn_token(buckets: dict[str, s3.Bucket], logical: str) -> str:

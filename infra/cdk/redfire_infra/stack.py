@@ -104,6 +104,7 @@ class RedFireStack(Stack):
             dead_letter_queues={
                 **self.routing.dead_letter_queues,
                 **self.services.stream_dead_letter_queues,
+                **self.schedules.dead_letter_queues,
             },
         )
 

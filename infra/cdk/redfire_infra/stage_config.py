@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
+
+from redfire_core.resources import FUNCTIONS, MAX_CONCURRENCY_RANGE, QUEUES
 
 STAGE_CONTEXT_KEY = "stage"
 STAGES_CONTEXT_KEY = "redfire:stages"
@@ -40,7 +42,9 @@ _RETENTION_BY_DAYS: dict[int, logs.RetentionDays] = {
 
 _REMOVAL_POLICIES: dict[str, RemovalPolicy] = {
     "destroy": RemovalPolicy.DESTROY,
-    "retain": RemovalPolicy.RETAIN,
+    # Kept through stack updates and deletes, but deleted when the deploy that created them
+    # rolls back (DeletionPolicy RetainExceptOnCreate), so a failed first deploy can be retried.
+    "retain": RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     "snapshot": RemovalPolicy.SNAPSHOT,
 }
 
@@ -81,6 +85,17 @@ class StageConfig:
     # External identity provider whose RS256 tokens the API and WebSocket accept (None: off):
     # {"url", "issuer", "audience", optional "account_claim", "scopes_claim"}.
     jwks: dict[str, str] | None = None
+    # API Gateway access logs of the WebSocket API. They need the account-wide (per region)
+    # API Gateway CloudWatch role, which the stack then creates and sets (docs/deploy.md).
+    websocket_access_logs: bool = False
+    # Queue logical name -> MaximumConcurrency of its consumer, overriding the declaration's.
+    queue_max_concurrency: dict[str, int] = field(default_factory=dict)
+    # Function name -> reserved concurrent executions (opt-in: a deploy fails when
+    # reservations leave fewer than 100 unreserved executions in the account).
+    reserved_concurrency: dict[str, int] = field(default_factory=dict)
+    # DynamoDB deletion protection; off until the first deploy succeeded, because a protected
+    # table cannot be deleted by the rollback of the deploy that created it.
+    table_deletion_protection: bool = False
     # Per-account quotas of the functions that take work requests (None: Settings' defaults):
     # {"concurrent_sweeps", "combinations_per_day", "running_instances"}.
     quotas: dict[str, int] | None = None
@@ -102,6 +117,7 @@ class StageConfig:
             self._check_jwks(self.jwks)
         if self.quotas is not None:
             self._check_quotas(self.quotas)
+        self._check_concurrency()
 
     def _check_quotas(self, quotas: object) -> None:
         if not isinstance(quotas, dict) or set(quotas) - set(_QUOTA_VARIABLES):
@@ -116,6 +132,31 @@ class StageConfig:
     def quota_environment(self) -> dict[str, str]:
         """Variables of the functions that take work requests for the stage's quotas."""
         return {_QUOTA_VARIABLES[key]: str(value) for key, value in (self.quotas or {}).items()}
+
+    def _check_concurrency(self) -> None:
+        low, high = MAX_CONCURRENCY_RANGE
+        unknown = set(self.queue_max_concurrency) - set(QUEUES)
+        if unknown:
+            raise StageConfigError(f"{self.stage}: queue_max_concurrency names {sorted(unknown)}")
+        for queue, limit in self.queue_max_concurrency.items():
+            if not isinstance(limit, int) or not low <= limit <= high:
+                raise StageConfigError(
+                    f"{self.stage}: queue_max_concurrency[{queue!r}]={limit!r} is not an "
+                    f"integer from {low} to {high}"
+                )
+        unknown = set(self.reserved_concurrency) - set(FUNCTIONS)
+        if unknown:
+            raise StageConfigError(f"{self.stage}: reserved_concurrency names {sorted(unknown)}")
+        for function, reserved in self.reserved_concurrency.items():
+            if not isinstance(reserved, int) or reserved < 1:
+                raise StageConfigError(
+                    f"{self.stage}: reserved_concurrency[{function!r}]={reserved!r} is not a "
+                    "positive integer"
+                )
+
+    def max_concurrency(self, queue: str) -> int:
+        """MaximumConcurrency of the queue's consumer on this stage."""
+        return self.queue_max_concurrency.get(queue, QUEUES[queue].max_concurrency)
 
     def _check_jwks(self, jwks: object) -> None:
         if not isinstance(jwks, dict):
@@ -143,12 +184,12 @@ class StageConfig:
 
     @property
     def stateful_removal_policy(self) -> RemovalPolicy:
-        """Removal policy of tables, secrets and log groups."""
+        """Removal policy of tables, secrets, log groups and buckets."""
         return _REMOVAL_POLICIES[self.removal_policy]
 
     @property
     def protects_data(self) -> bool:
-        """True when stateful resources outlive the stack (deletion protection on tables)."""
+        """True when stateful resources outlive the stack."""
         return self.removal_policy != "destroy"
 
     @classmethod

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     marketdata_store: str = "dynamodb"
     # Requests per second per caller (token subject) before 429; 0 turns the limit off.
     rate_limit_per_second: int = 50
+    # POST /v1/auth/token, checked before any hashing: exchanges per minute from one source
+    # address, and per key id from one address (never per key id alone: ids are not secret).
+    token_exchanges_per_address_per_minute: int = 20
+    token_exchanges_per_key_per_minute: int = 5
     max_request_bytes: int = 1_048_576
     # Orders still ``submitted`` this long after creation are denied (RISK_TIMEOUT).
     risk_timeout_seconds: int = 120

@@ -53,17 +53,28 @@ class Table:
         return {name: declared.get(name, "S") for name in names if name}
 
 
+# Receives before a message is dead-lettered, at least: a throttled consumer (new accounts
+# may have 10 concurrent executions) returns messages unprocessed, and each return counts.
+MIN_MAX_RECEIVE_COUNT = 5
+# Lambda's bounds on an SQS event source mapping's MaximumConcurrency.
+MAX_CONCURRENCY_RANGE = (2, 1000)
+
+
 @dataclass(frozen=True)
 class Queue:
     logical: str
     consumer: str  # the function (key of FUNCTIONS) that polls it
-    max_receive_count: int = 5
+    max_receive_count: int = MIN_MAX_RECEIVE_COUNT
     visibility_timeout_seconds: int = 60  # >= 6x the consumer's timeout, as AWS advises
     batch_size: int = 10
     dlq_retention_days: int = 14
-    # Most concurrent consumer invocations (the event source's maximum concurrency); on the
-    # local cloud, that many worker processes (at most one per core) take the queue.
-    max_concurrency: int | None = None
+    # Most concurrent consumer invocations: the event source mapping's MaximumConcurrency,
+    # which caps the consumer without reserving account concurrency; a stage may override it
+    # (``queue_max_concurrency`` in cdk.json).
+    max_concurrency: int = MAX_CONCURRENCY_RANGE[0]
+    # The local cloud runs the consumer in worker processes (max_concurrency of them, at most
+    # one per core) instead of in its own process.
+    local_workers: bool = False
     purpose: str = ""
 
     @property
@@ -133,6 +144,8 @@ class Bucket:
     notify_queue: str | None = None  # key of QUEUES
     prefix: str = ""
     expire_days: int | None = None
+    # Versioned, so an overwrite or delete can be undone; replaced versions are kept this long.
+    noncurrent_version_expire_days: int = 7
     purpose: str = ""
 
 
@@ -372,6 +385,15 @@ FUNCTIONS: dict[str, Function] = {
 
 # The outbox relay consumes this table's stream.
 STREAM_CONSUMERS: dict[str, str] = {"orders": "outbox"}
+# What each stream consumer is invoked for (a Lambda event filter pattern on the stream
+# record): the relay needs outbox rows as they are inserted, not every order write. The event
+# source mapping and the local cloud's stream poller both apply it.
+STREAM_FILTERS: dict[str, dict[str, Any]] = {
+    "orders": {
+        "eventName": ["INSERT"],
+        "dynamodb": {"NewImage": {"sk": {"S": [{"prefix": "OUTBOX#"}]}}},
+    }
+}
 
 # --- events, queues, rules ------------------------------------------------------------
 
@@ -385,7 +407,6 @@ QUEUES: dict[str, Queue] = {
             consumer="ingest",
             batch_size=1,
             visibility_timeout_seconds=360,  # 6x the ingest function's timeout
-            max_receive_count=3,
             purpose="S3 object-created notifications: uploaded files and pushed bars",
         ),
         Queue(
@@ -399,8 +420,8 @@ QUEUES: dict[str, Queue] = {
             consumer="backtests",
             batch_size=1,
             visibility_timeout_seconds=720,  # 6x the worker's timeout
-            max_receive_count=3,
-            max_concurrency=20,
+            max_concurrency=5,
+            local_workers=True,
             purpose="backtests and sweep chunks, one per message so workers run in parallel",
         ),
         Queue(
@@ -487,6 +508,10 @@ JWT_SECRET_LOGICAL = "jwt-secret"
 # --- schedules ------------------------------------------------------------------------
 
 DEMO_SYMBOLS = ("GOOG", "AAPL", "MSFT", "BTC-USD")
+
+# Where EventBridge Scheduler sends an invocation it could not make (after its retries),
+# shared by every schedule of a stage; its depth raises the DLQ alarm.
+SCHEDULES_DLQ_LOGICAL = "schedules-dlq"
 
 SCHEDULES: dict[str, Schedule] = {
     s.logical: s

@@ -19,11 +19,12 @@ from redfire_core.config import Settings, get_settings
 from redfire_core.domain.orders import Order, OrderRequest, OrderStatus
 from redfire_core.domain.positions import Position
 from redfire_core.domain.risk import (
+    AccountBook,
     Denial,
     RiskContext,
     RiskLimits,
     TradingState,
-    equity_and_gross,
+    book_of_context,
     evaluate,
     limits_from,
     reservation,
@@ -41,9 +42,10 @@ RECENT_ORDERS_PAGE = 200
 
 @dataclass(frozen=True)
 class Assessment:
-    """A pre-trade check's inputs and verdicts."""
+    """A pre-trade check's inputs, the account's book built from them, and the verdicts."""
 
     context: RiskContext
+    book: AccountBook
     snapshot: RiskSnapshot
     limits: RiskLimits
     symbol_limits: RiskLimits
@@ -119,7 +121,9 @@ def assess(
         global_state=snapshot.global_state.state,
         instrument_known=instrument_cache(store).get(order.symbol) is not None,
     )
-    return Assessment(context, snapshot, limits, symbol_limits, evaluate(order, context))
+    book = book_of_context(context)
+    verdicts = evaluate(order, context, book)
+    return Assessment(context, book, snapshot, limits, symbol_limits, verdicts)
 
 
 def _restore_original(
@@ -231,11 +235,8 @@ def dry_run(
     request = OrderRequest.parse(body, instrument_cache(store).get(str(body.get("symbol") or "")))
     order = Order.submit(new_id(), account_id, request, now)
     assessment = assess(store, risk, order, now, settings)
-    ctx = assessment.context
+    ctx, book = assessment.context, assessment.book
     denials = assessment.denials
-    equity, gross = equity_and_gross(
-        ctx.account, ctx.positions or (ctx.position,), ctx.prices, ctx.latest
-    )
     held = reservation(
         order, ctx.latest, ctx.account, ctx.position, assessment.symbol_limits.price_band_pct
     )
@@ -245,9 +246,9 @@ def dry_run(
         "reject_reasons": [d.as_dict() for d in denials],
         "rules": [v.as_dict() for v in assessment.verdicts],
         "reservation": format(held, "f"),
-        "buying_power": format(ctx.account.buying_power(equity, gross), "f"),
-        "equity": format(equity, "f"),
-        "gross_exposure": format(gross, "f"),
+        "buying_power": format(book.buying_power, "f"),
+        "equity": format(book.equity, "f"),
+        "gross_exposure": format(book.gross, "f"),
         "state": max(ctx.state, ctx.global_state, key=lambda s: s.severity).value,
         "limits": assessment.symbol_limits.as_strings(),
     }
