@@ -18,6 +18,8 @@ from redfire_cli.targets import select_target, use_stage_buckets
 
 POLL_SECONDS = 0.5
 BAR_WIDTH = 30
+# How a job ends (jobs recorded before quarantine was named say "succeeded").
+FINAL = ("completed", "succeeded", "failed")
 
 
 def _utc(text: str) -> datetime:
@@ -32,7 +34,7 @@ def _s3() -> Any:
 
 
 def progress_line(done: int, total: int | None, job: Any) -> str:
-    counts = f"written {job.written}, unchanged {job.unchanged}, rejected {job.rejected}"
+    counts = f"written {job.written}, unchanged {job.unchanged}, quarantined {job.rejected}"
     if not total:
         return f"{job.status:<9} {done} bars: {counts}"
     filled = min(BAR_WIDTH, BAR_WIDTH * done // max(total, 1))
@@ -52,20 +54,20 @@ def follow(job_id: str, total: int | None, timeout: float, out: TextIO = sys.std
             done = job.written + job.unchanged + job.rejected
             out.write("\r" + progress_line(done, total, job))
             out.flush()
-            if job.status in ("succeeded", "failed"):
+            if job.status in FINAL:
                 break
         time.sleep(POLL_SECONDS)
     out.write("\n")
-    if job is None or job.status not in ("succeeded", "failed"):
+    if job is None or job.status not in FINAL:
         print(f"ingest {job_id} has not finished; see GET /v1/marketdata/ingests/{job_id}")
         return 1
     for rejection in job.rejections[:20]:
-        print(f"rejected {json.dumps(rejection['bar'])}: {rejection['reason']}")
+        print(f"quarantined {json.dumps(rejection['bar'])}: {rejection['reason']}")
     print(
         f"ingest {job_id} {job.status}: written {job.written}, unchanged {job.unchanged}, "
-        f"rejected {job.rejected}" + (f" ({job.error})" if job.error else "")
+        f"quarantined {job.rejected}" + (f" ({job.error})" if job.error else "")
     )
-    return 0 if job.status == "succeeded" else 1
+    return 0 if job.status != "failed" else 1
 
 
 def _upload(key: str, body: bytes, stage: str | None) -> None:

@@ -223,6 +223,10 @@ def test_every_declared_function_has_its_handler_runtime_architecture_and_limits
     graphql = {k for k in variables if k.startswith("REDFIRE_GRAPHQL_")}
     assert bool(graphql) is (name == "api")
     variables = {k: v for k, v in variables.items() if k not in graphql}
+    # The functions that take work requests get the stage's quotas (test_quota_config.py).
+    quotas = {k for k in variables if k.startswith("REDFIRE_QUOTA_")}
+    assert bool(quotas) is spec.enforces_quotas
+    variables = {k: v for k, v in variables.items() if k not in quotas}
     assert variables == {
         "REDFIRE_STAGE": "dev",
         "POWERTOOLS_SERVICE_NAME": name,

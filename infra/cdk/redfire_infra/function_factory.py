@@ -119,6 +119,9 @@ class DeclaredFunction(Construct):
         if spec.name == "api":
             for variable, value in config.api_environment.items():
                 self.function.add_environment(variable, value)
+        if spec.enforces_quotas:
+            for variable, value in config.quota_environment.items():
+                self.function.add_environment(variable, value)
 
         acknowledge(
             self.function,

@@ -63,6 +63,13 @@ _JWKS_VARIABLES = {
     "scopes_claim": "REDFIRE_JWKS_SCOPES_CLAIM",
 }
 
+# Per-account quotas (``"quotas"`` in cdk.json; 0 turns one off): key -> function variable.
+_QUOTA_VARIABLES = {
+    "concurrent_sweeps": "REDFIRE_QUOTA_CONCURRENT_SWEEPS",
+    "combinations_per_day": "REDFIRE_QUOTA_COMBINATIONS_PER_DAY",
+    "running_instances": "REDFIRE_QUOTA_RUNNING_INSTANCES",
+}
+
 
 @dataclass(frozen=True)
 class StageConfig:
@@ -96,6 +103,9 @@ class StageConfig:
     # request may hold (each still counts against the caller's rate limit).
     graphql_introspection: bool = True
     graphql_max_mutations: int = 10
+    # Per-account quotas of the functions that take work requests (None: Settings' defaults):
+    # {"concurrent_sweeps", "combinations_per_day", "running_instances"}.
+    quotas: dict[str, int] | None = None
 
     def __post_init__(self) -> None:
         if self.log_retention_days not in _RETENTION_BY_DAYS:
@@ -116,7 +126,23 @@ class StageConfig:
             raise StageConfigError(f"{self.stage}: binance_base_url must be https")
         if self.graphql_max_mutations < 1:
             raise StageConfigError(f"{self.stage}: graphql_max_mutations must be at least 1")
+        if self.quotas is not None:
+            self._check_quotas(self.quotas)
         self._check_concurrency()
+
+    def _check_quotas(self, quotas: object) -> None:
+        if not isinstance(quotas, dict) or set(quotas) - set(_QUOTA_VARIABLES):
+            raise StageConfigError(
+                f"{self.stage}: quotas must be an object with keys among {sorted(_QUOTA_VARIABLES)}"
+            )
+        for key, value in quotas.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise StageConfigError(f"{self.stage}: quotas.{key} must be an integer >= 0")
+
+    @property
+    def quota_environment(self) -> dict[str, str]:
+        """Variables of the functions that take work requests for the stage's quotas."""
+        return {_QUOTA_VARIABLES[key]: str(value) for key, value in (self.quotas or {}).items()}
 
     def _check_concurrency(self) -> None:
         low, high = MAX_CONCURRENCY_RANGE

@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from redfire_core.domain.quotas import Quotas
 from redfire_core.resources import BUCKETS, Declaration
 
 # Risk limits per stage where they differ from the domain's defaults (redfire_core.domain.risk
@@ -70,11 +71,22 @@ class Settings(BaseSettings):
     # one request may hold (each counts against the caller's rate limit).
     graphql_introspection: bool = True
     graphql_max_mutations: int = 10
+    # Per-account quotas (429 QUOTA_EXCEEDED; 0 turns one off), from cdk.json "quotas".
+    quota_concurrent_sweeps: int = 2
+    quota_combinations_per_day: int = 20_000
+    quota_running_instances: int = 10
 
     def risk_limit_defaults(self) -> dict[str, str]:
         """The stage's default risk limits (wire form); accounts and symbols override them."""
         defaults = {"max_price_age_seconds": str(self.max_price_age_seconds)}
         return defaults | RISK_LIMIT_DEFAULTS.get(self.stage, {})
+
+    def quotas(self) -> Quotas:
+        return Quotas(
+            concurrent_sweeps=self.quota_concurrent_sweeps,
+            combinations_per_day=self.quota_combinations_per_day,
+            running_instances=self.quota_running_instances,
+        )
 
     @property
     def declaration(self) -> Declaration:

@@ -132,6 +132,7 @@ class Function:
     uses_timestream: bool = False  # the Timestream market data store, where a stage enables it
     manages_websockets: bool = False  # execute-api:ManageConnections on the WebSocket API
     fetches_market_data: bool = False  # calls external providers (their stage settings)
+    enforces_quotas: bool = False  # gets the stage's per-account quotas (cdk.json "quotas")
     purpose: str = ""
 
 
@@ -231,6 +232,9 @@ CONNECTIONS = Table(
     # pk = "CONN#<id>" (META, SUB#...) | "SUBS#<scope>#<channel>" | "CHAN#<scope>#<channel>"
     # (seq counter, delivered seq, delivery lease) | "MSG#<scope>#<channel>" (retained
     # messages by seq) | "EVT#<event id>#<n>" (the seq an event got); see stream_store.
+    # META items carry gsi1 keys (gsi1pk = "CONN") so the sweep lists every connection
+    # without scanning retained messages (sparse index).
+    gsis=(Gsi("gsi1", "gsi1pk", "gsi1sk"),),
     ttl_attribute="ttl",
     purpose="WebSocket connections, subscriptions, channel sequences and retained messages",
 )
@@ -303,6 +307,7 @@ FUNCTIONS: dict[str, Function] = {
                 "strategies",  # backtest and sweep requests
             ),
             reads_jwt_secret=True,
+            enforces_quotas=True,  # backtests, sweeps and strategy instances
             buckets_write=("marketdata-uploads",),  # pushed bars, then ingested
             buckets_read=("backtest-results",),  # presigned links to backtest results
             uses_timestream=True,
@@ -368,6 +373,7 @@ FUNCTIONS: dict[str, Function] = {
             asset="functions/stream",
             handler="redfire_stream.pusher.handler",
             timeout_seconds=30,
+            tables_read=("apikeys",),  # a revoked key's connections get nothing more
             tables_write=("connections",),
             manages_websockets=True,
             purpose="stream queue -> seq, retention and posts to WebSocket subscribers",
@@ -560,6 +566,13 @@ SCHEDULES: dict[str, Schedule] = {
             expression="rate(1 minute)",
             payload={"action": "deny_timed_out"},
             purpose="deny orders left submitted past risk_timeout_seconds (RISK_TIMEOUT)",
+        ),
+        Schedule(
+            "close-stale-connections",
+            function="pusher",
+            expression="rate(1 minute)",
+            payload={"action": "close_stale_connections"},
+            purpose="close WebSockets whose token expired or whose API key was revoked",
         ),
     )
 }

@@ -15,6 +15,7 @@ from redfire_api.problems import Problem
 from redfire_api.security import require
 from redfire_core.adapters.backtest_store import BacktestStore
 from redfire_core.auth import Principal
+from redfire_core.config import get_settings
 from redfire_core.domain.identifiers import printable_ascii_pattern
 from redfire_core.domain.money import decimal_pattern
 from redfire_core.events import BacktestView
@@ -130,6 +131,7 @@ def create_sweep(
         body.model_dump(),
         correlation_id=correlation_id(request),
         now=datetime.now(UTC),
+        quotas=get_settings().quotas(),
     )
     response.headers["Location"] = f"/v1/backtests/sweeps/{sweep.id}"
     return backtesting.sweep_view(store(), sweep)
@@ -156,6 +158,7 @@ def create_backtest(
         body.model_dump(),
         correlation_id=correlation_id(request),
         now=datetime.now(UTC),
+        quotas=get_settings().quotas(),
     )
     response.headers["Location"] = f"/v1/backtests/{view.id}"
     return Backtest(**view.model_dump())

@@ -90,8 +90,9 @@ class IngestReport(BaseModel):
     interval: str | None
     written: int
     unchanged: int
-    rejected: int
-    rejections: list[RejectedBar]
+    quarantined: int = Field(description="bad rows set aside, each with its reason")
+    rejected: int = Field(description="the same count as quarantined (its earlier name)")
+    rejections: list[RejectedBar] = Field(description="quarantined rows, the first 1,000")
     error: str | None
     created_at: str
     updated_at: str
@@ -252,4 +253,4 @@ def get_ingest(job_id: str, principal: Principal = Depends(require("operator")))
     job = records().get_job(job_id[:64]) if job_id.isalnum() else None
     if job is None:
         raise Problem(404, "INGEST_NOT_FOUND", f"no ingest {job_id!r}")
-    return IngestReport(**job.__dict__)
+    return IngestReport(**job.__dict__, quarantined=job.rejected)

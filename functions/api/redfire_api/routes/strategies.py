@@ -16,6 +16,7 @@ from redfire_api.security import require
 from redfire_core.adapters.market_data import MarketDataStore
 from redfire_core.adapters.strategy_instances import StrategyInstance, StrategyInstanceStore
 from redfire_core.auth import Principal
+from redfire_core.config import get_settings
 from redfire_core.domain.identifiers import printable_ascii_pattern
 from redfire_core.events import iso
 from redfire_core.services import strategy_instances as service
@@ -101,6 +102,7 @@ def start(
         symbol=body.symbol,
         interval=body.interval,
         now=datetime.now(UTC),
+        quotas=get_settings().quotas(),
     )
     response.headers["Location"] = f"/v1/strategies/instances/{instance.id}"
     return instance_view(instance)

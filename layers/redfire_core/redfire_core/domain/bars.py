@@ -24,6 +24,8 @@ INTERVALS: dict[str, timedelta] = {
 # Weeks start on Monday 00:00 UTC; 1970-01-05 was a Monday.
 WEEK_ORIGIN = datetime(1970, 1, 5, tzinfo=UTC)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The last bar start whose end (start + the longest interval) a datetime can hold.
+LATEST_START = datetime(9999, 12, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ def rejection_reason(bar: Bar) -> str | None:
         return f"unknown interval {bar.interval!r}"
     if bar.start.tzinfo is None:
         return "timestamp has no time zone"
+    if bar.start > LATEST_START:  # its end (and any later bar) is past year 9999
+        return f"timestamp {bar.start.isoformat()} is out of range"
     for name in ("open", "high", "low", "close", "volume"):
         value: Decimal = getattr(bar, name)
         if not value.is_finite():
