@@ -9,8 +9,12 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 # Tests never need an AWS account; keep a developer's credentials out of them.
 TEST_ENV := env -u AWS_PROFILE -u AWS_ENDPOINT_URL
+# checkov pins boto3 1.35, which the project's lock rules out: a venv of its own, from a
+# pinned, hashed requirements file (tests/infra/test_scanners.py runs it on the prod template).
+CHECKOV_VENV := .venv-checkov
+CHECKOV_REQUIREMENTS := devtools/scanners/checkov-requirements.txt
 
-.PHONY: install dev test lint unit integration e2e infra bench synth schemas clean
+.PHONY: install scanners dev test lint unit integration e2e infra bench synth schemas clean
 
 install: $(VENV)/.installed
 
@@ -18,6 +22,13 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	test -x $(UV) || $(BIN)/pip install --quiet uv==0.13.9
 	$(UV) sync --frozen --all-groups --python $(BIN)/python --quiet
+	touch $@
+
+scanners: $(CHECKOV_VENV)/.installed
+
+$(CHECKOV_VENV)/.installed: $(CHECKOV_REQUIREMENTS) $(VENV)/.installed
+	test -x $(CHECKOV_VENV)/bin/python || $(UV) venv --quiet --python $(PYTHON) $(CHECKOV_VENV)
+	$(UV) pip sync --quiet --require-hashes --python $(CHECKOV_VENV)/bin/python $(CHECKOV_REQUIREMENTS)
 	touch $@
 
 dev: install
@@ -28,7 +39,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: lint scanners
 	$(TEST_ENV) $(BIN)/pytest -q
 
 unit: install
@@ -40,7 +51,7 @@ integration: install
 e2e: install
 	$(TEST_ENV) $(BIN)/pytest -q tests/e2e
 
-infra: install
+infra: install scanners
 	$(TEST_ENV) $(BIN)/pytest -q tests/infra
 
 bench: install

@@ -59,7 +59,7 @@ def run() -> Result:
             timeout=400,
         )
         wall = time.perf_counter() - started
-        job_id = re.search(r"ingest (\w+) succeeded", result.stdout)
+        job_id = re.search(r"ingest (\w+) completed", result.stdout)
         if result.returncode != 0 or job_id is None:
             raise RuntimeError(result.stdout + result.stderr)
         token = cloud.redfire("token", "--role", "operator").stdout.strip()

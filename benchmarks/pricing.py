@@ -1,17 +1,25 @@
-"""Published us-east-1 prices, and DynamoDB request units derived from API calls.
+"""Published us-east-1 prices, and the billed units of the calls an order makes.
 
 Prices are per unit in USD, on-demand/standard, as published on the AWS pricing pages
-on ``PRICES_CHECKED``. DynamoDB units follow the documented rules: items sized from
-their attributes; writes 1 WRU per KB (2 per item inside TransactWriteItems), sized by
-the larger of the old and new item; reads 1 RRU per 4 KB, half when eventually
-consistent; a write to an item in a GSI adds the index write.
+on ``PRICES_CHECKED``. The arithmetic follows the documented billing rules and is pure
+(no AWS, no clock), so ``tests/unit/test_pricing.py`` pins it:
+
+- DynamoDB writes: 1 WRU per KB of the larger of the item before and after the write,
+  2 per KB inside ``TransactWriteItems`` (prepare and commit); plus, per GSI, the index
+  writes the change causes (a put when the item gains the index keys, a delete when it
+  loses them, both when a key value changes, an update when a projected attribute
+  changes), 1 WRU per KB of the index entry, not doubled (indexes are updated after the
+  transaction commits). Reads: 1 RRU per 4 KB (half when eventually consistent; 2x in
+  ``TransactGetItems``); a batch rounds each item, a query the total.
+- SQS through a Lambda event source mapping: one ``ReceiveMessage`` and one
+  ``DeleteMessageBatch`` per batch, plus EventBridge's ``SendMessage`` per message.
+- X-Ray (active tracing): Lambda samples the first request each second and 5% of the rest.
+- CloudWatch Logs: ingestion of the bytes logged plus 26 bytes per log event.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +32,12 @@ PRICE = {
     "lambda_request": 0.20 / 1e6,
     "gb_second": 0.0000133334,
     "http_api_request": 1.00 / 1e6,
+    "stream_read_lambda": 0.0,  # GetRecords made by a Lambda trigger: free
+    "stream_read": 0.02 / 1e5,  # other GetRecords callers (none here)
+    "archive_gb": 0.10,  # EventBridge archive, per GB of events archived
+    "pipes_request": 0.40 / 1e6,  # EventBridge Pipes (not used on the order path)
+    "xray_trace": 5.00 / 1e6,
+    "logs_ingested_gb": 0.50,
 }
 PRICE_SOURCES = [
     [
@@ -46,6 +60,27 @@ PRICE_SOURCES = [
         "Lambda, arm64",
         "$0.20 per million requests; $0.0000133334 per GB-second (first 7.5B GB-s/month)",
         "aws.amazon.com/lambda/pricing",
+    ],
+    [
+        "DynamoDB Streams",
+        "GetRecords invoked by AWS Lambda for a DynamoDB trigger: no charge; other "
+        "callers $0.02 per 100,000 stream read request units",
+        "aws.amazon.com/dynamodb/pricing/on-demand (Change data capture)",
+    ],
+    [
+        "EventBridge archive; Pipes",
+        "archive $0.10 per GB of events archived; Pipes $0.40 per million requests (64 KB)",
+        "aws.amazon.com/eventbridge/pricing",
+    ],
+    [
+        "X-Ray",
+        "$5.00 per million traces recorded (first 100,000 per month free)",
+        "aws.amazon.com/xray/pricing",
+    ],
+    [
+        "CloudWatch Logs (Lambda logs)",
+        "$0.50 per GB ingested (first 10 TB/month tier), message bytes + 26 bytes per event",
+        "aws.amazon.com/cloudwatch/pricing",
     ],
     [
         "API Gateway HTTP API",
@@ -73,6 +108,8 @@ class CostLine:
 
 # --- DynamoDB request units -------------------------------------------------------------
 
+Item = dict[str, Any]  # an item in DynamoDB's low-level JSON form
+
 
 def attribute_size(value: dict[str, Any]) -> int:
     """Bytes DynamoDB counts for one attribute value (low-level JSON form)."""
@@ -95,87 +132,118 @@ def attribute_size(value: dict[str, Any]) -> int:
     raise ValueError(f"unknown attribute type {kind}")
 
 
-def item_size(item: dict[str, Any]) -> int:
+def item_size(item: Item | None) -> int:
+    if not item:
+        return 0
     return sum(len(name.encode()) + attribute_size(value) for name, value in item.items())
 
 
-class CapacityModel:
-    """Request units of DynamoDB calls, remembering item sizes and GSI membership by key."""
+def kilobytes(size: int) -> int:
+    """Write units of one item write: 1 per started KB, at least 1."""
+    return max(1, math.ceil(size / 1024))
 
-    def __init__(self, key_names: dict[str, tuple[str, ...]], gsi_keys: dict[str, set[str]]):
-        self.key_names = key_names  # physical table -> key attribute names
-        self.gsi_keys = gsi_keys  # physical table -> GSI partition key attributes
-        self.items: dict[tuple[str, str], tuple[int, bool]] = {}  # -> (size, in a GSI)
-        self.wru_by_table: Counter[str] = Counter()
 
-    def _key(self, table: str, item_or_key: dict[str, Any]) -> tuple[str, str]:
-        return table, json.dumps([item_or_key.get(n) for n in self.key_names[table]])
+@dataclass(frozen=True)
+class TableShape:
+    """What the arithmetic needs of a table: its GSIs' key attributes (projection ALL)."""
 
-    def _write(
-        self, table: str, item: dict[str, Any] | None, key: dict[str, Any], factor: int
-    ) -> float:
-        """WRU of writing ``item`` (None = delete) under ``key``; GSI writes are standard."""
-        old_size, old_indexed = self.items.get(self._key(table, key), (0, False))
-        if item is None:
-            size, indexed = old_size, False
-            self.items.pop(self._key(table, key), None)
-        else:
-            size = item_size(item)
-            indexed = bool(self.gsi_keys.get(table, set()) & item.keys())
-            self.items[self._key(table, key)] = (size, indexed)
-        units = factor * max(1, math.ceil(max(size, old_size) / 1024))
-        if indexed:
-            units += max(1, math.ceil(size / 1024))
-        elif old_indexed:
-            units += 1  # the item leaves the index
-        self.wru_by_table[table] += units
-        return units
+    gsi_keys: dict[str, tuple[str, ...]]  # index name -> its key attributes
 
-    def _read(self, items: list[dict[str, Any]], consistent: bool, factor: float = 1) -> float:
-        size = sum(item_size(i) for i in items)
-        return factor * max(1, math.ceil(size / 4096)) * (1 if consistent else 0.5)
 
-    def units(self, op: str, p: dict[str, Any], r: dict[str, Any]) -> tuple[float, float]:
-        """(WRU, RRU) of one DynamoDB call: operation name, parameters, parsed response."""
-        if op == "PutItem":
-            return self._write(p["TableName"], p["Item"], p["Item"], 1), 0
-        if op == "UpdateItem":  # the new image is unknown here: keep the old size
-            size = self.items.get(self._key(p["TableName"], p["Key"]), (0, False))[0]
-            self.wru_by_table[p["TableName"]] += max(1, math.ceil(size / 1024))
-            return max(1, math.ceil(size / 1024)), 0
-        if op == "DeleteItem":
-            return self._write(p["TableName"], None, p["Key"], 1), 0
-        if op == "GetItem":
-            item = r.get("Item")
-            return 0, self._read([item] if item else [], p.get("ConsistentRead", False))
-        if op in ("Query", "Scan"):
-            return 0, self._read(r.get("Items", []), p.get("ConsistentRead", False))
-        if op == "TransactWriteItems":
-            wru = 0.0
-            for entry in p["TransactItems"]:
-                (kind, spec), *_ = entry.items()
-                if kind == "Put":
-                    wru += self._write(spec["TableName"], spec["Item"], spec["Item"], 2)
-                elif kind == "Delete":
-                    wru += self._write(spec["TableName"], None, spec["Key"], 2)
-                else:  # Update, ConditionCheck: assume an item of at most 1 KB
-                    wru += 2
-                    self.wru_by_table[spec["TableName"]] += 2
-            return wru, 0
-        if op == "TransactGetItems":
-            items = [e["Item"] for e in r.get("Responses", []) if "Item" in e]
-            return 0, self._read(items, True, factor=2)
-        if op == "BatchWriteItem":
-            wru = 0.0
-            for table, requests in p["RequestItems"].items():
-                for request in requests:
-                    if "PutRequest" in request:
-                        item = request["PutRequest"]["Item"]
-                        wru += self._write(table, item, item, 1)
-                    else:
-                        wru += self._write(table, None, request["DeleteRequest"]["Key"], 1)
-            return wru, 0
-        if op == "BatchGetItem":
-            items = [i for found in r.get("Responses", {}).values() for i in found]
-            return 0, self._read(items, False)
-        return 0, 0
+@dataclass(frozen=True)
+class WriteUnits:
+    table: float
+    indexes: dict[str, float]  # index name -> WRU
+
+    @property
+    def total(self) -> float:
+        return self.table + sum(self.indexes.values())
+
+
+def _indexed(item: Item | None, keys: tuple[str, ...]) -> bool:
+    return bool(item) and all(k in item for k in keys)  # type: ignore[operator]
+
+
+def index_write_units(old: Item | None, new: Item | None, keys: tuple[str, ...]) -> float:
+    """WRU one GSI (projection ALL) costs for a table write from ``old`` to ``new``."""
+    before, after = _indexed(old, keys), _indexed(new, keys)
+    if not before and not after:
+        return 0
+    if after and not before:
+        return kilobytes(item_size(new))  # put into the index
+    if before and not after:
+        return kilobytes(item_size(old))  # delete from the index
+    assert old is not None and new is not None
+    if any(old[k] != new[k] for k in keys):  # key changed: delete, then put
+        return kilobytes(item_size(old)) + kilobytes(item_size(new))
+    if old != new:  # a projected attribute changed: update the entry
+        return kilobytes(max(item_size(old), item_size(new)))
+    return 0
+
+
+def write_units(
+    shape: TableShape, old: Item | None, new: Item | None, *, transactional: bool = False
+) -> WriteUnits:
+    """Units of one item write (put, update or delete: ``new`` None) on a table."""
+    table = kilobytes(max(item_size(old), item_size(new))) * (2 if transactional else 1)
+    indexes = {name: index_write_units(old, new, keys) for name, keys in shape.gsi_keys.items()}
+    return WriteUnits(table, {k: v for k, v in indexes.items() if v})
+
+
+def read_units(
+    sizes: list[int], *, consistent: bool, per_item: bool, transactional: bool = False
+) -> float:
+    """RRU of a read returning items of ``sizes`` bytes: per item (GetItem, batches,
+    transactions) or summed (Query, Scan); at least one unit either way."""
+    if per_item:
+        units = sum(max(1, math.ceil(s / 4096)) for s in sizes) if sizes else 1
+    else:
+        units = max(1, math.ceil(sum(sizes) / 4096))
+    if transactional:
+        return 2.0 * units
+    return float(units) if consistent else units / 2
+
+
+# --- the other services -----------------------------------------------------------------
+
+
+def eventbridge_events(entry_sizes: list[int]) -> int:
+    """Billed events of a PutEvents call: each entry in 64 KB chunks."""
+    return sum(max(1, math.ceil(size / 65536)) for size in entry_sizes)
+
+
+def sqs_requests_per_message(batch_size: float) -> float:
+    """SQS requests per message through EventBridge and a Lambda event source mapping that
+    hands the consumer ``batch_size`` messages at a time: EventBridge's SendMessage, and a
+    share of the batch's ReceiveMessage and DeleteMessageBatch."""
+    return 1 + 2 / batch_size
+
+
+def xray_traces_per_second(requests_per_second: float) -> float:
+    """Traces Lambda's active tracing records: the first request each second, 5% of the rest."""
+    if requests_per_second <= 0:
+        return 0.0
+    return min(1.0, requests_per_second) + 0.05 * max(0.0, requests_per_second - 1)
+
+
+LOG_EVENT_OVERHEAD_BYTES = 26
+
+
+def log_ingestion_bytes(message_bytes: int, events: int) -> int:
+    """Bytes CloudWatch Logs bills for ``events`` log events holding ``message_bytes``."""
+    return message_bytes + LOG_EVENT_OVERHEAD_BYTES * events
+
+
+CPU_OF_ONE_VCPU_MB = 1769  # Lambda gives a function one full vCPU at 1,769 MB
+
+
+def billed_milliseconds(cpu_ms: float, waiting_ms: float, memory_mb: int) -> int:
+    """Billed duration of an invocation: its CPU time stretched by the CPU share its memory
+    buys (below 1,769 MB a function gets a fraction of a vCPU), plus time spent waiting
+    on AWS calls, rounded up to the millisecond."""
+    stretch = max(1.0, CPU_OF_ONE_VCPU_MB / memory_mb)
+    return max(1, math.ceil(cpu_ms * stretch + waiting_ms))
+
+
+def gb_seconds(milliseconds: float, memory_mb: int) -> float:
+    return memory_mb / 1024 * milliseconds / 1000

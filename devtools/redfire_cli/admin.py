@@ -1,17 +1,24 @@
 """``redfire admin create-account``: bootstrap an account (or the platform's operator) and
-its first API key, on the local cloud or on a deployed stage with your AWS credentials.
+its first API key; ``redfire admin revoke-key``: revoke any key (an operator key
+too); ``redfire admin seed-instruments``: the instruments a fresh stage trades.
+On the local cloud or on a deployed stage with your AWS credentials.
 
 The key's secret is printed once; exchange it with ``POST /v1/auth/token``.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from redfire_cli.targets import select_target
+
+if TYPE_CHECKING:
+    from redfire_core.domain.instruments import Instrument
 
 # Not "platform": that differs from the reserved PLATFORM key only in case (so it is refused
 # as a new id); an operator account made before keeps working.
@@ -69,13 +76,92 @@ def create_account(
     key, secret = create_key(
         ApiKeyStore(), audit, bootstrap, name="first key", scopes=scopes, now=now
     )
-    print(f"stage:      {target}")
+    print(f"stage:      {target}{_region_note(stage)}")
     print(f"account:    {account} ({'created' if created else 'already existed'})")
     print(f"key_id:     {key.key_id}")
     print(f"secret:     {secret}    (shown once)")
     print(f"scopes:     {' '.join(sorted(key.scopes))}")
     print('exchange:   POST /v1/auth/token {"key_id": "...", "secret": "..."}')
     return 0
+
+
+def revoke_key(key_id: str, *, stage: str | None, reason: str | None, workdir: Path) -> int:
+    """Revoke ``key_id`` whatever its account and scopes (holding the stage's AWS
+    credentials is the authority); audited with the caller's ARN as the actor."""
+    target = select_target(stage, workdir)
+    from redfire_core.adapters.api_keys import ApiKeyStore
+    from redfire_core.adapters.audit_log import AuditLog
+    from redfire_core.domain.errors import DomainError
+    from redfire_core.events import iso
+    from redfire_core.services.keys import revoke_any_key
+
+    actor = f"redfire admin ({_caller_identity()})"
+    try:
+        key = revoke_any_key(
+            ApiKeyStore(), AuditLog(), key_id, actor=actor, now=datetime.now(UTC), reason=reason
+        )
+    except DomainError as error:
+        print(f"redfire: {error.message} on stage {target}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"stage:      {target}")
+    print(f"key_id:     {key.key_id}")
+    print(f"account:    {key.account_id}")
+    print(f"scopes:     {' '.join(sorted(key.scopes))}")
+    print(f"revoked_at: {iso(key.revoked_at) if key.revoked_at else '-'}")
+    return 0
+
+
+def seed_instruments(stage: str | None, file: Path | None, workdir: Path) -> int:
+    """Create the instruments of ``file`` (a JSON list of instruments as
+    ``POST /v1/instruments`` takes them), or the demo instruments; existing ones are kept."""
+    from redfire_core.domain.instruments import DEMO_INSTRUMENTS
+
+    try:
+        instruments = _read_instruments(file) if file else list(DEMO_INSTRUMENTS)
+    except (OSError, ValueError, TypeError, KeyError, InvalidOperation) as error:
+        print(f"redfire: {file}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    target = select_target(stage, workdir)
+    from redfire_core.adapters.audit_log import AuditLog
+    from redfire_core.adapters.trading_store import TradingStore
+    from redfire_core.domain.errors import DomainError
+    from redfire_core.services.instruments import create_instrument
+
+    store, audit = TradingStore(), AuditLog()
+    actor = f"redfire admin ({_caller_identity()})"
+    now = datetime.now(UTC)
+    print(f"stage:      {target}{_region_note(stage)}")
+    for instrument in instruments:
+        try:
+            create_instrument(store, audit, instrument, actor=actor, now=now)
+            print(f"created     {instrument.symbol}")
+        except DomainError as error:
+            if error.code != "INSTRUMENT_EXISTS":
+                raise
+            # Kept as it is: an operator may have changed it since it was seeded.
+            print(f"kept        {instrument.symbol} (already exists)")
+    return 0
+
+
+def _read_instruments(file: Path) -> list[Instrument]:
+    from redfire_core.domain.instruments import Instrument
+
+    rows = json.loads(file.read_text())
+    if not isinstance(rows, list):
+        raise ValueError("expected a JSON list of instruments")
+    instruments = []
+    for row in rows:
+        values = dict(row)
+        for key in ("tick_size", "lot_size", "min_quantity"):
+            values[key] = Decimal(str(values[key]))
+        instruments.append(Instrument(**values))
+    return instruments
+
+
+def _region_note(stage: str | None) -> str:
+    import os
+
+    return f" (region {os.environ['AWS_REGION']})" if stage else ""
 
 
 def _caller_identity() -> str:

@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from redfire_cli.targets import select_target
+from redfire_cli.targets import select_target, use_stage_buckets
 
 POLL_SECONDS = 0.5
 BAR_WIDTH = 30
+# How a job ends (jobs recorded before quarantine was named say "succeeded").
+FINAL = ("completed", "succeeded", "failed")
 
 
 def _utc(text: str) -> datetime:
@@ -32,7 +34,7 @@ def _s3() -> Any:
 
 
 def progress_line(done: int, total: int | None, job: Any) -> str:
-    counts = f"written {job.written}, unchanged {job.unchanged}, rejected {job.rejected}"
+    counts = f"written {job.written}, unchanged {job.unchanged}, quarantined {job.rejected}"
     if not total:
         return f"{job.status:<9} {done} bars: {counts}"
     filled = min(BAR_WIDTH, BAR_WIDTH * done // max(total, 1))
@@ -52,27 +54,29 @@ def follow(job_id: str, total: int | None, timeout: float, out: TextIO = sys.std
             done = job.written + job.unchanged + job.rejected
             out.write("\r" + progress_line(done, total, job))
             out.flush()
-            if job.status in ("succeeded", "failed"):
+            if job.status in FINAL:
                 break
         time.sleep(POLL_SECONDS)
     out.write("\n")
-    if job is None or job.status not in ("succeeded", "failed"):
+    if job is None or job.status not in FINAL:
         print(f"ingest {job_id} has not finished; see GET /v1/marketdata/ingests/{job_id}")
         return 1
     for rejection in job.rejections[:20]:
-        print(f"rejected {json.dumps(rejection['bar'])}: {rejection['reason']}")
+        print(f"quarantined {json.dumps(rejection['bar'])}: {rejection['reason']}")
     print(
         f"ingest {job_id} {job.status}: written {job.written}, unchanged {job.unchanged}, "
-        f"rejected {job.rejected}" + (f" ({job.error})" if job.error else "")
+        f"quarantined {job.rejected}" + (f" ({job.error})" if job.error else "")
     )
-    return 0 if job.status == "succeeded" else 1
+    return 0 if job.status != "failed" else 1
 
 
-def _upload(key: str, body: bytes) -> None:
+def _upload(key: str, body: bytes, stage: str | None) -> None:
     from redfire_core.config import get_settings
     from redfire_core.resources import MARKETDATA_UPLOADS
 
-    bucket = get_settings().declaration.bucket_name(MARKETDATA_UPLOADS)
+    if stage:
+        use_stage_buckets(stage)
+    bucket = get_settings().bucket_name(MARKETDATA_UPLOADS)
     _s3().put_object(Bucket=bucket, Key=key, Body=body)
 
 
@@ -87,7 +91,7 @@ def run_import(path: Path, symbol: str, interval: str, stage: str | None, timeou
     data = path.read_bytes()
     job_id = new_id()
     total = max(0, data.count(b"\n") - 1) if path.suffix.lower() == ".csv" else None
-    _upload(f"ingest/import/{job_id}/{symbol}/{interval}/{path.name}", data)
+    _upload(f"ingest/import/{job_id}/{symbol}/{interval}/{path.name}", data, stage)
     print(f"uploaded {path.name} as ingest {job_id}")
     return follow(job_id, total, timeout)
 
@@ -117,7 +121,7 @@ def run_backfill(
         "start": first.isoformat(),
         "end": last.isoformat(),
     }
-    _upload(f"ingest/backfill/{job_id}.json", json.dumps(request).encode())
+    _upload(f"ingest/backfill/{job_id}.json", json.dumps(request).encode(), stage)
     total = int((last - first) / INTERVALS[interval]) if interval in INTERVALS else None
     print(f"backfill {symbol} {interval} from {provider} as ingest {job_id}")
     return follow(job_id, total, timeout)

@@ -87,6 +87,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="a cash account: no margin, so it cannot sell short (default: margin, leverage 1)",
     )
 
+    revoke = admin_commands.add_parser(
+        "revoke-key",
+        help="revoke any API key (operator keys too) with your AWS credentials",
+        description="Without --stage it targets the local cloud (.redfire/dev.env); with "
+        "--stage it uses your AWS credentials against that deployed stage. Audited.",
+    )
+    revoke.add_argument("key_id", help="the key's id (key_...)")
+    revoke.add_argument("--stage", help="a deployed stage (dev, staging, prod)")
+    revoke.add_argument("--reason", help="why, for the audit log")
+    seed = admin_commands.add_parser(
+        "seed-instruments",
+        help="create the instruments a fresh stage trades (default: the demo instruments)",
+        description="Existing instruments are kept as they are. Without --stage it targets "
+        "the local cloud; with --stage it uses your AWS credentials and region.",
+    )
+    seed.add_argument("--stage", help="a deployed stage (dev, staging, prod)")
+    seed.add_argument(
+        "--file",
+        type=Path,
+        help="JSON list of instruments (symbol, asset_class, currency, tick_size, lot_size, "
+        "min_quantity, price_precision, optional tradable and calendar)",
+    )
+
     dlq = commands.add_parser("dlq", help="inspect and redrive dead-letter queues")
     dlq.add_argument("action", choices=("list", "show", "redrive"))
     dlq.add_argument("queue", nargs="?", help="a queue of the declaration, e.g. risk")
@@ -177,6 +200,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _operate(args)
     if args.command == "data":
         return _data(args)
+    if args.command == "admin" and args.admin_command == "revoke-key":
+        from redfire_cli.admin import revoke_key
+
+        return revoke_key(args.key_id, stage=args.stage, reason=args.reason, workdir=Path.cwd())
+    if args.command == "admin" and args.admin_command == "seed-instruments":
+        from redfire_cli.admin import seed_instruments
+
+        return seed_instruments(args.stage, args.file, Path.cwd())
     if args.command == "admin":
         from redfire_cli.admin import create_account
 

@@ -36,7 +36,7 @@ def goog_daily(local_cloud: LocalCloudProcess) -> Path:
     imported = local_cloud.redfire("data", "import", "GOOG.csv", "--symbol", "GOOG",
                                    "--interval", "1d")  # fmt: skip
     assert imported.returncode == 0, imported.stdout + imported.stderr
-    assert "rejected 0" in imported.stdout
+    assert "quarantined 0" in imported.stdout
     return path
 
 

@@ -53,7 +53,7 @@ def test_import_a_daily_parquet_file_with_the_cli(
 
     # Then every bar is stored at 00:00 UTC of its day
     assert imported.returncode == 0, imported.stdout + imported.stderr
-    assert "written 6, unchanged 0, rejected 0" in imported.stdout
+    assert "written 6, unchanged 0, quarantined 0" in imported.stdout
     query = RANGE.replace("GOOG", "MSFT")
     daily = api.get(f"/v1/bars?interval=1d&{query}", headers=bearer(local_cloud.token)).json()
     assert [(b["timestamp"], Decimal(b["close"])) for b in daily["items"]][:2] == [
@@ -72,7 +72,7 @@ def test_import_a_daily_csv_and_read_it_back_daily_and_weekly(
     )
 
     assert imported.returncode == 0, imported.stdout + imported.stderr
-    assert "written 6, unchanged 0, rejected 0" in imported.stdout
+    assert "written 6, unchanged 0, quarantined 0" in imported.stdout
     token = bearer(local_cloud.token)
     daily = api.get(f"/v1/bars?interval=1d&{RANGE}", headers=token).json()
     weekly = api.get(f"/v1/bars?interval=1w&{RANGE}", headers=token).json()
@@ -158,7 +158,7 @@ def test_a_pushed_bar_fills_a_resting_limit_order(
     report = {}
     while time.monotonic() < deadline:
         report = api.get(report_url, headers=bearer(operator_token(local_cloud))).json()
-        if report.get("status") == "succeeded":
+        if report.get("status") == "completed":
             break
         time.sleep(0.3)
     assert report.get("written") == 1, report

@@ -14,6 +14,9 @@ from typing import Any
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Logical id prefix of CDK's bucket-emptying function on dev (auto_delete_objects): the one
+# function outside the declaration, on the one stage whose data is disposable.
+AUTO_DELETE_PROVIDER = "CustomS3AutoDeleteObjectsCustomResourceProvider"
 
 
 @dataclass
@@ -54,6 +57,15 @@ class Synthesis:
         assert len(found) == 1, f"expected one {resource_type} named {name}, found {len(found)}"
         return found[0]
 
+    def bucket(self, logical: str) -> tuple[str, dict]:
+        """The declared bucket ``logical``, found through the stack output naming it
+        (CloudFormation names buckets, so there is no name to look for)."""
+        from redfire_core.resources import BUCKETS
+
+        output = self.template["Outputs"][BUCKETS[logical].output_name]
+        logical_id = output["Value"]["Ref"]
+        return logical_id, self.template["Resources"][logical_id]
+
 
 def cdk_json_context() -> dict[str, Any]:
     return json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
@@ -79,8 +91,18 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesis]:
     yield synthesize("dev", tmp_path_factory.mktemp("cdk-dev"))
 
 
+@pytest.fixture(scope="session")
+def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesis]:
+    """Staging exactly as in cdk.json (dev and prod tests cover the overrides)."""
+    yield synthesize("staging", tmp_path_factory.mktemp("cdk-staging"))
+
+
+# Every stage of cdk.json, for tests that hold on each stage's template.
+STAGES = ("dev", "staging", "prod")
+
 # Prod as in cdk.json plus an alarm e-mail, so the notification path is synthesized and checked,
-# and an external identity provider, so its function settings are too.
+# an external identity provider, so its function settings are too, WebSocket access logs
+# (opt-in), so the API Gateway account role they need is too, and concurrency settings.
 PROD_ALARM_EMAIL = "alarms@example.com"
 PROD_JWKS = {
     "url": "https://idp.example.com/.well-known/jwks.json",
@@ -93,5 +115,12 @@ PROD_JWKS = {
 @pytest.fixture(scope="session")
 def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesis]:
     yield synthesize(
-        "prod", tmp_path_factory.mktemp("cdk-prod"), alarm_email=PROD_ALARM_EMAIL, jwks=PROD_JWKS
+        "prod",
+        tmp_path_factory.mktemp("cdk-prod"),
+        alarm_email=PROD_ALARM_EMAIL,
+        jwks=PROD_JWKS,
+        websocket_access_logs=True,
+        # Opt-ins and overrides, so their template paths are synthesized and scanned too.
+        queue_max_concurrency={"risk": 4},
+        reserved_concurrency={"orders": 5},
     )

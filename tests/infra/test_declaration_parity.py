@@ -8,15 +8,22 @@ import pytest
 
 from redfire_core.resources import (
     ARCHIVE_RETENTION_DAYS,
+    BUCKETS,
     FUNCTIONS,
     QUEUES,
     RULES,
     SCHEDULES,
+    SCHEDULES_DLQ_LOGICAL,
     STREAM_CONSUMERS,
     TABLES,
     Declaration,
 )
-from tests.infra.conftest import Synthesis
+from tests.infra.conftest import AUTO_DELETE_PROVIDER, Synthesis, cdk_json_context
+
+
+def _stage_settings_of(stage: str) -> dict:
+    return dict(cdk_json_context()["redfire:stages"][stage])
+
 
 pytestmark = pytest.mark.slow
 
@@ -205,6 +212,21 @@ def test_every_declared_function_has_its_handler_runtime_architecture_and_limits
     # The functions that post to WebSocket connections are told the management endpoint.
     assert ("REDFIRE_WS_MANAGEMENT_URL" in variables) is spec.manages_websockets
     variables.pop("REDFIRE_WS_MANAGEMENT_URL", None)
+    # ... the stage's provider host to those that fetch market data ...
+    assert variables.pop("REDFIRE_BINANCE_BASE_URL", None) == (
+        _stage_settings_of("dev").get("binance_base_url") if spec.fetches_market_data else None
+    )
+    # ... and the names CloudFormation gave the buckets they may use.
+    for logical in (*spec.buckets_read, *spec.buckets_write):
+        assert "Ref" in variables.pop(BUCKETS[logical].environment_variable)
+    # The API function gets the stage's GraphQL limits.
+    graphql = {k for k in variables if k.startswith("REDFIRE_GRAPHQL_")}
+    assert bool(graphql) is (name == "api")
+    variables = {k: v for k, v in variables.items() if k not in graphql}
+    # The functions that take work requests get the stage's quotas (test_quota_config.py).
+    quotas = {k for k in variables if k.startswith("REDFIRE_QUOTA_")}
+    assert bool(quotas) is spec.enforces_quotas
+    variables = {k: v for k, v in variables.items() if k not in quotas}
     assert variables == {
         "REDFIRE_STAGE": "dev",
         "POWERTOOLS_SERVICE_NAME": name,
@@ -215,7 +237,9 @@ def test_every_declared_function_has_its_handler_runtime_architecture_and_limits
 
 def test_no_function_exists_beyond_the_declaration(dev: Synthesis) -> None:
     names = {
-        f["Properties"]["FunctionName"] for f in dev.resources("AWS::Lambda::Function").values()
+        f["Properties"].get("FunctionName", logical_id)
+        for logical_id, f in dev.resources("AWS::Lambda::Function").items()
+        if not logical_id.startswith(AUTO_DELETE_PROVIDER)
     }
     assert names == {DEV.name(name) for name in FUNCTIONS}
 
@@ -274,7 +298,9 @@ def test_a_schedule_invokes_its_function_with_the_declared_payload(
 
 
 @pytest.mark.parametrize("logical", sorted(s.logical for s in DEV.schedules()))
-def test_a_schedule_role_may_invoke_only_its_function(dev: Synthesis, logical: str) -> None:
+def test_a_schedule_role_may_invoke_only_its_function_and_send_to_the_schedule_dlq(
+    dev: Synthesis, logical: str
+) -> None:
     spec = SCHEDULES[logical]
     function_id, _ = dev.named("AWS::Lambda::Function", "FunctionName", DEV.name(spec.function))
     _, schedule = dev.named("AWS::Scheduler::Schedule", "Name", DEV.name(logical))
@@ -284,8 +310,10 @@ def test_a_schedule_role_may_invoke_only_its_function(dev: Synthesis, logical: s
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
     statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    dlq_id, _ = dev.named("AWS::SQS::Queue", "QueueName", DEV.name(SCHEDULES_DLQ_LOGICAL))
     assert statements == [
-        {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": _arn(function_id)}
+        {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": _arn(function_id)},
+        {"Action": "sqs:SendMessage", "Effect": "Allow", "Resource": _arn(dlq_id)},
     ]
     assert not [
         p

@@ -66,3 +66,15 @@ def test_a_half_configured_provider_is_refused(jwks: object, message: str) -> No
     stages = {"dev": {**context["redfire:stages"]["dev"], "jwks": jwks}}
     with pytest.raises(StageConfigError, match=message):
         stage_config_from_context({"stage": "dev", "redfire:stages": stages})
+
+
+def test_only_the_api_function_gets_the_stages_graphql_limits(prod: Synthesis) -> None:
+    for name, variables in _environments(prod).items():
+        graphql = {k: v for k, v in variables.items() if k.startswith("REDFIRE_GRAPHQL_")}
+        if name == "redfire-prod-api":
+            assert graphql == {
+                "REDFIRE_GRAPHQL_INTROSPECTION": "false",
+                "REDFIRE_GRAPHQL_MAX_MUTATIONS": "10",
+            }
+        else:
+            assert graphql == {}, name

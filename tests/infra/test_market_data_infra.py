@@ -32,7 +32,7 @@ def _policies_of(synthesis: Synthesis, function: str) -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize("logical", sorted(BUCKETS))
 def test_every_declared_bucket_exists_encrypted_and_private(dev: Synthesis, logical: str) -> None:
-    _, bucket = dev.named("AWS::S3::Bucket", "BucketName", Declaration("dev").bucket_name(logical))
+    _, bucket = dev.bucket(logical)
     properties = bucket["Properties"]
     assert properties["PublicAccessBlockConfiguration"]["BlockPublicAcls"] is True
     assert "BucketEncryption" in properties
@@ -41,9 +41,7 @@ def test_every_declared_bucket_exists_encrypted_and_private(dev: Synthesis, logi
 @pytest.mark.slow
 def test_uploads_notify_the_ingest_queue_on_object_created(dev: Synthesis) -> None:
     declaration = Declaration("dev")
-    _, bucket = dev.named(
-        "AWS::S3::Bucket", "BucketName", declaration.bucket_name("marketdata-uploads")
-    )
+    _, bucket = dev.bucket("marketdata-uploads")
     queue_id, _ = dev.named("AWS::SQS::Queue", "QueueName", declaration.name("ingest"))
     (config,) = bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
     assert config["Event"] == "s3:ObjectCreated:*"

@@ -35,7 +35,8 @@ def test_dev_is_destroyed_with_its_stack_and_prod_is_retained() -> None:
     dev = stage_config_from_context({**context, "stage": "dev"})
     prod = stage_config_from_context({**context, "stage": "prod"})
     assert dev.stateful_removal_policy == RemovalPolicy.DESTROY
-    assert prod.stateful_removal_policy == RemovalPolicy.RETAIN
+    # retained, except by the rollback of the deploy that created them (a retry can succeed)
+    assert prod.stateful_removal_policy == RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
     assert prod.protects_data
 
 
@@ -53,6 +54,11 @@ def test_an_unknown_stage_is_refused() -> None:
         ({"removal_policy": "keep"}, "removal_policy"),
         ({"api_throttle_burst": 0}, "throttling"),
         ({"typo_setting": 1}, "unknown stage settings"),
+        ({"queue_max_concurrency": {"nope": 5}}, "queue_max_concurrency names"),
+        ({"queue_max_concurrency": {"risk": 1}}, "from 2 to 1000"),
+        ({"queue_max_concurrency": {"risk": 1001}}, "from 2 to 1000"),
+        ({"reserved_concurrency": {"nope": 5}}, "reserved_concurrency names"),
+        ({"reserved_concurrency": {"orders": 0}}, "positive integer"),
     ],
 )
 def test_an_invalid_stage_setting_is_refused(override: dict, message: str) -> None:
@@ -71,3 +77,46 @@ def test_a_missing_stage_setting_is_refused() -> None:
     del settings["api_throttle_rate"]
     with pytest.raises(StageConfigError, match="api_throttle_rate"):
         stage_config_from_context({"stage": "dev", "redfire:stages": {"dev": settings}})
+
+
+def test_a_queue_consumer_concurrency_is_the_declaration_unless_the_stage_overrides_it() -> None:
+    from redfire_core.resources import QUEUES
+    from redfire_infra.stage_config import stage_config_from_context
+
+    context = cdk_json_context()
+    stages = {"dev": {**context["redfire:stages"]["dev"], "queue_max_concurrency": {"risk": 7}}}
+    config = stage_config_from_context({"stage": "dev", "redfire:stages": stages})
+    assert config.max_concurrency("risk") == 7
+    assert config.max_concurrency("orders") == QUEUES["orders"].max_concurrency
+
+
+def test_a_binance_host_must_be_https() -> None:
+    from redfire_infra.stage_config import StageConfig, StageConfigError
+
+    settings = cdk_json_context()["redfire:stages"]["prod"]
+    with pytest.raises(StageConfigError, match="binance_base_url"):
+        StageConfig.from_settings("prod", {**settings, "binance_base_url": "http://x.test"})
+
+
+def test_graphql_limits_are_stage_settings_for_the_api_function() -> None:
+    from redfire_infra.stage_config import stage_config_from_context
+
+    # Given cdk.json: introspection on in dev, off in prod; ten mutations a request
+    context = cdk_json_context()
+    dev = stage_config_from_context({**context, "stage": "dev"})
+    prod = stage_config_from_context({**context, "stage": "prod"})
+
+    # Then the API function's environment carries them into Settings
+    assert dev.api_environment == {
+        "REDFIRE_GRAPHQL_INTROSPECTION": "true",
+        "REDFIRE_GRAPHQL_MAX_MUTATIONS": "10",
+    }
+    assert prod.api_environment["REDFIRE_GRAPHQL_INTROSPECTION"] == "false"
+
+
+def test_a_graphql_mutation_limit_below_one_is_refused() -> None:
+    from redfire_infra.stage_config import StageConfigError, stage_config_from_context
+
+    stages = {"dev": {**cdk_json_context()["redfire:stages"]["dev"], "graphql_max_mutations": 0}}
+    with pytest.raises(StageConfigError, match="graphql_max_mutations"):
+        stage_config_from_context({"stage": "dev", "redfire:stages": stages})

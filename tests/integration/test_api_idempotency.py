@@ -7,13 +7,16 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest.mock import patch
 
+import boto3
 import pytest
 
 from redfire_api import idempotency
 from redfire_core.adapters.idempotency_keys import IdempotencyKeys, record_id
 from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.auth import Role
+from redfire_core.config import get_settings
 from tests.integration.conftest import call_api, token_for
 from tests.support.pipeline import Pipeline
 from tests.support.serialised_moto import serialised_aws_calls
@@ -111,16 +114,30 @@ def test_a_key_belongs_to_one_method_and_path(seeded: TradingStore, pipeline: Pi
     assert status == 202 and [o["id"] for o in body["items"]] == [order["id"]]
 
 
-def test_a_refusal_is_replayed_too(seeded: TradingStore, pipeline: Pipeline) -> None:
-    # Given a filled order, a cancel of it is refused
+def test_a_refusal_is_replayed_too(seeded: TradingStore) -> None:
+    # Given a cancel of an order that does not exist is refused with a 404
+    key = {"Idempotency-Key": "cancel-1"}
+    first = call_api("DELETE", "/v1/orders/nope", token=token_for(), headers=key)
+    again = call_api("DELETE", "/v1/orders/nope", token=token_for(), headers=key)
+    assert first[0] == again[0] == 404
+    assert again[2] == first[2] and again[2]["code"] == "ORDER_NOT_FOUND"
+    assert again[1]["content-type"] == "application/problem+json"
+    assert again[1]["idempotent-replayed"] == "true"
+
+
+def test_a_conflict_is_not_kept_and_a_retry_runs_again(
+    seeded: TradingStore, pipeline: Pipeline
+) -> None:
+    # Given a filled order, a cancel of it is refused as a conflict
     order = call_api("POST", "/v1/orders", body=MARKET_BUY, token=token_for())[2]
     pipeline.run_until_quiet()
     key = {"Idempotency-Key": "cancel-1"}
     first = call_api("DELETE", f"/v1/orders/{order['id']}", token=token_for(), headers=key)
+
+    # When the cancel is retried with the same key, then it runs again (a 409 may clear)
     again = call_api("DELETE", f"/v1/orders/{order['id']}", token=token_for(), headers=key)
-    assert first[0] == again[0] == 409
-    assert again[2] == first[2] and again[2]["code"] == "ORDER_NOT_CANCELABLE"
-    assert again[1]["content-type"] == "application/problem+json"
+    assert first[0] == again[0] == 409 and again[2]["code"] == "ORDER_NOT_CANCELABLE"
+    assert "idempotent-replayed" not in again[1]
 
 
 def test_closing_a_position_with_a_key_is_replayed(
@@ -155,7 +172,7 @@ def test_a_request_without_a_valid_token_gets_its_401_and_keeps_no_record(
         "POST", "/v1/orders", body=MARKET_BUY, token="forged", headers={"Idempotency-Key": "k"}
     )
     assert status == 401 and body["code"] == "UNAUTHORIZED"
-    record = record_id("demo", "POST", "/v1/orders", "k")
+    record = record_id("demo", "user-demo", "POST", "/v1/orders", "k")
     assert IdempotencyKeys().get(record, datetime.now(UTC)) is None
 
 
@@ -167,7 +184,7 @@ def test_a_duplicate_of_a_request_still_running_is_told_so(
     claimed = idempotency.request_hash(
         "POST", "/v1/orders", b"", b'{"symbol":"GOOG","side":"buy","type":"market","quantity":"10"}'
     )
-    assert keys.claim(record_id("demo", "POST", "/v1/orders", "busy"), claimed, now)
+    assert keys.claim(record_id("demo", "user-demo", "POST", "/v1/orders", "busy"), claimed, now)
 
     # When it arrives again, it waits, then is told the first is in progress
     status, headers, body = post_order("busy")
@@ -181,7 +198,7 @@ def test_a_duplicate_elsewhere_is_told_the_request_is_in_progress(
 ) -> None:
     body = {"tradable": False}
     digest = idempotency.request_hash("PATCH", "/v1/instruments/GOOG", b"", b'{"tradable":false}')
-    record = record_id("demo", "PATCH", "/v1/instruments/GOOG", "busy")
+    record = record_id("demo", "user-demo", "PATCH", "/v1/instruments/GOOG", "busy")
     assert IdempotencyKeys().claim(record, digest, datetime.now(UTC))
     status, _, problem = call_api(
         "PATCH",
@@ -195,11 +212,11 @@ def test_a_duplicate_elsewhere_is_told_the_request_is_in_progress(
 
 def test_an_abandoned_or_expired_claim_can_be_taken_again(seeded: TradingStore) -> None:
     keys, now = IdempotencyKeys(), datetime.now(UTC)
-    record = record_id("demo", "POST", "/v1/orders", "stale")
+    record = record_id("demo", "user-demo", "POST", "/v1/orders", "stale")
     assert keys.claim(record, "h", now - timedelta(seconds=31))
     assert not keys.claim(record, "other", now)  # another request may not take it over
     assert keys.claim(record, "h", now)  # the same request may, once the first is gone
-    expired = record_id("demo", "POST", "/v1/orders", "old")
+    expired = record_id("demo", "user-demo", "POST", "/v1/orders", "old")
     assert keys.claim(expired, "h", now - timedelta(hours=25))
     assert keys.claim(expired, "other", now)
 
@@ -242,3 +259,165 @@ def test_concurrent_duplicates_create_exactly_one_order(seeded: TradingStore) ->
     assert len({order_id for _, order_id, _ in results}) == 1
     assert [replayed for _, _, replayed in results].count(False) == 1
     assert orders_of(seeded) == [results[0][1]]
+
+
+# --- a key belongs to one caller; no secret at rest; what is kept ------------------------
+
+
+def api_key_token(scopes: list[str], admin: str | None = None) -> str:
+    """A token exchanged from a new API key of the demo account (its subject: the key id)."""
+    admin = admin or token_for(role=Role.ADMIN)
+    key = call_api("POST", "/v1/api-keys", body={"name": "bot", "scopes": scopes}, token=admin)[2]
+    answer = call_api(
+        "POST", "/v1/auth/token", body={"key_id": key["key_id"], "secret": key["secret"]}
+    )
+    return str(answer[2]["access_token"])
+
+
+def idempotency_items() -> list[dict[str, Any]]:
+    table = boto3.client("dynamodb")
+    name = get_settings().table_name("idempotency")
+    return list(table.scan(TableName=name)["Items"])
+
+
+NEW_KEY = {"name": "ci", "scopes": ["read", "trade", "admin"]}
+
+
+def test_a_replay_runs_the_route_authorization_first(seeded: TradingStore) -> None:
+    # Given an admin created a key with an Idempotency-Key
+    headers = {"Idempotency-Key": "new-key-1"}
+    admin, viewer = token_for(role=Role.ADMIN), token_for(role=Role.VIEWER)
+    created = call_api("POST", "/v1/api-keys", body=NEW_KEY, token=admin, headers=headers)
+    assert created[0] == 201
+
+    # When a viewer of the same subject (an identity whose role was lowered) sends that key
+    status, answer_headers, body = call_api(
+        "POST", "/v1/api-keys", body=NEW_KEY, token=viewer, headers=headers
+    )
+
+    # Then the route's authorization answers first: 403, never the admin's 201
+    assert status == 403 and body["code"] == "FORBIDDEN"
+    assert "idempotent-replayed" not in answer_headers and created[2]["key_id"] not in str(body)
+
+
+def test_a_key_belongs_to_one_principal_of_the_account(seeded: TradingStore) -> None:
+    # Given two API keys of one account, each exchanged for a token
+    first, second = api_key_token(["read", "trade"]), api_key_token(["read", "trade"])
+    headers = {"Idempotency-Key": "shared"}
+    mine = call_api("POST", "/v1/orders", body=MARKET_BUY, token=first, headers=headers)
+
+    # When the second key's token sends the same request with the same key
+    theirs = call_api("POST", "/v1/orders", body=MARKET_BUY, token=second, headers=headers)
+
+    # Then it runs as its own request instead of getting the first key's answer
+    assert (mine[0], theirs[0]) == (201, 201)
+    assert "idempotent-replayed" not in theirs[1] and theirs[2]["id"] != mine[2]["id"]
+    assert sorted(orders_of(seeded)) == sorted([mine[2]["id"], theirs[2]["id"]])
+
+
+def test_no_key_secret_is_kept_and_a_replay_returns_it_as_null(seeded: TradingStore) -> None:
+    # Given a key created with an Idempotency-Key (the answer shows the secret once)
+    admin, headers = token_for(role=Role.ADMIN), {"Idempotency-Key": "new-key-1"}
+    created = call_api("POST", "/v1/api-keys", body=NEW_KEY, token=admin, headers=headers)
+    assert created[0] == 201 and created[2]["secret"]
+
+    # Then the idempotency table does not hold the secret
+    assert idempotency_items() and created[2]["secret"] not in json.dumps(idempotency_items())
+
+    # And a replay returns the same key with "secret": null
+    status, replay_headers, replayed = call_api(
+        "POST", "/v1/api-keys", body=NEW_KEY, token=admin, headers=headers
+    )
+    assert status == 201 and replay_headers["idempotent-replayed"] == "true"
+    assert replayed == created[2] | {"secret": None}
+
+
+def test_the_token_exchange_is_never_kept(seeded: TradingStore) -> None:
+    key = call_api("POST", "/v1/api-keys", body=NEW_KEY, token=token_for(role=Role.ADMIN))[2]
+    before = idempotency_items()
+    body = {"key_id": key["key_id"], "secret": key["secret"]}
+    headers = {"Idempotency-Key": "token-1"}
+    answers = [
+        call_api("POST", "/v1/auth/token", body=body, token=token_for(), headers=headers)
+        for _ in range(2)
+    ]
+    assert [a[0] for a in answers] == [200, 200]
+    assert "idempotent-replayed" not in answers[1][1]
+    assert answers[0][2]["access_token"] not in json.dumps(idempotency_items())
+    assert len(idempotency_items()) == len(before) + 2  # the two rate windows, no record
+
+
+def _refusing_route(monkeypatch: pytest.MonkeyPatch, status: int) -> list[int]:
+    """POST /v1/orders answers ``status``; returns the list of its runs."""
+    from redfire_api.problems import Problem
+    from redfire_api.routes import orders
+
+    runs: list[int] = []
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        runs.append(status)
+        raise Problem(status, "TEST_REFUSAL", "refused for the test")
+
+    monkeypatch.setattr(orders, "place_order", refuse)
+    return runs
+
+
+@pytest.mark.parametrize("status", [401, 403, 408, 409, 425, 429])
+def test_an_answer_that_says_try_again_is_not_kept(
+    seeded: TradingStore, monkeypatch: pytest.MonkeyPatch, status: int
+) -> None:
+    # Given the route refuses with a status that may not be its last word
+    runs = _refusing_route(monkeypatch, status)
+
+    # When the request is retried with the same key
+    first, again = post_order("retry-later"), post_order("retry-later")
+
+    # Then the retry runs again instead of being answered from the record
+    assert first[0] == again[0] == status and runs == [status, status]
+    assert "idempotent-replayed" not in again[1]
+
+
+@pytest.mark.parametrize("status", [400, 404, 410, 422])
+def test_a_final_client_error_is_kept(
+    seeded: TradingStore, monkeypatch: pytest.MonkeyPatch, status: int
+) -> None:
+    runs = _refusing_route(monkeypatch, status)
+    first, again = post_order("final"), post_order("final")
+    assert first[0] == again[0] == status and runs == [status]
+    assert again[1]["idempotent-replayed"] == "true" and again[2] == first[2]
+
+
+def test_a_request_with_a_key_counts_once_against_the_rate_limit(seeded: TradingStore) -> None:
+    from redfire_api import security
+
+    # Given a limit of 3 requests in the second
+    token = token_for()
+    with (
+        patch.object(security._rate_limiter(), "limit", 3),
+        patch("redfire_api.security.time.time", return_value=1_800_000_000.2),
+    ):
+        # When 4 keyed requests come in that second
+        answers = [
+            call_api("DELETE", "/v1/orders/nope", token=token, headers={"Idempotency-Key": k})
+            for k in ("a", "b", "c", "d")
+        ]
+
+    # Then 3 run (each counted once) and the 4th is throttled
+    assert [a[0] for a in answers] == [404, 404, 404, 429]
+    assert answers[3][2]["code"] == "RATE_LIMITED" and answers[3][1]["retry-after"] == "1"
+
+
+def test_every_keyed_route_declares_the_scopes_a_replay_checks() -> None:
+    from redfire_api.app import create_app
+    from redfire_api.security import route_requirements
+
+    # A replay is answered only after the route's declared scope requirements pass, so a
+    # keyed route must declare them (GraphQL checks per field; a keyed request holds one
+    # mutation, and its record is the caller's own).
+    unguarded = {
+        (method, entry.path)
+        for entry in route_requirements(create_app().routes)
+        for method in entry.methods & idempotency.METHODS
+        if not entry.requirements and entry.path not in idempotency.UNKEYED_PATHS
+    }
+    assert unguarded == {("POST", "/graphql")}

@@ -109,6 +109,56 @@ def test_only_the_admin_manages_keys_and_only_an_operator_makes_operator_keys(
     assert status == 422 and body["code"] == "KEY_SCOPES_INVALID"
 
 
+def operator_key() -> dict[str, Any]:
+    return new_key(["operator"], token=token_for("platform", Role.OPERATOR))
+
+
+def revoke(key_id: str, token: str) -> tuple[int, Any]:
+    status, _, body = call_api("DELETE", f"/v1/api-keys/{key_id}", token=token)
+    return status, body
+
+
+def test_an_operator_revokes_an_operator_key_and_it_is_audited(seeded: TradingStore) -> None:
+    from redfire_core.adapters.audit_log import AuditLog
+
+    # Given an operator key, exchanged for a token that works
+    key = operator_key()
+    token = exchange(key["key_id"], key["secret"])[1]["access_token"]
+    assert call_api("GET", "/v1/risk/global-state", token=token)[0] == 200
+
+    # When an operator revokes it over the API
+    status, revoked = revoke(key["key_id"], token_for("platform", Role.OPERATOR))
+
+    # Then it is revoked, its tokens stop working, and the audit log says who did it
+    assert status == 200 and revoked["revoked_at"] is not None
+    assert call_api("GET", "/v1/risk/global-state", token=token)[0] == 401
+    records = AuditLog().list("platform", 10, None)[0]
+    assert ("key.revoked", key["key_id"], "user-platform") in [
+        (r.action, r.object_id, r.actor) for r in records
+    ]
+
+
+def test_an_admin_can_neither_create_nor_revoke_operator_keys(seeded: TradingStore) -> None:
+    # Given an operator key of the platform account, and an admin of that account
+    key = operator_key()
+    platform_admin = token_for("platform", Role.ADMIN)
+
+    # When the admin tries to create or revoke an operator key, then it is 403
+    status, _, body = call_api(
+        "POST", "/v1/api-keys", token=platform_admin, body={"name": "x", "scopes": ["operator"]}
+    )
+    assert status == 403 and body["code"] == "FORBIDDEN"
+    status, body = revoke(key["key_id"], platform_admin)
+    assert status == 403 and body["code"] == "FORBIDDEN"
+    assert exchange(key["key_id"], key["secret"])[0] == 200  # still live
+
+
+def test_an_operator_cannot_revoke_an_account_key(seeded: TradingStore) -> None:
+    key = new_key(["read"], token=token_for("platform", Role.ADMIN))
+    status, body = revoke(key["key_id"], token_for("platform", Role.OPERATOR))
+    assert status == 403 and body["code"] == "FORBIDDEN"
+
+
 def test_another_account_cannot_revoke_or_see_a_key(
     seeded: TradingStore, other_account: str
 ) -> None:
@@ -216,3 +266,143 @@ def test_a_caller_over_its_rate_gets_429_with_retry_after(seeded: TradingStore) 
         answers = [call_api("GET", "/v1/account", token=token) for _ in range(5)]
     assert [a[0] for a in answers] == [200, 200, 200, 429, 429]
     assert answers[3][1]["retry-after"] == "1" and answers[3][2]["code"] == "RATE_LIMITED"
+
+
+# --- the token exchange: throttled before hashing, one hash whatever the key id -----------
+
+
+@pytest.fixture
+def hashes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts scrypt computations (one entry per call)."""
+    import hashlib
+
+    real, calls = hashlib.scrypt, []
+
+    def counting(*args: Any, **kwargs: Any) -> bytes:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hashlib, "scrypt", counting)
+    return calls
+
+
+def attempt(key_id: str, secret: str, source_ip: str, **headers: str) -> tuple[int, Any, Any]:
+    status, answer_headers, body = call_api(
+        "POST",
+        "/v1/auth/token",
+        body={"key_id": key_id, "secret": secret},
+        source_ip=source_ip,
+        headers=headers,
+    )
+    return status, answer_headers, body
+
+
+def test_revoked_unknown_and_live_key_ids_each_cost_one_hash(
+    seeded: TradingStore, hashes: list[int]
+) -> None:
+    # Given a live key and a revoked one
+    live, revoked = new_key(["read"]), new_key(["read"])
+    assert revoke(revoked["key_id"], admin())[0] == 200
+    cases = {
+        "live": (live["key_id"], live["secret"], 200),
+        "live, wrong secret": (live["key_id"], "wrong", 401),
+        "revoked": (revoked["key_id"], revoked["secret"], 401),
+        "unknown": ("key_unknown", "whatever", 401),
+        "not a key id": ("nope", "whatever", 401),
+    }
+    for case, (key_id, secret, expected) in cases.items():
+        # When each is exchanged (from its own address, so no limit is near)
+        hashes.clear()
+        status = attempt(key_id, secret, f"198.51.100.{len(case)}")[0]
+
+        # Then each computes exactly one scrypt hash
+        assert (status, len(hashes)) == (expected, 1), case
+
+
+def test_the_token_exchange_is_throttled_per_address_before_hashing(
+    seeded: TradingStore, hashes: list[int]
+) -> None:
+    from redfire_api import security
+
+    # Given a limit of 3 exchanges per minute per address
+    with (
+        patch.object(security._token_limiter_by_address(), "limit", 3),
+        patch("redfire_api.security.time.time", return_value=1_800_000_010.5),
+    ):
+        # When one address guesses 4 key ids, each with another X-Forwarded-For
+        answers = [
+            attempt(f"key_guess{n}", "x", "192.0.2.10", **{"x-forwarded-for": f"10.0.0.{n}"})
+            for n in range(4)
+        ]
+        hashed = len(hashes)
+        # and another address tries at the same time
+        elsewhere = attempt("key_guess9", "x", "192.0.2.11")
+
+    # Then the 4th is 429 with Retry-After (to the window's end), before any hashing
+    assert [a[0] for a in answers] == [401, 401, 401, 429] and hashed == 3
+    assert answers[3][2]["code"] == "RATE_LIMITED" and answers[3][1]["retry-after"] == "50"
+    assert elsewhere[0] == 401  # the limit is the address's, not everyone's
+
+
+def test_guessing_one_key_from_one_address_does_not_lock_its_owner_out(
+    seeded: TradingStore, hashes: list[int]
+) -> None:
+    from redfire_api import security
+
+    # Given a live key and a limit of 2 attempts per key and address per minute
+    key = new_key(["read"])
+    hashes.clear()
+    with (
+        patch.object(security._token_limiter_by_key(), "limit", 2),
+        patch("redfire_api.security.time.time", return_value=1_800_000_020.0),
+    ):
+        # When an attacker guesses its secret 3 times from one address
+        guesses = [attempt(key["key_id"], f"guess-{n}", "192.0.2.66")[0] for n in range(3)]
+        # and the owner exchanges it from another address
+        owner = attempt(key["key_id"], key["secret"], "192.0.2.77")
+        # and the attacker's address tries another key id
+        other = attempt("key_other", "x", "192.0.2.66")
+
+    # Then the attacker's 3rd guess is 429 unhashed, and the owner still gets a token
+    assert guesses == [401, 401, 429] and len(hashes) == 2 + 1 + 1
+    assert owner[0] == 200 and other[0] == 401
+
+
+def test_ipv6_callers_are_throttled_per_64_prefix(seeded: TradingStore) -> None:
+    from redfire_api import security
+
+    with (
+        patch.object(security._token_limiter_by_address(), "limit", 2),
+        patch("redfire_api.security.time.time", return_value=1_800_000_030.0),
+    ):
+        answers = [attempt("key_x", "x", f"2001:db8:1:2::{n}")[0] for n in range(3)]
+    assert answers == [401, 401, 429]
+
+
+def test_the_local_gateway_throttles_by_the_peer_address_not_x_forwarded_for(
+    seeded: TradingStore,
+) -> None:
+    from redfire_api import security
+    from redfire_api.handler import handler
+    from redfire_cli.localcloud.http_gateway import build_http_api_event
+    from tests.support.events import LambdaContext
+
+    def through_local_gateway(forwarded_for: str) -> int:
+        event = build_http_api_event(
+            method="POST",
+            target="/v1/auth/token",
+            headers=[("content-type", "application/json"), ("x-forwarded-for", forwarded_for)],
+            body=json.dumps({"key_id": "key_guess", "secret": "x"}).encode(),
+            source_ip="127.0.0.1",
+        )
+        return int(handler(event, LambdaContext())["statusCode"])
+
+    # Given a limit of 2 per address, when one peer claims 3 forwarded addresses
+    with (
+        patch.object(security._token_limiter_by_address(), "limit", 2),
+        patch("redfire_api.security.time.time", return_value=1_800_000_040.0),
+    ):
+        statuses = [through_local_gateway(f"10.9.0.{n}") for n in range(3)]
+
+    # Then the peer's address (sourceIp) is what counts
+    assert statuses == [401, 401, 429]

@@ -87,6 +87,8 @@ def test_another_account_gets_404_for_an_instance_it_does_not_own(
         ({"params": {"fast": 2, "speed": 1}}, "STRATEGY_UNKNOWN_PARAMETER", "params", "speed"),
         ({"params": {"fast": "quick"}}, "STRATEGY_INVALID_PARAMETER", "params", "fast"),
         ({"params": {"fast": 0}}, "STRATEGY_INVALID_PARAMETER", "params", "fast"),
+        ({"params": {"fast": 10**400}}, "STRATEGY_INVALID_PARAMETER", "params", "fast"),
+        ({"params": {"slow": 1e308}}, "STRATEGY_INVALID_PARAMETER", "params", "slow"),
         ({"symbol": "NOPE"}, "STRATEGY_UNKNOWN_SYMBOL", "symbol", "NOPE"),
         ({"interval": "7m"}, "STRATEGY_INVALID_INTERVAL", "interval", "1m"),
     ],

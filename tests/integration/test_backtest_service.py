@@ -347,3 +347,21 @@ def test_a_backtest_can_run_with_the_accounts_risk_limits(
     # All-equity orders are far above 5 units: every one is denied, nothing trades.
     assert plain["statistics"]["trades"] > 0 and limited["statistics"]["trades"] == 0
     assert limited["reused_from"] is None  # different settings: a different hash
+
+
+@pytest.mark.parametrize("value", [10**400, 1e308, "1e308", 1001, 0, -(10**30)])
+def test_a_parameter_outside_its_declared_bounds_is_422_naming_it(seeded: Any, value: Any) -> None:
+    backtest = post("/v1/backtests", {**RANGE, "strategy": "sma_cross", "params": {"fast": value}})
+    sweep = post(
+        "/v1/backtests/sweeps", {**RANGE, "strategy": "sma_cross", "grid": {"fast": [5, value]}}
+    )
+    fixed = post(
+        "/v1/backtests/sweeps",
+        {**RANGE, "strategy": "sma_cross", "grid": {"slow": [20]}, "params": {"fast": value}},
+    )
+
+    for status, problem in (backtest, sweep, fixed):
+        assert status == 422, problem
+        assert problem["code"] == "STRATEGY_INVALID_PARAMETER"
+        assert "'fast' must be between 1 and 1000" in problem["errors"][0]["message"]
+    assert get("/v1/backtests")[1]["items"] == []

@@ -20,6 +20,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from unittest.mock import patch
@@ -28,10 +29,11 @@ import pytest
 from botocore.client import BaseClient
 
 from redfire_core.adapters.trading_store import TradingStore
-from redfire_core.auth import Role
+from redfire_core.auth import Role, issue_token
+from redfire_core.config import get_settings
 from redfire_core.domain.orders import OrderStatus
 from redfire_core.resources import QUEUES, STREAM_CONSUMERS
-from tests.integration.conftest import call_api, token_for
+from tests.integration.conftest import SECRET, call_api, token_for
 from tests.support.events import LambdaContext, load_event
 from tests.support.pipeline import Pipeline, _sqs_record, handler_of
 from tests.support.stream_fakes import RecordingPoster
@@ -253,7 +255,18 @@ def _subscribe(poster: RecordingPoster) -> None:
 
     connect = load_event("apigw_ws_connect")
     connect["requestContext"]["connectionId"] = "watcher"
-    connect["queryStringParameters"] = {"token": token_for("demo", Role.VIEWER)}
+    # Redeliveries move the pipeline's clock hours ahead: the watcher's token must outlive
+    # the storm (a token's expiry ending delivery is tested in test_stream.py).
+    settings = get_settings().model_copy(update={"token_ttl_seconds": 7 * 86_400})
+    token = issue_token(
+        SECRET,
+        account_id="demo",
+        role=Role.VIEWER,
+        subject="user-demo",
+        settings=settings,
+        now=datetime.now(UTC),
+    )
+    connect["queryStringParameters"] = {"token": token}
     assert handler(connect, LambdaContext())["statusCode"] == 200
     message = load_event("apigw_ws_message")
     message["requestContext"]["connectionId"] = "watcher"

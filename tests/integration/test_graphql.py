@@ -210,3 +210,201 @@ def test_bars_come_from_the_rest_bars_route_with_its_codes(seeded: TradingStore)
     ]
     _, unknown = graphql(query, {"symbol": "NOPE"})
     assert unknown["errors"][0]["extensions"]["code"] == "MARKETDATA_SYMBOL_UNKNOWN"
+
+
+# --- cost limits that could be bypassed (issue 13, item 4) ---
+
+SIXTY_FIELDS = " ".join(f"f{n}: id" for n in range(60))
+
+
+def refused(body: dict[str, Any], code: str) -> None:
+    """Refused before anything ran: no data at all, one error with ``code``."""
+    assert body["data"] is None, body
+    assert body["errors"][0]["extensions"]["code"] == code, body
+
+
+def test_aliased_introspection_is_counted_and_refused(seeded: TradingStore) -> None:
+    # Given 148 aliased __schema queries (3 MB of answer, seconds of work, counted as 0)
+    one = "__schema { types { name fields { name args { name type { name } } } } }"
+    query = "{ " + " ".join(f"a{n}: {one}" for n in range(148)) + " }"
+
+    # When sent, then it is refused as too costly before anything runs
+    _, body = graphql(query)
+    refused(body, "QUERY_TOO_COMPLEX")
+
+
+def test_the_standard_introspection_query_still_runs(seeded: TradingStore) -> None:
+    from graphql import get_introspection_query
+
+    _, body = graphql(get_introspection_query())
+    assert "errors" not in body, body
+    assert {"Order", "Mutation"} <= {t["name"] for t in body["data"]["__schema"]["types"]}
+
+
+def test_introspection_can_be_turned_off_per_stage(
+    seeded: TradingStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from redfire_core.config import get_settings
+
+    # Given a stage with introspection off (cdk.json -> REDFIRE_GRAPHQL_INTROSPECTION)
+    monkeypatch.setenv("REDFIRE_GRAPHQL_INTROSPECTION", "false")
+    get_settings.cache_clear()
+    try:
+        # Then __schema and __type are refused, and __typename still answers
+        _, body = graphql("{ __schema { queryType { name } } }")
+        refused(body, "INTROSPECTION_DISABLED")
+        _, body = graphql('{ x: __type(name: "Order") { name } }')
+        refused(body, "INTROSPECTION_DISABLED")
+        _, body = graphql("{ __typename account { id } }")
+        assert body["data"]["__typename"] == "Query" and body["data"]["account"]["id"] == "demo"
+    finally:
+        monkeypatch.delenv("REDFIRE_GRAPHQL_INTROSPECTION")
+        get_settings.cache_clear()
+
+
+def test_a_negative_page_size_is_refused_before_anything_runs(seeded: TradingStore) -> None:
+    # Given a negative first that would make the cost negative, beside a costly page
+    query = (
+        f"{{ a: orders(first: -500) {{ items {{ {SIXTY_FIELDS} }} }} "
+        f"b: orders(first: 500) {{ items {{ {SIXTY_FIELDS} }} }} }}"
+    )
+
+    # Then nothing runs: the size is refused up front (a resolver's error would carry the
+    # path of the field that failed, after the other page ran)
+    _, body = graphql(query)
+    refused(body, "REQUEST_INVALID")
+    assert "path" not in body["errors"][0], body
+
+
+@pytest.mark.parametrize("size", [0, 501, 1.5, "10"])
+def test_a_page_size_that_is_not_a_whole_number_from_1_to_500_is_refused(
+    seeded: TradingStore, size: Any
+) -> None:
+    query = "query($n: Int!) { orders(first: $n) { items { id } } }"
+    _, body = graphql(query, {"n": size})
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] in (
+        "REQUEST_INVALID",
+        "GRAPHQL_VALIDATION_FAILED",
+    )
+
+
+def test_a_page_size_from_a_variable_is_costed_at_its_value(seeded: TradingStore) -> None:
+    # Given first: $n with n = 500.0 (a whole number sent as a float; it used to cost 100)
+    query = f"query($n: Int!) {{ orders(first: $n) {{ items {{ {SIXTY_FIELDS} }} }} }}"
+
+    # Then the query costs 500 pages of 60 fields: refused
+    _, body = graphql(query, {"n": 500.0})
+    refused(body, "QUERY_TOO_COMPLEX")
+
+
+def test_a_page_without_first_is_costed_at_its_default_size(seeded: TradingStore) -> None:
+    # Given four lists without first (each defaults to 100 orders; they used to cost 1 each)
+    query = (
+        "{ " + " ".join(f"l{n}: orders {{ items {{ {SIXTY_FIELDS} }} }}" for n in range(4)) + " }"
+    )
+
+    # Then 4 x 100 x 60 fields is over the limit
+    _, body = graphql(query)
+    refused(body, "QUERY_TOO_COMPLEX")
+
+
+# --- batched mutations (issue 13, item 5) ---
+
+
+def batch(count: int) -> str:
+    placements = " ".join(f"p{n}: placeOrder(input: $input) {{ id }}" for n in range(count))
+    return f"mutation Batch($input: PlaceOrderInput!) {{ {placements} }}"
+
+
+def test_a_request_holds_at_most_ten_mutations(seeded: TradingStore) -> None:
+    # When one request holds 11 placeOrder mutations
+    _, body = graphql(batch(11), {"input": GRAPHQL_ORDER})
+
+    # Then none runs
+    refused(body, "TOO_MANY_MUTATIONS")
+    assert seeded.list_orders("demo", 20, None).items == []
+
+
+def test_the_mutation_limit_is_a_stage_setting(
+    seeded: TradingStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from redfire_core.config import get_settings
+
+    monkeypatch.setenv("REDFIRE_GRAPHQL_MAX_MUTATIONS", "2")
+    get_settings.cache_clear()
+    try:
+        _, body = graphql(batch(3), {"input": GRAPHQL_ORDER})
+        refused(body, "TOO_MANY_MUTATIONS")
+        _, body = graphql(batch(2), {"input": GRAPHQL_ORDER})
+        assert "errors" not in body, body
+    finally:
+        monkeypatch.delenv("REDFIRE_GRAPHQL_MAX_MUTATIONS")
+        get_settings.cache_clear()
+    assert len(seeded.list_orders("demo", 20, None).items) == 2
+
+
+def test_each_mutation_counts_against_the_rate_limit(seeded: TradingStore) -> None:
+    from unittest.mock import patch
+
+    from redfire_api import security
+
+    # Given a caller allowed 3 requests a second
+    with patch.object(security._rate_limiter(), "limit", 3):
+        # When one request holds 5 mutations
+        status, _, body = call_api(
+            "POST",
+            "/graphql",
+            body={"query": batch(5), "variables": {"input": GRAPHQL_ORDER}},
+            token=token_for(),
+        )
+
+    # Then it is throttled like 5 requests would be, and no order is placed
+    assert status == 429 and body["code"] == "RATE_LIMITED"
+    assert seeded.list_orders("demo", 20, None).items == []
+
+
+@pytest.mark.parametrize("count", [0, 2])
+def test_a_request_with_an_idempotency_key_holds_exactly_one_mutation(
+    seeded: TradingStore, count: int
+) -> None:
+    query = batch(count) if count else "{ account { id } }"
+    status, _, body = call_api(
+        "POST",
+        "/graphql",
+        body={"query": query, "variables": {"input": GRAPHQL_ORDER} if count else {}},
+        token=token_for(),
+        headers={"Idempotency-Key": f"graphql-{count}"},
+    )
+    assert status == 200
+    refused(body, "IDEMPOTENCY_ONE_MUTATION")
+    assert seeded.list_orders("demo", 20, None).items == []
+
+
+def test_one_mutation_with_an_idempotency_key_runs_once(seeded: TradingStore) -> None:
+    def send() -> Any:
+        return call_api(
+            "POST",
+            "/graphql",
+            body={"query": batch(1), "variables": {"input": GRAPHQL_ORDER}},
+            token=token_for(),
+            headers={"Idempotency-Key": "graphql-once"},
+        )[2]
+
+    first, again = send(), send()
+    assert "errors" not in first and first == again
+    assert len(seeded.list_orders("demo", 20, None).items) == 1
+
+
+def test_bars_pages_are_costed_by_the_bars_their_range_holds(seeded: TradingStore) -> None:
+    # Given aliased bars queries, each a full page of 10,000 one-minute bars (they counted
+    # as a handful of fields each)
+    one = (
+        'bars(symbol: "GOOG", interval: "1m", start: "2026-01-01T00:00:00Z", '
+        'end: "2026-03-01T00:00:00Z") { items { timestamp open high low close volume } }'
+    )
+    query = "{ " + " ".join(f"b{n}: {one}" for n in range(3)) + " }"
+
+    # Then the request is refused before any bar is read
+    _, body = graphql(query)
+    refused(body, "QUERY_TOO_COMPLEX")

@@ -60,7 +60,7 @@ def test_uploaded_csv_is_ingested_with_rejections_reported(seeded: TradingStore)
     ingest(s3_event(key))
 
     job = MarketDataRecords().get_job("01JOBCSV")
-    assert job is not None and job.status == "succeeded"
+    assert job is not None and job.status == "completed"
     assert (job.written, job.unchanged, job.rejected) == (5, 0, 1)
     assert job.rejections[0]["reason"] == "high is below open or close"
 
@@ -88,7 +88,7 @@ def test_uploaded_parquet_is_ingested_like_csv_with_rejections_reported(
 
     # Then the valid bars are stored at 00:00 UTC and the broken one is reported
     job = MarketDataRecords().get_job("01JOBPQ")
-    assert job is not None and job.status == "succeeded"
+    assert job is not None and job.status == "completed"
     assert (job.written, job.unchanged, job.rejected) == (5, 0, 1)
     assert job.rejections[0]["reason"] == "high is below open or close"
     status, _, page = call_api(
@@ -168,7 +168,7 @@ def test_pushed_bars_are_stored_through_s3_and_reported(
         "GET", f"/v1/marketdata/ingests/{accepted['id']}", token=operator()
     )
     assert status == 200
-    assert report["status"] == "succeeded"
+    assert report["status"] == "completed"
     assert (report["written"], report["unchanged"], report["rejected"]) == (1, 0, 1)
     assert "not a finite number" in report["rejections"][0]["reason"]
 
@@ -326,7 +326,7 @@ def test_a_backfill_request_pulls_from_the_provider(seeded: TradingStore) -> Non
     ingest(s3_event(key))
 
     job = MarketDataRecords().get_job("01JOBB")
-    assert job is not None and job.status == "succeeded" and job.written == 6
+    assert job is not None and job.status == "completed" and job.written == 6
     assert job.source == "backfill:synthetic"
 
 
@@ -397,3 +397,33 @@ def test_a_pushed_bar_fills_a_resting_limit_order(seeded: TradingStore, pipeline
 
     filled = seeded.get_order("demo", order["id"])
     assert filled is not None and filled.status == "filled"
+
+
+def test_a_row_with_an_out_of_range_timestamp_is_quarantined_not_the_whole_job(
+    seeded: TradingStore, pipeline: Pipeline
+) -> None:
+    good = {"open": "170", "high": "172.5", "low": "169.1", "close": "171.2", "volume": "1000"}
+    body = {
+        "symbol": "GOOG",
+        "interval": "1d",
+        "bars": [
+            {"timestamp": "2026-11-16T00:00:00Z", **good},
+            {"timestamp": "99999999999999999999", **good},  # OSError from fromtimestamp
+            {"timestamp": 10**30, **good},  # OverflowError
+            {"timestamp": "9999-12-31T00:00:00Z", **good},  # its end is past year 9999
+        ],
+    }
+    status, _, accepted = call_api("POST", "/v1/marketdata/bars", body=body, token=operator())
+    assert status == 202, accepted
+
+    failures = pipeline.deliver("ingest")
+
+    status, _, report = call_api(
+        "GET", f"/v1/marketdata/ingests/{accepted['id']}", token=operator()
+    )
+    assert failures == []  # the message is done: no retry, no dead letter
+    assert status == 200
+    assert report["status"] == "completed", report
+    assert (report["written"], report["quarantined"], report["rejected"]) == (1, 3, 3)
+    reasons = [r["reason"] for r in report["rejections"]]
+    assert all("out of range" in reason for reason in reasons), reasons

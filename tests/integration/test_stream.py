@@ -7,18 +7,19 @@ import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
 
 from redfire_core.adapters.trading_store import TradingStore
-from redfire_core.auth import Role
+from redfire_core.auth import Role, issue_token
 from redfire_core.config import get_settings
 from redfire_core.domain.channels import Subscription
 from redfire_core.events import Envelope, new_id
 from redfire_stream import wiring
-from tests.integration.conftest import call_api, call_ws, token_for
+from tests.integration.conftest import SECRET, call_api, call_ws, token_for
 from tests.support.events import LambdaContext, load_event
 from tests.support.pipeline import Pipeline
 from tests.support.serialised_moto import serialised_aws_calls
@@ -59,8 +60,10 @@ def disconnect(cid: str) -> None:
     assert ws(event) == {"statusCode": 200}
 
 
-def subscribed(cid: str, channels: list[str], account: str = "demo", **resume: int) -> None:
-    assert connect(cid, token_for(account))["statusCode"] == 200
+def subscribed(
+    cid: str, channels: list[str], account: str = "demo", token: str | None = None, **resume: int
+) -> None:
+    assert connect(cid, token or token_for(account))["statusCode"] == 200
     request: dict[str, Any] = {"action": "subscribe", "channels": channels}
     if resume:
         request["resume"] = resume
@@ -293,6 +296,18 @@ def test_a_revoked_api_keys_token_is_refused_at_connect(
 # --- channels nobody watches -----------------------------------------------------------
 
 
+def token_valid_for(seconds: int, account: str = "demo") -> str:
+    """A token issued now that expires in ``seconds`` (outliving a test's moved clock)."""
+    return issue_token(
+        SECRET,
+        account_id=account,
+        role=Role.TRADER,
+        subject=f"user-{account}",
+        settings=get_settings().model_copy(update={"token_ttl_seconds": seconds}),
+        now=datetime.now(UTC),
+    )
+
+
 class Clock:
     """The stream's clock, moved by the test."""
 
@@ -378,8 +393,8 @@ def test_a_resume_point_from_before_an_event_not_kept_is_reported_then_live_cont
     clock.now += CONNECTION_TTL_SECONDS + get_settings().stream_retention_seconds + 1
     push(order_envelope("o3"))
     assert len(connections_items("MSG#")) == 2
-    # When it resumes from its last seq
-    subscribed("again", ["orders"], orders=2)
+    # When it resumes from its last seq (with a token still valid at the moved clock)
+    subscribed("again", ["orders"], token=token_valid_for(4 * 86_400), orders=2)
     push(order_envelope("o4"))
     # Then it is told explicitly, and live messages continue the sequence
     ack, error = poster.sent["again"][:2]
@@ -408,3 +423,106 @@ def test_a_subscribe_landing_before_the_drop_gets_the_event_sequenced(
     push(order_envelope("o1"))
     assert [m["seq"] for m in poster.of_channel("late", "orders")] == [1]
     assert len(connections_items("MSG#")) == 1
+
+
+# --- revocation and expiry end delivery ------------------------------------------------
+
+
+def key_token(account: str = "demo") -> tuple[str, str]:
+    """(key id, token exchanged from a new read-only API key of ``account``)."""
+    admin = token_for(account, Role.ADMIN)
+    _, _, key = call_api(
+        "POST", "/v1/api-keys", body={"name": "bot", "scopes": ["read"]}, token=admin
+    )
+    _, _, exchanged = call_api(
+        "POST", "/v1/auth/token", body={"key_id": key["key_id"], "secret": key["secret"]}
+    )
+    return key["key_id"], exchanged["access_token"]
+
+
+def revoke(key_id: str, account: str = "demo") -> None:
+    status, _, _ = call_api(
+        "DELETE", f"/v1/api-keys/{key_id}", token=token_for(account, Role.ADMIN)
+    )
+    assert status in (200, 204)
+    wiring.api_keys.cache_clear()  # the stream's cached "live" answer has aged out
+
+
+def ended_with(poster: RecordingPoster, cid: str, code: str) -> bool:
+    """The connection was told ``code`` last, closed, and forgotten."""
+    last = poster.sent[cid][-1]
+    return (
+        (last["type"], last["code"]) == ("error", code)
+        and cid in poster.closed
+        and connection_item(cid) is None
+    )
+
+
+def test_a_revoked_keys_connection_gets_token_revoked_instead_of_the_next_event(
+    seeded: TradingStore, poster: RecordingPoster
+) -> None:
+    key_id, token = key_token()
+    subscribed("bot", ["orders"], token=token)
+    subscribed("user", ["orders"])
+
+    revoke(key_id)
+    push(order_envelope("o1"))
+    push(order_envelope("o2"))
+
+    assert poster.of_channel("bot", "orders") == []
+    assert ended_with(poster, "bot", "TOKEN_REVOKED")
+    assert [m["data"]["id"] for m in poster.of_channel("user", "orders")] == ["o1", "o2"]
+    assert "user" not in poster.closed
+
+
+def test_an_expired_tokens_connection_gets_token_expired_instead_of_the_next_event(
+    seeded: TradingStore, poster: RecordingPoster, clock: Clock
+) -> None:
+    subscribed("short", ["orders"], token=token_valid_for(60))
+    subscribed("long", ["orders"], token=token_valid_for(3600))
+
+    clock.now += 61
+    push(order_envelope("o1"))
+
+    assert poster.of_channel("short", "orders") == []
+    assert ended_with(poster, "short", "TOKEN_EXPIRED")
+    assert [m["data"]["id"] for m in poster.of_channel("long", "orders")] == ["o1"]
+
+
+def test_a_message_on_a_connection_whose_token_expired_ends_it(
+    seeded: TradingStore, poster: RecordingPoster, clock: Clock
+) -> None:
+    assert connect("c1", token_valid_for(60))["statusCode"] == 200
+
+    clock.now += 61
+    send("c1", {"action": "ping"})
+
+    assert {"type": "pong"} not in poster.sent["c1"]
+    assert ended_with(poster, "c1", "TOKEN_EXPIRED")
+
+
+def test_the_declared_sweep_closes_idle_connections_whose_token_expired_or_key_was_revoked(
+    seeded: TradingStore, poster: RecordingPoster, clock: Clock
+) -> None:
+    from redfire_core.resources import SCHEDULES
+    from redfire_stream.pusher import handler
+
+    sweep = SCHEDULES["close-stale-connections"]
+    assert (sweep.function, sweep.rate_seconds()) == ("pusher", 60)  # the documented bound
+    key_id, token = key_token()
+    subscribed("bot", ["orders"], token=token)
+    subscribed("short", ["trades"], token=token_valid_for(60))
+    assert connect("idle", token_valid_for(60))["statusCode"] == 200
+    subscribed("long", ["orders"], token=token_valid_for(3600))
+
+    # No event comes; the clock passes the short tokens' expiry and the key is revoked.
+    revoke(key_id)
+    clock.now += 61
+    ended = handler(dict(sweep.payload), LambdaContext())
+
+    assert ended == {"TOKEN_EXPIRED": 2, "TOKEN_REVOKED": 1}
+    assert ended_with(poster, "bot", "TOKEN_REVOKED")
+    assert ended_with(poster, "short", "TOKEN_EXPIRED")
+    assert ended_with(poster, "idle", "TOKEN_EXPIRED")
+    assert "long" not in poster.closed and connection_item("long") is not None
+    assert handler(dict(sweep.payload), LambdaContext()) == {"TOKEN_EXPIRED": 0, "TOKEN_REVOKED": 0}

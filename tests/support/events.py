@@ -29,14 +29,18 @@ def http_event(
     body: Any = None,
     token: str | None = None,
     headers: dict[str, str] | None = None,
+    source_ip: str | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API (payload 2.0) event for ``method url``."""
+    """An API Gateway HTTP API (payload 2.0) event for ``method url`` (from ``source_ip``,
+    as API Gateway saw the connection, when given)."""
     event = load_event("apigw_http_v2")
     parts = urlsplit(url)
     event["rawPath"] = parts.path
     event["rawQueryString"] = parts.query
     event["requestContext"]["http"]["method"] = method
     event["requestContext"]["http"]["path"] = parts.path
+    if source_ip:
+        event["requestContext"]["http"]["sourceIp"] = source_ip
     if parts.query:
         event["queryStringParameters"] = dict(
             pair.split("=", 1) for pair in parts.query.split("&") if "=" in pair

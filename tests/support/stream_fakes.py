@@ -8,7 +8,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from redfire_core.adapters.stream_store import ChannelState, Connection, Retained, SeqConflict
+from redfire_core.adapters.stream_store import (
+    ChannelState,
+    Connection,
+    Retained,
+    SeqConflict,
+    Subscriber,
+)
 from redfire_core.adapters.ws_management import ConnectionGone
 from redfire_core.domain.channels import Subscription
 
@@ -28,7 +34,7 @@ class FakeStreamStore:
     """The same conditions as the DynamoDB adapter, on dicts (thread-safe)."""
 
     def __init__(self) -> None:
-        self.connections: dict[str, Connection] = {}
+        self.open: dict[str, Connection] = {}  # by connection id
         self.subscriptions: dict[Subscription, set[str]] = defaultdict(set)
         self.channels: dict[Subscription, _Channel] = defaultdict(_Channel)
         self.claims: dict[str, int] = {}
@@ -36,28 +42,37 @@ class FakeStreamStore:
 
     def put_connection(self, connection: Connection, ttl: int) -> None:
         with self.lock:
-            self.connections[connection.connection_id] = connection
+            self.open[connection.connection_id] = connection
 
     def get_connection(self, connection_id: str) -> Connection | None:
-        return self.connections.get(connection_id)
+        return self.open.get(connection_id)
+
+    def connections(self) -> list[Connection]:
+        with self.lock:
+            return list(self.open.values())
 
     def delete_connection(self, connection_id: str) -> None:
         with self.lock:
-            self.connections.pop(connection_id, None)
+            self.open.pop(connection_id, None)
             for subscribers in self.subscriptions.values():
                 subscribers.discard(connection_id)
 
-    def put_subscription(self, connection_id: str, sub: Subscription, ttl: int) -> None:
+    def put_subscription(self, connection: Connection, sub: Subscription, ttl: int) -> None:
         with self.lock:
-            self.subscriptions[sub].add(connection_id)
+            self.subscriptions[sub].add(connection.connection_id)
 
     def delete_subscription(self, connection_id: str, sub: Subscription) -> None:
         with self.lock:
             self.subscriptions[sub].discard(connection_id)
 
-    def subscribers(self, sub: Subscription, now: int) -> list[str]:
+    def subscribers(self, sub: Subscription, now: int) -> list[Subscriber]:
         with self.lock:
-            return sorted(self.subscriptions[sub])
+            found = []
+            for cid in sorted(self.subscriptions[sub]):
+                known = self.open.get(cid)
+                grant = (known.expires_at, known.key_id) if known else (0, None)
+                found.append(Subscriber(cid, *grant))
+            return found
 
     def claimed_seq(self, event_key: str) -> int | None:
         return self.claims.get(event_key)

@@ -28,3 +28,22 @@ def test_create_account_opens_a_margin_account_unless_told_cash(
     # Then only --cash-account opens it without margin (it cannot sell short)
     assert opened["account_id"] == "fund-1" and opened["cash"] == "5000"
     assert opened["margin"] is margin
+
+
+def test_revoke_key_reaches_the_key_the_stage_and_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    revoked: dict[str, Any] = {}
+
+    def revoke_key(key_id: str, **options: Any) -> int:
+        revoked.update(options, key_id=key_id)
+        return 0
+
+    monkeypatch.setattr("redfire_cli.admin.revoke_key", revoke_key)
+
+    assert main(["admin", "revoke-key", "key_01abc", "--stage", "prod", "--reason", "leaked"]) == 0
+    assert (revoked["key_id"], revoked["stage"], revoked["reason"]) == (
+        "key_01abc",
+        "prod",
+        "leaked",
+    )

@@ -60,6 +60,8 @@ def test_plot_writes_a_self_contained_chart(tmp_path: Path) -> None:
         (["--strategy", "sma_cross", "--data", str(GOOG), "--cash", "lots"], "--cash"),
         (["--strategy", "sma_cross"], "--data"),
         (["--data", str(GOOG)], "--strategy"),
+        (["--strategy", "sma_cross", "--data", str(GOOG), "--param", "fast=1e308"], "'fast'"),
+        (["--strategy", "sma_cross", "--data", str(GOOG), "--param", f"slow={10**400}"], "'slow'"),
     ],
 )
 def test_bad_input_is_one_line_on_stderr_and_a_nonzero_exit(
@@ -84,9 +86,24 @@ def test_csv_problems_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "no Close column" in capsys.readouterr().err
 
 
-def test_too_few_bars_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["backtest", "--strategy", "sma_cross", "--data", str(GOOG), "--param",
-                 "slow=5000"])  # fmt: skip
+def test_an_out_of_range_timestamp_is_named_with_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "time,open,high,low,close\n2026-01-01,1,2,0.5,1\n99999999999999999999,1,2,0.5,1\n"
+    )
+    code = main(["backtest", "--strategy", "sma_cross", "--data", str(bad)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "line 3" in err and "out of range" in err
+
+
+def test_too_few_bars_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    short = tmp_path / "short.csv"
+    short.write_text("".join(GOOG.read_text().splitlines(keepends=True)[:200]))
+    code = main(["backtest", "--strategy", "sma_cross", "--data", str(short), "--param",
+                 "slow=500"])  # fmt: skip
     assert code == 2
     assert "too few bars" in capsys.readouterr().err
 

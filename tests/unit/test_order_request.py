@@ -223,16 +223,29 @@ def test_a_price_that_is_not_a_positive_decimal_string_is_refused(price: object)
     assert (refusal.code, refusal.field) == ("ORDER_INVALID", "limit_price")
 
 
-@pytest.mark.parametrize("client_order_id", ["", "x" * 65, 42], ids=["empty", "too-long", "int"])
-def test_a_client_order_id_must_be_a_string_of_1_to_64_characters(client_order_id: object) -> None:
+@pytest.mark.parametrize(
+    "client_order_id",
+    ["", "x" * 129, 42, "a\u202eb", "a\x07b", "caf\u00e9", "\u0661"],
+    ids=["empty", "too-long", "int", "bidi", "control", "latin-1", "arabic-digit"],
+)
+def test_a_client_order_id_must_be_1_to_128_printable_ascii_characters(
+    client_order_id: object,
+) -> None:
     # Given a bad client order id, when parsed, then ORDER_INVALID on client_order_id
     refusal = _refusal(_body(client_order_id=client_order_id))
     assert (refusal.code, refusal.field) == ("ORDER_INVALID", "client_order_id")
 
 
-def test_a_client_order_id_of_64_characters_is_accepted() -> None:
+def test_a_client_order_id_of_128_characters_is_accepted() -> None:
     # Given the longest allowed client order id, when parsed, then it is kept
-    assert OrderRequest.parse(_body(client_order_id="x" * 64), GOOG).client_order_id == "x" * 64
+    assert OrderRequest.parse(_body(client_order_id="x" * 128), GOOG).client_order_id == "x" * 128
+
+
+@pytest.mark.parametrize("quantity", ["\u0661", "1\u0660", "\uff11", "1\n"])
+def test_a_quantity_in_other_scripts_digits_is_refused(quantity: str) -> None:
+    # Given digits Decimal() would read ("\u0661" is 1), when parsed, then ORDER_INVALID
+    refusal = _refusal(_body(quantity=quantity))
+    assert (refusal.code, refusal.field) == ("ORDER_INVALID", "quantity")
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import io
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -174,6 +174,29 @@ def test_klines_are_parsed_from_a_recorded_response() -> None:
     assert bars[0].open == Decimal("87012.34") and bars[0].volume == Decimal("812.44721")
     assert "symbol=BTCUSDT" in urls[0] and "interval=1h" in urls[0]
     assert "startTime=1764028800000" in urls[0]
+
+
+def test_klines_come_from_the_stage_configured_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a stage pointed at Binance's public market data mirror (api.binance.com answers
+    # 451 to US addresses)
+    from redfire_core.config import get_settings
+
+    monkeypatch.setenv("REDFIRE_BINANCE_BASE_URL", "https://data-api.binance.vision")
+    get_settings.cache_clear()
+    urls: list[str] = []
+
+    def get(url: str) -> Any:
+        urls.append(url)
+        return []
+
+    try:
+        # When the provider fetches
+        start = datetime(2025, 11, 25, tzinfo=UTC)
+        BinanceKlinesProvider(get=get).fetch("BTC-USD", "1h", start, start + timedelta(hours=1))
+    finally:
+        get_settings.cache_clear()  # later tests read the restored environment
+    # Then it asks the mirror
+    assert urls[0].startswith("https://data-api.binance.vision/api/v3/klines?")
 
 
 def test_klines_throttling_is_retried_with_backoff_then_raised() -> None:

@@ -56,8 +56,8 @@ def test_the_declared_schedules_all_have_a_rate() -> None:
 
 
 def test_the_orders_table_declares_its_gsi_keys_as_strings() -> None:
-    # Given the orders table with gsi1 (open by symbol) and gsi2 (open by account)
-    # Then table and index keys are all string attributes
+    # Given the orders table with gsi1 (open by symbol), gsi2 (open by account) and gsi3
+    # (submitted, by age). Then table and index keys are all string attributes
     assert ORDERS.attribute_types() == {
         "pk": "S",
         "sk": "S",
@@ -65,6 +65,8 @@ def test_the_orders_table_declares_its_gsi_keys_as_strings() -> None:
         "gsi1sk": "S",
         "gsi2pk": "S",
         "gsi2sk": "S",
+        "gsi3pk": "S",
+        "gsi3sk": "S",
     }
 
 
@@ -158,3 +160,16 @@ def test_every_rule_targets_a_declared_queue_and_matches_our_source() -> None:
 def test_a_queue_has_a_dead_letter_queue_named_after_it() -> None:
     # Given the risk queue, then its DLQ is risk-dlq
     assert QUEUES["risk"].dlq_logical == "risk-dlq"
+
+
+def test_every_declared_bucket_has_a_setting_for_its_deployed_name() -> None:
+    # Given the declared buckets, then Settings reads each one's environment variable
+    from redfire_core.config import Settings
+    from redfire_core.resources import BUCKETS
+
+    for bucket in BUCKETS.values():
+        field = bucket.environment_variable.removeprefix("REDFIRE_").lower()
+        assert field in Settings.model_fields, bucket.logical
+        assert Settings(**{field: "generated-name"}).bucket_name(bucket.logical) == (
+            "generated-name"
+        )

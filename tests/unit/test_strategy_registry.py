@@ -48,3 +48,28 @@ def test_a_plug_in_strategy_is_loaded_from_its_entry_point(
 def test_an_unknown_strategy_names_the_available_ones() -> None:
     with pytest.raises(StrategyError, match=r"unknown strategy 'x'.*sma_cross"):
         strategy_named("x")
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLED))
+def test_every_bundled_parameter_is_bounded_and_its_default_lies_within(name: str) -> None:
+    strategy = strategy_named(name)
+    numeric = {k for k, v in strategy.parameters.items() if isinstance(v, int | float)}
+
+    assert set(strategy.bounds) == numeric
+    for key, (lowest, highest) in strategy.bounds.items():
+        assert lowest <= strategy.parameters[key] <= highest
+        with pytest.raises(StrategyError, match=f"'{key}' must be between"):
+            strategy.resolve_parameters({key: highest + 1})
+
+
+def test_a_plug_in_without_declared_bounds_is_held_to_the_default_bound() -> None:
+    class Unbounded(Strategy):
+        name: ClassVar[str] = "unbounded"
+        parameters: ClassVar[dict[str, Any]] = {"window": 5, "weight": 0.5}
+
+    assert Unbounded.resolve_parameters({"window": 10**6})["window"] == 10**6
+    for huge in (10**400, 1e308, "1e308", -1e300):
+        with pytest.raises(StrategyError) as refused:
+            Unbounded.resolve_parameters({"window": huge})
+        assert refused.value.code == "STRATEGY_INVALID_PARAMETER"
+        assert "'window'" in str(refused.value) and len(str(refused.value)) < 120

@@ -35,6 +35,9 @@ TEXT_TYPES = (
     "application/x-www-form-urlencoded",
 )
 INTERNAL_ERROR = {"message": "Internal Server Error"}  # what API Gateway answers on a crash
+# The methods an HTTP API route can carry; any other (TRACE, CONNECT, made-up ones) never
+# reaches the function and is answered 405 problem+json, as the deployed API answers it.
+ROUTED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 Invoke = Callable[[dict[str, Any]], Any]
 
@@ -106,6 +109,18 @@ def build_http_api_event(
     return event
 
 
+def method_not_allowed_problem(method: str, path: str) -> dict[str, Any]:
+    """The problem document for a method no route takes (the shape of the API's problems)."""
+    return {
+        "type": "https://redfire.dev/problems/method-not-allowed",
+        "title": "Method Not Allowed",
+        "status": 405,
+        "detail": f"the method {method[:32]!r} is not allowed",
+        "code": "METHOD_NOT_ALLOWED",
+        "instance": path or "/",
+    }
+
+
 def http_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
     """Status, headers and body from a handler's reply, as API Gateway interprets it."""
     if not isinstance(result, dict) or "statusCode" not in result:
@@ -147,6 +162,25 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(raw)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_any
+
+    def __getattr__(self, name: str) -> Any:
+        # BaseHTTPRequestHandler answers a method without a do_* with an HTML 501: give every
+        # other method the API's 405 instead.
+        if name.startswith("do_") and name[3:] not in ROUTED_METHODS:
+            return self.method_not_allowed
+        raise AttributeError(name)
+
+    def method_not_allowed(self) -> None:
+        """405 problem+json with ``Allow``, as the API answers a method it has no route for."""
+        self._read_body()
+        body = json.dumps(method_not_allowed_problem(self.command, urlsplit(self.path).path))
+        raw = body.encode()
+        self.send_response(405)
+        self.send_header("content-type", "application/problem+json")
+        self.send_header("allow", ", ".join(ROUTED_METHODS))
+        self.send_header("content-length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("transfer-encoding", "").lower():

@@ -227,12 +227,16 @@ class LocalCloud:
 
     @staticmethod
     def _worker_processes(function_name: str) -> int:
-        """Worker processes for a function: its queue's maximum concurrency, at most one per
-        core (0: the function runs in this process)."""
+        """Worker processes for a function whose queue asks for ``local_workers``: the queue's
+        maximum concurrency, at most one per core (0: the function runs in this process)."""
         from redfire_core.resources import QUEUES
 
-        limits = [q.max_concurrency for q in QUEUES.values() if q.consumer == function_name]
-        if not limits or limits[0] is None:
+        limits = [
+            q.max_concurrency
+            for q in QUEUES.values()
+            if q.consumer == function_name and q.local_workers
+        ]
+        if not limits:
             return 0
         return max(1, min(limits[0], os.cpu_count() or 1))
 
@@ -240,7 +244,7 @@ class LocalCloud:
         from redfire_cli.localcloud import aws
         from redfire_cli.localcloud.sqs_pollers import SqsPoller
         from redfire_cli.localcloud.stream_poller import StreamPoller
-        from redfire_core.resources import QUEUES, STREAM_CONSUMERS
+        from redfire_core.resources import QUEUES, STREAM_CONSUMERS, STREAM_FILTERS
 
         for table_logical, function_name in STREAM_CONSUMERS.items():
             function = self.functions[function_name]
@@ -253,6 +257,7 @@ class LocalCloud:
                     aws.client("sqs"), self.resources.stream_failures[table_logical].url
                 ),
                 housekeeping=self.moto,
+                filter_pattern=STREAM_FILTERS.get(table_logical),
             )
             self.workers.append(
                 RepeatingWorker(

@@ -1,6 +1,8 @@
 """DynamoDB stream poller: what a Lambda stream event source mapping does, locally.
 
-Records go to the handler in order, as real Lambda DynamoDB Streams events. With
+Records go to the handler in order, as real Lambda DynamoDB Streams events; with a filter
+pattern (the declaration's ``STREAM_FILTERS``, as the event source mapping's FilterCriteria)
+only the records that match it, the others being skipped as Lambda skips them. With
 ``batchItemFailures`` (itemIdentifier = SequenceNumber) the poller checkpoints before the
 lowest failed record and retries from it, like ``ReportBatchItemFailures``; a raise retries
 the whole batch. After ``max_retries`` retries of the same record it gives up on that
@@ -41,6 +43,41 @@ class StreamHousekeeping(Protocol):
     def forget_shard_iterators(self, iterator_arns: Iterable[str]) -> None: ...
 
     def trim_stream(self, stream_arn: str, through_sequence: str) -> int: ...
+
+
+def check_filter_pattern(pattern: dict[str, Any]) -> None:
+    """Refuse a filter pattern this poller cannot apply as Lambda would: it knows nested
+    objects, lists of exact values and ``{"prefix": ...}``, which is all RedFire declares."""
+    for key, expected in pattern.items():
+        if isinstance(expected, dict):
+            check_filter_pattern(expected)
+            continue
+        if not isinstance(expected, list) or not expected:
+            raise ValueError(f"filter {key!r}: expected a non-empty list, got {expected!r}")
+        for rule in expected:
+            if isinstance(rule, dict) and set(rule) != {"prefix"}:
+                raise ValueError(f"filter {key!r}: rule {rule!r} is not supported locally")
+
+
+def matches_filter(pattern: dict[str, Any], record: dict[str, Any]) -> bool:
+    """Whether a stream record matches a Lambda event filter pattern (see
+    ``check_filter_pattern``): every key present, each value one of the rules."""
+    for key, expected in pattern.items():
+        if key not in record:
+            return False
+        value = record[key]
+        if isinstance(expected, dict):
+            if not isinstance(value, dict) or not matches_filter(expected, value):
+                return False
+        elif not any(_matches_rule(rule, value) for rule in expected):
+            return False
+    return True
+
+
+def _matches_rule(rule: Any, value: Any) -> bool:
+    if isinstance(rule, dict):
+        return isinstance(value, str) and value.startswith(rule["prefix"])
+    return bool(rule == value)
 
 
 def lambda_stream_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
@@ -86,7 +123,11 @@ class StreamPoller:
         housekeeping: StreamHousekeeping | None = None,
         batch_size: int = BATCH_SIZE,
         max_retries: int = MAX_RETRIES,
+        filter_pattern: dict[str, Any] | None = None,
     ) -> None:
+        if filter_pattern is not None:
+            check_filter_pattern(filter_pattern)
+        self.filter_pattern = filter_pattern
         self.name = name
         self.stream_arn = stream_arn
         self.invoke = invoke
@@ -152,7 +193,8 @@ class StreamPoller:
         records = response.get("Records", [])
         if records:
             self._last_record_at = time.monotonic()
-            self.pending.extend(records)
+            pattern = self.filter_pattern
+            self.pending.extend(r for r in records if pattern is None or matches_filter(pattern, r))
             self._last_read = sequence_number(records[-1])
 
     def _record_failure(self, failed_at: int) -> None:

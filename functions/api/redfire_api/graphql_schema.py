@@ -18,8 +18,13 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from redfire_api.deps import trading_store
-from redfire_api.paging import cursor_checked, offset_page
+from redfire_api.graphql_route import MAX_PAGE
+from redfire_api.paging import cursor_checked, offset_page, seal, unseal
 from redfire_api.problems import Problem
+from redfire_api.routes import instruments as instrument_routes
+from redfire_api.routes import orders as order_routes
+from redfire_api.routes import positions as position_routes
+from redfire_api.routes import trades as trade_routes
 from redfire_api.routes.account import _account, account_view
 from redfire_api.routes.instruments import instrument_view
 from redfire_api.routes.orders import PlaceOrder, ReplaceOrder, _statuses
@@ -36,8 +41,6 @@ from redfire_core.events import FillView, OrderView
 from redfire_core.services.managing import cancel_order, replace_order
 from redfire_core.services.placing import place_order
 from redfire_core.views import fill_view, order_view
-
-MAX_PAGE = 500
 
 OrderSide = strawberry.enum(enum.Enum("OrderSide", {m.name: m.value for m in DomainSide}))
 OrderType = strawberry.enum(enum.Enum("OrderType", {m.name: m.value for m in DomainOrderType}))
@@ -326,12 +329,14 @@ class Query:
         principal = _principal(info, "read")
         statuses = ",".join(s.value for s in status) if status else None
         where = OrderFilter(status=_statuses(statuses), symbol=symbol)
+        position = unseal(after, order_routes.LIST, principal.account_id)
         with cursor_checked():
             page = trading_store().list_orders(
-                principal.account_id, _page_size(first), after, where
+                principal.account_id, _page_size(first), position, where
             )
         return OrderPage(
-            items=[Order.of(order_view(o)) for o in page.items], next_cursor=page.next_cursor
+            items=[Order.of(order_view(o)) for o in page.items],
+            next_cursor=seal(page.next_cursor, order_routes.LIST, principal.account_id),
         )
 
     @strawberry.field(description="The caller's fills, oldest first.")
@@ -344,19 +349,25 @@ class Query:
         after: str | None = None,
     ) -> TradePage:
         principal = _principal(info, "read")
+        position = unseal(after, trade_routes.LIST, principal.account_id)
         with cursor_checked():
             page = trading_store().list_trades(
-                principal.account_id, _page_size(first), after, symbol=symbol, order_id=order_id
+                principal.account_id, _page_size(first), position, symbol=symbol, order_id=order_id
             )
         return TradePage(
-            items=[Trade.of(fill_view(f)) for f in page.items], next_cursor=page.next_cursor
+            items=[Trade.of(fill_view(f)) for f in page.items],
+            next_cursor=seal(page.next_cursor, trade_routes.LIST, principal.account_id),
         )
 
     @strawberry.field(description="Positions that are not flat, by symbol.")
     def positions(self, info: Info, first: int = 100, after: str | None = None) -> PositionPage:
         principal = _principal(info, "read")
         items, next_cursor = offset_page(
-            open_positions(trading_store(), principal.account_id), _page_size(first), after
+            open_positions(trading_store(), principal.account_id),
+            _page_size(first),
+            after,
+            position_routes.LIST,
+            principal.account_id,
         )
         return PositionPage(
             items=[Position(**_known(Position, position_detail(m).model_dump())) for m in items],
@@ -365,9 +376,13 @@ class Query:
 
     @strawberry.field(description="Tradable instruments, by symbol.")
     def instruments(self, info: Info, first: int = 100, after: str | None = None) -> InstrumentPage:
-        _principal(info, "read")
+        principal = _principal(info, "read")
         items, next_cursor = offset_page(
-            trading_store().list_instruments(), _page_size(first), after
+            trading_store().list_instruments(),
+            _page_size(first),
+            after,
+            instrument_routes.LIST,
+            principal.account_id,
         )
         return InstrumentPage(
             items=[
@@ -386,15 +401,17 @@ class Query:
 
     @strawberry.field(description="The caller's backtests, newest first.")
     def backtests(self, info: Info, first: int = 50, after: str | None = None) -> BacktestPage:
-        from redfire_api.routes.backtests import store
+        from redfire_api.routes.backtests import LIST, store
 
         principal = _principal(info, "read")
+        position = unseal(after, LIST, principal.account_id)
         with cursor_checked():
-            items, next_cursor = store().list_backtests(
-                principal.account_id, _page_size(first), after
+            items, next_position = store().list_backtests(
+                principal.account_id, _page_size(first), position
             )
         return BacktestPage(
-            items=[Backtest(**view.model_dump()) for view in items], next_cursor=next_cursor
+            items=[Backtest(**view.model_dump()) for view in items],
+            next_cursor=seal(next_position, LIST, principal.account_id),
         )
 
     @strawberry.field(description="Bars oldest first (as GET /v1/bars).")
@@ -467,6 +484,28 @@ class Mutation:
             now=datetime.now(UTC),
         )
         return Order.of(order_view(new))
+
+
+def bars_page_bound(arguments: dict[str, Any]) -> int:
+    """How many bars a ``bars`` page can hold for these arguments (for the cost limit): the
+    bars in [start, end), at most a page; a full page when they do not parse (the resolver
+    then refuses them)."""
+    from redfire_api.routes.marketdata import _moment
+    from redfire_core.domain.bars import INTERVALS
+    from redfire_core.services.market_data import PAGE_BARS
+
+    step = INTERVALS.get(str(arguments.get("interval")))
+    try:
+        start, end = _moment("start", arguments["start"]), _moment("end", arguments["end"])
+    except (Problem, KeyError, TypeError, AttributeError):
+        return PAGE_BARS
+    if step is None or end <= start:
+        return PAGE_BARS if step is None else 1
+    return min(PAGE_BARS, -(-(end - start) // step))
+
+
+# Fields whose page size is not a ``first`` argument: name -> its bound from the arguments.
+PAGE_BOUNDS = {"bars": bars_page_bound}
 
 
 def error_extensions(error: Exception) -> dict[str, Any] | None:

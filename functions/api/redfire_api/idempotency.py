@@ -1,9 +1,15 @@
 """``Idempotency-Key`` on every POST, PATCH and DELETE: the same request again gets the
 first answer instead of acting twice.
 
-ASGI middleware. The key is scoped by the token's account, the method and the path. The
-first request claims it (conditional put), runs, and keeps its response when it is not a
-server error (a 5xx gives the key up so the client may retry). Then:
+ASGI middleware. A key belongs to one caller and one route: its record is bound to the
+token's account, its principal (the key id for a token exchanged from an API key, the
+subject for any other token), the method and the path. Before anything is read from or
+written to the record, the route's own authorization runs (its scope requirements), so a
+caller who may not make the request gets the route's 403, never a kept answer. The first
+request claims the key (conditional put), runs, and keeps its response when it is a 2xx or
+a 4xx other than 401, 403, 408, 409, 425 and 429 (answers that say "try again later" or
+depend on who asks). Any other answer (a 5xx above all) gives the key up so the client may
+retry. Then:
 
 - the same request again (same body and query) gets the kept response replayed: the same
   status and body, with ``Idempotent-Replayed: true``;
@@ -12,7 +18,12 @@ server error (a 5xx gives the key up so the client may retry). Then:
 - a duplicate that arrives while the first still runs polls for up to ``WAIT_SECONDS``,
   then is 409 ``ORDER_IN_PROGRESS`` (order routes) or ``REQUEST_IN_PROGRESS``.
 
-A request without a valid token passes through untouched and gets its 401 from the route.
+No secret is kept at rest: a top-level ``secret`` field of a JSON answer (a new API key's)
+is stored as null, so a replay returns the resource with ``"secret": null``.
+
+``POST /v1/auth/token`` takes no key (its answer is a bearer token, not to be stored). A
+request without a valid token passes through untouched and gets its 401 (or 429) from
+the route; it is authenticated once, and counts once against the rate limit.
 """
 
 from __future__ import annotations
@@ -31,8 +42,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from redfire_api.deps import idempotency_keys
 from redfire_api.problems import Problem, invalid, problem_response
-from redfire_api.security import authenticate
+from redfire_api.security import (
+    RouteRequirements,
+    authenticate,
+    authorize,
+    route_requirements,
+)
 from redfire_core.adapters.idempotency_keys import StoredResponse, record_id
+from redfire_core.auth import Principal
 from redfire_core.observability import logger
 
 METHODS = frozenset({"POST", "PATCH", "DELETE"})
@@ -40,7 +57,16 @@ HEADER = "idempotency-key"
 MAX_KEY_LENGTH = 255
 WAIT_SECONDS = 5.0
 POLL_SECONDS = 0.1
-KEPT_HEADERS = ("content-type", "location")
+KEPT_HEADERS = ("content-type", "location", "preference-applied")
+# 4xx answers that are not the request's final answer: the caller should retry (408, 425,
+# 429), a conflict that may clear (409), or they depend on the token rather than the
+# request (401, 403).
+UNKEPT_CLIENT_ERRORS = frozenset({401, 403, 408, 409, 425, 429})
+# Fields of a JSON answer that are never stored (they are replayed as null).
+SECRET_FIELDS = ("secret",)
+# The token exchange changes nothing and answers with a bearer token, which must not be
+# kept at rest: it takes no key.
+UNKEYED_PATHS = frozenset({"/v1/auth/token"})
 HEADER_DOC: dict[str, Any] = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -53,9 +79,19 @@ HEADER_DOC: dict[str, Any] = {
 class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._routes: list[RouteRequirements] | None = None  # read from the app once
+
+    def _route_requirements(self, scope: Scope) -> list[RouteRequirements]:
+        if self._routes is None:
+            self._routes = route_requirements(scope["app"].routes)
+        return self._routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in METHODS:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in METHODS
+            or scope["path"] in UNKEYED_PATHS
+        ):
             await self.app(scope, receive, send)
             return
         request = Request(scope)
@@ -66,7 +102,12 @@ class IdempotencyMiddleware:
         try:
             principal = await run_in_threadpool(authenticate, request)
         except Problem:
-            await self.app(scope, receive, send)  # the route answers 401
+            await self.app(scope, receive, send)  # the route answers 401 (or 429)
+            return
+        try:
+            await run_in_threadpool(authorize, request, self._route_requirements(scope))
+        except Problem as forbidden:
+            await problem_response(forbidden, request)(scope, receive, send)
             return
         refusal = _check_key(key)
         if refusal is not None:
@@ -74,7 +115,7 @@ class IdempotencyMiddleware:
             return
         body = await _read_body(receive)
         method, path = scope["method"], scope["path"]
-        record = record_id(principal.account_id, method, path, key)
+        record = record_id(principal.account_id, principal_id(principal), method, path, key)
         digest = request_hash(method, path, scope.get("query_string", b""), body)
         await _Attempt(self.app, scope, _replaying(body, receive), send, record, digest).run()
 
@@ -144,7 +185,7 @@ class _Attempt:
             await run_in_threadpool(self.keys.release, self.record)
             raise
         status, body = int(start["status"]), b"".join(chunks)
-        if status >= 500:
+        if not kept_status(status):
             await run_in_threadpool(self.keys.release, self.record)
         else:
             headers = {
@@ -152,7 +193,7 @@ class _Attempt:
                 for name, value in start.get("headers", [])
                 if name.decode("latin-1").lower() in KEPT_HEADERS
             }
-            kept = StoredResponse(status, body.decode("utf-8"), headers)
+            kept = StoredResponse(status, without_secrets(body).decode("utf-8"), headers)
             try:
                 await run_in_threadpool(
                     self.keys.complete, self.record, self.digest, kept, datetime.now(UTC)
@@ -189,13 +230,39 @@ def document(app: FastAPI) -> None:
         if app.openapi_schema:
             return app.openapi_schema
         schema = build()
-        for operations in schema.get("paths", {}).values():
+        for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
-                if method.upper() in METHODS:
+                if method.upper() in METHODS and path not in UNKEYED_PATHS:
                     operation.setdefault("parameters", []).append(HEADER_DOC)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def principal_id(principal: Principal) -> str:
+    """Whose key it is: a token exchanged from an API key has the key id as its subject;
+    any other token (an identity provider's) its subject."""
+    return principal.subject
+
+
+def kept_status(status: int) -> bool:
+    """2xx and 4xx answers are the request's answer, except those in UNKEPT_CLIENT_ERRORS;
+    5xx (and anything else) are not kept."""
+    return 200 <= status < 300 or (400 <= status < 500 and status not in UNKEPT_CLIENT_ERRORS)
+
+
+def without_secrets(body: bytes) -> bytes:
+    """The body as it may be stored: a JSON object's secret fields set to null."""
+    try:
+        content = json.loads(body) if body else None
+    except ValueError:
+        return body
+    if not isinstance(content, dict) or not any(
+        content.get(name) is not None for name in SECRET_FIELDS
+    ):
+        return body
+    redacted = content | {name: None for name in SECRET_FIELDS if name in content}
+    return json.dumps(redacted, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def request_hash(method: str, path: str, query: bytes, body: bytes) -> str:

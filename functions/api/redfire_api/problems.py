@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from redfire_core.domain.errors import DomainError
+from redfire_core.domain.quotas import QuotaExceeded
 from redfire_core.observability import logger
 
 PROBLEM_TYPE_BASE = "https://redfire.dev/problems/"
@@ -110,6 +111,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Problem)
     async def on_problem(request: Request, problem: Problem) -> JSONResponse:
+        return problem_response(problem, request)
+
+    @app.exception_handler(QuotaExceeded)
+    async def on_quota_exceeded(request: Request, error: QuotaExceeded) -> JSONResponse:
+        problem = Problem(
+            429, error.code, error.message, headers={"Retry-After": str(error.retry_after)}
+        )
         return problem_response(problem, request)
 
     @app.exception_handler(DomainError)

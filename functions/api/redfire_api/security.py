@@ -1,12 +1,19 @@
-"""Bearer-token authentication and scope checks, as FastAPI dependencies."""
+"""Bearer-token authentication and scope checks, as FastAPI dependencies, and the
+throttle of the token exchange."""
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from functools import cache
 
 from fastapi import Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.routing import BaseRoute, compile_path
 
 from redfire_api.deps import api_keys
 from redfire_api.problems import Problem
@@ -21,6 +28,11 @@ from redfire_core.auth import (
 )
 from redfire_core.config import get_settings
 from redfire_core.domain.keys import KEY_PREFIX
+
+# The outcome of authenticating a request (a Principal or the Problem), kept on its ASGI
+# scope: the idempotency middleware and the route's dependency then share one check and
+# one count against the rate limit.
+_OUTCOME = "redfire.authentication"
 
 
 def unauthorized() -> Problem:
@@ -48,9 +60,38 @@ def _rate_limiter() -> RateLimiter:
     return RateLimiter(get_settings().rate_limit_per_second)
 
 
+@cache
+def _token_limiter_by_address() -> RateLimiter:
+    settings = get_settings()
+    return RateLimiter(settings.token_exchanges_per_address_per_minute, window_seconds=60)
+
+
+@cache
+def _token_limiter_by_key() -> RateLimiter:
+    settings = get_settings()
+    return RateLimiter(settings.token_exchanges_per_key_per_minute, window_seconds=60)
+
+
 def authenticate(request: Request) -> Principal:
     """The token's principal: a valid signature and claims, a key not revoked (also for
-    tokens issued before the revocation), and the caller within its request rate."""
+    tokens issued before the revocation), and the caller within its request rate.
+
+    Once per request: a second call (the route after the idempotency middleware) gets the
+    first call's principal or refusal, and the request counts once against the limit."""
+    outcome = request.scope.get(_OUTCOME)
+    if outcome is None:
+        try:
+            outcome = _authenticate(request)
+        except Problem as problem:
+            outcome = problem
+        request.scope[_OUTCOME] = outcome
+    if isinstance(outcome, Problem):
+        raise outcome
+    principal: Principal = outcome
+    return principal
+
+
+def _authenticate(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -61,40 +102,118 @@ def authenticate(request: Request) -> Principal:
         raise unauthorized() from None
     if principal.subject.startswith(KEY_PREFIX) and not api_keys().is_live(principal.subject):
         raise unauthorized()
-    if not _rate_limiter().allow(principal.subject, int(time.time())):
+    check_rate(principal.subject)
+    return principal
+
+
+def check_rate(caller: str) -> None:
+    """Count one request of ``caller`` (a token subject); 429 once its second is full."""
+    if not _rate_limiter().allow(caller, int(time.time())):
         raise Problem(
             429,
             "RATE_LIMITED",
             "too many requests for this key; retry shortly",
             headers={"Retry-After": "1"},
         )
-    return principal
 
 
 def signing_secret() -> str:
     return _secret().get()
 
 
-def require(scope: str) -> Callable[[Request], Principal]:
-    """A dependency that authenticates and demands ``scope`` (403 when it is missing)."""
+class ScopeRequirement:
+    """A dependency that authenticates and demands one of ``scopes`` (403 when none is held).
 
-    def dependency(request: Request) -> Principal:
+    A class rather than a closure so the idempotency middleware can find a route's
+    requirements and run them before it replays a kept answer (``authorize``)."""
+
+    def __init__(self, *scopes: str) -> None:
+        self.scopes = scopes
+
+    def __call__(self, request: Request) -> Principal:
         principal = authenticate(request)
-        if not principal.has_scope(scope):
-            raise Problem(403, "FORBIDDEN", f"this action needs the {scope!r} scope")
-        return principal
-
-    return dependency
-
-
-def require_any(*scopes: str) -> Callable[[Request], Principal]:
-    """A dependency that authenticates and demands at least one of ``scopes``."""
-
-    def dependency(request: Request) -> Principal:
-        principal = authenticate(request)
-        if not any(principal.has_scope(scope) for scope in scopes):
-            wanted = " or ".join(repr(scope) for scope in scopes)
+        if not any(principal.has_scope(scope) for scope in self.scopes):
+            wanted = " or ".join(repr(scope) for scope in self.scopes)
             raise Problem(403, "FORBIDDEN", f"this action needs the {wanted} scope")
         return principal
 
-    return dependency
+
+def require(scope: str) -> ScopeRequirement:
+    """A dependency that authenticates and demands ``scope`` (403 when it is missing)."""
+    return ScopeRequirement(scope)
+
+
+def require_any(*scopes: str) -> ScopeRequirement:
+    """A dependency that authenticates and demands at least one of ``scopes``."""
+    return ScopeRequirement(*scopes)
+
+
+@dataclass(frozen=True)
+class RouteRequirements:
+    """The scope requirements one route declares, and how to recognise its requests."""
+
+    path: str
+    pattern: re.Pattern[str]
+    methods: frozenset[str]
+    requirements: tuple[ScopeRequirement, ...]
+
+
+def route_requirements(routes: Sequence[BaseRoute]) -> list[RouteRequirements]:
+    """Every API route's requirements, in the order the router tries them."""
+    table = []
+    for context in iter_route_contexts(routes):
+        route, path = context.original_route, context.path
+        if isinstance(route, APIRoute) and path is not None:
+            pattern, _, _ = compile_path(path)
+            requirements = tuple(_requirements(route.dependant))
+            table.append(RouteRequirements(path, pattern, frozenset(route.methods), requirements))
+    return table
+
+
+def authorize(request: Request, table: Sequence[RouteRequirements]) -> None:
+    """Run the scope requirements of the route that ``request`` reaches (the same 403 the
+    route would give); nothing for a request that reaches no route."""
+    for entry in table:
+        if request.method in entry.methods and entry.pattern.match(request.scope["path"]):
+            for requirement in entry.requirements:
+                requirement(request)
+            return
+
+
+def _requirements(dependant: Dependant) -> Iterator[ScopeRequirement]:
+    for dependency in dependant.dependencies:
+        if isinstance(dependency.call, ScopeRequirement):
+            yield dependency.call
+        yield from _requirements(dependency)
+
+
+def source_address(request: Request) -> str:
+    """Who is calling, for throttling: API Gateway's ``sourceIp`` (Mangum's ``client``),
+    never ``X-Forwarded-For``, which the caller writes. An IPv6 caller gets a whole /64,
+    since one host usually holds that many addresses."""
+    host = request.client.host if request.client else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host or "unknown"
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def throttle_token_exchange(request: Request, key_id: str) -> None:
+    """Count one exchange attempt per source address and per (key id, address), before any
+    hashing; 429 with Retry-After when either is over. Never per key id alone: key ids are
+    not secret, so that would let anyone lock a key's owner out."""
+    address, now = source_address(request), int(time.time())
+    for limiter, caller in (
+        (_token_limiter_by_address(), f"TOKEN#{address}"),
+        (_token_limiter_by_key(), f"TOKEN#{address}#{key_id}"),
+    ):
+        if not limiter.allow(caller, now):
+            raise Problem(
+                429,
+                "RATE_LIMITED",
+                "too many token requests from this address; retry later",
+                headers={"Retry-After": str(limiter.retry_after(now))},
+            )

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from redfire_core.adapters.event_bus import EventBridgePublisher
 from redfire_core.adapters.market_data import MarketDataRecords, MarketDataStore
 from redfire_core.lambda_events import validated_env
-from redfire_core.observability import logger, metrics, tracer
+from redfire_core.observability import count, logger, metrics, tracer
 from redfire_core.providers import provider_named
 from redfire_core.resources import DEMO_SYMBOLS
 from redfire_core.services.ingesting import ingest_batch
@@ -58,7 +58,7 @@ def _pull(pull: ScheduledPull, now: datetime) -> dict[str, Any]:
     start = end - INTERVALS[pull.interval] * pull.bars
     bars = [b for s in pull.symbols for b in provider.fetch(s, pull.interval, start, end)]
     outcome = ingest_batch(store, records, publisher, bars)
-    metrics.add_metric(name="BarsIngested", unit="Count", value=outcome.written)
+    count("BarsIngested", outcome.written)
     return {"bars": len(bars), "written": outcome.written, "announced": len(outcome.events)}
 
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.events import Envelope, iso, new_id
 from redfire_core.lambda_events import envelope_from_sqs_body, validated_env
-from redfire_core.observability import logger, metrics, tracer
+from redfire_core.observability import count, logger, metrics, tracer
 from redfire_core.services.execution import (
     expire_due,
     on_cancel_requested,
@@ -71,7 +71,7 @@ def sweep(event: dict[str, Any]) -> dict[str, Any]:
         payload={},
     )
     expired = expire_due(_store(), now, cause)
-    metrics.add_metric(name="OrdersExpired", unit="Count", value=expired)
+    count("OrdersExpired", expired)
     return {"expired": expired}
 
 

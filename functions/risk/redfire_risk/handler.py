@@ -22,7 +22,7 @@ from redfire_core.adapters.risk_store import RiskStore
 from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.config import get_settings
 from redfire_core.lambda_events import envelope_from_sqs_body, validated_env
-from redfire_core.observability import logger, metrics, tracer
+from redfire_core.observability import count, logger, metrics, tracer
 from redfire_core.services.risk_monitoring import on_market_data, on_order_event
 from redfire_core.services.risk_review import deny_timed_out, review_order
 
@@ -56,14 +56,14 @@ def review(record: SQSRecord) -> str:
     now = datetime.now(UTC)
     if event.type == "OrderSubmitted":
         outcome = review_order(_store(), event, now, _risk())
-        metrics.add_metric(name=f"Orders{outcome.capitalize()}", unit="Count", value=1)
+        count(f"Orders{outcome.capitalize()}", 1)
         return outcome
     if event.type in ("OrderFilled", "OrderCanceled", "OrderExpired"):
         return on_order_event(_store(), _risk(), _audit(), event, now)
     if event.type == "MarketDataUpdated":
         breached = on_market_data(_store(), _risk(), _audit(), event, now)
         if breached:
-            metrics.add_metric(name="RiskBreaches", unit="Count", value=breached)
+            count("RiskBreaches", breached)
         return "monitored"
     logger.info("event ignored", extra={"type": event.type, "event_id": event.id})
     return "ignored"
@@ -72,7 +72,7 @@ def review(record: SQSRecord) -> str:
 def sweep(event: dict[str, Any]) -> dict[str, Any]:
     ScheduledSweep.model_validate(event)
     denied = deny_timed_out(_store(), datetime.now(UTC), get_settings().risk_timeout_seconds)
-    metrics.add_metric(name="OrdersTimedOut", unit="Count", value=denied)
+    count("OrdersTimedOut", denied)
     return {"denied": denied}
 
 

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from redfire_core.events import Envelope
 from redfire_core.lambda_events import envelope_from_sqs_body, validated_env
-from redfire_core.observability import logger, metrics, tracer
+from redfire_core.observability import count, logger, metrics, tracer
 from redfire_core.services import backtesting
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def execute(record: SQSRecord) -> str:
         return "ignored"
     outcome = route(*_ports(), event, datetime.now(UTC))
     logger.info("backtest work done", extra={"type": event.type, "outcome": outcome})
-    metrics.add_metric(name=f"{event.type}Worked", unit="Count", value=1)
+    count(f"{event.type}Worked", 1)
     return outcome
 
 

@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from redfire_core.lambda_events import envelope_from_sqs_body, validated_env
-from redfire_core.observability import logger, metrics, tracer
+from redfire_core.observability import count, logger, metrics, tracer
 
 if TYPE_CHECKING:
     from redfire_core.adapters.strategy_instances import StrategyInstanceStore
@@ -58,8 +58,8 @@ def drive(record: SQSRecord) -> str:
     now = datetime.now(UTC)
     if event.type == "MarketDataUpdated":
         outcome = service.on_market_data(_instances(), _trading(), _bars(), event, now)
-        metrics.add_metric(name="StrategyBarsHandled", unit="Count", value=outcome.acted)
-        metrics.add_metric(name="StrategyOrdersPlaced", unit="Count", value=outcome.orders)
+        count("StrategyBarsHandled", outcome.acted)
+        count("StrategyOrdersPlaced", outcome.orders)
         return f"acted {outcome.acted}, ignored {outcome.ignored}"
     if event.type in service.ORDER_EVENTS:
         return service.on_order_event(_instances(), _trading(), event, now)

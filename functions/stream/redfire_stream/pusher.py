@@ -1,8 +1,10 @@
-"""Pusher: the stream queue's events, stored with their seq and posted to subscribers."""
+"""Pusher: the stream queue's events, stored with their seq and posted to subscribers;
+and the ``close-stale-connections`` schedule (``{"action": "close_stale_connections"}``),
+which ends connections whose token expired or whose API key was revoked."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -10,12 +12,19 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from pydantic import BaseModel, ConfigDict
 
 from redfire_core.lambda_events import envelope_from_sqs_body, validated_env
-from redfire_core.observability import logger, metrics, tracer
+from redfire_core.observability import count, logger, metrics, tracer
 from redfire_stream.wiring import management_url, stream
 
 processor = BatchProcessor(event_type=EventType.SQS)
+
+
+class ScheduledSweep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["close_stale_connections"]
 
 
 def push(record: SQSRecord) -> int:
@@ -24,7 +33,7 @@ def push(record: SQSRecord) -> int:
     logger.set_correlation_id(event.correlation_id)
     service = stream(management_url())
     stored = service.publish(event)
-    metrics.add_metric(name="StreamPosts", unit="Count", value=service.last_posts)
+    count("StreamPosts", service.last_posts)
     logger.info(
         "event streamed",
         extra={"type": event.type, "event_id": event.id, "channels": len(stored)},
@@ -32,9 +41,19 @@ def push(record: SQSRecord) -> int:
     return len(stored)
 
 
+def sweep(event: dict[str, Any]) -> dict[str, int]:
+    ScheduledSweep.model_validate(event)
+    ended = stream(management_url()).close_stale()
+    metrics.add_metric(name="WebSocketsEnded", unit="Count", value=sum(ended.values()))
+    logger.info("stale connections closed", extra=ended)
+    return ended
+
+
 @validated_env
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if "Records" not in event:
+        return dict(sweep(event))
     return process_partial_response(event, push, processor, context)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from redfire_core.adapters.stream_store import StreamStore
 from redfire_core.adapters.ws_management import ApiGatewayManagement
 from redfire_core.config import get_settings
 from redfire_core.services.streaming import Stream
+
+if TYPE_CHECKING:
+    from redfire_core.adapters.api_keys import ApiKeyStore
 
 
 @cache
@@ -17,7 +21,20 @@ def stream(management_url: str) -> Stream:
         StreamStore(),
         ApiGatewayManagement(management_url),
         retention_seconds=get_settings().stream_retention_seconds,
+        key_is_live=key_is_live,
     )
+
+
+@cache
+def api_keys() -> ApiKeyStore:
+    from redfire_core.adapters.api_keys import ApiKeyStore  # lazy: pynamodb on first use
+
+    return ApiKeyStore()
+
+
+def key_is_live(key_id: str) -> bool:
+    """True while the API key exists unrevoked (the store caches a live answer briefly)."""
+    return api_keys().is_live(key_id)
 
 
 def management_url(domain_name: str = "", stage: str = "") -> str:

@@ -7,13 +7,14 @@ service, which answers on the socket through the management API.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import jwt
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field
 
-from redfire_core.adapters.api_keys import ApiKeyStore
 from redfire_core.auth import (
     InvalidToken,
     JwksCache,
@@ -26,7 +27,8 @@ from redfire_core.config import get_settings
 from redfire_core.domain.keys import KEY_PREFIX
 from redfire_core.events import iso
 from redfire_core.lambda_events import validated_env
-from redfire_core.observability import logger, metrics, tracer
+from redfire_core.observability import count, logger, metrics, tracer
+from redfire_stream.wiring import api_keys as _api_keys
 from redfire_stream.wiring import management_url, stream
 
 SUBPROTOCOL = "redfire"
@@ -79,40 +81,54 @@ def offered_token(event: WebSocketEvent) -> tuple[str | None, str | None]:
     return tokens[0], SUBPROTOCOL if SUBPROTOCOL in others else (others or tokens)[0]
 
 
-@cache
-def _api_keys() -> ApiKeyStore:
-    return ApiKeyStore()
+@dataclass(frozen=True)
+class Admitted:
+    """A connecting token's principal and what bounds its connection's life."""
+
+    principal: Principal
+    expires_at: int  # the token's ``exp``
+    key_id: str | None  # the API key it was exchanged from, if it was
+    subprotocol: str | None
 
 
-def authenticate(event: WebSocketEvent) -> tuple[Principal | None, str | None]:
+def authenticate(event: WebSocketEvent) -> Admitted | None:
     """The principal of a valid token whose API key (if it is one) is not revoked."""
     token, subprotocol = offered_token(event)
     if not token:
-        return None, None
+        return None
     try:
         principal = verify_token(token, _secret().get(), get_settings(), _jwks())
     except InvalidToken:
-        return None, None
-    if principal.subject.startswith(KEY_PREFIX) and not _api_keys().is_live(principal.subject):
-        return None, None
-    return principal, subprotocol
+        return None
+    key_id = principal.subject if principal.subject.startswith(KEY_PREFIX) else None
+    if key_id is not None and not _api_keys().is_live(key_id):
+        return None
+    # verify_token required a numeric exp; the signature is checked, so reading it is safe.
+    expires_at = int(jwt.decode(token, options={"verify_signature": False})["exp"])
+    return Admitted(principal, expires_at, key_id, subprotocol)
 
 
 def route(event: WebSocketEvent) -> dict[str, Any]:
     context = event.request_context
     service = stream(management_url(context.domain_name, context.stage))
     if context.event_type == "CONNECT":
-        principal, subprotocol = authenticate(event)
-        if principal is None:
-            metrics.add_metric(name="WebSocketRefused", unit="Count", value=1)
+        admitted = authenticate(event)
+        if admitted is None:
+            count("WebSocketRefused", 1)
             return {"statusCode": 401}
+        principal = admitted.principal
         service.connect(
-            context.connection_id, principal.account_id, principal.subject, iso_now(context)
+            context.connection_id,
+            principal.account_id,
+            principal.subject,
+            iso_now(context),
+            expires_at=admitted.expires_at,
+            key_id=admitted.key_id,
         )
         logger.info("connected", extra={"connection_id": context.connection_id})
         reply: dict[str, Any] = {"statusCode": 200}
-        if subprotocol:
-            reply["headers"] = {"Sec-WebSocket-Protocol": subprotocol}
+        if admitted.subprotocol:
+            reply["headers"] = {"Sec-WebSocket-Protocol": admitted.subprotocol}
         return reply
     if context.event_type == "DISCONNECT":
         service.disconnect(context.connection_id)

@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_cdk import App
 
-from redfire_infra.nag import add_nag_checks
+from redfire_infra.nag import add_checkov_skips, add_nag_checks
 from redfire_infra.stack import RedFireStack
 from redfire_infra.stage_config import (
     STAGE_CONTEXT_KEY,
@@ -27,6 +27,7 @@ def build_app(
     # No env: the template is account- and region-agnostic, so synth needs no credentials.
     stack = RedFireStack(app, config=config)
     add_nag_checks(app)
+    add_checkov_skips(app)
     return app, stack
 
 

@@ -43,7 +43,7 @@ class DataStore(Construct):
                 time_to_live_attribute=spec.ttl_attribute,
                 stream=_STREAM_VIEWS[spec.stream] if spec.stream else None,
                 removal_policy=config.stateful_removal_policy,
-                deletion_protection=config.protects_data,
+                deletion_protection=config.table_deletion_protection,
             )
             for gsi in spec.gsis:
                 table.add_global_secondary_index(

@@ -95,6 +95,8 @@ class DeclaredFunction(Construct):
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
             tracing=lambda_.Tracing.ACTIVE,
+            # Opt-in per stage: SQS consumers are capped by their event source mapping instead.
+            reserved_concurrent_executions=config.reserved_concurrency.get(spec.name),
             environment={
                 "REDFIRE_STAGE": declaration.stage,
                 "POWERTOOLS_SERVICE_NAME": spec.name,
@@ -107,10 +109,19 @@ class DeclaredFunction(Construct):
         self._grant_tables(declaration, shared.tables)
         if spec.publishes_events:
             shared.bus.grant_put_events_to(self.role)
+        if spec.fetches_market_data:
+            for variable, value in config.provider_environment.items():
+                self.function.add_environment(variable, value)
         if spec.reads_jwt_secret:
             shared.jwt_secret.grant_read(self.role)
             # Token checkers also accept the stage's external identity provider, if it has one.
             for variable, value in config.jwks_environment.items():
+                self.function.add_environment(variable, value)
+        if spec.name == "api":
+            for variable, value in config.api_environment.items():
+                self.function.add_environment(variable, value)
+        if spec.enforces_quotas:
+            for variable, value in config.quota_environment.items():
                 self.function.add_environment(variable, value)
 
         acknowledge(

@@ -4,14 +4,14 @@ database and table."""
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_timestream as timestream
 from constructs import Construct
 
-from redfire_core.resources import BUCKETS, FUNCTIONS, TIMESERIES, Declaration
+from redfire_core.resources import BUCKETS, FUNCTIONS, TIMESERIES, Bucket, Declaration
 from redfire_infra.function_factory import DeclaredFunction
 from redfire_infra.nag import acknowledge
 from redfire_infra.naming import construct_id
@@ -44,31 +44,33 @@ class MarketDataStorage(Construct):
         super().__init__(scope, id)
         self.buckets: dict[str, s3.Bucket] = {}
         for logical, spec in BUCKETS.items():
+            # No bucket_name: S3 names are global, so CloudFormation names the buckets
+            # (``redfire-<stage>-...-<random>``) and functions get the names in their
+            # environment; the CLI reads them from the stack's outputs.
             bucket = s3.Bucket(
                 self,
                 construct_id(logical),
-                bucket_name=declaration.bucket_name(logical),
                 encryption=s3.BucketEncryption.S3_MANAGED,
                 block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
                 enforce_ssl=True,
-                lifecycle_rules=(
-                    [s3.LifecycleRule(expiration=Duration.days(spec.expire_days))]
-                    if spec.expire_days
-                    else None
-                ),
+                versioned=True,
+                lifecycle_rules=_lifecycle_rules(spec),
                 removal_policy=RemovalPolicy.DESTROY
                 if not config.protects_data
-                else RemovalPolicy.RETAIN,
-                auto_delete_objects=False,
+                else RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+                # Only where the data is disposable: `cdk destroy` of dev empties the bucket
+                # through CDK's one custom resource; staging and prod keep their objects.
+                auto_delete_objects=not config.protects_data,
             )
             acknowledge(bucket, "AwsSolutions-S1", NO_ACCESS_LOGS_BECAUSE[logical])
             if spec.notify_queue:
-                self._notify(
-                    bucket,
-                    declaration.bucket_name(logical),
-                    spec.prefix,
-                    queues[spec.notify_queue],
-                )
+                self._notify(bucket, spec.prefix, queues[spec.notify_queue])
+            CfnOutput(
+                Stack.of(self),
+                spec.output_name,
+                value=bucket.bucket_name,
+                description=f"{logical} bucket ({spec.environment_variable})",
+            )
             self.buckets[logical] = bucket
 
         for name, function_spec in FUNCTIONS.items():
@@ -85,6 +87,9 @@ class MarketDataStorage(Construct):
                     )
                 )
             for logical in sorted({logical for logical, _ in grants}):
+                functions[name].function.add_environment(
+                    BUCKETS[logical].environment_variable, self.buckets[logical].bucket_name
+                )
                 acknowledge(
                     role,
                     f"AwsSolutions-IAM5[Resource::<{_arn_token(self.buckets, logical)}>/"
@@ -137,17 +142,20 @@ class MarketDataStorage(Construct):
                     )
                 )
 
-    def _notify(self, bucket: s3.Bucket, name: str, prefix: str, queue: sqs.Queue) -> None:
+    def _notify(self, bucket: s3.Bucket, prefix: str, queue: sqs.Queue) -> None:
         """Object created -> queue, on the bucket itself (no notifications custom resource,
         which would add a Lambda function outside the declaration)."""
+        # The bucket depends on this policy (S3 checks it when the configuration is
+        # written), so the policy cannot name the bucket: it names this account's buckets
+        # of the stack, whose generated names start with the lower-cased stack name.
+        stack_prefix = Stack.of(self).stack_name.lower()
         policy = queue.add_to_resource_policy(
             iam.PolicyStatement(
                 principals=[iam.ServicePrincipal("s3.amazonaws.com")],
                 actions=["sqs:SendMessage"],
                 resources=[queue.queue_arn],
                 conditions={
-                    # The declared name, not a reference: the bucket depends on this policy.
-                    "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:s3:::{name}"},
+                    "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:s3:::{stack_prefix}-*"},
                     "StringEquals": {"aws:SourceAccount": Stack.of(self).account},
                 },
             )
@@ -173,6 +181,23 @@ class MarketDataStorage(Construct):
         # S3 checks that it may send to the queue when the configuration is written.
         if policy.policy_dependable is not None:
             bucket.node.add_dependency(policy.policy_dependable)
+
+
+def _lifecycle_rules(spec: Bucket) -> list[s3.LifecycleRule]:
+    """Replaced and deleted versions expire (versioning undoes mistakes, not forever), as do
+    the bucket's objects when it declares an age and unfinished multipart uploads."""
+    rules = [
+        s3.LifecycleRule(
+            id="noncurrent-versions",
+            noncurrent_version_expiration=Duration.days(spec.noncurrent_version_expire_days),
+            abort_incomplete_multipart_upload_after=Duration.days(1),
+        ),
+        # S3 refuses this flag beside an expiration age, hence a rule of its own.
+        s3.LifecycleRule(id="expired-delete-markers", expired_object_delete_marker=True),
+    ]
+    if spec.expire_days:
+        rules.append(s3.LifecycleRule(id="objects", expiration=Duration.days(spec.expire_days)))
+    return rules
 
 
 def _arn_token(buckets: dict[str, s3.Bucket], logical: str) -> str:

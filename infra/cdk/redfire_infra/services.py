@@ -9,7 +9,13 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from redfire_core.resources import FUNCTIONS, QUEUES, STREAM_CONSUMERS, Declaration
+from redfire_core.resources import (
+    FUNCTIONS,
+    QUEUES,
+    STREAM_CONSUMERS,
+    STREAM_FILTERS,
+    Declaration,
+)
 from redfire_infra.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, core_layer_code
 from redfire_infra.data_store import DataStore
 from redfire_infra.event_routing import EventRouting, encrypted_queue
@@ -74,7 +80,7 @@ class Services(Construct):
                     routing.queues[logical],
                     batch_size=queue_spec.batch_size,
                     report_batch_item_failures=True,
-                    max_concurrency=queue_spec.max_concurrency,
+                    max_concurrency=config.max_concurrency(logical),
                 )
             )
 
@@ -101,6 +107,11 @@ class Services(Construct):
                     retry_attempts=STREAM_RETRY_ATTEMPTS,
                     report_batch_item_failures=True,
                     on_failure=sources.SqsDlq(dlq),
+                    filters=(
+                        [lambda_.FilterCriteria.filter(STREAM_FILTERS[table_logical])]
+                        if table_logical in STREAM_FILTERS
+                        else None
+                    ),
                 )
             )
             self.stream_dead_letter_queues[dlq_logical] = dlq

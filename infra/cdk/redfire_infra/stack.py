@@ -104,7 +104,9 @@ class RedFireStack(Stack):
             dead_letter_queues={
                 **self.routing.dead_letter_queues,
                 **self.services.stream_dead_letter_queues,
+                **self.schedules.dead_letter_queues,
             },
+            schedule_group=self.schedules.group_name,
         )
 
         CfnOutput(self, "ApiUrl", value=self.http_api.url)

@@ -10,6 +10,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 
 from redfire_core.domain.caps import parse_caps
+from redfire_core.resources import FUNCTIONS, MAX_CONCURRENCY_RANGE, QUEUES
 
 STAGE_CONTEXT_KEY = "stage"
 STAGES_CONTEXT_KEY = "redfire:stages"
@@ -43,7 +44,9 @@ _RETENTION_BY_DAYS: dict[int, logs.RetentionDays] = {
 
 _REMOVAL_POLICIES: dict[str, RemovalPolicy] = {
     "destroy": RemovalPolicy.DESTROY,
-    "retain": RemovalPolicy.RETAIN,
+    # Kept through stack updates and deletes, but deleted when the deploy that created them
+    # rolls back (DeletionPolicy RetainExceptOnCreate), so a failed first deploy can be retried.
+    "retain": RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     "snapshot": RemovalPolicy.SNAPSHOT,
 }
 
@@ -62,6 +65,13 @@ _JWKS_VARIABLES = {
     "scopes_claim": "REDFIRE_JWKS_SCOPES_CLAIM",
 }
 
+# Per-account quotas (``"quotas"`` in cdk.json; 0 turns one off): key -> function variable.
+_QUOTA_VARIABLES = {
+    "concurrent_sweeps": "REDFIRE_QUOTA_CONCURRENT_SWEEPS",
+    "combinations_per_day": "REDFIRE_QUOTA_COMBINATIONS_PER_DAY",
+    "running_instances": "REDFIRE_QUOTA_RUNNING_INSTANCES",
+}
+
 
 @dataclass(frozen=True)
 class StageConfig:
@@ -77,6 +87,27 @@ class StageConfig:
     # External identity provider whose RS256 tokens the API and WebSocket accept (None: off):
     # {"url", "issuer", "audience", optional "account_claim", "scopes_claim"}.
     jwks: dict[str, str] | None = None
+    # API Gateway access logs of the WebSocket API. They need the account-wide (per region)
+    # API Gateway CloudWatch role, which the stack then creates and sets (docs/deploy.md).
+    websocket_access_logs: bool = False
+    # Queue logical name -> MaximumConcurrency of its consumer, overriding the declaration's.
+    queue_max_concurrency: dict[str, int] = field(default_factory=dict)
+    # Function name -> reserved concurrent executions (opt-in: a deploy fails when
+    # reservations leave fewer than 100 unreserved executions in the account).
+    reserved_concurrency: dict[str, int] = field(default_factory=dict)
+    # DynamoDB deletion protection; off until the first deploy succeeded, because a protected
+    # table cannot be deleted by the rollback of the deploy that created it.
+    table_deletion_protection: bool = False
+    # Host of the binance klines provider (None: Settings' default, api.binance.com, which
+    # answers 451 to US addresses; https://data-api.binance.vision is the public mirror).
+    binance_base_url: str | None = None
+    # GraphQL on the API: whether introspection is answered, and how many mutations one
+    # request may hold (each still counts against the caller's rate limit).
+    graphql_introspection: bool = True
+    graphql_max_mutations: int = 10
+    # Per-account quotas of the functions that take work requests (None: Settings' defaults):
+    # {"concurrent_sweeps", "combinations_per_day", "running_instances"}.
+    quotas: dict[str, int] | None = None
     # The most an account's admin may set each risk limit and execution setting to (decimal
     # strings by key, redfire_core.domain.caps.CAP_KEYS); keys left out take DEFAULT_CAPS.
     limit_caps: dict[str, str] = field(default_factory=dict)
@@ -102,6 +133,52 @@ class StageConfig:
             parse_caps(self.limit_caps)
         except ValueError as error:
             raise StageConfigError(f"{self.stage}: limit_caps: {error}") from None
+        if self.binance_base_url is not None and not self.binance_base_url.startswith("https://"):
+            raise StageConfigError(f"{self.stage}: binance_base_url must be https")
+        if self.graphql_max_mutations < 1:
+            raise StageConfigError(f"{self.stage}: graphql_max_mutations must be at least 1")
+        if self.quotas is not None:
+            self._check_quotas(self.quotas)
+        self._check_concurrency()
+
+    def _check_quotas(self, quotas: object) -> None:
+        if not isinstance(quotas, dict) or set(quotas) - set(_QUOTA_VARIABLES):
+            raise StageConfigError(
+                f"{self.stage}: quotas must be an object with keys among {sorted(_QUOTA_VARIABLES)}"
+            )
+        for key, value in quotas.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise StageConfigError(f"{self.stage}: quotas.{key} must be an integer >= 0")
+
+    @property
+    def quota_environment(self) -> dict[str, str]:
+        """Variables of the functions that take work requests for the stage's quotas."""
+        return {_QUOTA_VARIABLES[key]: str(value) for key, value in (self.quotas or {}).items()}
+
+    def _check_concurrency(self) -> None:
+        low, high = MAX_CONCURRENCY_RANGE
+        unknown = set(self.queue_max_concurrency) - set(QUEUES)
+        if unknown:
+            raise StageConfigError(f"{self.stage}: queue_max_concurrency names {sorted(unknown)}")
+        for queue, limit in self.queue_max_concurrency.items():
+            if not isinstance(limit, int) or not low <= limit <= high:
+                raise StageConfigError(
+                    f"{self.stage}: queue_max_concurrency[{queue!r}]={limit!r} is not an "
+                    f"integer from {low} to {high}"
+                )
+        unknown = set(self.reserved_concurrency) - set(FUNCTIONS)
+        if unknown:
+            raise StageConfigError(f"{self.stage}: reserved_concurrency names {sorted(unknown)}")
+        for function, reserved in self.reserved_concurrency.items():
+            if not isinstance(reserved, int) or reserved < 1:
+                raise StageConfigError(
+                    f"{self.stage}: reserved_concurrency[{function!r}]={reserved!r} is not a "
+                    "positive integer"
+                )
+
+    def max_concurrency(self, queue: str) -> int:
+        """MaximumConcurrency of the queue's consumer on this stage."""
+        return self.queue_max_concurrency.get(queue, QUEUES[queue].max_concurrency)
 
     def _check_jwks(self, jwks: object) -> None:
         if not isinstance(jwks, dict):
@@ -129,17 +206,32 @@ class StageConfig:
         return {"REDFIRE_LIMIT_CAPS": json.dumps(parse_caps(self.limit_caps).as_strings())}
 
     @property
+    def provider_environment(self) -> dict[str, str]:
+        """Variables of the functions that fetch from market data providers."""
+        if not self.binance_base_url:
+            return {}
+        return {"REDFIRE_BINANCE_BASE_URL": self.binance_base_url}
+
+    @property
+    def api_environment(self) -> dict[str, str]:
+        """Variables of the API function for the stage's GraphQL limits."""
+        return {
+            "REDFIRE_GRAPHQL_INTROSPECTION": "true" if self.graphql_introspection else "false",
+            "REDFIRE_GRAPHQL_MAX_MUTATIONS": str(self.graphql_max_mutations),
+        }
+
+    @property
     def log_retention(self) -> logs.RetentionDays:
         return _RETENTION_BY_DAYS[self.log_retention_days]
 
     @property
     def stateful_removal_policy(self) -> RemovalPolicy:
-        """Removal policy of tables, secrets and log groups."""
+        """Removal policy of tables, secrets, log groups and buckets."""
         return _REMOVAL_POLICIES[self.removal_policy]
 
     @property
     def protects_data(self) -> bool:
-        """True when stateful resources outlive the stack (deletion protection on tables)."""
+        """True when stateful resources outlive the stack."""
         return self.removal_policy != "destroy"
 
     @classmethod

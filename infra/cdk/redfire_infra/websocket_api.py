@@ -3,12 +3,13 @@ reach the ws function; the functions that post to connections get ManageConnecti
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from redfire_core.resources import Declaration
@@ -54,15 +55,12 @@ class WebSocketApi(Construct):
         )
         for action in ACTION_ROUTES:
             self.api.add_route(action, integration=integration(action.capitalize()))
-        self.access_logs = access_log_group(self, declaration.name(WS_LOGICAL), config)
-        self.stage = apigwv2.WebSocketStage(
-            self,
-            "Stage",
-            web_socket_api=self.api,
-            stage_name=declaration.stage,
-            auto_deploy=True,
-            throttle=stage_throttle(config),
-            access_log_settings=_AccessLogSettings(
+        self.access_logs: logs.LogGroup | None = None
+        self.cloudwatch_account: apigw.CfnAccount | None = None
+        access_log_settings = None
+        if config.websocket_access_logs:
+            self.access_logs = access_log_group(self, declaration.name(WS_LOGICAL), config)
+            access_log_settings = _AccessLogSettings(
                 apigwv2.LogGroupLogDestination(self.access_logs),
                 apigw.AccessLogFormat.custom(
                     '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp",'
@@ -70,8 +68,28 @@ class WebSocketApi(Construct):
                     '"eventType":"$context.eventType","status":"$context.status",'
                     '"connectionId":"$context.connectionId"}'
                 ),
-            ),
+            )
+            self.cloudwatch_account = self._cloudwatch_account()
+        self.stage = apigwv2.WebSocketStage(
+            self,
+            "Stage",
+            web_socket_api=self.api,
+            stage_name=declaration.stage,
+            auto_deploy=True,
+            throttle=stage_throttle(config),
+            access_log_settings=access_log_settings,
         )
+        if self.cloudwatch_account is not None:
+            # API Gateway checks the account's role when the stage's log settings are written.
+            self.stage.node.add_dependency(self.cloudwatch_account)
+        else:
+            acknowledge(
+                self.stage,
+                "AwsSolutions-APIG1",
+                "WebSocket access logs are opt-in per stage (websocket_access_logs): they need "
+                "API Gateway's account-wide CloudWatch role, which a stage should not take over "
+                "unasked. Connections and subscriptions are logged by the ws function.",
+            )
         stack = Stack.of(self)
         api_logical_id = stack.resolve(stack.get_logical_id(self.api.node.default_child))
         for manager in managers:
@@ -108,6 +126,35 @@ class WebSocketApi(Construct):
                 "query string or Sec-WebSocket-Protocol, 401 when invalid); every other route "
                 "is only reachable on a connection that $connect accepted.",
             )
+
+    def _cloudwatch_account(self) -> apigw.CfnAccount:
+        """API Gateway's CloudWatch role for the account and region (one setting shared by
+        every API there), without which a WebSocket stage cannot write access logs. Kept when
+        the stack is deleted, so other APIs' logs keep working; removed if the deploy that
+        created it rolls back."""
+        role = iam.Role(
+            self,
+            "CloudWatchRole",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            description="API Gateway (account-wide): write access and execution logs",
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name(
+                    "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+                )
+            ],
+        )
+        role.apply_removal_policy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
+        acknowledge(
+            role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
+            "API Gateway's account-wide logging role serves every API of the account and "
+            "region, whose log groups it cannot know: AWS's managed policy for it is the "
+            "documented setup.",
+        )
+        account = apigw.CfnAccount(self, "CloudWatchAccount", cloud_watch_role_arn=role.role_arn)
+        account.apply_removal_policy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
+        return account
 
     @property
     def url(self) -> str:

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from redfire_core.resources import Declaration
+from redfire_core.domain.quotas import Quotas
+from redfire_core.resources import BUCKETS, Declaration
 
 if TYPE_CHECKING:
     from redfire_core.domain.caps import StageCaps
@@ -57,9 +58,28 @@ class Settings(BaseSettings):
     marketdata_store: str = "dynamodb"
     # Requests per second per caller (token subject) before 429; 0 turns the limit off.
     rate_limit_per_second: int = 50
+    # POST /v1/auth/token, checked before any hashing: exchanges per minute from one source
+    # address, and per key id from one address (never per key id alone: ids are not secret).
+    token_exchanges_per_address_per_minute: int = 20
+    token_exchanges_per_key_per_minute: int = 5
     max_request_bytes: int = 1_048_576
     # Orders still ``submitted`` this long after creation are denied (RISK_TIMEOUT).
     risk_timeout_seconds: int = 120
+    # Host of the binance klines provider. api.binance.com answers 451 to US addresses;
+    # stages in US regions use the public market data mirror https://data-api.binance.vision.
+    binance_base_url: str = "https://api.binance.com"
+    # Bucket names on a deployed stage (CloudFormation names them; the variables are
+    # resources.Bucket.environment_variable). Empty: the declaration's local name.
+    marketdata_uploads_bucket: str = ""
+    backtest_results_bucket: str = ""
+    # GraphQL: whether introspection (__schema, __type) is answered, and how many mutations
+    # one request may hold (each counts against the caller's rate limit).
+    graphql_introspection: bool = True
+    graphql_max_mutations: int = 10
+    # Per-account quotas (429 QUOTA_EXCEEDED; 0 turns one off), from cdk.json "quotas".
+    quota_concurrent_sweeps: int = 2
+    quota_combinations_per_day: int = 20_000
+    quota_running_instances: int = 10
     # The stage's caps on risk limits and execution settings (JSON, cdk.json ``limit_caps``);
     # redfire_core.domain.caps.DEFAULT_CAPS fills the keys left out.
     limit_caps: dict[str, str] = Field(default_factory=dict)
@@ -73,12 +93,24 @@ class Settings(BaseSettings):
         defaults = {"max_price_age_seconds": str(self.max_price_age_seconds)}
         return defaults | RISK_LIMIT_DEFAULTS.get(self.stage, {})
 
+    def quotas(self) -> Quotas:
+        return Quotas(
+            concurrent_sweeps=self.quota_concurrent_sweeps,
+            combinations_per_day=self.quota_combinations_per_day,
+            running_instances=self.quota_running_instances,
+        )
+
     @property
     def declaration(self) -> Declaration:
         return Declaration(self.stage)
 
     def table_name(self, logical: str) -> str:
         return self.declaration.name(logical)
+
+    def bucket_name(self, logical: str) -> str:
+        """The name of the declared bucket ``logical`` on this stage."""
+        field = BUCKETS[logical].environment_variable.removeprefix("REDFIRE_").lower()
+        return str(getattr(self, field)) or self.declaration.bucket_name(logical)
 
 
 @lru_cache(maxsize=8)

@@ -53,17 +53,28 @@ class Table:
         return {name: declared.get(name, "S") for name in names if name}
 
 
+# Receives before a message is dead-lettered, at least: a throttled consumer (new accounts
+# may have 10 concurrent executions) returns messages unprocessed, and each return counts.
+MIN_MAX_RECEIVE_COUNT = 5
+# Lambda's bounds on an SQS event source mapping's MaximumConcurrency.
+MAX_CONCURRENCY_RANGE = (2, 1000)
+
+
 @dataclass(frozen=True)
 class Queue:
     logical: str
     consumer: str  # the function (key of FUNCTIONS) that polls it
-    max_receive_count: int = 5
+    max_receive_count: int = MIN_MAX_RECEIVE_COUNT
     visibility_timeout_seconds: int = 60  # >= 6x the consumer's timeout, as AWS advises
     batch_size: int = 10
     dlq_retention_days: int = 14
-    # Most concurrent consumer invocations (the event source's maximum concurrency); on the
-    # local cloud, that many worker processes (at most one per core) take the queue.
-    max_concurrency: int | None = None
+    # Most concurrent consumer invocations: the event source mapping's MaximumConcurrency,
+    # which caps the consumer without reserving account concurrency; a stage may override it
+    # (``queue_max_concurrency`` in cdk.json).
+    max_concurrency: int = MAX_CONCURRENCY_RANGE[0]
+    # The local cloud runs the consumer in worker processes (max_concurrency of them, at most
+    # one per core) instead of in its own process.
+    local_workers: bool = False
     purpose: str = ""
 
     @property
@@ -120,6 +131,8 @@ class Function:
     buckets_write: tuple[str, ...] = ()
     uses_timestream: bool = False  # the Timestream market data store, where a stage enables it
     manages_websockets: bool = False  # execute-api:ManageConnections on the WebSocket API
+    fetches_market_data: bool = False  # calls external providers (their stage settings)
+    enforces_quotas: bool = False  # gets the stage's per-account quotas (cdk.json "quotas")
     purpose: str = ""
 
 
@@ -132,7 +145,21 @@ class Bucket:
     notify_queue: str | None = None  # key of QUEUES
     prefix: str = ""
     expire_days: int | None = None
+    # Versioned, so an overwrite or delete can be undone; replaced versions are kept this long.
+    noncurrent_version_expire_days: int = 7
     purpose: str = ""
+
+    @property
+    def environment_variable(self) -> str:
+        """The variable that gives functions (and the CLI) the bucket's name on a deployed
+        stage, where CloudFormation names buckets (S3 names are global), e.g.
+        ``REDFIRE_MARKETDATA_UPLOADS_BUCKET`` (``Settings.marketdata_uploads_bucket``)."""
+        return f"REDFIRE_{self.logical.upper().replace('-', '_')}_BUCKET"
+
+    @property
+    def output_name(self) -> str:
+        """The stack output with the bucket's name, e.g. ``MarketdataUploadsBucket``."""
+        return "".join(part.title() for part in self.logical.split("-")) + "Bucket"
 
 
 @dataclass(frozen=True)
@@ -152,8 +179,15 @@ ORDERS = Table(
     # pk = account id; sk = "ORDER#<ulid>" | "CID#<client_order_id>" | "OUTBOX#<event id>".
     # Open orders carry gsi1 keys ("OPEN#<symbol>") so a price update finds them with one
     # query, and gsi2 keys ("OPEN#<account>") for cancel-all and the expiry sweep; both
-    # are removed when the order is final (sparse indexes).
-    gsis=(Gsi("gsi1", "gsi1pk", "gsi1sk"), Gsi("gsi2", "gsi2pk", "gsi2sk")),
+    # are removed when the order is final (sparse indexes). Orders still ``submitted``
+    # (waiting for risk) carry gsi3 keys (gsi3pk = "SUBMITTED", gsi3sk = created_at#id),
+    # removed when risk decides: the risk-timeout sweep finds every order waiting past the
+    # timeout with one query, however many instruments there are.
+    gsis=(
+        Gsi("gsi1", "gsi1pk", "gsi1sk"),
+        Gsi("gsi2", "gsi2pk", "gsi2sk"),
+        Gsi("gsi3", "gsi3pk", "gsi3sk"),
+    ),
     ttl_attribute="ttl",
     stream="NEW_IMAGE",
     purpose="orders, client-order-id claims and the transactional outbox",
@@ -198,6 +232,9 @@ CONNECTIONS = Table(
     # pk = "CONN#<id>" (META, SUB#...) | "SUBS#<scope>#<channel>" | "CHAN#<scope>#<channel>"
     # (seq counter, delivered seq, delivery lease) | "MSG#<scope>#<channel>" (retained
     # messages by seq) | "EVT#<event id>#<n>" (the seq an event got); see stream_store.
+    # META items carry gsi1 keys (gsi1pk = "CONN") so the sweep lists every connection
+    # without scanning retained messages (sparse index).
+    gsis=(Gsi("gsi1", "gsi1pk", "gsi1sk"),),
     ttl_attribute="ttl",
     purpose="WebSocket connections, subscriptions, channel sequences and retained messages",
 )
@@ -270,6 +307,7 @@ FUNCTIONS: dict[str, Function] = {
                 "strategies",  # backtest and sweep requests
             ),
             reads_jwt_secret=True,
+            enforces_quotas=True,  # backtests, sweeps and strategy instances
             buckets_write=("marketdata-uploads",),  # pushed bars, then ingested
             buckets_read=("backtest-results",),  # presigned links to backtest results
             uses_timestream=True,
@@ -309,6 +347,7 @@ FUNCTIONS: dict[str, Function] = {
             publishes_events=True,
             buckets_read=("marketdata-uploads",),
             uses_timestream=True,
+            fetches_market_data=True,
             purpose="market data ingest: schedules, uploads, pushes, gap checks, backfills",
         ),
         Function(
@@ -334,6 +373,7 @@ FUNCTIONS: dict[str, Function] = {
             asset="functions/stream",
             handler="redfire_stream.pusher.handler",
             timeout_seconds=30,
+            tables_read=("apikeys",),  # a revoked key's connections get nothing more
             tables_write=("connections",),
             manages_websockets=True,
             purpose="stream queue -> seq, retention and posts to WebSocket subscribers",
@@ -366,6 +406,15 @@ FUNCTIONS: dict[str, Function] = {
 
 # The outbox relay consumes this table's stream.
 STREAM_CONSUMERS: dict[str, str] = {"orders": "outbox"}
+# What each stream consumer is invoked for (a Lambda event filter pattern on the stream
+# record): the relay needs outbox rows as they are inserted, not every order write. The event
+# source mapping and the local cloud's stream poller both apply it.
+STREAM_FILTERS: dict[str, dict[str, Any]] = {
+    "orders": {
+        "eventName": ["INSERT"],
+        "dynamodb": {"NewImage": {"sk": {"S": [{"prefix": "OUTBOX#"}]}}},
+    }
+}
 
 # --- events, queues, rules ------------------------------------------------------------
 
@@ -379,7 +428,6 @@ QUEUES: dict[str, Queue] = {
             consumer="ingest",
             batch_size=1,
             visibility_timeout_seconds=360,  # 6x the ingest function's timeout
-            max_receive_count=3,
             purpose="S3 object-created notifications: uploaded files and pushed bars",
         ),
         Queue(
@@ -393,8 +441,8 @@ QUEUES: dict[str, Queue] = {
             consumer="backtests",
             batch_size=1,
             visibility_timeout_seconds=720,  # 6x the worker's timeout
-            max_receive_count=3,
-            max_concurrency=20,
+            max_concurrency=5,
+            local_workers=True,
             purpose="backtests and sweep chunks, one per message so workers run in parallel",
         ),
         Queue(
@@ -482,6 +530,10 @@ JWT_SECRET_LOGICAL = "jwt-secret"
 
 DEMO_SYMBOLS = ("GOOG", "AAPL", "MSFT", "BTC-USD")
 
+# Where EventBridge Scheduler sends an invocation it could not make (after its retries),
+# shared by every schedule of a stage; its depth raises the DLQ alarm.
+SCHEDULES_DLQ_LOGICAL = "schedules-dlq"
+
 SCHEDULES: dict[str, Schedule] = {
     s.logical: s
     for s in (
@@ -515,6 +567,13 @@ SCHEDULES: dict[str, Schedule] = {
             payload={"action": "deny_timed_out"},
             purpose="deny orders left submitted past risk_timeout_seconds (RISK_TIMEOUT)",
         ),
+        Schedule(
+            "close-stale-connections",
+            function="pusher",
+            expression="rate(1 minute)",
+            payload={"action": "close_stale_connections"},
+            purpose="close WebSockets whose token expired or whose API key was revoked",
+        ),
     )
 }
 
@@ -543,6 +602,9 @@ class Declaration:
         return f"{APP}/{self.stage}/{JWT_SECRET_LOGICAL}"
 
     def bucket_name(self, logical: str) -> str:
+        """The local cloud's name of a bucket; deployed stages let CloudFormation name their
+        buckets and pass the names in ``Bucket.environment_variable`` (see
+        ``Settings.bucket_name``)."""
         return self.name(logical)
 
     def timestream_names(self) -> tuple[str, str]:

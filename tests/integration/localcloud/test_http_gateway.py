@@ -170,3 +170,27 @@ def test_concurrent_requests_each_get_an_event_loop_for_mangum(gateway: Any) -> 
     # Then every one gets its own answer
     assert [r.status_code for r in responses] == [200] * 16
     assert [r.json()["n"] for r in responses] == list(range(16))
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND", "BREW"])
+def test_a_method_no_route_takes_gets_405_problem_json_without_reaching_the_handler(
+    gateway: Any, method: str
+) -> None:
+    # Given a gateway in front of a handler
+    handler = RecordingHandler({"statusCode": 200, "headers": {}, "body": "ok"})
+    url = gateway(handler)
+
+    # When a client sends a method API Gateway has no route for
+    response = httpx.request(method, f"{url}/v1/orders?limit=1", content=b"x")
+
+    # Then it gets the API's 405 problem document, and the function is never invoked
+    assert response.status_code == 405
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "GET" in response.headers["allow"]
+    problem = response.json()
+    assert problem["code"] == "METHOD_NOT_ALLOWED"
+    assert problem["status"] == 405
+    assert problem["instance"] == "/v1/orders"
+    assert handler.events == []
+    # And the connection still serves the next request
+    assert httpx.get(f"{url}/health").text == "ok"

@@ -14,8 +14,9 @@ from redfire_cli.localcloud.stream_poller import (
     IDLE_POLL_INTERVAL_SECONDS,
     POLL_INTERVAL_SECONDS,
     StreamPoller,
+    check_filter_pattern,
 )
-from redfire_core.resources import Declaration, Table
+from redfire_core.resources import STREAM_CONSUMERS, STREAM_FILTERS, Declaration, Table
 
 DECLARATION = Declaration("itest")
 TABLE = Table("streamed", stream="NEW_IMAGE")
@@ -205,3 +206,35 @@ def test_the_poller_slows_down_when_the_table_is_quiet(
     # Then it polls less often
     assert busy == POLL_INTERVAL_SECONDS
     assert poller.poll_interval() == IDLE_POLL_INTERVAL_SECONDS > busy
+
+
+def test_with_the_declared_orders_filter_only_inserted_outbox_rows_reach_the_relay(
+    client: Any, moto: LocalMoto, stream_arn: str
+) -> None:
+    # Given the orders stream's declared filter, and writes of every kind to the table
+    dynamodb = client("dynamodb")
+    put(dynamodb, "ORDER#1", "OUTBOX#1", "CID#1")
+    put(dynamodb, "ORDER#1")  # an update of the order (MODIFY)
+    dynamodb.delete_item(TableName=TABLE_NAME, Key={"pk": {"S": "p"}, "sk": {"S": "OUTBOX#1"}})
+    put(dynamodb, "OUTBOX#2")
+    consumer = Consumer()
+    poller, _ = make_poller(
+        client, moto, stream_arn, consumer, filter_pattern=STREAM_FILTERS["orders"]
+    )
+
+    # When the poller polls
+    poller.poll_once()
+    poller.poll_once()
+
+    # Then the consumer is invoked for the outbox inserts only, as the mapping's filter does
+    assert consumer.delivered() == ["OUTBOX#1", "OUTBOX#2"]
+    assert {r["eventName"] for e in consumer.events for r in e["Records"]} == {"INSERT"}
+    assert poller.pending == []
+
+
+def test_every_declared_stream_filter_is_one_the_local_poller_applies() -> None:
+    assert set(STREAM_FILTERS) <= set(STREAM_CONSUMERS)
+    for pattern in STREAM_FILTERS.values():
+        check_filter_pattern(pattern)
+    with pytest.raises(ValueError, match="not supported"):
+        check_filter_pattern({"dynamodb": {"NewImage": {"sk": {"S": [{"suffix": "#"}]}}}})

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from redfire_api.deps import audit_log, trading_store
-from redfire_api.paging import Cursor, Limit, cursor_checked
+from redfire_api.paging import Cursor, Limit, cursor_checked, seal, unseal
 from redfire_api.problems import Problem, invalid
 from redfire_api.security import require
 from redfire_api.valuation import open_positions
@@ -19,13 +19,15 @@ from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.auth import Principal
 from redfire_core.config import get_settings
 from redfire_core.domain.ledger import Activity
+from redfire_core.domain.money import decimal_pattern
 from redfire_core.domain.positions import Account
 from redfire_core.events import iso
 from redfire_core.services.retrying import on_conflict_retry
 
 router = APIRouter(prefix="/v1/account", tags=["account"])
+ACTIVITIES = "/v1/account/activities"  # what the ledger's cursors are bound to
 
-NonNegativeDecimal = Annotated[str, Field(pattern=r"^\d{1,16}(\.\d{1,12})?$")]
+NonNegativeDecimal = Annotated[str, Field(pattern=decimal_pattern(16, 12))]
 
 
 def _at_most(limit: Decimal) -> AfterValidator:
@@ -150,9 +152,11 @@ def list_activities(
     principal: Principal = Depends(require("read")),
 ) -> ActivityPage:
     """The cash ledger, oldest first: the amounts sum to the account's cash."""
+    position = unseal(cursor, ACTIVITIES, principal.account_id)
     with cursor_checked():
-        page = trading_store().list_activities(principal.account_id, limit, cursor)
-    return ActivityPage(items=[activity_view(a) for a in page.items], next_cursor=page.next_cursor)
+        page = trading_store().list_activities(principal.account_id, limit, position)
+    next_cursor = seal(page.next_cursor, ACTIVITIES, principal.account_id)
+    return ActivityPage(items=[activity_view(a) for a in page.items], next_cursor=next_cursor)
 
 
 def account_view(store: TradingStore, account: Account) -> AccountView:

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from redfire_api.deps import audit_log
-from redfire_api.problems import Problem
+from redfire_api.paging import cursor_checked, seal, unseal
 from redfire_api.security import require
 from redfire_core.auth import Principal
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
+LIST = "/v1/audit"  # what its cursors are bound to
 
 
 class AuditView(BaseModel):
@@ -35,8 +36,8 @@ def list_audit(
     cursor: str | None = Query(None, max_length=2048),
     principal: Principal = Depends(require("admin")),
 ) -> AuditPage:
-    try:
-        records, next_cursor = audit_log().list(principal.account_id, limit, cursor)
-    except ValueError:
-        raise Problem(422, "REQUEST_INVALID", "the cursor is not valid") from None
+    position = unseal(cursor, LIST, principal.account_id)
+    with cursor_checked():
+        records, next_position = audit_log().list(principal.account_id, limit, position)
+    next_cursor = seal(next_position, LIST, principal.account_id)
     return AuditPage(items=[AuditView(**vars(r)) for r in records], next_cursor=next_cursor)

@@ -1,15 +1,18 @@
-"""Exchanging an API key for a 30-minute bearer token (the one unauthenticated write)."""
+"""Exchanging an API key for a 30-minute bearer token (the one unauthenticated write).
+
+Throttled per source address and per (key id, address) before any hashing, so guesses
+cannot buy scrypt work faster than the limits allow."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from redfire_api.deps import api_keys
-from redfire_api.security import signing_secret, unauthorized
+from redfire_api.security import signing_secret, throttle_token_exchange, unauthorized
 from redfire_core.config import get_settings
 from redfire_core.domain.errors import DomainError
 from redfire_core.services.keys import exchange
@@ -31,7 +34,8 @@ class TokenResponse(BaseModel):
 
 
 @router.post("/token", response_model=TokenResponse)
-def token(body: TokenRequest) -> TokenResponse:
+def token(body: TokenRequest, request: Request) -> TokenResponse:
+    throttle_token_exchange(request, body.key_id)
     settings = get_settings()
     try:
         access_token = exchange(

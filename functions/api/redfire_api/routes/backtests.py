@@ -10,19 +10,23 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from redfire_api.deps import correlation_id
-from redfire_api.paging import Cursor, Limit, cursor_checked
+from redfire_api.paging import Cursor, Limit, cursor_checked, seal, unseal
 from redfire_api.problems import Problem
 from redfire_api.security import require
 from redfire_core.adapters.backtest_store import BacktestStore
 from redfire_core.auth import Principal
+from redfire_core.config import get_settings
+from redfire_core.domain.identifiers import printable_ascii_pattern
+from redfire_core.domain.money import decimal_pattern
 from redfire_core.events import BacktestView
 from redfire_core.services import backtesting
 
 router = APIRouter(prefix="/v1/backtests", tags=["backtests"])
+LIST = "/v1/backtests"  # what its cursors are bound to (GraphQL's backtests share them)
 
 RESULT_URL_SECONDS = 900
-DecimalString = Annotated[str, Field(pattern=r"^\d{1,15}(\.\d{1,12})?$", max_length=28)]
-Name = Annotated[str, Field(min_length=1, max_length=64)]
+DecimalString = Annotated[str, Field(pattern=decimal_pattern(15, 12), max_length=28)]
+Name = Annotated[str, Field(pattern=printable_ascii_pattern(64))]
 Time = Annotated[str, Field(min_length=10, max_length=40, description="ISO 8601, UTC")]
 ParamValue = str | int | float | bool
 
@@ -36,7 +40,7 @@ class DataSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     strategy: Name
-    symbol: str = Field(min_length=1, max_length=32)
+    symbol: str = Field(pattern=printable_ascii_pattern(32))
     interval: str = Field(max_length=4, description="1m, 5m, 15m, 1h, 1d or 1w")
     start: Time
     end: Time = Field(description="exclusive")
@@ -127,6 +131,7 @@ def create_sweep(
         body.model_dump(),
         correlation_id=correlation_id(request),
         now=datetime.now(UTC),
+        quotas=get_settings().quotas(),
     )
     response.headers["Location"] = f"/v1/backtests/sweeps/{sweep.id}"
     return backtesting.sweep_view(store(), sweep)
@@ -153,6 +158,7 @@ def create_backtest(
         body.model_dump(),
         correlation_id=correlation_id(request),
         now=datetime.now(UTC),
+        quotas=get_settings().quotas(),
     )
     response.headers["Location"] = f"/v1/backtests/{view.id}"
     return Backtest(**view.model_dump())
@@ -164,9 +170,10 @@ def list_backtests(
     cursor: Cursor = None,
     principal: Principal = Depends(require("read")),
 ) -> BacktestPage:
+    position = unseal(cursor, LIST, principal.account_id)
     with cursor_checked():
-        items, next_cursor = store().list_backtests(principal.account_id, limit, cursor)
-    return BacktestPage(items=items, next_cursor=next_cursor)
+        items, next_position = store().list_backtests(principal.account_id, limit, position)
+    return BacktestPage(items=items, next_cursor=seal(next_position, LIST, principal.account_id))
 
 
 @router.get("/{backtest_id}", response_model=Backtest)

@@ -15,6 +15,7 @@ from redfire_api.problems import Problem, invalid
 from redfire_api.security import require, require_any
 from redfire_core.auth import Principal
 from redfire_core.domain.instruments import Instrument
+from redfire_core.domain.money import decimal_pattern
 from redfire_core.services.instruments import (
     create_instrument,
     instrument_cache,
@@ -22,6 +23,7 @@ from redfire_core.services.instruments import (
 )
 
 router = APIRouter(prefix="/v1/instruments", tags=["instruments"])
+LIST = "/v1/instruments"  # what its cursors are bound to (GraphQL's instruments share them)
 
 
 def _positive(text: str) -> str:
@@ -31,9 +33,7 @@ def _positive(text: str) -> str:
 
 
 # A step or a minimum: a positive decimal string ("0.01", "1").
-PositiveDecimal = Annotated[
-    str, Field(pattern=r"^\d{1,16}(\.\d{1,12})?$"), AfterValidator(_positive)
-]
+PositiveDecimal = Annotated[str, Field(pattern=decimal_pattern(16, 12)), AfterValidator(_positive)]
 Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9._-]{0,31}$")]
 Calendar = Literal["24/7", "weekdays"]
 DECIMAL_FIELDS = ("tick_size", "lot_size", "min_quantity")
@@ -115,7 +115,9 @@ def list_instruments(
     principal: Principal = Depends(require_any("read", "operator")),
 ) -> InstrumentPage:
     """Every instrument, by symbol."""
-    items, next_cursor = offset_page(trading_store().list_instruments(), limit, cursor)
+    items, next_cursor = offset_page(
+        trading_store().list_instruments(), limit, cursor, LIST, principal.account_id
+    )
     return InstrumentPage(items=[instrument_view(i) for i in items], next_cursor=next_cursor)
 
 

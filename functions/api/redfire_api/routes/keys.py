@@ -1,4 +1,6 @@
-"""API keys of the caller's account: create (secret shown once), list, revoke."""
+"""API keys of the caller's account: create (secret shown once), list, revoke.
+
+Account keys are the admin's to create and revoke, operator keys an operator's."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from redfire_api.deps import api_keys, audit_log
 from redfire_api.problems import Problem
-from redfire_api.security import require, require_any
+from redfire_api.security import require_any
 from redfire_core.auth import Principal
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.keys import ApiKey
@@ -38,7 +40,10 @@ class KeyView(BaseModel):
 
 
 class CreatedKey(KeyView):
-    secret: str = Field(description="shown once; only a salted hash is stored")
+    secret: str | None = Field(
+        description="shown once; only a salted hash is stored, so an idempotent replay of "
+        "this answer (same Idempotency-Key) carries null"
+    )
 
 
 class KeyPage(BaseModel):
@@ -71,9 +76,7 @@ def create(
             now=datetime.now(UTC),
         )
     except DomainError as error:
-        if error.code == "FORBIDDEN":
-            raise Problem(403, "FORBIDDEN", error.message) from None
-        raise
+        raise _forbidden_as_403(error) from None
     return CreatedKey(**key_view(key).model_dump(), secret=secret)
 
 
@@ -84,6 +87,18 @@ def list_keys(principal: Principal = Depends(require_any("admin", "operator"))) 
 
 
 @router.delete("/{key_id}", response_model=KeyView)
-def revoke(key_id: str, principal: Principal = Depends(require("admin"))) -> KeyView:
-    key = revoke_key(api_keys(), audit_log(), principal, key_id[:64], now=datetime.now(UTC))
+def revoke(
+    key_id: str, principal: Principal = Depends(require_any("admin", "operator"))
+) -> KeyView:
+    try:
+        key = revoke_key(api_keys(), audit_log(), principal, key_id[:64], now=datetime.now(UTC))
+    except DomainError as error:
+        raise _forbidden_as_403(error) from None
     return key_view(key)
+
+
+def _forbidden_as_403(error: DomainError) -> Exception:
+    """The domain's FORBIDDEN is a role too small (403); other codes map as usual."""
+    if error.code == "FORBIDDEN":
+        return Problem(403, "FORBIDDEN", error.message)
+    return error

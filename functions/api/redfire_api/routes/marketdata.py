@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from redfire_api.deps import trading_store
-from redfire_api.paging import bad_cursor
+from redfire_api.paging import bad_cursor, seal, unseal
 from redfire_api.problems import Problem, invalid
 from redfire_api.security import require, require_any
 from redfire_core.adapters.market_data import MarketDataRecords, MarketDataStore
@@ -24,6 +24,7 @@ from redfire_core.events import iso, new_id, parse_iso
 from redfire_core.services.market_data import gaps, market_data_store, push_document, read_page
 
 router = APIRouter(tags=["market data"])
+BARS = "/v1/bars"  # what its cursors are bound to (GraphQL's bars share them)
 
 MAX_PUSHED_BARS = 10_000
 Symbol = Annotated[str, Query(min_length=1, max_length=32)]
@@ -89,8 +90,9 @@ class IngestReport(BaseModel):
     interval: str | None
     written: int
     unchanged: int
-    rejected: int
-    rejections: list[RejectedBar]
+    quarantined: int = Field(description="bad rows set aside, each with its reason")
+    rejected: int = Field(description="the same count as quarantined (its earlier name)")
+    rejections: list[RejectedBar] = Field(description="quarantined rows, the first 1,000")
     error: str | None
     created_at: str
     updated_at: str
@@ -161,15 +163,19 @@ def list_bars(
     _instrument(symbol)
     first, last = _range(start, end)
     after = None
-    if cursor:
+    position = unseal(cursor, BARS, principal.account_id)
+    if position:
         try:
-            key = decode_cursor(cursor) or {}
+            key = decode_cursor(position) or {}
             after = parse_iso(str(key["t"]))
         except (ValueError, KeyError):
             raise bad_cursor() from None
+        if not first <= after < last:  # issued for another range of the same list
+            raise bad_cursor()
     bars, next_start = read_page(store(), symbol, _interval(interval), first, last, after)
     items = [bar_document(b) for b in bars]
-    next_cursor = encode_cursor({"t": iso(next_start)}) if next_start else None
+    next_position = encode_cursor({"t": iso(next_start)}) if next_start else None
+    next_cursor = seal(next_position, BARS, principal.account_id)
     if "text/csv" in request.headers.get("accept", ""):
         out = io.StringIO()
         writer = csv.DictWriter(
@@ -233,7 +239,7 @@ def push_bars(
     job.interval = body.interval
     records().save_job(job, datetime.now(UTC))
     _s3().put_object(
-        Bucket=get_settings().declaration.bucket_name(MARKETDATA_UPLOADS),
+        Bucket=get_settings().bucket_name(MARKETDATA_UPLOADS),
         Key=f"ingest/push/{job_id}.json",
         Body=push_document(body.symbol, body.interval, body.bars),
         ContentType="application/json",
@@ -247,4 +253,4 @@ def get_ingest(job_id: str, principal: Principal = Depends(require("operator")))
     job = records().get_job(job_id[:64]) if job_id.isalnum() else None
     if job is None:
         raise Problem(404, "INGEST_NOT_FOUND", f"no ingest {job_id!r}")
-    return IngestReport(**job.__dict__)
+    return IngestReport(**job.__dict__, quarantined=job.rejected)

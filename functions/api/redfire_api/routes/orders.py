@@ -5,26 +5,38 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from redfire_api.deps import correlation_id, trading_store
-from redfire_api.paging import Cursor, Limit, cursor_checked
+from redfire_api.paging import Cursor, Limit, cursor_checked, seal, unseal
+from redfire_api.prefer import MAX_WAIT_SECONDS, requested_wait
 from redfire_api.problems import Problem, invalid
 from redfire_api.security import require
 from redfire_core.adapters.trading_store import OrderFilter
 from redfire_core.auth import Principal
+from redfire_core.domain.identifiers import CLIENT_ORDER_ID_MAX, printable_ascii_pattern
+from redfire_core.domain.money import decimal_pattern
 from redfire_core.domain.orders import OrderStatus
 from redfire_core.events import OrderView
+from redfire_core.services.awaiting import await_decision
 from redfire_core.services.managing import cancel_all, cancel_order, replace_order
 from redfire_core.services.placing import place_order
 from redfire_core.views import order_view
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
+LIST = "/v1/orders"  # what its cursors are bound to (GraphQL's orders share them)
 
-DecimalString = Annotated[str, Field(pattern=r"^\d{1,20}(\.\d{1,12})?$", max_length=33)]
-ClientOrderId = Annotated[str, Field(min_length=1, max_length=64)]
+DecimalString = Annotated[str, Field(pattern=decimal_pattern(20, 12), max_length=33)]
+ClientOrderId = Annotated[str, Field(pattern=printable_ascii_pattern(CLIENT_ORDER_ID_MAX))]
+Symbol = Annotated[str, Field(pattern=printable_ascii_pattern(32))]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+WAIT_APPLIED = {
+    "Preference-Applied": {
+        "description": "`wait=N` when the request's `Prefer: wait=N` was honoured (N clamped)",
+        "schema": {"type": "string", "example": "wait=2"},
+    }
+}
 
 
 class PlaceOrder(BaseModel):
@@ -32,7 +44,7 @@ class PlaceOrder(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    symbol: str = Field(min_length=1, max_length=32)
+    symbol: Symbol
     side: str = Field(max_length=16)
     type: str = Field(max_length=16)
     quantity: DecimalString
@@ -67,25 +79,51 @@ class OrderPage(BaseModel):
     "",
     status_code=201,
     response_model=OrderView,
-    responses={200: {"model": OrderView, "description": "the same request again"}},
+    responses={
+        201: {"headers": WAIT_APPLIED},
+        200: {
+            "model": OrderView,
+            "description": "the same request again",
+            "headers": WAIT_APPLIED,
+        },
+    },
 )
 def create_order(
     body: PlaceOrder,
     request: Request,
     response: Response,
     principal: Principal = Depends(require("trade")),
+    prefer: Annotated[
+        str | None,
+        Header(
+            description=(
+                "RFC 7240 `wait=N` (whole seconds, at most "
+                f"{MAX_WAIT_SECONDS}; more is clamped, anything else ignored): answer once "
+                "the pre-trade decision is made (the order `accepted`, `denied` or later), or "
+                "after N seconds with the order still `submitted`. The answer then carries "
+                "`Preference-Applied: wait=N`."
+            ),
+        ),
+    ] = None,
 ) -> OrderView:
+    store = trading_store()
     placed = place_order(
-        trading_store(),
+        store,
         principal.account_id,
         body.model_dump(exclude_none=True),
         correlation_id=correlation_id(request),
         now=datetime.now(UTC),
     )
+    order = placed.order
+    # API Gateway joins repeated headers with commas, which is also how RFC 7240 lists them.
+    wait = requested_wait([prefer] if prefer else [])
+    if wait is not None:
+        order = await_decision(store, order, wait)
+        response.headers["Preference-Applied"] = f"wait={wait}"
     if not placed.created:
         response.status_code = 200
-    response.headers["Location"] = f"/v1/orders/{placed.order.id}"
-    return order_view(placed.order)
+    response.headers["Location"] = f"/v1/orders/{order.id}"
+    return order_view(order)
 
 
 @router.get("", response_model=OrderPage)
@@ -110,9 +148,11 @@ def list_orders(
     )
     if where.created_from and where.created_to and where.created_from > where.created_to:
         raise invalid("start", "start is after end")
+    position = unseal(cursor, LIST, principal.account_id)
     with cursor_checked():
-        page = trading_store().list_orders(principal.account_id, limit, cursor, where)
-    return OrderPage(items=[order_view(o) for o in page.items], next_cursor=page.next_cursor)
+        page = trading_store().list_orders(principal.account_id, limit, position, where)
+    next_cursor = seal(page.next_cursor, LIST, principal.account_id)
+    return OrderPage(items=[order_view(o) for o in page.items], next_cursor=next_cursor)
 
 
 @router.delete("", status_code=202, response_model=OrderPage)
@@ -134,7 +174,7 @@ def get_order_by_client_id(
     client_order_id: str, principal: Principal = Depends(require("read"))
 ) -> OrderView:
     store = trading_store()
-    claim = store.find_client_order(principal.account_id, client_order_id[:64])
+    claim = store.find_client_order(principal.account_id, client_order_id[:CLIENT_ORDER_ID_MAX])
     order = store.get_order(principal.account_id, claim[0]) if claim else None
     if order is None:
         raise Problem(404, "ORDER_NOT_FOUND", f"no order with client_order_id {client_order_id!r}")

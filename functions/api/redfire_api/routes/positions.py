@@ -18,6 +18,7 @@ from redfire_core.services.managing import close_position
 from redfire_core.views import order_view
 
 router = APIRouter(prefix="/v1/positions", tags=["positions"])
+LIST = "/v1/positions"  # what its cursors are bound to (GraphQL's positions share them)
 
 
 class PositionDetail(BaseModel):
@@ -60,7 +61,11 @@ def list_positions(
 ) -> PositionPage:
     """Every position that is not flat, by symbol."""
     items, next_cursor = offset_page(
-        open_positions(trading_store(), principal.account_id), limit, cursor
+        open_positions(trading_store(), principal.account_id),
+        limit,
+        cursor,
+        LIST,
+        principal.account_id,
     )
     return PositionPage(items=[position_detail(m) for m in items], next_cursor=next_cursor)
 

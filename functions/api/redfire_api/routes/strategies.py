@@ -10,16 +10,19 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from redfire_api.deps import trading_store
-from redfire_api.paging import Cursor, Limit, cursor_checked
+from redfire_api.paging import Cursor, Limit, cursor_checked, seal, unseal
 from redfire_api.problems import Problem
 from redfire_api.security import require
 from redfire_core.adapters.market_data import MarketDataStore
 from redfire_core.adapters.strategy_instances import StrategyInstance, StrategyInstanceStore
 from redfire_core.auth import Principal
+from redfire_core.config import get_settings
+from redfire_core.domain.identifiers import printable_ascii_pattern
 from redfire_core.events import iso
 from redfire_core.services import strategy_instances as service
 
 router = APIRouter(prefix="/v1/strategies/instances", tags=["strategies"])
+INSTANCES = "/v1/strategies/instances"  # what its cursors are bound to
 ParamValue = bool | int | float | str
 
 
@@ -40,9 +43,9 @@ class StartInstance(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    strategy: str = Field(min_length=1, max_length=64)
+    strategy: str = Field(pattern=printable_ascii_pattern(64))
     params: dict[str, ParamValue] = Field(default_factory=dict, max_length=32)
-    symbol: str = Field(min_length=1, max_length=32)
+    symbol: str = Field(pattern=printable_ascii_pattern(32))
     interval: str = Field(min_length=1, max_length=8)
 
 
@@ -99,6 +102,7 @@ def start(
         symbol=body.symbol,
         interval=body.interval,
         now=datetime.now(UTC),
+        quotas=get_settings().quotas(),
     )
     response.headers["Location"] = f"/v1/strategies/instances/{instance.id}"
     return instance_view(instance)
@@ -109,9 +113,11 @@ def list_instances(
     limit: Limit = 100, cursor: Cursor = None, principal: Principal = Depends(require("read"))
 ) -> InstancePage:
     """The account's instances, newest first."""
+    position = unseal(cursor, INSTANCES, principal.account_id)
     with cursor_checked():
-        page = service.list_instances(instance_store(), principal.account_id, limit, cursor)
-    return InstancePage(items=[instance_view(i) for i in page.items], next_cursor=page.next_cursor)
+        page = service.list_instances(instance_store(), principal.account_id, limit, position)
+    next_cursor = seal(page.next_cursor, INSTANCES, principal.account_id)
+    return InstancePage(items=[instance_view(i) for i in page.items], next_cursor=next_cursor)
 
 
 @router.get("/{instance_id}", response_model=InstanceView)

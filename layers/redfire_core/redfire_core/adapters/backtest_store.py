@@ -6,9 +6,9 @@ Items (pk = account id):
 - ``SWEEP#<id>``: a sweep's request and progress counters;
 - ``SWEEP#<id>#CHUNK#<n>``: a finished chunk's results (created once: a redelivered
   chunk finds it and does not run again).
-Every state change that belongs together (a record and its outbox event) is one
-``TransactWriteItems``; the outbox rows live in the orders table, whose stream the relay
-publishes.
+Every state change that belongs together (a record and its outbox event, and the quota
+counters it charges or releases, see ``adapters.quotas``) is one ``TransactWriteItems``;
+the outbox rows live in the orders table, whose stream the relay publishes.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
@@ -25,8 +26,16 @@ from pynamodb.models import Model
 
 from redfire_core.adapters import models as m
 from redfire_core.adapters.paging import decode_cursor, encode_cursor
+from redfire_core.adapters.quotas import (
+    QuotaItem,
+    charged,
+    combination_charges,
+    release,
+    sweep_charges,
+)
 from redfire_core.adapters.trading_store import ConflictError, Transaction, outbox_item
 from redfire_core.config import Settings, get_settings
+from redfire_core.domain.quotas import Quotas
 from redfire_core.events import BacktestView, Envelope
 from redfire_core.resources import BACKTEST_RESULTS, BUCKETS
 
@@ -73,6 +82,7 @@ class SweepItem(Model):
     best = UnicodeAttribute(null=True)  # JSON: the ranked results once completed
     created_at = UnicodeAttribute()
     completed_at = UnicodeAttribute(null=True)
+    counted = NumberAttribute(null=True)  # 1: holds one of the account's running sweeps
 
 
 class SweepChunkItem(Model):
@@ -84,7 +94,13 @@ class SweepChunkItem(Model):
     results = UnicodeAttribute()  # JSON list of {"params", "statistics"} or {"params", "error"}
 
 
-_MODELS: tuple[type[Model], ...] = (BacktestItem, BacktestHashItem, SweepItem, SweepChunkItem)
+_MODELS: tuple[type[Model], ...] = (
+    BacktestItem,
+    BacktestHashItem,
+    SweepItem,
+    SweepChunkItem,
+    QuotaItem,
+)
 
 
 @dataclass(frozen=True)
@@ -101,6 +117,7 @@ class Sweep:
     best: list[dict[str, Any]] | None
     created_at: str
     completed_at: str | None
+    counted: bool = False  # its finish gives a running sweep back to the account's quota
 
 
 class BacktestStore:
@@ -111,7 +128,7 @@ class BacktestStore:
             m.bind_model(model, TABLE, self.settings)
         self._s3 = s3
         self._tx_connection: Connection | None = None
-        self.bucket = self.settings.declaration.bucket_name(BACKTEST_RESULTS)
+        self.bucket = self.settings.bucket_name(BACKTEST_RESULTS)
         self.prefix = BUCKETS[BACKTEST_RESULTS].prefix
 
     @property
@@ -124,13 +141,22 @@ class BacktestStore:
 
     # --- backtests ----------------------------------------------------------------------
 
-    def create_backtest(self, account_id: str, view: BacktestView, event: Envelope) -> None:
-        """The request and its ``BacktestRequested`` event, together."""
+    def create_backtest(
+        self,
+        account_id: str,
+        view: BacktestView,
+        event: Envelope,
+        quotas: Quotas = Quotas(),
+        now: datetime | None = None,
+    ) -> None:
+        """The request and its ``BacktestRequested`` event, together, counted as one
+        combination of the day (``QuotaExceeded`` when that passes the quota)."""
         item = BacktestItem(
             account_id, BACKTEST + view.id, view=view.model_dump_json(), status=view.status
         )
         item.version = 1
-        with self._transaction() as tx:
+        charges = combination_charges(account_id, quotas, 1, now) if now else []
+        with charged(self._transaction(), charges) as tx:
             tx.save(item, condition=BacktestItem.pk.does_not_exist())
             tx.save(outbox_item(event))
 
@@ -224,8 +250,12 @@ class BacktestStore:
         combinations: int,
         created_at: str,
         events: Sequence[Envelope],
+        quotas: Quotas = Quotas(),
+        now: datetime | None = None,
     ) -> None:
-        """The sweep and one ``SweepChunkRequested`` per chunk, in one transaction."""
+        """The sweep and one ``SweepChunkRequested`` per chunk, in one transaction that
+        also charges the account's quotas (``QuotaExceeded`` when one is reached)."""
+        charges = sweep_charges(account_id, quotas, combinations, now) if now else []
         item = SweepItem(
             account_id,
             SWEEP + sweep_id,
@@ -237,8 +267,9 @@ class BacktestStore:
             done_combinations=0,
             failed_combinations=0,
             created_at=created_at,
+            counted=1 if any(c.attribute is QuotaItem.running_sweeps for c in charges) else None,
         )
-        with self._transaction() as tx:
+        with charged(self._transaction(), charges) as tx:
             tx.save(item, condition=SweepItem.pk.does_not_exist())
             for event in events:
                 tx.save(outbox_item(event))
@@ -261,6 +292,7 @@ class BacktestStore:
             best=json.loads(item.best) if item.best else None,
             created_at=item.created_at,
             completed_at=item.completed_at,
+            counted=bool(item.counted),
         )
 
     def has_chunk(self, account_id: str, sweep_id: str, chunk: int) -> bool:
@@ -313,8 +345,10 @@ class BacktestStore:
         best: list[dict[str, Any]],
         completed_at: str,
         event: Envelope,
+        counted: bool = False,
     ) -> bool:
-        """Close a running sweep with its ranking and event; False if another worker did."""
+        """Close a running sweep with its ranking and event (and, when ``counted``, give its
+        running sweep back to the quota); False if another worker did."""
         item = SweepItem(account_id, SWEEP + sweep_id)
         try:
             with self._transaction() as tx:
@@ -329,6 +363,8 @@ class BacktestStore:
                     & (SweepItem.done_chunks == SweepItem.chunks),
                 )
                 tx.save(outbox_item(event))
+                if counted:
+                    release(tx, account_id, QuotaItem.running_sweeps)
         except ConflictError:
             return False
         return True

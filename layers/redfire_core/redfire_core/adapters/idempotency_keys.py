@@ -2,12 +2,15 @@
 
 A request claims its key with a conditional put (``in_progress``); when it is done the
 record holds the response (``completed``) for 24 hours, so the same request again is
-answered from it. Records share the table with Powertools' idempotency records; their
-ids (``<account>#<method>#<path>#<key>``) cannot collide with Powertools' ids.
+answered from it. A record belongs to one caller: its id is ``IDEMPOTENCY#`` and a hash of
+the account, the principal (token subject), the method, the path and the key, so neither
+another caller nor another route ever reaches it, and it cannot collide with Powertools'
+records or the rate-limit windows that share the table.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -59,8 +62,11 @@ class KeyRecord:
         return self.status == COMPLETED and self.response is not None
 
 
-def record_id(account_id: str, method: str, path: str, key: str) -> str:
-    return f"{account_id}#{method.upper()}#{path}#{key}"
+def record_id(account_id: str, principal: str, method: str, path: str, key: str) -> str:
+    """The record of ``key`` for this caller and route (hashed: the parts are caller input,
+    of any length, and may hold ``#``)."""
+    parts = json.dumps([account_id, principal, method.upper(), path, key])
+    return "IDEMPOTENCY#" + hashlib.sha256(parts.encode()).hexdigest()
 
 
 class IdempotencyKeys:

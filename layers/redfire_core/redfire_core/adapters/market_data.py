@@ -241,7 +241,7 @@ class IngestJob:
     """An ingest's report: what it came from and what happened to its bars."""
 
     id: str
-    status: str  # queued | running | succeeded | failed
+    status: str  # queued | running | completed | failed (jobs before 2026-12: succeeded)
     source: str
     symbol: str | None = None
     interval: str | None = None

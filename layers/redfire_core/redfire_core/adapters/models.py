@@ -61,6 +61,15 @@ class OpenByAccountIndex(GlobalSecondaryIndex["OrderItem"]):  # type: ignore[no-
     gsi2sk = UnicodeAttribute(range_key=True)
 
 
+class SubmittedIndex(GlobalSecondaryIndex["OrderItem"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "gsi3"
+        projection = AllProjection()
+
+    gsi3pk = UnicodeAttribute(hash_key=True)
+    gsi3sk = UnicodeAttribute(range_key=True)
+
+
 class OrderItem(_Base):
     class Meta:
         table_name = "orders"
@@ -103,8 +112,11 @@ class OrderItem(_Base):
     gsi1sk = UnicodeAttribute(null=True)
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
+    gsi3pk = UnicodeAttribute(null=True)  # set while submitted (sparse gsi3)
+    gsi3sk = UnicodeAttribute(null=True)
     open_by_symbol = OpenBySymbolIndex()
     open_by_account = OpenByAccountIndex()
+    submitted = SubmittedIndex()
 
 
 class ClientOrderIdItem(_Base):
@@ -280,8 +292,27 @@ MODELS: tuple[type[Model], ...] = (
 _bound_stage: str | None = None
 
 
+class RegionNotConfigured(RuntimeError):
+    """No AWS region anywhere: guessing one would read or write another region's tables."""
+
+
 def region() -> str:
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    """Lambda's ``AWS_REGION``, else the region boto3 itself would use: ``AWS_DEFAULT_REGION``
+    or the ``region`` of the AWS profile (``AWS_PROFILE``, ``~/.aws/config``)."""
+    configured = os.environ.get("AWS_REGION") or _configured_region()
+    if not configured:
+        raise RegionNotConfigured(
+            "no AWS region: set one in your AWS profile (aws configure set region ...) "
+            "or in AWS_REGION"
+        )
+    return configured
+
+
+def _configured_region() -> str | None:
+    import botocore.session  # already loaded by PynamoDB
+
+    value = botocore.session.Session().get_config_variable("region")
+    return str(value) if value else None
 
 
 def bind(settings: Settings) -> None:

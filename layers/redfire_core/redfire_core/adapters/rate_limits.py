@@ -1,9 +1,10 @@
-"""Per-caller request rate limits, counted in DynamoDB so every container shares them.
+"""Request rate limits, counted in DynamoDB so every container shares them.
 
-One item per caller and one-second window (``RATE#<caller>#<epoch second>`` in the
+One item per caller and window (``RATE#<caller>#<window start, epoch seconds>`` in the
 ``idempotency`` table, expiring with its TTL); each request is one conditional ADD that
 fails once the window is full. API Gateway HTTP APIs have no per-key throttling, so
-this is where a single key is held to its share.
+this is where a single key (or, for the token exchange, a single address) is held to
+its share.
 """
 
 from __future__ import annotations
@@ -28,20 +29,26 @@ class RateWindowItem(Model):
 
 
 class RateLimiter:
-    def __init__(self, limit_per_second: int, settings: Settings | None = None) -> None:
+    """At most ``limit`` requests per caller in each fixed window of ``window_seconds``."""
+
+    def __init__(
+        self, limit_per_second: int, settings: Settings | None = None, window_seconds: int = 1
+    ) -> None:
         self.limit = limit_per_second
+        self.window_seconds = max(window_seconds, 1)
         m.bind_model(RateWindowItem, "idempotency", settings or get_settings())
 
     def allow(self, caller: str, epoch_second: int) -> bool:
         """Count one request of ``caller`` in its window; False once the window is full."""
         if self.limit <= 0:
             return True
-        item = RateWindowItem(f"RATE#{caller}#{epoch_second}")
+        start = epoch_second - epoch_second % self.window_seconds
+        item = RateWindowItem(f"RATE#{caller}#{start}")
         try:
             item.update(
                 actions=[
                     RateWindowItem.hits.add(1),
-                    RateWindowItem.expiration.set(epoch_second + WINDOW_TTL_SECONDS),
+                    RateWindowItem.expiration.set(start + self.window_seconds + WINDOW_TTL_SECONDS),
                 ],
                 condition=RateWindowItem.hits.does_not_exist() | (RateWindowItem.hits < self.limit),
             )
@@ -50,3 +57,7 @@ class RateLimiter:
                 return False
             raise
         return True
+
+    def retry_after(self, epoch_second: int) -> int:
+        """Whole seconds until the window of ``epoch_second`` ends (what Retry-After says)."""
+        return self.window_seconds - epoch_second % self.window_seconds

@@ -5,25 +5,30 @@ its parameters, the symbol and interval it trades, the start of the last bar it 
 (the dedup watermark), the strategy's ``state``, the next strategy order id, the ids of
 the order events it has already applied, and a ``version`` every write is conditional on.
 Running instances carry ``gsi1`` keys (``RUNNING#<symbol>#<interval>``) so a bar finds
-the instances it drives with one query; stopping removes them (a sparse index).
+the instances it drives with one query; stopping removes them (a sparse index). Starting
+one charges the account's running-instance quota in the same transaction, stopping it
+gives that back (``adapters.quotas``).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from redfire_core.adapters import models as m
 from redfire_core.adapters.paging import decode_cursor, encode_cursor
-from redfire_core.adapters.trading_store import ConflictError, Page
+from redfire_core.adapters.quotas import QuotaItem, charged, instance_charges, release
+from redfire_core.adapters.trading_store import ConflictError, Page, Transaction
 from redfire_core.config import Settings, get_settings
+from redfire_core.domain.quotas import Quotas
 from redfire_core.events import iso, parse_iso
 
 SK_PREFIX = "INST#"
@@ -49,6 +54,7 @@ class StrategyInstance:
     next_order_id: int = 0  # the strategy's order counter (client order ids derive from it)
     seen_events: tuple[str, ...] = ()  # order events already applied (newest last)
     version: int = 1
+    counted: bool = False  # holds one of the account's running instances until stopped
 
     @property
     def running(self) -> bool:
@@ -89,6 +95,7 @@ class StrategyInstanceItem(Model):
     version = NumberAttribute()
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
+    counted = NumberAttribute(null=True)
     running = RunningIndex()
 
 
@@ -96,9 +103,20 @@ class StrategyInstanceStore:
     """Create, read, list and conditionally save instances."""
 
     def __init__(self, settings: Settings | None = None) -> None:
-        m.bind_model(StrategyInstanceItem, "strategies", settings or get_settings())
+        settings = settings or get_settings()
+        m.bind_model(StrategyInstanceItem, "strategies", settings)
+        m.bind_model(QuotaItem, "strategies", settings)
+        self._tx_connection: Connection | None = None
 
-    def create(self, instance: StrategyInstance) -> None:
+    def create(self, instance: StrategyInstance, quotas: Quotas | None = None) -> None:
+        """Store a new instance; with ``quotas``, it takes one of the account's running
+        instances in the same transaction (``QuotaExceeded`` when none is left)."""
+        charges = instance_charges(instance.account_id, quotas or Quotas())
+        if charges:
+            counted = replace(instance, counted=True)
+            with charged(self._transaction(), charges) as tx:
+                tx.save(_item(counted), condition=StrategyInstanceItem.pk.does_not_exist())
+            return
         try:
             _item(instance).save(condition=StrategyInstanceItem.pk.does_not_exist())
         except PutError as error:
@@ -147,6 +165,23 @@ class StrategyInstanceStore:
                 raise ConflictError(["ConditionalCheckFailed"]) from error
             raise
 
+    def stop(self, stopped: StrategyInstance, expected_version: int) -> None:
+        """Write the stopped instance if the stored one is still the running one at
+        ``expected_version``, giving its running instance back to the quota (once)."""
+        with self._transaction() as tx:
+            tx.save(
+                _item(stopped),
+                condition=(StrategyInstanceItem.version == expected_version)
+                & (StrategyInstanceItem.status == RUNNING),
+            )
+            if stopped.counted:
+                release(tx, stopped.account_id, QuotaItem.running_instances)
+
+    def _transaction(self) -> Transaction:
+        if self._tx_connection is None:
+            self._tx_connection = Connection(region=m.region())
+        return Transaction(self._tx_connection)
+
 
 def _item(instance: StrategyInstance) -> StrategyInstanceItem:
     running = instance.running
@@ -166,6 +201,7 @@ def _item(instance: StrategyInstance) -> StrategyInstanceItem:
         next_order_id=instance.next_order_id,
         seen_events=json.dumps(list(instance.seen_events)),
         version=instance.version,
+        counted=1 if instance.counted else None,
         gsi1pk=running_key(instance.symbol, instance.interval) if running else None,
         gsi1sk=f"{instance.account_id}#{instance.id}" if running else None,
     )
@@ -187,4 +223,5 @@ def _instance(item: StrategyInstanceItem) -> StrategyInstance:
         next_order_id=int(item.next_order_id),
         seen_events=tuple(json.loads(item.seen_events)),
         version=int(item.version),
+        counted=bool(item.counted),
     )

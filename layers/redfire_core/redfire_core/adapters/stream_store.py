@@ -3,9 +3,12 @@ the messages retained for resume.
 
 Items (pk / sk):
 
-- ``CONN#<id>`` / ``META``: the connection's account and subject.
+- ``CONN#<id>`` / ``META``: the connection's account, subject, token expiry
+  (``expires_at``) and API key (``key_id``, for tokens exchanged from a key); listed in
+  the sparse index ``gsi1`` (``gsi1pk = CONN``) so the sweep finds every connection.
 - ``CONN#<id>`` / ``SUB#<scope>#<channel>``: a subscription, seen from the connection.
-- ``SUBS#<scope>#<channel>`` / ``<connection id>``: the same, seen from the channel.
+- ``SUBS#<scope>#<channel>`` / ``<connection id>``: the same, seen from the channel, with
+  the connection's ``expires_at`` and ``key_id`` (the pusher checks them before it posts).
 - ``CHAN#<scope>#<channel>`` / ``STATE``: ``last_seq`` (the counter), ``delivered_seq``,
   the delivery lease (``lease_owner``, ``lease_until``), ``watched_until`` (until when
   events are sequenced and kept: a subscription's end plus the retention window) and
@@ -30,6 +33,8 @@ from redfire_core.domain.channels import Subscription
 
 TABLE_LOGICAL = "connections"
 SEQ_DIGITS = 12
+CONNECTIONS_INDEX = "gsi1"
+CONNECTIONS_KEY = "CONN"  # gsi1pk of every connection's META item
 
 
 class SeqConflict(Exception):
@@ -46,6 +51,17 @@ class Connection:
     account_id: str
     subject: str
     connected_at: str
+    expires_at: int = 0  # epoch seconds the connecting token expires (0: not recorded)
+    key_id: str | None = None  # the API key the token was exchanged from, if it was
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """A connection subscribed to a channel, with what decides whether it may still receive."""
+
+    connection_id: str
+    expires_at: int = 0
+    key_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,25 @@ def _n(value: int) -> dict[str, str]:
     return {"N": str(value)}
 
 
+def _grant(expires_at: int, key_id: str | None) -> dict[str, dict[str, str]]:
+    """The attributes that decide whether a connection may still receive."""
+    grant = {"expires_at": _n(expires_at)}
+    if key_id:
+        grant["key_id"] = _s(key_id)
+    return grant
+
+
+def _connection(connection_id: str, item: dict[str, Any]) -> Connection:
+    return Connection(
+        connection_id,
+        item["account_id"]["S"],
+        item["subject"]["S"],
+        item["connected_at"]["S"],
+        int(item["expires_at"]["N"]) if "expires_at" in item else 0,
+        item["key_id"]["S"] if "key_id" in item else None,
+    )
+
+
 class StreamStore:
     """DynamoDB adapter (boto3 client, built lazily) of the stream's state."""
 
@@ -113,6 +148,9 @@ class StreamStore:
                 "account_id": _s(connection.account_id),
                 "subject": _s(connection.subject),
                 "connected_at": _s(connection.connected_at),
+                **_grant(connection.expires_at, connection.key_id),
+                "gsi1pk": _s(CONNECTIONS_KEY),
+                "gsi1sk": _s(connection.connection_id),
                 "ttl": _n(ttl),
             },
         )
@@ -125,12 +163,24 @@ class StreamStore:
         ).get("Item")
         if item is None:
             return None
-        return Connection(
-            connection_id,
-            item["account_id"]["S"],
-            item["subject"]["S"],
-            item["connected_at"]["S"],
-        )
+        return _connection(connection_id, item)
+
+    def connections(self) -> list[Connection]:
+        """Every open connection (the sweep's list; an eventually consistent index)."""
+        items: list[dict[str, Any]] = []
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": CONNECTIONS_INDEX,
+            "KeyConditionExpression": "gsi1pk = :conn",
+            "ExpressionAttributeValues": {":conn": _s(CONNECTIONS_KEY)},
+        }
+        while True:
+            page = self.client.query(**request)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [_connection(item["gsi1sk"]["S"], item) for item in items]
 
     def subscriptions_of(self, connection_id: str) -> list[Subscription]:
         items = self._query(f"CONN#{connection_id}", begins_with="SUB#")
@@ -140,17 +190,23 @@ class StreamStore:
             found.append(Subscription(scope, channel))
         return found
 
-    def put_subscription(self, connection_id: str, sub: Subscription, ttl: int) -> None:
+    def put_subscription(self, connection: Connection, sub: Subscription, ttl: int) -> None:
         """Two puts, no transaction: the connection's copy first, so a failure in between
         leaves nothing a disconnect could miss (the copy is only for cleaning up)."""
         key = _scope_key(sub)
+        connection_id = connection.connection_id
         self.client.put_item(
             TableName=self.table,
             Item={"pk": _s(f"CONN#{connection_id}"), "sk": _s(f"SUB#{key}"), "ttl": _n(ttl)},
         )
         self.client.put_item(
             TableName=self.table,
-            Item={"pk": _s(f"SUBS#{key}"), "sk": _s(connection_id), "ttl": _n(ttl)},
+            Item={
+                "pk": _s(f"SUBS#{key}"),
+                "sk": _s(connection_id),
+                **_grant(connection.expires_at, connection.key_id),
+                "ttl": _n(ttl),
+            },
         )
 
     def delete_subscription(self, connection_id: str, sub: Subscription) -> None:
@@ -170,10 +226,14 @@ class StreamStore:
             TableName=self.table, Key={"pk": _s(f"CONN#{connection_id}"), "sk": _s("META")}
         )
 
-    def subscribers(self, sub: Subscription, now: int) -> list[str]:
-        """Connection ids subscribed to the channel (those whose TTL passed excluded)."""
+    def subscribers(self, sub: Subscription, now: int) -> list[Subscriber]:
+        """Connections subscribed to the channel (those whose TTL passed excluded)."""
         return [
-            item["sk"]["S"]
+            Subscriber(
+                item["sk"]["S"],
+                int(item["expires_at"]["N"]) if "expires_at" in item else 0,
+                item["key_id"]["S"] if "key_id" in item else None,
+            )
             for item in self._query(f"SUBS#{_scope_key(sub)}")
             if int(item.get("ttl", {}).get("N", now + 1)) > now
         ]

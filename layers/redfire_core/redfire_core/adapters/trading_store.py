@@ -35,6 +35,7 @@ from redfire_core.events import Envelope, iso, parse_iso
 
 OUTBOX_TTL_SECONDS = 7 * 86400  # a safety net: the relay deletes rows once published
 ORDER_PREFIX = "ORDER#"
+SUBMITTED_KEY = "SUBMITTED"  # gsi3pk of an order waiting for risk
 T = TypeVar("T")
 
 
@@ -144,6 +145,12 @@ class TradingStore:
     def open_orders_of(self, account_id: str) -> list[Order]:
         """Every open order of an account, oldest first (sparse GSI; may lag a write)."""
         query = m.OrderItem.open_by_account.query(f"OPEN#{account_id}")
+        return [order_from_item(item) for item in query]
+
+    def submitted_before(self, moment: datetime) -> list[Order]:
+        """Every order still ``submitted`` that was created before ``moment``, oldest first:
+        one query of the sparse submitted index (which may lag a write by a moment)."""
+        query = m.OrderItem.submitted.query(SUBMITTED_KEY, m.SubmittedIndex.gsi3sk < iso(moment))
         return [order_from_item(item) for item in query]
 
     def save_transition(
@@ -410,6 +417,7 @@ class Transaction:
 
 def _order_item(order: Order, correlation_id: str | None) -> m.OrderItem:
     open_ = not order.is_final  # open orders are found by symbol and by account
+    submitted = order.status is OrderStatus.SUBMITTED  # ... and waiting ones by age
     sort_key = iso(order.created_at) + "#" + order.id
     return m.OrderItem(
         order.account_id,
@@ -451,6 +459,8 @@ def _order_item(order: Order, correlation_id: str | None) -> m.OrderItem:
         gsi1sk=sort_key if open_ else None,
         gsi2pk=f"OPEN#{order.account_id}" if open_ else None,
         gsi2sk=sort_key if open_ else None,
+        gsi3pk=SUBMITTED_KEY if submitted else None,
+        gsi3sk=sort_key if submitted else None,
     )
 
 

@@ -91,7 +91,10 @@ def parse_time(text: str) -> datetime:
             raise ValueError(f"unreadable timestamp {text!r}") from None
         if number > 1e11:  # milliseconds
             number /= 1000
-        return datetime.fromtimestamp(number, UTC)
+        try:
+            return datetime.fromtimestamp(number, UTC)
+        except (OverflowError, OSError):  # past what the platform's time functions take
+            raise ValueError(f"timestamp {text[:32]} is out of range") from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 

@@ -28,6 +28,7 @@ from redfire_core.domain.risk import (
     RiskContext,
     RiskCounters,
     RiskLimits,
+    book_of,
     check_order,
 )
 
@@ -76,21 +77,23 @@ class RiskGate:
         candidate = self._domain_order(order, units, at)
         window = timedelta(seconds=self.limits.duplicate_window_seconds)
         self.recent = [o for o in self.recent if o.created_at >= at - window]
-        context = RiskContext(
-            # Cash as the account would hold it: longs bought with it, shorts adding to it.
-            account=Account(ACCOUNT, "USD", _decimal(cash - cost), at, margin_enabled=True),
-            position=Position(ACCOUNT, SYMBOL, _decimal(size), _decimal(cost)),
-            latest=LatestPrice(SYMBOL, _decimal(close), at),
-            limits=self.limits,
-            now=at,
-            open_orders=[
-                self._domain_order(o, o.quantity or units, at, OrderStatus.ACCEPTED)
-                for o in working
-            ],
-            recent_orders=self.recent,
-            counters=self.counters,
+        # Cash as the account would hold it: longs bought with it, shorts adding to it.
+        account = Account(ACCOUNT, "USD", _decimal(cash - cost), at, margin_enabled=True)
+        position = Position(ACCOUNT, SYMBOL, _decimal(size), _decimal(cost))
+        latest = LatestPrice(SYMBOL, _decimal(close), at)
+        # The engine's state is floats that move every bar (and a working order sized by
+        # equity takes this order's units), so the book is built per check, not kept.
+        book = book_of(
+            account,
+            [position],
+            {SYMBOL: latest.price},
+            [self._domain_order(o, o.quantity or units, at, OrderStatus.ACCEPTED) for o in working],
+            self.recent,
+            self.counters,
+            at,
         )
-        denials = [d for d in check_order(candidate, context) if d.code not in NOT_APPLIED]
+        context = RiskContext(account, position, latest, self.limits, at)
+        denials = [d for d in check_order(candidate, context, book) if d.code not in NOT_APPLIED]
         if not denials:
             self.counters = self.counters.record_order(SYMBOL, at)
             if self.limits.duplicate_window_seconds:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from redfire_core.domain.money import ascii_decimal
+
 INTERVALS: dict[str, timedelta] = {
     "1m": timedelta(minutes=1),
     "5m": timedelta(minutes=5),
@@ -22,6 +24,8 @@ INTERVALS: dict[str, timedelta] = {
 # Weeks start on Monday 00:00 UTC; 1970-01-05 was a Monday.
 WEEK_ORIGIN = datetime(1970, 1, 5, tzinfo=UTC)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The last bar start whose end (start + the longest interval) a datetime can hold.
+LATEST_START = datetime(9999, 12, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,7 @@ def to_decimal(value: object) -> Decimal:
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{value} is not a finite number")
     try:
-        number = Decimal(str(value).strip())
+        number = ascii_decimal(str(value).strip())
     except InvalidOperation:
         raise ValueError(f"{value!r} is not a number") from None
     if not number.is_finite():
@@ -90,6 +94,8 @@ def rejection_reason(bar: Bar) -> str | None:
         return f"unknown interval {bar.interval!r}"
     if bar.start.tzinfo is None:
         return "timestamp has no time zone"
+    if bar.start > LATEST_START:  # its end (and any later bar) is past year 9999
+        return f"timestamp {bar.start.isoformat()} is out of range"
     for name in ("open", "high", "low", "close", "volume"):
         value: Decimal = getattr(bar, name)
         if not value.is_finite():

@@ -7,7 +7,6 @@ leaked table does not give the secrets away cheaply).
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -63,10 +62,6 @@ def hash_secret(secret: str, salt: str) -> str:
     return digest.hex()
 
 
-def secret_matches(key: ApiKey, secret: str) -> bool:
-    return hmac.compare_digest(hash_secret(secret, key.salt), key.secret_hash)
-
-
 def check_scopes(requested: set[str], granter_scopes: frozenset[str]) -> frozenset[str]:
     """The scopes a new key may get: account scopes the granter holds (admin only), or the
     operator scope for platform keys (operators only); never a mix."""
@@ -86,3 +81,13 @@ def check_scopes(requested: set[str], granter_scopes: frozenset[str]) -> frozens
     if "admin" not in granter_scopes:
         raise DomainError("FORBIDDEN", "only the account's admin can create keys")
     return frozenset(requested)
+
+
+def check_revoker(key: ApiKey, revoker_scopes: frozenset[str]) -> None:
+    """Who may revoke ``key`` over the API: an operator for operator keys, the account's
+    admin for account keys (the same rule as for creating them)."""
+    if key.scopes & PLATFORM_SCOPES:
+        if "operator" not in revoker_scopes:
+            raise DomainError("FORBIDDEN", "only an operator can revoke operator keys")
+    elif "admin" not in revoker_scopes:
+        raise DomainError("FORBIDDEN", "only the account's admin can revoke its keys")

@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from redfire_core.domain.errors import DomainError
 
-# Plain decimal notation only: no exponent, whitespace, underscores, NaN or infinity.
-DECIMAL_TEXT = re.compile(r"^-?\d{1,16}(\.\d{1,12})?$")
+
+def decimal_pattern(integer_digits: int = 16, fraction_digits: int = 12) -> str:
+    """The plain decimal notation the API takes, as a regular expression: ASCII digits only
+    (``\\d`` also matches other scripts' digits, and ``Decimal("\\u0661")`` is 1), no sign,
+    exponent, whitespace, underscores, NaN or infinity."""
+    return rf"^[0-9]{{1,{integer_digits}}}(\.[0-9]{{1,{fraction_digits}}})?$"
+
+
+# Plain decimal notation only (optionally negative), ASCII digits only.
+DECIMAL_TEXT = re.compile(r"-?[0-9]{1,16}(\.[0-9]{1,12})?")
 AVERAGE_PLACES = Decimal("1e-12")
+
+
+def ascii_decimal(text: str) -> Decimal:
+    """``Decimal(text)`` for ASCII text only: ``Decimal()`` itself reads any script's digits
+    (Arabic-Indic "\\u0661" is 1) and ignores surrounding whitespace; else InvalidOperation."""
+    if not text.isascii() or text != text.strip():
+        raise InvalidOperation(f"{text!r} is not an ASCII decimal")
+    return Decimal(text)
 
 
 def parse_decimal(value: object, field: str, *, positive: bool = True) -> Decimal:
@@ -20,7 +36,7 @@ def parse_decimal(value: object, field: str, *, positive: bool = True) -> Decima
     """
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise DomainError("ORDER_INVALID", f"{field} must be a decimal string", field)
-    if not DECIMAL_TEXT.match(str(value)):
+    if not DECIMAL_TEXT.fullmatch(str(value)):
         raise DomainError(
             "ORDER_INVALID",
             f"{field} must be a decimal string with at most 16 integer and 12 fractional digits",

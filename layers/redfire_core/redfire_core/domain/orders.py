@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from redfire_core.domain.errors import DomainError, InvalidTransition
+from redfire_core.domain.identifiers import CLIENT_ORDER_ID_MAX, is_printable_ascii
 from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.money import average, parse_decimal
 
@@ -178,10 +179,13 @@ class OrderRequest:
             )
         client_order_id = body.get("client_order_id")
         if client_order_id is not None and (
-            not isinstance(client_order_id, str) or not 1 <= len(client_order_id) <= 64
+            not isinstance(client_order_id, str)
+            or not is_printable_ascii(client_order_id, CLIENT_ORDER_ID_MAX)
         ):
             raise DomainError(
-                "ORDER_INVALID", "client_order_id must be 1 to 64 characters", "client_order_id"
+                "ORDER_INVALID",
+                f"client_order_id must be 1 to {CLIENT_ORDER_ID_MAX} printable ASCII characters",
+                "client_order_id",
             )
         return cls(
             symbol,

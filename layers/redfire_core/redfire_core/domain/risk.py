@@ -1,14 +1,16 @@
 """Pre-trade risk rules and post-trade limits. Pure: every input is passed in.
 
 All pre-trade rules run in one pass so a trader sees every reason an order was refused
-(``evaluate`` gives every rule's verdict, ``check_order`` only the failures). The same
-functions run live (``functions/risk``), in the dry run and in a backtest: the state they
-need (account, positions, prices, open orders, counters, trading state) is plain data.
+(``evaluate`` gives every rule's verdict, ``check_order`` only the failures): an ordered
+table of one small function per rule (``PRE_TRADE_RULES``), reading an account's figures
+from an ``AccountBook`` that events keep up to date. The same functions run live
+(``functions/risk``), in the dry run and in a backtest: the state they need (account,
+positions, prices, open orders, counters, trading state) is plain data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -16,6 +18,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from redfire_core.domain.errors import DomainError
+from redfire_core.domain.money import ascii_decimal
 from redfire_core.domain.orders import Order, OrderStatus, OrderType, Side
 from redfire_core.domain.positions import Account, Position
 
@@ -40,9 +43,30 @@ class TradingState(StrEnum):
 _SEVERITY = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
 
 
+_HALTED, _REDUCING = TradingState.HALTED, TradingState.REDUCING
+_ACTIVE = TradingState.ACTIVE
+
+
 class BreachAction(StrEnum):
     REDUCING = "reducing"
     HALTED = "halted"
+
+
+# Enum members read through their class are slow on Python 3.11 (a descriptor call each):
+# the rules below run per order, so they compare against module constants.
+_BUY, _SELL = Side.BUY, Side.SELL
+_MARKET, _LIMIT, _STOP_LIMIT = OrderType.MARKET, OrderType.LIMIT, OrderType.STOP_LIMIT
+_DENIED, _CANCELED = OrderStatus.DENIED, OrderStatus.CANCELED
+_CENT = Decimal("0.01")
+_OPEN = frozenset(
+    {
+        OrderStatus.SUBMITTED,
+        OrderStatus.ACCEPTED,
+        OrderStatus.PARTIALLY_FILLED,
+        OrderStatus.PENDING_CANCEL,
+        OrderStatus.PENDING_REPLACE,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -156,7 +180,7 @@ def parse_limit(key: str, value: object) -> object:
     if not isinstance(value, str):
         raise limit_error(key, f"{key} must be a decimal string")
     try:
-        number = Decimal(value)
+        number = ascii_decimal(value)
     except InvalidOperation:
         raise limit_error(key, f"{key} must be a decimal string") from None
     if not number.is_finite() or number < 0:
@@ -263,7 +287,12 @@ def _bump(counts: Mapping[str, int], symbol: str) -> dict[str, int]:
 
 @dataclass(frozen=True, slots=True)
 class RiskContext:
-    """Everything the pre-trade rules read about the account and the market."""
+    """Everything the pre-trade rules read about the account and the market.
+
+    The rules read the per-order inputs here (the order's position and latest price,
+    limits, states, ``now``) and account-wide figures from an ``AccountBook``; the
+    account fields below (positions, prices, open and recent orders, counters) are what
+    that book is built from when the caller keeps none (``book_of_context``)."""
 
     account: Account
     position: Position
@@ -280,6 +309,12 @@ class RiskContext:
     global_state: TradingState = TradingState.ACTIVE
     instrument_known: bool = True
     tick_size: Decimal = ZERO  # the order's instrument's (a slipped price rounds up to it)
+    # The limits the per-order rules read (the symbol's, else the account's), resolved
+    # once here rather than in each rule.
+    order_limits: RiskLimits = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "order_limits", self.symbol_limits or self.limits)
 
 
 def reference_price(order: Order, latest: LatestPrice | None) -> Decimal | None:
@@ -376,392 +411,655 @@ def _shrinks_position(order: Order, position: Position) -> bool:
     held = position.quantity
     if held == 0:
         return False
-    opposite = Side.SELL if held > 0 else Side.BUY
+    opposite = _SELL if held > 0 else _BUY
     return order.side is opposite and order.quantity <= abs(held)
 
 
-def _crosses(order: Order, resting: Order) -> bool:
-    """Would ``order`` trade against the account's own ``resting`` limit order?"""
-    if resting.side is order.side or resting.symbol != order.symbol:
-        return False
-    if resting.limit_price is None or resting.type not in (OrderType.LIMIT, OrderType.STOP_LIMIT):
-        return False
-    if resting.type is OrderType.STOP_LIMIT and not resting.triggered:
-        return False
-    if order.type is OrderType.MARKET:
-        return True
-    if order.limit_price is None or order.type is not OrderType.LIMIT:
-        return False
-    if order.side is Side.BUY:
-        return order.limit_price >= resting.limit_price
-    return order.limit_price <= resting.limit_price
+# --- the account's book ---------------------------------------------------------------------
+
+# (symbol, is a buy): a bool hashes in C, an enum member through a Python method.
+SideKey = tuple[str, bool]
 
 
-_Row = tuple[str, bool, str, object, object]
+@dataclass(frozen=True, slots=True)
+class AccountBook:
+    """The figures the pre-trade rules read about one account, kept between orders.
 
+    ``book_of`` builds it from the account's state; its events (``placed``, ``changed``,
+    ``filled``, ``closed``, ``marked``, ``account_changed``, ``forget_recent``) move it,
+    each recomputing only the figures it touches, so a check reads totals instead of
+    walking every position and open order. After any events it equals the book built
+    from scratch from the same state, to the last digit (a property test holds it)."""
 
-def _rules(order: Order, ctx: RiskContext, keep_all: bool) -> list[_Row]:
-    """Every rule as a plain row (code, passed, message, limit, actual): tuples, because
-    building 20 named objects per order would cost more than the rules themselves. Rows
-    of rules that pass are only built with ``keep_all`` (``evaluate``): ``check_order``,
-    the per-order path, builds the denials alone."""
-    v: list[_Row] = []
-    add = v.append
-    limits = ctx.limits
-    sym = ctx.symbol_limits or limits
-    account, position, latest, now = ctx.account, ctx.position, ctx.latest, ctx.now
-    qty = order.quantity
+    account: Account
+    positions: Mapping[str, Position]  # by symbol
+    marks: Mapping[str, Decimal]  # latest price per symbol
+    values: Mapping[str, Decimal]  # market value of each position that is not flat
+    equity: Decimal  # cash + the values
+    gross: Decimal  # sum of |value|
+    buying_power: Decimal  # the account's, at this equity and gross exposure
+    open_orders: Mapping[str, Order]  # by id, in the order they were placed
+    active: int  # open orders in an open status
+    sides: Mapping[SideKey, tuple[Order, ...]]  # open orders per (symbol, side)
+    pending: Mapping[SideKey, Decimal]  # their unfilled quantity
+    resting: Mapping[SideKey, tuple[Order, ...]]  # those an order could trade against
+    recent: Mapping[str, tuple[Order, ...]]  # orders of the duplicate window, by symbol
+    counters: RiskCounters
+    # The moment the counters were last read at: a check at the same moment skips turning
+    # it into periods (a clock conversion costs more than half the counter rules).
+    as_of: datetime | None = field(default=None, compare=False)
 
-    if not ctx.instrument_known:
-        add(("RISK_UNKNOWN_INSTRUMENT", False, "no such instrument", None, order.symbol))
+    def at(self, now: datetime) -> AccountBook:
+        """The book with its counters as they read at ``now`` (ended periods are zero)."""
+        if now == self.as_of:
+            return self
+        c = self.counters
+        stamp = int(now.timestamp())
+        if c.second == stamp and c.day == stamp // SECONDS_PER_DAY and c.minute == stamp // 60:
+            return replace(self, as_of=now)
+        return replace(self, counters=c.at(now), as_of=now)
 
-    # Trading state.
-    state = ctx.global_state if ctx.global_state is not TradingState.ACTIVE else ctx.state
-    if ctx.state is TradingState.HALTED:
-        state = ctx.state
-    ok = state is not TradingState.HALTED
-    if keep_all or not ok:
-        add(
-            (
-                "RISK_TRADING_HALTED",
-                ok,
-                "trading is halted"
-                if ctx.global_state is not TradingState.HALTED
-                else "trading is halted for every account",
-                "active",
-                state.value,
-            )
-        )
-    if state is TradingState.REDUCING:
-        ok = _shrinks_position(order, position)
-        if keep_all or not ok:
-            add(
-                (
-                    "RISK_REDUCE_ONLY",
-                    ok,
-                    "only orders that reduce a position may trade now",
-                    str(abs(position.quantity)),
-                    str(qty),
-                )
-            )
+    # -- events: each returns the book after it, recomputing only what it touches --------
 
-    # Per order.
-    ok = qty <= sym.max_order_qty
-    if keep_all or not ok:
-        add(
-            (
-                "RISK_MAX_ORDER_QTY",
-                ok,
-                "order quantity above the limit",
-                sym.max_order_qty,
-                qty,
-            )
-        )
-    age = None if latest is None else (now - latest.timestamp).total_seconds()
-    fresh = age is not None and age <= sym.max_price_age_seconds
-    needs_market = order.limit_price is None and order.stop_price is None
-    if needs_market or order.type is OrderType.MARKET:
-        ok = fresh
-        if keep_all or not ok:
-            add(
-                (
-                    "RISK_STALE_PRICE",
-                    ok,
-                    "no recent price for a market order"
-                    if latest is None or order.type is OrderType.MARKET
-                    else "no recent price to value the order",
-                    sym.max_price_age_seconds,
-                    "none" if age is None else int(age),
-                )
-            )
-    price = reference_price(order, latest)
-    notional = None if price is None else qty * price
-    if notional is not None:
-        ok = notional <= sym.max_order_notional
-        if keep_all or not ok:
-            add(
-                (
-                    "RISK_MAX_NOTIONAL",
-                    ok,
-                    "order notional above the limit",
-                    sym.max_order_notional,
-                    notional,
-                )
-            )
-    if order.limit_price is not None and latest is not None and fresh and latest.price > 0:
-        band = sym.price_band_pct
-        if order.side is Side.BUY:
-            through = (order.limit_price - latest.price) * HUNDRED / latest.price
+    def account_changed(self, account: Account) -> AccountBook:
+        """The account's cash or reservations moved (equity follows the cash)."""
+        equity, gross, power = _figures(account, self.values)
+        return replace(self, account=account, equity=equity, gross=gross, buying_power=power)
+
+    def placed(self, order: Order, account: Account, now: datetime) -> AccountBook:
+        """An order was accepted (``account``: after its reservation): it is open, counted
+        and remembered for the duplicate rule."""
+        book = _with_order(self, order, keep=True).account_changed(account)
+        recent = dict(book.recent)
+        recent[order.symbol] = (*recent.get(order.symbol, ()), order)
+        counters = book.counters.record_order(order.symbol, now)
+        return replace(book, recent=recent, counters=counters, as_of=now)
+
+    def changed(self, order: Order) -> AccountBook:
+        """An open order's working state changed (triggered, pending cancel or replace)."""
+        return _with_order(self, order, keep=not order.is_final)
+
+    def filled(
+        self, order: Order, position: Position, account: Account, now: datetime
+    ) -> AccountBook:
+        """A fill: the order, the position and the account as the fill left them."""
+        book = _with_order(self, order, keep=not order.is_final)
+        positions, values = dict(book.positions), dict(book.values)
+        positions[position.symbol] = position
+        if position.quantity != 0:
+            values[position.symbol] = _value(position, book.marks.get(position.symbol))
         else:
-            through = (latest.price - order.limit_price) * HUNDRED / latest.price
-        ok = through <= band
-        if keep_all or not ok:
-            add(
-                (
-                    "RISK_PRICE_BAND",
-                    ok,
-                    "limit price crosses the latest price by more than the band (percent)",
-                    band,
-                    max(through, ZERO).quantize(Decimal("0.01")),
-                )
-            )
+            values.pop(position.symbol, None)
+        equity, gross, power = _figures(account, values)
+        return replace(
+            book,
+            account=account,
+            positions=positions,
+            values=values,
+            equity=equity,
+            gross=gross,
+            buying_power=power,
+            counters=book.counters.record_trade(order.symbol, now),
+            as_of=now,
+        )
 
-    # Position and exposure.
-    signed = qty if order.side is Side.BUY else -qty
-    pending_same_side = ZERO
-    crossing: Order | None = None
-    # One pass over the open orders: the active count (the order a replacement replaces
-    # leaves the book with it: not counted twice), same-side quantity, a crossing order.
-    active = 0
-    symbol, side, replaces = order.symbol, order.side, order.replaces
-    for other in ctx.open_orders:
-        if other.id == order.id or other.id == replaces:
-            continue
-        if other.status in _OPEN:
-            active += 1
-        if other.symbol == symbol:
-            if other.side is side:
-                pending_same_side += other.quantity - other.filled_quantity
-            elif crossing is None and _crosses(order, other):
+    def closed(self, order: Order, account: Account, now: datetime) -> AccountBook:
+        """An order ended without filling its rest (canceled, expired, replaced, rejected);
+        ``account``: after its reservation was released. A cancel is counted."""
+        book = _with_order(self, order, keep=False).account_changed(account)
+        if order.status is _CANCELED:
+            counters = book.counters.record_cancel(order.symbol, now)
+            return replace(book, counters=counters, as_of=now)
+        return book
+
+    def marked(self, symbol: str, price: Decimal) -> AccountBook:
+        """A new latest price of ``symbol``: its position's value and the totals move."""
+        marks = dict(self.marks)
+        marks[symbol] = price
+        held = self.positions.get(symbol)
+        if held is None or held.quantity == 0:
+            return replace(self, marks=marks)
+        values = dict(self.values)
+        values[symbol] = _value(held, price)
+        equity, gross, power = _figures(self.account, values)
+        return replace(
+            self, marks=marks, values=values, equity=equity, gross=gross, buying_power=power
+        )
+
+    def forget_recent(self, before: datetime) -> AccountBook:
+        """Drop the orders placed before ``before`` (out of every duplicate window)."""
+        recent = {
+            symbol: kept
+            for symbol, orders in self.recent.items()
+            if (kept := tuple(o for o in orders if o.created_at >= before))
+        }
+        return replace(self, recent=recent)
+
+
+def _value(position: Position, mark: Decimal | None) -> Decimal:
+    return position.quantity * (mark if mark is not None else position.average_cost)
+
+
+def _figures(account: Account, values: Mapping[str, Decimal]) -> tuple[Decimal, Decimal, Decimal]:
+    """Equity and gross exposure, summed as ``equity_and_gross`` sums them (same digits),
+    and the buying power they give."""
+    equity, gross = account.cash, ZERO
+    for value in values.values():
+        equity += value
+        gross += abs(value)
+    return equity, gross, account.buying_power(equity, gross)
+
+
+def _unfilled(orders: Sequence[Order]) -> Decimal:
+    total = ZERO
+    for order in orders:
+        total += order.quantity - order.filled_quantity
+    return total
+
+
+def _rests(order: Order) -> bool:
+    """A limit order (or a triggered stop limit) another order could trade against."""
+    if order.limit_price is None:
+        return False
+    return order.type is _LIMIT or (order.type is _STOP_LIMIT and order.triggered)
+
+
+def book_of(
+    account: Account,
+    positions: Sequence[Position] = (),
+    marks: Mapping[str, Decimal] | None = None,
+    open_orders: Sequence[Order] = (),
+    recent_orders: Sequence[Order] = (),
+    counters: RiskCounters | None = None,
+    now: datetime | None = None,
+) -> AccountBook:
+    """The book of an account from its state: positions marked at ``marks`` (their
+    average cost without one), open orders, orders of the duplicate window, counters
+    (read at ``now`` when given)."""
+    counters = counters if counters is not None else RiskCounters()
+    if now is not None:
+        counters = counters.at(now)
+    held = {p.symbol: p for p in positions}
+    prices = dict(marks or {})
+    values = {s: _value(p, prices.get(s)) for s, p in held.items() if p.quantity != 0}
+    equity, gross, buying_power = _figures(account, values)
+    by_id = {o.id: o for o in open_orders}
+    sides: dict[SideKey, tuple[Order, ...]] = {}
+    for order in by_id.values():
+        key = (order.symbol, order.side is _BUY)
+        sides[key] = (*sides.get(key, ()), order)
+    recent: dict[str, tuple[Order, ...]] = {}
+    for order in recent_orders:
+        recent[order.symbol] = (*recent.get(order.symbol, ()), order)
+    return AccountBook(
+        account=account,
+        positions=held,
+        marks=prices,
+        values=values,
+        equity=equity,
+        gross=gross,
+        buying_power=buying_power,
+        open_orders=by_id,
+        active=sum(1 for o in by_id.values() if o.status in _OPEN),
+        sides=sides,
+        pending={key: _unfilled(orders) for key, orders in sides.items()},
+        resting={key: r for key, orders in sides.items() if (r := tuple(filter(_rests, orders)))},
+        recent=recent,
+        counters=counters,
+        as_of=now,
+    )
+
+
+def book_of_context(ctx: RiskContext) -> AccountBook:
+    """The book a context describes (its latest price marks the order's symbol)."""
+    marks = dict(ctx.prices)
+    if ctx.latest is not None:
+        marks[ctx.latest.symbol] = ctx.latest.price
+    return book_of(
+        ctx.account,
+        ctx.positions or (ctx.position,),
+        marks,
+        ctx.open_orders,
+        ctx.recent_orders,
+        ctx.counters,
+        ctx.now,
+    )
+
+
+def _with_order(book: AccountBook, order: Order, keep: bool) -> AccountBook:
+    """``order`` updated in (``keep``) or taken out of the open orders; only its own
+    (symbol, side) figures are recomputed."""
+    by_id = dict(book.open_orders)
+    before = by_id.pop(order.id, None) if not keep else by_id.get(order.id)
+    if keep:
+        by_id[order.id] = order  # an update keeps its place
+    active = book.active - (before is not None and before.status in _OPEN)
+    active += keep and order.status in _OPEN
+    key = (order.symbol, order.side is _BUY)
+    current = book.sides.get(key, ())
+    if before is None:
+        orders = (*current, order) if keep else current
+    else:
+        orders = tuple(
+            order if o.id == order.id else o for o in current if keep or o.id != order.id
+        )
+    sides, pending, resting = dict(book.sides), dict(book.pending), dict(book.resting)
+    resting.pop(key, None)
+    if orders:
+        sides[key], pending[key] = orders, _unfilled(orders)
+        if rests := tuple(filter(_rests, orders)):
+            resting[key] = rests
+    else:
+        sides.pop(key, None)
+        pending.pop(key, None)
+    return replace(
+        book, open_orders=by_id, active=active, sides=sides, pending=pending, resting=resting
+    )
+
+
+# --- the pre-trade rules --------------------------------------------------------------------
+
+# (code, passed, message, limit, actual): a plain tuple, because building 20 named objects
+# per order would cost more than the rules themselves.
+_Row = tuple[str, bool, str, object, object]
+# A rule answers nothing when it passes (or does not apply), unless ``keep_all`` asks for
+# every verdict (``evaluate``); ``check_order``, the per-order path, builds denials alone.
+Rule = Callable[[Order, RiskContext, AccountBook, bool], _Row | None]
+
+
+def _state(ctx: RiskContext) -> TradingState:
+    """The state that applies: the account's halt, else the platform's, else the account's."""
+    if ctx.state is _HALTED:
+        return _HALTED
+    return ctx.global_state if ctx.global_state is not _ACTIVE else ctx.state
+
+
+def _excluded(order: Order, book: AccountBook) -> list[Order]:
+    """Open orders the check leaves out: the order itself (it is stored before it is
+    checked) and the order a replacement replaces (it leaves the book with it)."""
+    open_orders, replaces = book.open_orders, order.replaces
+    out = [open_orders[order.id]] if order.id in open_orders else []
+    if replaces is not None and replaces != order.id and replaces in open_orders:
+        out.append(open_orders[replaces])
+    return out
+
+
+def _pending_same_side(order: Order, book: AccountBook) -> Decimal:
+    """Unfilled quantity of the account's other open orders on the order's symbol and side."""
+    key = (order.symbol, order.side is _BUY)
+    open_orders = book.open_orders
+    if order.id in open_orders or (order.replaces is not None and order.replaces in open_orders):
+        skip = (order.id, order.replaces)
+        return _unfilled([o for o in book.sides.get(key, ()) if o.id not in skip])
+    return book.pending.get(key, ZERO)
+
+
+def _unknown_instrument(
+    order: Order, ctx: RiskContext, book: AccountBook, keep_all: bool
+) -> _Row | None:
+    if ctx.instrument_known:
+        return None  # no passing row: the rule is only ever a denial
+    return ("RISK_UNKNOWN_INSTRUMENT", False, "no such instrument", None, order.symbol)
+
+
+def _trading_halted(
+    order: Order, ctx: RiskContext, book: AccountBook, keep_all: bool
+) -> _Row | None:
+    ok = ctx.state is not _HALTED and ctx.global_state is not _HALTED
+    if ok and not keep_all:
+        return None
+    state = _state(ctx)
+    every = ctx.global_state is _HALTED
+    message = "trading is halted for every account" if every else "trading is halted"
+    return ("RISK_TRADING_HALTED", ok, message, "active", state.value)
+
+
+def _reduce_only(order: Order, ctx: RiskContext, book: AccountBook, keep_all: bool) -> _Row | None:
+    if ctx.state is not _REDUCING and ctx.global_state is not _REDUCING:
+        return None  # (the test below alone would do, at the cost of a call)
+    if _state(ctx) is not _REDUCING:
+        return None
+    ok = _shrinks_position(order, ctx.position)
+    if ok and not keep_all:
+        return None
+    message = "only orders that reduce a position may trade now"
+    return ("RISK_REDUCE_ONLY", ok, message, str(abs(ctx.position.quantity)), str(order.quantity))
+
+
+def _max_order_qty(
+    order: Order, ctx: RiskContext, book: AccountBook, keep_all: bool
+) -> _Row | None:
+    limit = ctx.order_limits.max_order_qty
+    ok = order.quantity <= limit
+    if ok and not keep_all:
+        return None
+    return ("RISK_MAX_ORDER_QTY", ok, "order quantity above the limit", limit, order.quantity)
+
+
+def _stale_price(order: Order, ctx: RiskContext, book: AccountBook, keep_all: bool) -> _Row | None:
+    market = order.type is _MARKET
+    if not market and (order.limit_price is not None or order.stop_price is not None):
+        return None  # the order's own price values it
+    latest = ctx.latest
+    max_age = ctx.order_limits.max_price_age_seconds
+    age = None if latest is None else (ctx.now - latest.timestamp).total_seconds()
+    ok = age is not None and age <= max_age
+    if ok and not keep_all:
+        return None
+    message = (
+        "no recent price for a market order"
+        if latest is None or market
+        else "no recent price to value the order"
+    )
+    return ("RISK_STALE_PRICE", ok, message, max_age, "none" if age is None else int(age))
+
+
+def _max_notional(order: Order, ctx: RiskContext, book: AccountBook, keep_all: bool) -> _Row | None:
+    price = reference_price(order, ctx.latest)
+    if price is None:
+        return None
+    limit = ctx.order_limits.max_order_notional
+    notional = order.quantity * price
+    ok = notional <= limit
+    if ok and not keep_all:
+        return None
+    return ("RISK_MAX_NOTIONAL", ok, "order notional above the limit", limit, notional)
+
+
+def _price_band(order: Order, ctx: RiskContext, book: AccountBook, keep_all: bool) -> _Row | None:
+    limit_price, latest = order.limit_price, ctx.latest
+    if limit_price is None or latest is None:
+        return None
+    sym = ctx.order_limits
+    last, band = latest.price, sym.price_band_pct
+    buy = order.side is _BUY
+    if not keep_all and band >= ZERO and (limit_price <= last if buy else limit_price >= last):
+        return None  # a passive limit crosses by nothing: it passes, fresh price or not
+    if (ctx.now - latest.timestamp).total_seconds() > sym.max_price_age_seconds:
+        return None  # no fresh price to hold the limit against
+    if not last > ZERO:
+        return None
+    if buy:
+        through = (limit_price - last) * HUNDRED / last
+    else:
+        through = (last - limit_price) * HUNDRED / last
+    ok = through <= band
+    if ok and not keep_all:
+        return None
+    message = "limit price crosses the latest price by more than the band (percent)"
+    return ("RISK_PRICE_BAND", ok, message, band, max(through, ZERO).quantize(_CENT))
+
+
+def _max_position(order: Order, ctx: RiskContext, book: AccountBook, keep_all: bool) -> _Row | None:
+    qty, held = order.quantity, ctx.position.quantity
+    pending = _pending_same_side(order, book)
+    # Summed as signed quantities, in this order, so the digits match the limit's check.
+    projected = held + pending + qty if order.side is _BUY else held + -pending + -qty
+    limit = ctx.order_limits.max_position_qty
+    ok = abs(projected) <= limit or abs(projected) <= abs(held)
+    if ok and not keep_all:
+        return None
+    message = "position with open orders and this order above the limit"
+    return ("RISK_MAX_POSITION", ok, message, limit, abs(projected))
+
+
+def _max_gross_exposure(
+    order: Order, ctx: RiskContext, book: AccountBook, keep_all: bool
+) -> _Row | None:
+    latest = ctx.latest
+    price = reference_price(order, latest)
+    if price is None:
+        return None
+    mark = latest.price if latest is not None else book.marks.get(order.symbol, price)
+    signed = order.quantity if order.side is _BUY else -order.quantity
+    held_value = ctx.position.quantity * mark if mark is not None else ZERO
+    gross = book.gross
+    after = gross - abs(held_value) + abs(held_value + signed * (mark or ZERO))
+    limit = ctx.limits.max_gross_exposure
+    ok = after <= limit or after <= gross
+    if ok and not keep_all:
+        return None
+    message = "gross exposure after this order above the limit"
+    return ("RISK_MAX_GROSS_EXPOSURE", ok, message, limit, after)
+
+
+def _max_active_orders(
+    order: Order, ctx: RiskContext, book: AccountBook, keep_all: bool
+) -> _Row | None:
+    count = book.active + 1
+    open_orders = book.open_orders
+    if order.id in open_orders or (order.replaces is not None and order.replaces in open_orders):
+        for left_out in _excluded(order, book):
+            count -= left_out.status in _OPEN
+    limit = ctx.limits.max_active_orders
+    ok = count <= limit
+    if ok and not keep_all:
+        return None
+    return ("RISK_MAX_ACTIVE_ORDERS", ok, "open orders of the account at the limit", limit, count)
+
+
+# The counter rules read ``book.counters`` as of ``ctx.now`` (``_verdicts`` moves them there).
+
+
+def _daily_orders(order: Order, ctx: RiskContext, book: AccountBook, keep_all: bool) -> _Row | None:
+    limit, count = ctx.limits.max_daily_orders, book.counters.orders + 1
+    ok = count <= limit
+    if ok and not keep_all:
+        return None
+    message = "orders of the account today at the limit"
+    return ("RISK_DAILY_ORDER_LIMIT", ok, message, limit, count)
+
+
+def _daily_symbol_orders(
+    order: Order, ctx: RiskContext, book: AccountBook, keep_all: bool
+) -> _Row | None:
+    limit = ctx.order_limits.max_daily_orders
+    count = book.counters.symbol_orders.get(order.symbol, 0) + 1
+    ok = count <= limit
+    if ok and not keep_all:
+        return None
+    message = f"orders in {order.symbol} today at the limit"
+    return ("RISK_DAILY_ORDER_LIMIT", ok, message, limit, count)
+
+
+def _daily_cancels(
+    order: Order, ctx: RiskContext, book: AccountBook, keep_all: bool
+) -> _Row | None:
+    limit, count = ctx.limits.max_daily_cancels, book.counters.cancels
+    ok = count < limit
+    if ok and not keep_all:
+        return None
+    message = "cancels of the account today at the limit"
+    return ("RISK_DAILY_CANCEL_LIMIT", ok, message, limit, count)
+
+
+def _daily_symbol_cancels(
+    order: Order, ctx: RiskContext, book: AccountBook, keep_all: bool
+) -> _Row | None:
+    limit = ctx.order_limits.max_daily_cancels
+    count = book.counters.symbol_cancels.get(order.symbol, 0)
+    ok = count < limit
+    if ok and not keep_all:
+        return None
+    message = f"cancels in {order.symbol} today at the limit"
+    return ("RISK_DAILY_CANCEL_LIMIT", ok, message, limit, count)
+
+
+def _daily_trades(order: Order, ctx: RiskContext, book: AccountBook, keep_all: bool) -> _Row | None:
+    limit, count = ctx.limits.max_daily_trades, book.counters.trades
+    ok = count < limit
+    if ok and not keep_all:
+        return None
+    message = "trades of the account today at the limit"
+    return ("RISK_DAILY_TRADE_LIMIT", ok, message, limit, count)
+
+
+def _daily_symbol_trades(
+    order: Order, ctx: RiskContext, book: AccountBook, keep_all: bool
+) -> _Row | None:
+    limit = ctx.order_limits.max_daily_trades
+    count = book.counters.symbol_trades.get(order.symbol, 0)
+    ok = count < limit
+    if ok and not keep_all:
+        return None
+    message = f"trades in {order.symbol} today at the limit"
+    return ("RISK_DAILY_TRADE_LIMIT", ok, message, limit, count)
+
+
+def _orders_per_second(
+    order: Order, ctx: RiskContext, book: AccountBook, keep_all: bool
+) -> _Row | None:
+    limit, count = ctx.limits.max_orders_per_second, book.counters.orders_this_second + 1
+    ok = count <= limit
+    if ok and not keep_all:
+        return None
+    return ("RISK_ORDER_RATE", ok, "orders per second at the limit", limit, count)
+
+
+def _orders_per_minute(
+    order: Order, ctx: RiskContext, book: AccountBook, keep_all: bool
+) -> _Row | None:
+    limit, count = ctx.limits.max_orders_per_minute, book.counters.orders_this_minute + 1
+    ok = count <= limit
+    if ok and not keep_all:
+        return None
+    return ("RISK_ORDER_RATE", ok, "orders per minute at the limit", limit, count)
+
+
+def _duplicate_order(
+    order: Order, ctx: RiskContext, book: AccountBook, keep_all: bool
+) -> _Row | None:
+    window = ctx.order_limits.duplicate_window_seconds
+    if not window:
+        return None  # the rule is off
+    twin = None
+    side, kind, qty = order.side, order.type, order.quantity
+    for earlier in book.recent.get(order.symbol, ()):
+        if (
+            earlier.side is side
+            and earlier.type is kind
+            and earlier.quantity == qty
+            and earlier.limit_price == order.limit_price
+            and earlier.stop_price == order.stop_price
+            and earlier.id != order.id
+            and earlier.status is not _DENIED
+            and earlier.created_at >= ctx.now - timedelta(seconds=window)
+        ):
+            twin = earlier
+            break
+    ok = twin is None
+    if ok and not keep_all:
+        return None
+    message = "the same order was placed within the duplicate window (seconds)"
+    return ("RISK_DUPLICATE_ORDER", ok, message, window, None if twin is None else twin.id)
+
+
+def _self_trade(order: Order, ctx: RiskContext, book: AccountBook, keep_all: bool) -> _Row | None:
+    crossing = None
+    market, limit = order.type is _MARKET, order.limit_price
+    if market or (order.type is _LIMIT and limit is not None):
+        buy = order.side is _BUY
+        for other in book.resting.get((order.symbol, not buy), ()):
+            if other.id == order.id or other.id == order.replaces:
+                continue
+            if (
+                market
+                or (buy and limit >= other.limit_price)  # type: ignore[operator]
+                or (not buy and limit <= other.limit_price)  # type: ignore[operator]
+            ):
                 crossing = other
-    if order.side is Side.SELL:
-        pending_same_side = -pending_same_side
-    projected = position.quantity + pending_same_side + signed
-    ok = abs(projected) <= sym.max_position_qty or abs(projected) <= abs(position.quantity)
-    if keep_all or not ok:
-        add(
-            (
-                "RISK_MAX_POSITION",
-                ok,
-                "position with open orders and this order above the limit",
-                sym.max_position_qty,
-                abs(projected),
-            )
-        )
-    equity, gross = equity_and_gross(account, ctx.positions or (position,), ctx.prices, latest)
-    if notional is not None:
-        mark = latest.price if latest is not None else ctx.prices.get(order.symbol, price)
-        held_value = position.quantity * mark if mark is not None else ZERO
-        after = gross - abs(held_value) + abs(held_value + signed * (mark or ZERO))
-        ok = after <= limits.max_gross_exposure or after <= gross
-        if keep_all or not ok:
-            add(
-                (
-                    "RISK_MAX_GROSS_EXPOSURE",
-                    ok,
-                    "gross exposure after this order above the limit",
-                    limits.max_gross_exposure,
-                    after,
-                )
-            )
-    ok = active + 1 <= limits.max_active_orders
-    if keep_all or not ok:
-        add(
-            (
-                "RISK_MAX_ACTIVE_ORDERS",
-                ok,
-                "open orders of the account at the limit",
-                limits.max_active_orders,
-                active + 1,
-            )
-        )
-
-    # Counters (already read at ``now``: other periods are zero).
-    c = ctx.counters
-    stamp = int(now.timestamp())
-    if c.second != stamp or c.day != stamp // SECONDS_PER_DAY or c.minute != stamp // 60:
-        c = c.at(now)
-    ok = c.orders + 1 <= limits.max_daily_orders
-    if keep_all or not ok:
-        add(
-            (
-                "RISK_DAILY_ORDER_LIMIT",
-                ok,
-                "orders of the account today at the limit",
-                limits.max_daily_orders,
-                c.orders + 1,
-            )
-        )
-    symbol_orders = c.symbol_orders.get(symbol, 0) + 1
-    ok = symbol_orders <= sym.max_daily_orders
-    if keep_all or not ok:
-        add(
-            (
-                "RISK_DAILY_ORDER_LIMIT",
-                ok,
-                f"orders in {symbol} today at the limit",
-                sym.max_daily_orders,
-                symbol_orders,
-            )
-        )
-    ok = c.cancels < limits.max_daily_cancels
-    if keep_all or not ok:
-        add(
-            (
-                "RISK_DAILY_CANCEL_LIMIT",
-                ok,
-                "cancels of the account today at the limit",
-                limits.max_daily_cancels,
-                c.cancels,
-            )
-        )
-    symbol_cancels = c.symbol_cancels.get(symbol, 0)
-    ok = symbol_cancels < sym.max_daily_cancels
-    if keep_all or not ok:
-        add(
-            (
-                "RISK_DAILY_CANCEL_LIMIT",
-                ok,
-                f"cancels in {symbol} today at the limit",
-                sym.max_daily_cancels,
-                symbol_cancels,
-            )
-        )
-    ok = c.trades < limits.max_daily_trades
-    if keep_all or not ok:
-        add(
-            (
-                "RISK_DAILY_TRADE_LIMIT",
-                ok,
-                "trades of the account today at the limit",
-                limits.max_daily_trades,
-                c.trades,
-            )
-        )
-    symbol_trades = c.symbol_trades.get(symbol, 0)
-    ok = symbol_trades < sym.max_daily_trades
-    if keep_all or not ok:
-        add(
-            (
-                "RISK_DAILY_TRADE_LIMIT",
-                ok,
-                f"trades in {symbol} today at the limit",
-                sym.max_daily_trades,
-                symbol_trades,
-            )
-        )
-    ok = c.orders_this_second + 1 <= limits.max_orders_per_second
-    if keep_all or not ok:
-        add(
-            (
-                "RISK_ORDER_RATE",
-                ok,
-                "orders per second at the limit",
-                limits.max_orders_per_second,
-                c.orders_this_second + 1,
-            )
-        )
-    ok = c.orders_this_minute + 1 <= limits.max_orders_per_minute
-    if keep_all or not ok:
-        add(
-            (
-                "RISK_ORDER_RATE",
-                ok,
-                "orders per minute at the limit",
-                limits.max_orders_per_minute,
-                c.orders_this_minute + 1,
-            )
-        )
-
-    # Duplicates and self-trades.
-    window = sym.duplicate_window_seconds
-    if window:
-        since = now - timedelta(seconds=window)
-        twin = next(
-            (
-                o
-                for o in ctx.recent_orders
-                if o.id != order.id
-                and o.created_at >= since
-                and o.status is not OrderStatus.DENIED
-                and o.symbol == symbol
-                and o.side is order.side
-                and o.type is order.type
-                and o.quantity == qty
-                and o.limit_price == order.limit_price
-                and o.stop_price == order.stop_price
-            ),
-            None,
-        )
-        ok = twin is None
-        if keep_all or not ok:
-            add(
-                (
-                    "RISK_DUPLICATE_ORDER",
-                    ok,
-                    "the same order was placed within the duplicate window (seconds)",
-                    window,
-                    None if twin is None else twin.id,
-                )
-            )
+                break
     ok = crossing is None
-    if keep_all or not ok:
-        add(
-            (
-                "RISK_SELF_TRADE",
-                ok,
-                "would trade against the account's own resting order",
-                None,
-                None if crossing is None else crossing.id,
-            )
-        )
-
-    # Buying power and shorting.
-    if order.side is Side.BUY or account.margin_enabled or account.execution.charges:
-        needed = reservation(order, latest, account, position, sym.price_band_pct, ctx.tick_size)
-        checked = order.side is Side.BUY or account.margin_enabled
-        if needed > 0 or (checked and price is not None):
-            available = account.buying_power(equity, gross)
-            ok = needed <= available
-            if keep_all or not ok:
-                add(
-                    (
-                        "RISK_BUYING_POWER",
-                        ok,
-                        "not enough buying power",
-                        available,
-                        needed,
-                    )
-                )
-    if order.side is Side.SELL and not account.margin_enabled:
-        open_sells = -pending_same_side
-        held = max(position.quantity - open_sells, ZERO)
-        ok = qty <= held
-        if keep_all or not ok:
-            add(
-                (
-                    "RISK_SHORT_NOT_ALLOWED",
-                    ok,
-                    "a cash account cannot sell short",
-                    held,
-                    qty,
-                )
-            )
-    return v
+    if ok and not keep_all:
+        return None
+    message = "would trade against the account's own resting order"
+    return ("RISK_SELF_TRADE", ok, message, None, None if crossing is None else crossing.id)
 
 
-_OPEN = frozenset(
-    {
-        OrderStatus.SUBMITTED,
-        OrderStatus.ACCEPTED,
-        OrderStatus.PARTIALLY_FILLED,
-        OrderStatus.PENDING_CANCEL,
-        OrderStatus.PENDING_REPLACE,
-    }
+def _buying_power(order: Order, ctx: RiskContext, book: AccountBook, keep_all: bool) -> _Row | None:
+    account = ctx.account
+    checked = order.side is _BUY or account.margin_enabled
+    if not checked and not account.execution.charges:
+        return None  # a cash account's sell holds nothing (the short rule judges it)
+    band = ctx.order_limits.price_band_pct
+    needed = reservation(order, ctx.latest, account, ctx.position, band, ctx.tick_size)
+    if not needed > ZERO and (not checked or reference_price(order, ctx.latest) is None):
+        return None  # (a cash account's sell holds only its commission, if any)
+    available = book.buying_power
+    ok = needed <= available
+    if ok and not keep_all:
+        return None
+    return ("RISK_BUYING_POWER", ok, "not enough buying power", available, needed)
+
+
+def _short_not_allowed(
+    order: Order, ctx: RiskContext, book: AccountBook, keep_all: bool
+) -> _Row | None:
+    if order.side is not _SELL or ctx.account.margin_enabled:
+        return None
+    held = max(ctx.position.quantity - _pending_same_side(order, book), ZERO)
+    ok = order.quantity <= held
+    if ok and not keep_all:
+        return None
+    return ("RISK_SHORT_NOT_ALLOWED", ok, "a cash account cannot sell short", held, order.quantity)
+
+
+PRE_TRADE_RULES: tuple[Rule, ...] = (
+    _unknown_instrument,
+    _trading_halted,
+    _reduce_only,
+    _max_order_qty,
+    _stale_price,
+    _max_notional,
+    _price_band,
+    _max_position,
+    _max_gross_exposure,
+    _max_active_orders,
+    _daily_orders,
+    _daily_symbol_orders,
+    _daily_cancels,
+    _daily_symbol_cancels,
+    _daily_trades,
+    _daily_symbol_trades,
+    _orders_per_second,
+    _orders_per_minute,
+    _duplicate_order,
+    _self_trade,
+    _buying_power,
+    _short_not_allowed,
 )
+"""Every pre-trade rule in evaluation order: the first failure is the headline."""
 
 
-def evaluate(order: Order, ctx: RiskContext) -> list[Verdict]:
-    """Every rule's verdict, in a stable order (the first failure is the headline)."""
-    return [Verdict._make(row) for row in _rules(order, ctx, keep_all=True)]
+def _verdicts(
+    order: Order, ctx: RiskContext, book: AccountBook | None, keep_all: bool
+) -> list[_Row]:
+    if book is None:
+        book = book_of_context(ctx)
+    elif book.as_of != ctx.now:
+        book = book.at(ctx.now)
+    rows: list[_Row] = []
+    add = rows.append
+    for rule in PRE_TRADE_RULES:  # a plain loop: a comprehension costs a frame per call
+        row = rule(order, ctx, book, keep_all)
+        if row is not None:
+            add(row)
+    return rows
 
 
-def check_order(order: Order, ctx: RiskContext) -> list[Denial]:
-    """Every rule the order breaks, in a stable order (the first is the headline)."""
-    return [
-        Denial(row[0], row[2], _text(row[3]), _text(row[4]))
-        for row in _rules(order, ctx, keep_all=False)
-    ]
+def evaluate(order: Order, ctx: RiskContext, book: AccountBook | None = None) -> list[Verdict]:
+    """Every rule's verdict, in a stable order (the first failure is the headline).
+    ``book``: the account's kept book (built from ``ctx`` when not given)."""
+    return [Verdict._make(row) for row in _verdicts(order, ctx, book, keep_all=True)]
+
+
+def check_order(order: Order, ctx: RiskContext, book: AccountBook | None = None) -> list[Denial]:
+    """Every rule the order breaks, in a stable order (the first is the headline).
+    ``book``: the account's kept book (built from ``ctx`` when not given)."""
+    rows = _verdicts(order, ctx, book, keep_all=False)
+    if not rows:
+        return []  # the usual answer, without a comprehension's frame
+    return [Denial(row[0], row[2], _text(row[3]), _text(row[4])) for row in rows]
 
 
 # --- post-trade ---------------------------------------------------------------------------

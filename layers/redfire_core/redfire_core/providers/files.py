@@ -33,7 +33,10 @@ def parse_timestamp(value: Any) -> datetime:
         raise ValueError("timestamp is empty")
     if text.replace(".", "", 1).isdigit():
         number = float(text)
-        return datetime.fromtimestamp(number / 1000 if number > 1e11 else number, UTC)
+        try:
+            return datetime.fromtimestamp(number / 1000 if number > 1e11 else number, UTC)
+        except (OverflowError, OSError):  # past what the platform's time functions take
+            raise ValueError(f"timestamp {text[:32]} is out of range") from None
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 

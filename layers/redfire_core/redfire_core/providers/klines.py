@@ -3,6 +3,11 @@
 Each kline is ``[open time ms, open, high, low, close, volume, close time, ...]``.
 Symbols map ``BTC-USD`` to ``BTCUSDT``. Throttling (429/418) and server errors are
 retried with exponential backoff, then raised as a retryable ``ProviderError``.
+
+The host is ``Settings.binance_base_url`` (``REDFIRE_BINANCE_BASE_URL``, per stage from
+cdk.json's ``binance_base_url``): ``api.binance.com`` answers 451 to US addresses (such as
+Lambda in us-east-1); Binance's public market data mirror ``https://data-api.binance.vision``
+serves the same ``/api/v3/klines``.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import Any
 from redfire_core.domain.bars import INTERVALS, Bar, to_decimal
 from redfire_core.providers import ProviderError
 
-BASE_URL = "https://api.binance.com/api/v3/klines"
+KLINES_PATH = "/api/v3/klines"
 PAGE_LIMIT = 1000
 RETRIES = 4
 
@@ -41,16 +46,23 @@ def _http_get(url: str) -> Any:
         raise ProviderError(f"klines unreachable: {error.reason}", retryable=True) from error
 
 
+def klines_url() -> str:
+    """The klines endpoint on the stage's configured host."""
+    from redfire_core.config import get_settings
+
+    return get_settings().binance_base_url.rstrip("/") + KLINES_PATH
+
+
 class BinanceKlinesProvider:
     def __init__(
         self,
         get: Callable[[str], Any] = _http_get,
         sleep: Callable[[float], None] = time.sleep,
-        base_url: str = BASE_URL,
+        base_url: str | None = None,
     ) -> None:
         self.get = get
         self.sleep = sleep
-        self.base_url = base_url
+        self.base_url = base_url or klines_url()
         self.requests = 0
 
     def _get_with_retries(self, url: str) -> Any:

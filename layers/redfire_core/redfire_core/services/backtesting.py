@@ -32,6 +32,8 @@ from redfire_core.backtest.stats import HEADLINE_FIGURES, Statistics, compute_st
 from redfire_core.backtest.sweep import grid
 from redfire_core.domain.bars import INTERVALS
 from redfire_core.domain.errors import DomainError
+from redfire_core.domain.money import ascii_decimal
+from redfire_core.domain.quotas import Quotas
 from redfire_core.events import (
     BacktestCompleted,
     BacktestRequested,
@@ -52,7 +54,8 @@ if TYPE_CHECKING:
 
 MAX_BARS = 200_000
 MAX_COMBINATIONS = 5_000
-MAX_CHUNKS = 90  # with the sweep record, one TransactWriteItems (100 items at most)
+# With the sweep record and its two quota counters, one TransactWriteItems (100 at most).
+MAX_CHUNKS = 90
 DEFAULT_CHUNK_SIZE = 4
 TOP_RESULTS = 20  # ranked results kept on the sweep record
 # Numeric statistics a sweep can rank by (annotations are strings here).
@@ -75,7 +78,7 @@ def _field_error(error: StrategyError | DataError, field: str) -> DomainError:
 
 def _decimal(value: object, field: str, code: str) -> Decimal:
     try:
-        number = Decimal(str(value))
+        number = ascii_decimal(str(value))
     except InvalidOperation:
         raise DomainError(code, f"{field} must be a decimal number, got {value!r}", field) from None
     if not number.is_finite():
@@ -165,7 +168,10 @@ def request_backtest(
     *,
     correlation_id: str,
     now: datetime,
+    quotas: Quotas | None = None,
 ) -> BacktestView:
+    """Store the request with its event; it counts as one combination of the account's
+    day (``QuotaExceeded`` past the quota)."""
     strategy, params, data = check_request(body)
     _, money = settings_of(body)
     view = BacktestView(
@@ -187,7 +193,7 @@ def request_backtest(
         correlation_id=correlation_id,
         occurred_at=now,
     )
-    store.create_backtest(account_id, view, event)
+    store.create_backtest(account_id, view, event, quotas or Quotas(), now)
     return view
 
 
@@ -395,7 +401,11 @@ def request_sweep(
     *,
     correlation_id: str,
     now: datetime,
+    quotas: Quotas | None = None,
 ) -> Sweep:
+    """Store the sweep with one event per chunk; it holds one of the account's concurrent
+    sweeps until it finishes and its combinations count against the account's day
+    (``QuotaExceeded`` past either quota)."""
     strategy, combinations, data, maximize, chunk_size = plan_sweep(body)
     _, money = settings_of(body)
     sweep_id = new_id()
@@ -423,7 +433,9 @@ def request_sweep(
         )
         for n, i in enumerate(range(0, len(combinations), chunk_size))
     ]
-    store.create_sweep(account_id, sweep_id, request, len(combinations), iso(now), events)
+    store.create_sweep(
+        account_id, sweep_id, request, len(combinations), iso(now), events, quotas or Quotas(), now
+    )
     created = store.get_sweep(account_id, sweep_id)
     assert created is not None
     return created
@@ -513,7 +525,7 @@ def finish_sweep(
         causation_id=cause.id,
         occurred_at=now,
     )
-    return store.finish_sweep(account_id, sweep_id, status, best, iso(now), event)
+    return store.finish_sweep(account_id, sweep_id, status, best, iso(now), event, sweep.counted)
 
 
 def sweep_view(store: BacktestStore, sweep: Sweep) -> dict[str, Any]:

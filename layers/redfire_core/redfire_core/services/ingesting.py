@@ -148,6 +148,6 @@ def run_job(
             chunk = []
     if chunk or job.written + job.unchanged + job.rejected == 0:
         job.record(ingest_batch(store, latest, publisher, chunk, backfill=backfill))
-    job.status = "succeeded"
+    job.status = "completed"  # bad rows, if any, are quarantined in job.rejections
     save(job)
     return job

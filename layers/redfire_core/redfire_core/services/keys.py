@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime
 
 from redfire_core.adapters.api_keys import ApiKeyStore
@@ -12,11 +13,11 @@ from redfire_core.domain.errors import DomainError
 from redfire_core.domain.keys import (
     KEY_PREFIX,
     ApiKey,
+    check_revoker,
     check_scopes,
     hash_secret,
     new_salt,
     new_secret,
-    secret_matches,
 )
 from redfire_core.events import new_id
 
@@ -66,21 +67,53 @@ def revoke_key(
     now: datetime,
     reason: str | None = None,
 ) -> ApiKey:
+    """Revoke a key of the caller's account: its admin for account keys, an operator for
+    operator keys (403 otherwise; 404 for another account's key or none)."""
     key = keys.get(key_id)
     if key is None or key.account_id != principal.account_id:
         raise DomainError("KEY_NOT_FOUND", f"no key {key_id!r}")
+    check_revoker(key, principal.scopes)
+    return _revoke(keys, audit, key, actor=principal.subject, now=now, reason=reason)
+
+
+def revoke_any_key(
+    keys: ApiKeyStore,
+    audit: AuditLog,
+    key_id: str,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+) -> ApiKey:
+    """Revoke any key, of any account and scope: for holders of the stage's AWS
+    credentials (``redfire admin revoke-key``), the way out when an operator key leaks."""
+    key = keys.get(key_id)
+    if key is None:
+        raise DomainError("KEY_NOT_FOUND", f"no key {key_id!r}")
+    return _revoke(keys, audit, key, actor=actor, now=now, reason=reason)
+
+
+def _revoke(
+    keys: ApiKeyStore,
+    audit: AuditLog,
+    key: ApiKey,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str | None,
+) -> ApiKey:
     if not key.is_revoked:
         keys.revoke(key, now)
         audit.record(
-            account_id=principal.account_id,
-            actor=principal.subject,
+            account_id=key.account_id,
+            actor=actor,
             action="key.revoked",
-            detail={"name": key.name},
+            detail={"name": key.name, "scopes": sorted(key.scopes)},
             now=now,
             reason=reason,
-            object_id=key_id,
+            object_id=key.key_id,
         )
-    return keys.get(key_id) or key
+    return keys.get(key.key_id) or key
 
 
 def exchange(
@@ -92,11 +125,14 @@ def exchange(
     secret: str,
     now: datetime,
 ) -> str:
-    """A 30-minute token for a live key whose secret matches; the same refusal otherwise."""
+    """A 30-minute token for a live key whose secret matches; the same refusal otherwise.
+
+    Exactly one scrypt hash whatever the key id (unknown, revoked or live), so the answer's
+    timing does not tell them apart."""
     key = keys.get(key_id) if key_id.startswith(KEY_PREFIX) else None
-    if key is None:
-        hash_secret(secret, UNKNOWN_KEY_SALT)  # the same work, so timing tells nothing
-    if key is None or key.is_revoked or not secret_matches(key, secret):
+    computed = hash_secret(secret, key.salt if key is not None else UNKNOWN_KEY_SALT)
+    matches = key is not None and hmac.compare_digest(computed, key.secret_hash)
+    if key is None or not matches or key.is_revoked:
         raise DomainError("UNAUTHORIZED", "the key id or secret is not valid")
     return issue_token(
         secret_value,

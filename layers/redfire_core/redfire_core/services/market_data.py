@@ -96,7 +96,10 @@ def read_page(
             "end",
         )
     page_start = cursor or first
-    page_end = min(end, page_start + INTERVALS[interval] * page_bars)
+    try:
+        page_end = min(end, page_start + INTERVALS[interval] * page_bars)
+    except OverflowError:  # a page reaching past datetime.max (year 9999) ends at ``end``
+        page_end = end
     next_start = page_end if page_end < end else None
     for source in sources:
         raw = store.read_bars(symbol, source, page_start, page_end, limit=MAX_STORED_BARS + 1)

@@ -19,11 +19,12 @@ from redfire_core.config import Settings, get_settings
 from redfire_core.domain.orders import Order, OrderRequest, OrderStatus
 from redfire_core.domain.positions import Position
 from redfire_core.domain.risk import (
+    AccountBook,
     Denial,
     RiskContext,
     RiskLimits,
     TradingState,
-    equity_and_gross,
+    book_of_context,
     evaluate,
     limits_from,
     reservation,
@@ -41,9 +42,10 @@ RECENT_ORDERS_PAGE = 200
 
 @dataclass(frozen=True)
 class Assessment:
-    """A pre-trade check's inputs and verdicts."""
+    """A pre-trade check's inputs, the account's book built from them, and the verdicts."""
 
     context: RiskContext
+    book: AccountBook
     snapshot: RiskSnapshot
     limits: RiskLimits
     symbol_limits: RiskLimits
@@ -123,7 +125,9 @@ def assess(
         instrument_known=instrument is not None,
         tick_size=instrument.tick_size if instrument is not None else Decimal(0),
     )
-    return Assessment(context, snapshot, limits, symbol_limits, evaluate(order, context))
+    book = book_of_context(context)
+    verdicts = evaluate(order, context, book)
+    return Assessment(context, book, snapshot, limits, symbol_limits, verdicts)
 
 
 def _restore_original(
@@ -241,11 +245,8 @@ def dry_run(
     request = OrderRequest.parse(body, instrument_cache(store).get(str(body.get("symbol") or "")))
     order = Order.submit(new_id(), account_id, request, now)
     assessment = assess(store, risk, order, now, settings)
-    ctx = assessment.context
+    ctx, book = assessment.context, assessment.book
     denials = assessment.denials
-    equity, gross = equity_and_gross(
-        ctx.account, ctx.positions or (ctx.position,), ctx.prices, ctx.latest
-    )
     held = reservation(
         order,
         ctx.latest,
@@ -260,9 +261,9 @@ def dry_run(
         "reject_reasons": [d.as_dict() for d in denials],
         "rules": [v.as_dict() for v in assessment.verdicts],
         "reservation": format(held, "f"),
-        "buying_power": format(ctx.account.buying_power(equity, gross), "f"),
-        "equity": format(equity, "f"),
-        "gross_exposure": format(gross, "f"),
+        "buying_power": format(book.buying_power, "f"),
+        "equity": format(book.equity, "f"),
+        "gross_exposure": format(book.gross, "f"),
         "state": max(ctx.state, ctx.global_state, key=lambda s: s.severity).value,
         "limits": assessment.symbol_limits.as_strings(),
     }
@@ -270,23 +271,21 @@ def dry_run(
 
 def deny_timed_out(store: TradingStore, now: datetime, max_age_seconds: int) -> int:
     """Deny (RISK_TIMEOUT) every order still ``submitted`` past ``max_age_seconds``: an
-    order never waits for risk forever, even when its message went to the DLQ."""
+    order never waits for risk forever, even when its message went to the DLQ. One query
+    of the submitted index finds the candidates, however many instruments there are."""
     denied = 0
-    for instrument in store.list_instruments():
-        for candidate in store.open_orders(instrument.symbol):
-            if not timed_out(candidate, now, max_age_seconds):
-                continue
+    for candidate in store.submitted_before(now - timedelta(seconds=max_age_seconds)):
+        if not timed_out(candidate, now, max_age_seconds):
+            continue
 
-            def attempt(
-                order_id: str = candidate.id, account_id: str = candidate.account_id
-            ) -> int:
-                order = store.get_order(account_id, order_id)
-                if order is None or not timed_out(order, now, max_age_seconds):
-                    return 0
-                deny(store, order, [timeout_denial(order, now, max_age_seconds)], None, now)
-                return 1
+        def attempt(order_id: str = candidate.id, account_id: str = candidate.account_id) -> int:
+            order = store.get_order(account_id, order_id)  # the index may lag: read again
+            if order is None or not timed_out(order, now, max_age_seconds):
+                return 0
+            deny(store, order, [timeout_denial(order, now, max_age_seconds)], None, now)
+            return 1
 
-            denied += on_conflict_retry(attempt)
+        denied += on_conflict_retry(attempt)
     if denied:
         logger.info("timed out orders denied", extra={"count": denied})
     return denied

@@ -36,6 +36,7 @@ from redfire_core.domain.bars import Bar as StoredBar
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.positions import Account
+from redfire_core.domain.quotas import Quotas
 from redfire_core.domain.risk import LatestPrice, RiskLimits, equity_and_gross
 from redfire_core.events import Envelope, MarketDataUpdated, new_id, parse_iso
 from redfire_core.observability import logger
@@ -69,7 +70,7 @@ HUNDRED = Decimal(100)
 class InstanceStore(Protocol):
     """Where instances live (``adapters.strategy_instances.StrategyInstanceStore``)."""
 
-    def create(self, instance: StrategyInstance) -> None: ...
+    def create(self, instance: StrategyInstance, quotas: Quotas | None = None) -> None: ...
 
     def get(self, account_id: str, instance_id: str) -> StrategyInstance | None: ...
 
@@ -80,6 +81,8 @@ class InstanceStore(Protocol):
     def running(self, symbol: str, interval: str) -> list[tuple[str, str]]: ...
 
     def save(self, instance: StrategyInstance, expected_version: int) -> None: ...
+
+    def stop(self, stopped: StrategyInstance, expected_version: int) -> None: ...
 
 
 class BarReader(Protocol):
@@ -122,8 +125,10 @@ def start_instance(
     symbol: str,
     interval: str,
     now: datetime,
+    quotas: Quotas | None = None,
 ) -> StrategyInstance:
-    """Start ``strategy`` for the account on ``symbol``/``interval``.
+    """Start ``strategy`` for the account on ``symbol``/``interval``; it holds one of the
+    account's running instances until stopped (``QuotaExceeded`` when none is left).
 
     The watermark starts at the newest stored bar, so the instance acts only on bars that
     arrive after it started; its indicators are warmed up from the stored history on
@@ -159,7 +164,7 @@ def start_instance(
         created_at=now,
         last_bar_start=history[-1].start if history else None,
     )
-    instances.create(instance)
+    instances.create(instance, quotas)
     logger.info(
         "strategy instance started",
         extra={"instance_id": instance.id, "strategy": instance.strategy, "symbol": symbol},
@@ -178,7 +183,7 @@ def stop_instance(
             return instance
         stopped = replace(instance, status=STOPPED, stopped_at=now, version=instance.version + 1)
         try:
-            instances.save(stopped, instance.version)
+            instances.stop(stopped, instance.version)
         except ConflictError:
             continue  # a bar or a fill was saved meanwhile: stop what is there now
         logger.info("strategy instance stopped", extra={"instance_id": instance_id})

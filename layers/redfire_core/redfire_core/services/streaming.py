@@ -13,10 +13,16 @@ Only watched channels pay for this. A subscription marks its channel watched unt
 subscription's end plus the retention window; an event of an unwatched channel is
 neither sequenced nor kept: one conditional write raises the channel's ``resume_floor`` instead,
 so a resume point from before it is answered ``RESUME_POINT_EXPIRED``, never silently.
+
+A connection receives only while the token it connected with would still be accepted: the
+pusher checks the token's expiry and its API key's revocation (cached briefly) before it
+posts, the ws routes before they answer, and a scheduled sweep for idle connections. A
+connection that fails the check gets ``TOKEN_EXPIRED`` or ``TOKEN_REVOKED`` and is closed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -30,6 +36,7 @@ from redfire_core.adapters.stream_store import (
     Connection,
     Retained,
     SeqConflict,
+    Subscriber,
 )
 from redfire_core.adapters.ws_management import ConnectionGone, ConnectionPoster
 from redfire_core.domain.channels import ChannelError, Subscription, publications, resolve
@@ -42,15 +49,20 @@ MAX_SEQ_ATTEMPTS = 100
 MAX_CHANNELS_PER_REQUEST = 20
 POST_CONCURRENCY = 16  # connections posted to at once (each one's messages stay in order)
 ACTIONS = ("subscribe", "unsubscribe", "ping")
+ENDINGS = {
+    "TOKEN_EXPIRED": "the token expired; connect again with a fresh token and resume",
+    "TOKEN_REVOKED": "the token's API key was revoked",
+}
 
 
 class StreamStorePort(Protocol):
     def put_connection(self, connection: Connection, ttl: int) -> None: ...
     def get_connection(self, connection_id: str) -> Connection | None: ...
+    def connections(self) -> list[Connection]: ...
     def delete_connection(self, connection_id: str) -> None: ...
-    def put_subscription(self, connection_id: str, sub: Subscription, ttl: int) -> None: ...
+    def put_subscription(self, connection: Connection, sub: Subscription, ttl: int) -> None: ...
     def delete_subscription(self, connection_id: str, sub: Subscription) -> None: ...
-    def subscribers(self, sub: Subscription, now: int) -> list[str]: ...
+    def subscribers(self, sub: Subscription, now: int) -> list[Subscriber]: ...
     def claimed_seq(self, event_key: str) -> int | None: ...
     def channel_state(self, sub: Subscription) -> ChannelState: ...
     def watch(self, sub: Subscription, until: int) -> ChannelState: ...
@@ -75,6 +87,9 @@ class Stream:
     store: StreamStorePort
     poster: ConnectionPoster
     retention_seconds: int = 86_400
+    # True while an API key is not revoked (the key store's briefly cached check); None:
+    # tokens exchanged from keys are only checked for expiry.
+    key_is_live: Callable[[str], bool] | None = None
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     posts: int = 0  # management API posts made by this container (all routes)
@@ -87,9 +102,20 @@ class Stream:
 
     # --- connections ----------------------------------------------------------------
 
-    def connect(self, connection_id: str, account_id: str, subject: str, connected_at: str) -> None:
+    def connect(
+        self,
+        connection_id: str,
+        account_id: str,
+        subject: str,
+        connected_at: str,
+        *,
+        expires_at: int = 0,
+        key_id: str | None = None,
+    ) -> None:
+        """Record the connection with what decides how long it may receive: its token's
+        expiry and, for a token exchanged from an API key, the key."""
         self.store.put_connection(
-            Connection(connection_id, account_id, subject, connected_at),
+            Connection(connection_id, account_id, subject, connected_at, expires_at, key_id),
             self.now + CONNECTION_TTL_SECONDS,
         )
 
@@ -103,6 +129,10 @@ class Stream:
         connection = self.store.get_connection(connection_id)
         if connection is None:
             self._send(connection_id, _error("CONNECTION_UNKNOWN", "connect again"))
+            return
+        ending = self.refusal(connection)
+        if ending is not None:
+            self.end(connection_id, ending)
             return
         try:
             request = json.loads(body or "")
@@ -149,7 +179,7 @@ class Stream:
             except ChannelError as error:
                 self._send(cid, _error(error.code, error.message, channel=name))
                 continue
-            self._subscribe_one(cid, name, sub, resume.get(name))
+            self._subscribe_one(connection, name, sub, resume.get(name))
 
     def unsubscribe(self, connection: Connection, channels: Any) -> None:
         cid = connection.connection_id
@@ -182,28 +212,34 @@ class Stream:
             return None
         return list(dict.fromkeys(channels))
 
-    def _subscribe_one(self, cid: str, name: str, sub: Subscription, resume: int | None) -> None:
+    def _subscribe_one(
+        self, connection: Connection, name: str, sub: Subscription, resume: int | None
+    ) -> None:
         if resume is None:
             # Live only: no replay to order against, so no lease. Every message stored after
             # the subscription is written reaches it; the ack names the last seq stored
             # before, so a client drops the (in-flight) messages at or below it.
-            state = self._subscribe_and_watch(cid, sub)
-            self._send(cid, {"type": "subscribed", "channel": name, "seq": state.last_seq})
+            state = self._subscribe_and_watch(connection, sub)
+            self._send(
+                connection.connection_id,
+                {"type": "subscribed", "channel": name, "seq": state.last_seq},
+            )
             return
-        self._resume(cid, name, sub, resume)
+        self._resume(connection, name, sub, resume)
 
-    def _subscribe_and_watch(self, cid: str, sub: Subscription) -> ChannelState:
+    def _subscribe_and_watch(self, connection: Connection, sub: Subscription) -> ChannelState:
         """Subscribe, then mark the channel watched until the subscription ends plus the
         retention window (the update returns the channel's state). In this order, an
         event dropped despite the subscription was dropped before the watch landed, so
         it precedes the ``last_seq`` the subscriber is answered with."""
         until = self.now + CONNECTION_TTL_SECONDS
-        self.store.put_subscription(cid, sub, until)
+        self.store.put_subscription(connection, sub, until)
         return self.store.watch(sub, until + self.retention_seconds)
 
-    def _resume(self, cid: str, name: str, sub: Subscription, resume: int) -> None:
+    def _resume(self, connection: Connection, name: str, sub: Subscription, resume: int) -> None:
         """Under the channel's lease: subscribe, acknowledge, replay; so live messages
         (posted only under the same lease) come after the replay, without overlap."""
+        cid = connection.connection_id
         owner = new_id()
         deadline = time.monotonic() + LEASE_WAIT_SECONDS
         while not self.store.acquire_lease(sub, owner, self._now_ms(), LEASE_MS):
@@ -212,7 +248,7 @@ class Stream:
                 return
             self.sleep(0.02)
         try:
-            state = self._subscribe_and_watch(cid, sub)
+            state = self._subscribe_and_watch(connection, sub)
             # An event not kept (its channel unwatched) after the resume point raised the
             # floor above it: replay only what follows the last such event, and say so.
             lost = resume < state.resume_floor
@@ -323,7 +359,12 @@ class Stream:
         if not batch:
             return 0
 
-        def serve(cid: str) -> int:
+        def serve(subscriber: Subscriber) -> int:
+            cid = subscriber.connection_id
+            ending = self.refusal(subscriber)
+            if ending is not None:  # its token would no longer be accepted: nothing more
+                self.end(cid, ending)
+                return 1
             posted = 0
             try:
                 for message in batch:
@@ -335,9 +376,39 @@ class Stream:
 
         connections = self.store.subscribers(sub, self.now)
         if len(connections) <= 1:
-            return sum(serve(cid) for cid in connections)
+            return sum(serve(subscriber) for subscriber in connections)
         with ThreadPoolExecutor(min(POST_CONCURRENCY, len(connections))) as pool:
             return sum(pool.map(serve, connections))
+
+    # --- ending connections whose token is no longer good -----------------------------
+
+    def refusal(self, grant: Connection | Subscriber) -> str | None:
+        """``TOKEN_EXPIRED`` or ``TOKEN_REVOKED`` when the connection's token would be
+        refused now, else None."""
+        if grant.expires_at and grant.expires_at <= self.now:
+            return "TOKEN_EXPIRED"
+        if grant.key_id and self.key_is_live is not None and not self.key_is_live(grant.key_id):
+            return "TOKEN_REVOKED"
+        return None
+
+    def end(self, cid: str, code: str) -> None:
+        """Tell the client why (it reconnects with a fresh token and resumes), close the
+        connection and forget it."""
+        with contextlib.suppress(ConnectionGone):
+            self._post(cid, json.dumps(_error(code, ENDINGS[code]), separators=(",", ":")).encode())
+        self.poster.close(cid)
+        self.store.delete_connection(cid)
+
+    def close_stale(self) -> dict[str, int]:
+        """The sweep: end every connection whose token expired or whose key was revoked,
+        including those no event reaches. Returns how many of each it ended."""
+        ended = dict.fromkeys(ENDINGS, 0)
+        for connection in self.store.connections():
+            ending = self.refusal(connection)
+            if ending is not None:
+                self.end(connection.connection_id, ending)
+                ended[ending] += 1
+        return ended
 
     # --- helpers ----------------------------------------------------------------------
 

@@ -1,10 +1,12 @@
 """The Strategy API: write a strategy once, run it in a backtest or live.
 
 A strategy declares ``parameters`` (name → default; a value given as text is coerced to
-the default's type), registers indicators in ``on_start`` (the runner updates them
-before each ``on_bar``), and trades with ``buy`` / ``sell`` / ``close``. ``state`` is a
-JSON-serialisable dict that the runner persists between bars (and across cold starts
-when live). Prices and quantities are floats inside a run; Decimal lives at the edges.
+the default's type) and ``bounds`` (name → inclusive (lowest, highest) of a numeric
+parameter; one it does not bound stays within ±``DEFAULT_BOUND``), registers indicators
+in ``on_start`` (the runner updates them before each ``on_bar``), and trades with
+``buy`` / ``sell`` / ``close``. ``state`` is a JSON-serialisable dict that the runner
+persists between bars (and across cold starts when live). Prices and quantities are
+floats inside a run; Decimal lives at the edges.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from redfire_core.strategies.indicators import (
 
 _I = TypeVar("_I", bound=Indicator)
 ALL_EQUITY = None  # size=None: the largest whole number of units the equity pays for
+# Numeric parameters without declared bounds stay within ±this: no request can make a run
+# allocate, loop or store without limit (10**400, 1e308 as a 309-digit int).
+DEFAULT_BOUND = 1_000_000_000
 
 
 class StrategyError(ValueError):
@@ -159,6 +164,7 @@ class Strategy:
 
     name: ClassVar[str] = ""
     parameters: ClassVar[dict[str, Any]] = {}
+    bounds: ClassVar[dict[str, tuple[float, float]]] = {}
 
     def __init__(
         self,
@@ -196,7 +202,7 @@ class Strategy:
             )
         resolved = dict(cls.parameters)
         for key, value in given.items():
-            resolved[key] = _coerce(key, value, cls.parameters[key])
+            resolved[key] = _bounded(key, _coerce(key, value, cls.parameters[key]), cls.bounds)
         return resolved
 
     @classmethod
@@ -315,6 +321,8 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
                 raise ValueError(value)
             return bool(value)
         if kind is int:
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value  # exact, however large: the bounds check comes next
             number = float(value)
             if not number.is_integer():
                 raise ValueError(value)
@@ -325,8 +333,22 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
                 raise ValueError(value)
             return result
         return kind(value) if default is not None else value
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise StrategyError(
             "STRATEGY_INVALID_PARAMETER",
             f"parameter {key!r} must be {kind.__name__}, got {value!r}",
         ) from None
+
+
+def _bounded(key: str, value: Any, bounds: Mapping[str, tuple[float, float]]) -> Any:
+    """``value`` when it is not a number or lies within the parameter's bounds."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    lowest, highest = bounds.get(key, (-DEFAULT_BOUND, DEFAULT_BOUND))
+    if not lowest <= value <= highest:
+        shown = str(value) if len(str(value)) <= 24 else f"{str(value)[:20]}..."
+        raise StrategyError(
+            "STRATEGY_INVALID_PARAMETER",
+            f"parameter {key!r} must be between {lowest} and {highest}, got {shown}",
+        )
+    return value

@@ -7,6 +7,10 @@ from typing import Any, ClassVar
 from redfire_core.strategies.base import Bar, Strategy, StrategyError
 from redfire_core.strategies.indicators import crossover
 
+# Longest indicator window a bundled strategy takes: a live instance reads this many bars
+# of history for its warm-up on every bar.
+MAX_PERIOD = 1000
+
 
 class SmaCross(Strategy):
     """When the fast SMA of closes crosses above the slow one, close any position and go
@@ -14,11 +18,10 @@ class SmaCross(Strategy):
 
     name: ClassVar[str] = "sma_cross"
     parameters: ClassVar[dict[str, Any]] = {"fast": 10, "slow": 20}
-
-    @classmethod
-    def check_parameters(cls, params: dict[str, Any]) -> None:
-        if params["fast"] < 1 or params["slow"] < 1:
-            raise StrategyError("STRATEGY_INVALID_PARAMETER", "fast and slow must be >= 1")
+    bounds: ClassVar[dict[str, tuple[float, float]]] = {
+        "fast": (1, MAX_PERIOD),
+        "slow": (1, MAX_PERIOD),
+    }
 
     def on_start(self) -> None:
         self.fast_sma = self.sma(self.params["fast"])
@@ -39,6 +42,11 @@ class RsiReversion(Strategy):
 
     name: ClassVar[str] = "rsi_reversion"
     parameters: ClassVar[dict[str, Any]] = {"period": 14, "lower": 30.0, "upper": 70.0}
+    bounds: ClassVar[dict[str, tuple[float, float]]] = {
+        "period": (1, MAX_PERIOD),
+        "lower": (0, 100),
+        "upper": (0, 100),
+    }
 
     @classmethod
     def check_parameters(cls, params: dict[str, Any]) -> None:
@@ -63,13 +71,10 @@ class Breakout(Strategy):
 
     name: ClassVar[str] = "breakout"
     parameters: ClassVar[dict[str, Any]] = {"lookback": 20, "exit_lookback": 10}
-
-    @classmethod
-    def check_parameters(cls, params: dict[str, Any]) -> None:
-        if params["lookback"] < 1 or params["exit_lookback"] < 1:
-            raise StrategyError(
-                "STRATEGY_INVALID_PARAMETER", "lookback and exit_lookback must be >= 1"
-            )
+    bounds: ClassVar[dict[str, tuple[float, float]]] = {
+        "lookback": (1, MAX_PERIOD),
+        "exit_lookback": (1, MAX_PERIOD),
+    }
 
     def on_start(self) -> None:
         self.upper = self.highest(self.params["lookback"])
