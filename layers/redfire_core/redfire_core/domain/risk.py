@@ -344,8 +344,7 @@ def _worst_price(
     latest price plus the price band. Orders that fill at the market move by the slippage
     (and one tick for its rounding)."""
     market = latest.price if latest is not None else None
-    if order.type in _LIMITED:
-        assert order.limit_price is not None
+    if order.type in _LIMITED and order.limit_price is not None:
         if order.side is Side.SELL and market is not None:
             return max(order.limit_price, market)
         return order.limit_price
