@@ -122,7 +122,14 @@ def test_alarms_notify_the_stage_alarm_email_when_one_is_configured(prod: Synthe
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
 
 
+def test_only_a_stage_that_opts_in_pays_for_a_dashboard(prod: Synthesis) -> None:
+    # $3.00 a month at list price: more than half of an idle prod stage's goal.
+    assert prod.stack.config.dashboard is False
+    assert prod.resources("AWS::CloudWatch::Dashboard") == {}
+
+
 def test_a_dashboard_shows_the_stage_at_a_glance(dev: Synthesis) -> None:
+    assert dev.stack.config.dashboard is True  # dev opts in (cdk.json)
     _, dashboard = dev.named("AWS::CloudWatch::Dashboard", "DashboardName", DEV.name("dashboard"))
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
     for metric in ("Errors", "Duration", "ApproximateNumberOfMessagesVisible"):

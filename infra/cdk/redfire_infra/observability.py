@@ -187,6 +187,15 @@ class Observability(Construct):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
 
+        if config.dashboard:
+            self._dashboard(declaration, functions, dead_letter_queues)
+
+    def _dashboard(
+        self,
+        declaration: Declaration,
+        functions: dict[str, DeclaredFunction],
+        dead_letter_queues: dict[str, sqs.IQueue],
+    ) -> None:
         self.dashboard = cloudwatch.Dashboard(
             self, "Dashboard", dashboard_name=declaration.name("dashboard")
         )

@@ -98,6 +98,9 @@ class StageConfig:
     # DynamoDB deletion protection; off until the first deploy succeeded, because a protected
     # table cannot be deleted by the rollback of the deploy that created it.
     table_deletion_protection: bool = False
+    # The CloudWatch dashboard: $3.00 a month at list price (free for an account's first
+    # three), more than the rest of an idle stage's alarms; off unless a stage asks for it.
+    dashboard: bool = False
     # Host of the binance klines provider (None: Settings' default, api.binance.com, which
     # answers 451 to US addresses; https://data-api.binance.vision is the public mirror).
     binance_base_url: str | None = None
