@@ -45,6 +45,8 @@ def test_the_region_comes_from_the_aws_profile_not_a_default(
     assert os.environ["AWS_REGION"] == os.environ["AWS_DEFAULT_REGION"] == "eu-west-2"
     import boto3
 
+    # As in a fresh CLI process: no default session left over from earlier tests.
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     assert boto3.client("sqs").meta.region_name == "eu-west-2"
 
 
