@@ -55,6 +55,18 @@ class Assessment:
     def denials(self) -> list[Denial]:
         return [v.denial() for v in self.verdicts if not v.passed]
 
+    def reservation(self, order: Order) -> Decimal:
+        """What accepting ``order`` holds of the account, from the assessed inputs."""
+        ctx = self.context
+        return reservation(
+            order,
+            ctx.latest,
+            ctx.account,
+            ctx.position,
+            self.symbol_limits.price_band_pct,
+            ctx.tick_size,
+        )
+
 
 def effective_limits(
     settings: Settings, snapshot_overrides: Any, symbol: str | None
@@ -195,14 +207,7 @@ def review_order(
             deny(store, order, denials, event, now)
             return "denied"
         ctx = assessment.context
-        held = reservation(
-            order,
-            ctx.latest,
-            ctx.account,
-            ctx.position,
-            assessment.symbol_limits.price_band_pct,
-            ctx.tick_size,
-        )
+        held = assessment.reservation(order)
         # The settings the hold was computed with are the ones its fills will pay.
         after = order.accept(now, reserved=held, execution=ctx.account.execution)
         account_after = ctx.account.reserve(held)
@@ -247,14 +252,7 @@ def dry_run(
     assessment = assess(store, risk, order, now, settings)
     ctx, book = assessment.context, assessment.book
     denials = assessment.denials
-    held = reservation(
-        order,
-        ctx.latest,
-        ctx.account,
-        ctx.position,
-        assessment.symbol_limits.price_band_pct,
-        ctx.tick_size,
-    )
+    held = assessment.reservation(order)
     return {
         "passed": not denials,
         "reject_reason": denials[0].as_dict() if denials else None,
