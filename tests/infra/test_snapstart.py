@@ -65,6 +65,9 @@ def test_with_snapstart_every_function_snapshots_its_published_version(
         resource["Properties"]["FunctionName"]["Ref"]: logical_id
         for logical_id, resource in prod.resources("AWS::Lambda::Version").items()
     }
+    # A replaced version is deleted, so its cached snapshot stops being billed.
+    for resource in prod.resources("AWS::Lambda::Version").values():
+        assert resource.get("DeletionPolicy") == "Delete"
     for name, (logical_id, properties) in functions.items():
         assert properties["SnapStart"] == {"ApplyOn": "PublishedVersions"}, name
         assert logical_id in versions, name

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -98,6 +98,11 @@ class DeclaredFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             # SnapStart (cdk.json "snapstart"): init runs once per published version.
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if config.snapstart else None,
+            # Each cached snapshot is billed while its version lives: a deploy deletes the
+            # version it replaces (the alias has moved on by then) instead of keeping it.
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY)
+            if config.snapstart
+            else None,
             # Opt-in per stage: SQS consumers are capped by their event source mapping instead.
             reserved_concurrent_executions=config.reserved_concurrency.get(spec.name),
             environment={
