@@ -72,6 +72,27 @@ _PROBE = textwrap.dedent(
                     aws_request_id = "r"
                 statuses[method + " " + route_path] = handler(event, Context())["statusCode"]
         outcome["statuses"] = statuses
+    if spec["probe"] != "routes":
+        # A one-message batch whose body is no event runs the handler's wrappers (env check,
+        # logging, metrics, tracing, batch processing) and its parsing up to the refusal,
+        # all before any AWS call: a refusal is fine, a missing module is not.
+        class Context:
+            function_name = "f"; memory_limit_in_mb = 512; aws_request_id = "r"
+            invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:f"
+        try:
+            record = {
+                "messageId": "m1", "receiptHandle": "h", "body": "{}", "attributes": {},
+                "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1",
+            }
+            outcome["answer"] = handler({"Records": [record]}, Context())
+            outcome["batch"] = "answered"
+        except ImportError:
+            raise
+        except Exception as error:
+            # The batch processor catches each record's error: an ImportError hides there.
+            children = getattr(error, "child_exceptions", None) or []
+            outcome["batch"] = [type(error).__name__] + [c[1].__class__.__name__ for c in children]
     if spec["probe"] == "parquet":
         import io
         import pyarrow, pyarrow.parquet
@@ -121,7 +142,7 @@ def _run(
         if layer == CORE_LAYER:
             path.append(str(CORE_SOURCES))
     path.append(str(runtime))
-    probe = "routes" if function == "api" else "parquet" if "parquet" in layers else ""
+    probe = "routes" if function == "api" else "parquet" if "parquet" in layers else "events"
     argument = {
         "path": path,
         "handler": spec.handler,
@@ -189,6 +210,11 @@ def test_a_handler_runs_with_only_its_declared_layers(
         assert not errors, errors
     if "parquet" in layers:
         assert outcome["bars"] == 1
+    if function != "api":  # the one-message batch reached the handler and was refused
+        refusal = outcome["batch"]
+        assert refusal == "answered" or not {"ImportError", "ModuleNotFoundError"} & set(refusal), (
+            refusal
+        )
 
 
 def test_the_isolation_is_real_a_handler_without_its_layer_fails(
