@@ -79,6 +79,7 @@ export function backtestChart(
   const line = equityChart.addLineSeries({ color: "#1f6feb", lineWidth: 2, title: "equity" });
   line.setData(equity.map((p) => ({ time: seconds(p.timestamp), value: p.equity })));
   const markers: SeriesMarker<Time>[] = [];
+  const labelled = trades.length <= 20; // beyond that the labels hide the curve (hover instead)
   for (const trade of trades) {
     const long = trade.size > 0;
     markers.push({
@@ -86,14 +87,14 @@ export function backtestChart(
       position: long ? "belowBar" : "aboveBar",
       color: long ? "#2da44e" : "#cf222e",
       shape: long ? "arrowUp" : "arrowDown",
-      text: `${long ? "buy" : "sell"} ${Math.abs(trade.size)} @ ${trade.entry_price}`,
+      text: labelled ? `${long ? "buy" : "sell"} ${Math.abs(trade.size)} @ ${trade.entry_price}` : "",
     });
     markers.push({
       time: seconds(trade.exit_time),
       position: "inBar",
       color: trade.pnl >= 0 ? "#2da44e" : "#cf222e",
       shape: "circle",
-      text: `exit ${trade.pnl >= 0 ? "+" : ""}${trade.pnl.toFixed(2)}`,
+      text: labelled ? `exit ${trade.pnl >= 0 ? "+" : ""}${trade.pnl.toFixed(2)}` : "",
     });
   }
   markers.sort((a, b) => Number(a.time) - Number(b.time));

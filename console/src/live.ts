@@ -17,8 +17,11 @@ export class Live {
   gaps = 0;
   duplicates = 0;
   received = 0;
+  expired = 0;
   connects = 0;
+  // "open" once every channel answered `subscribed`: from then on no event is missed.
   state: "connecting" | "open" | "closed" = "closed";
+  private pending = new Set<string>();
   private socket: WebSocket | null = null;
   private listeners = new Set<Listener>();
   private stateListeners = new Set<() => void>();
@@ -55,8 +58,8 @@ export class Live {
         if (this.last[channel] !== undefined) resume[channel] = this.last[channel];
       }
       socket.send(JSON.stringify({ action: "subscribe", channels: this.channels, resume }));
+      this.pending = new Set(this.channels);
       this.pinger = window.setInterval(() => socket.send('{"action":"ping"}'), 240_000);
-      this.setState("open");
     };
     socket.onmessage = (event) => this.receive(JSON.parse(String(event.data)));
     socket.onclose = () => {
@@ -77,6 +80,15 @@ export class Live {
     if (message.type === "subscribed") {
       // First subscription: start from the channel's current seq; a resume keeps ours.
       if (this.last[message.channel] === undefined) this.last[message.channel] = message.seq;
+      this.pending.delete(message.channel);
+      if (this.pending.size === 0 && this.state !== "open") this.setState("open");
+      return;
+    }
+    if (message.type === "error" && message.code === "RESUME_POINT_EXPIRED") {
+      // Away longer than the retention window: continue from what is still kept (the
+      // pages reload their state over REST on the next event).
+      this.expired += 1;
+      this.last[message.channel] = message.oldest_seq - 1;
       return;
     }
     if (typeof message.seq !== "number" || !message.channel) return;

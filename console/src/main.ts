@@ -255,11 +255,13 @@ async function ordersPage(main: HTMLElement): Promise<void> {
       table([...positions.values()], ["symbol", "quantity", "average_cost", "realized_pnl", "market_price", "unrealized_pnl"], undefined, (p) => p.symbol),
     );
   const drawOrders = () => {
-    const rows = [...orders.values()].sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
+    const rows = [...orders.values()]
+      .sort((a, b) => (a.created_at < b.created_at ? 1 : -1))
+      .map((order) => ({ ...order, reason: order.reject_reason?.code ?? "" }));
     orderBox.replaceChildren(
       table(
         rows,
-        ["created_at", "id", "symbol", "side", "type", "quantity", "limit_price", "status", "filled_quantity", "average_fill_price"],
+        ["created_at", "id", "symbol", "side", "type", "quantity", "limit_price", "status", "reason", "filled_quantity", "average_fill_price"],
         (order) => (OPEN_STATUSES.has(order.status) ? orderActions(order) : ""),
         (order) => order.id,
       ),
@@ -328,7 +330,7 @@ async function riskPage(main: HTMLElement): Promise<void> {
   const rows = Object.keys(limits.defaults).map((name) =>
     h(
       "tr",
-      {},
+      { "data-key": name },
       h("th", {}, name),
       h("td", {}, limits.defaults[name]),
       h("td", {}, h("input", { name, value: limits.account[name] ?? "", placeholder: "default", size: 12 })),
@@ -349,6 +351,10 @@ async function riskPage(main: HTMLElement): Promise<void> {
     }
     const answer = await api.put("/v1/risk/limits", { account: changes });
     Object.assign(limits, answer);
+    for (const name of Object.keys(limits.effective)) {
+      const cell = limitsForm.querySelector(`tr[data-key="${name}"] td[data-col="effective"]`);
+      if (cell) cell.textContent = limits.effective[name];
+    }
     limitsForm.prepend(h("div", { className: "form-ok" }, "limits saved"));
   });
 
