@@ -298,6 +298,7 @@ class LocalCloud:
                     batch_size=queue.batch_size,
                     invoke=self.functions[queue.consumer].invoke,
                     sqs_client=aws.client("sqs"),
+                    max_receive_count=queue.max_receive_count,
                 )
                 worker_name = f"sqs-{queue.logical}" + (f"-{n}" if n else "")
                 self.workers.append(
