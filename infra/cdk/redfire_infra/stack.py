@@ -18,6 +18,7 @@ from redfire_infra.observability import Observability
 from redfire_infra.schedules import Schedules
 from redfire_infra.services import Services
 from redfire_infra.stage_config import StageConfig
+from redfire_infra.web_console import WebConsole
 from redfire_infra.websocket_api import WebSocketApi
 
 
@@ -108,6 +109,15 @@ class RedFireStack(Stack):
             },
             schedule_group=self.schedules.group_name,
         )
+
+        if config.web_console:
+            self.web_console = WebConsole(
+                self,
+                "WebConsole",
+                config=config,
+                http_api_url=self.http_api.url,
+                websocket_url=self.websocket_api.url,
+            )
 
         CfnOutput(self, "ApiUrl", value=self.http_api.url)
         CfnOutput(self, "WebSocketUrl", value=self.websocket_api.url)
