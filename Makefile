@@ -14,7 +14,7 @@ TEST_ENV := env -u AWS_PROFILE -u AWS_ENDPOINT_URL
 CHECKOV_VENV := .venv-checkov
 CHECKOV_REQUIREMENTS := devtools/scanners/checkov-requirements.txt
 
-.PHONY: install scanners console chromium dev test lint unit integration e2e infra bench synth schemas clean
+.PHONY: install scanners console console-report chromium dev test lint unit integration e2e infra bench synth schemas clean
 
 install: $(VENV)/.installed
 
@@ -44,6 +44,11 @@ console/node_modules/.installed: console/package-lock.json
 
 console/dist/index.html: console/node_modules/.installed $(CONSOLE_SOURCES)
 	cd console && npm run build
+
+# The chart script `redfire backtest --plot` inlines; committed, so rebuilt only by hand
+# after a change to console/src/charts.ts or report.ts.
+console-report: console/node_modules/.installed
+	cd console && npm run build:report
 
 # The browser tests drive Debian's chromium (Playwright's own download is unreachable).
 chromium:

@@ -36,6 +36,8 @@ export interface Bar {
 const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000) as UTCTimestamp;
 
 function chart(container: HTMLElement, height: number): IChartApi {
+  container.style.height = `${height}px`; // autoSize follows the container: give it one
+  container.style.position = "relative";
   return createChart(container, {
     height,
     autoSize: true,
