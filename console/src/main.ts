@@ -20,6 +20,7 @@ declare global {
       orders: Map<string, any>;
       seen: Record<string, number>;
       events: Record<string, number>;
+      received: Record<string, number>;
     };
   }
 }
@@ -27,7 +28,8 @@ declare global {
 // that moved it there occurred (epoch ms, "<id>:<status>"): the console benchmark reads them.
 const seen: Record<string, number> = {};
 const events: Record<string, number> = {};
-window.redfire = { live: null, orders, seen, events };
+const received: Record<string, number> = {};
+window.redfire = { live: null, orders, seen, events, received };
 
 const PAGES: Record<string, { title: string; render: (main: HTMLElement) => Promise<void> }> = {
   account: { title: "Account", render: accountPage },
@@ -61,7 +63,9 @@ function startLive(): void {
 function apply(message: StreamMessage): void {
   if (message.channel === "orders") {
     orders.set(message.data.id, message.data);
-    events[`${message.data.id}:${message.data.status}`] ??= Date.parse(message.occurred_at);
+    const key = `${message.data.id}:${message.data.status}`;
+    events[key] ??= Date.parse(message.occurred_at);
+    received[key] ??= Date.now();
   } else if (message.channel === "positions") positions.set(message.data.symbol, message.data);
   document.dispatchEvent(new CustomEvent("redfire:event", { detail: message }));
 }
