@@ -564,11 +564,12 @@ async function backtestsPage(main: HTMLElement): Promise<void> {
 
 function drawSweep(box: HTMLElement, sweep: any): void {
   const names = sweep.results.length ? Object.keys(sweep.results[0].params) : [];
+  const round = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? +v.toFixed(4) : v);
   const ranking = sweep.results.map((r: any, i: number) => ({
     rank: i + 1,
     ...r.params,
-    [sweep.maximize]: r.statistics[sweep.maximize],
-    return_pct: r.statistics.return_pct,
+    [sweep.maximize]: round(r.statistics[sweep.maximize]),
+    return_pct: round(r.statistics.return_pct),
     trades: r.statistics.trades,
   }));
   box.replaceChildren(
