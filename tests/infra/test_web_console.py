@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 from aws_cdk import App, Stack
+from aws_cdk import aws_s3 as s3
 
-from redfire_infra.nag import add_nag_checks
+from redfire_infra.nag import acknowledge, add_nag_checks
 from redfire_infra.stage_config import stage_config_from_context
 from redfire_infra.web_console import ConsoleNotBuilt, WebConsole
 from tests.infra.conftest import cdk_json_context
@@ -38,8 +39,10 @@ def synth(tmp_path: Path, dist: Path) -> tuple[dict[str, Any], Path]:
     add_nag_checks(app)  # an unacknowledged finding fails the synth
     stack = Stack(app, "ConsoleTest")
     config = stage_config_from_context({**cdk_json_context(), "stage": "dev"})
+    results = s3.Bucket(stack, "Results", enforce_ssl=True)
+    acknowledge(results, "AwsSolutions-S1", "a stand-in for the backtest results bucket")
     WebConsole(stack, "WebConsole", config=config, http_api_url=API_URL,
-               websocket_url=WS_URL, build=dist)  # fmt: skip
+               websocket_url=WS_URL, results_bucket=results, build=dist)  # fmt: skip
     app.synth()
     template: dict[str, Any] = json.loads((outdir / "ConsoleTest.template.json").read_text())
     return template, outdir
@@ -60,9 +63,14 @@ def of_type(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [r for r in template["Resources"].values() if r["Type"] == kind]
 
 
+def console_bucket(template: dict[str, Any]) -> dict[str, Any]:
+    (bucket,) = [b for k, b in template["Resources"].items()
+                 if b["Type"] == "AWS::S3::Bucket" and k.startswith("WebConsole")]  # fmt: skip
+    return bucket
+
+
 def test_the_bucket_is_private_versioned_and_encrypted(template: dict[str, Any]) -> None:
-    (bucket,) = of_type(template, "AWS::S3::Bucket")
-    properties = bucket["Properties"]
+    properties = console_bucket(template)["Properties"]
 
     assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
     assert properties["PublicAccessBlockConfiguration"] == {
@@ -75,7 +83,11 @@ def test_only_cloudfront_reads_the_bucket_through_origin_access_control(
     template: dict[str, Any],
 ) -> None:
     (oac,) = of_type(template, "AWS::CloudFront::OriginAccessControl")
-    (policy,) = of_type(template, "AWS::S3::BucketPolicy")
+    (policy,) = [
+        p
+        for k, p in template["Resources"].items()
+        if p["Type"] == "AWS::S3::BucketPolicy" and k.startswith("WebConsole")
+    ]
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     reads = [s for s in statements if s["Effect"] == "Allow" and "s3:GetObject" in str(s)]
 
@@ -129,6 +141,18 @@ def test_the_build_and_config_json_are_deployed_under_console(
     assert len(properties["SourceObjectKeys"]) == 2  # the build, and config.json
     assert configs == [{"api_url": "", "ws_url": WS_URL}]  # same origin API, the WebSocket
     assert len(builds) == 1 and "RedFire console" in builds[0].read_text()
+
+
+def test_the_console_origin_may_read_backtest_results_cross_origin(
+    template: dict[str, Any],
+) -> None:
+    (results,) = [b for k, b in template["Resources"].items() if k.startswith("Results")
+                  and b["Type"] == "AWS::S3::Bucket"]  # fmt: skip
+    (rule,) = results["Properties"]["CorsConfiguration"]["CorsRules"]
+
+    assert rule["AllowedMethods"] == ["GET"]  # presigned links only, read only
+    (origin,) = rule["AllowedOrigins"]
+    assert "DomainName" in json.dumps(origin) and "https://" in json.dumps(origin)
 
 
 def test_a_stage_asking_for_the_console_without_a_build_says_how_to_build_it(

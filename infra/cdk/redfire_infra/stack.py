@@ -8,7 +8,7 @@ from aws_cdk import CfnOutput, Stack, Tags
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from redfire_core.resources import APP, Declaration
+from redfire_core.resources import APP, BACKTEST_RESULTS, Declaration
 from redfire_infra.data_store import DataStore
 from redfire_infra.event_routing import EventRouting
 from redfire_infra.http_api import HttpApi
@@ -117,6 +117,7 @@ class RedFireStack(Stack):
                 config=config,
                 http_api_url=self.http_api.url,
                 websocket_url=self.websocket_api.url,
+                results_bucket=self.market_data.buckets[BACKTEST_RESULTS],
             )
 
         CfnOutput(self, "ApiUrl", value=self.http_api.url)

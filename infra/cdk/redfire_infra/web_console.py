@@ -36,6 +36,7 @@ class WebConsole(Construct):
         config: StageConfig,
         http_api_url: str,
         websocket_url: str,
+        results_bucket: s3.Bucket | None = None,
         build: Path = DEFAULT_BUILD,
     ) -> None:
         super().__init__(scope, id)
@@ -133,6 +134,13 @@ class WebConsole(Construct):
         for provider in Stack.of(self).node.children:
             if provider.node.id.startswith("Custom::CDKBucketDeployment"):
                 self._acknowledge_provider(provider)
+        if results_bucket is not None:
+            # The backtest page reads a result's presigned S3 links from the console's origin.
+            results_bucket.add_cors_rule(
+                allowed_methods=[s3.HttpMethods.GET],
+                allowed_origins=[f"https://{self.distribution.distribution_domain_name}"],
+                max_age=3600,
+            )
         CfnOutput(
             Stack.of(self),
             "ConsoleUrl",
