@@ -14,7 +14,7 @@ TEST_ENV := env -u AWS_PROFILE -u AWS_ENDPOINT_URL
 CHECKOV_VENV := .venv-checkov
 CHECKOV_REQUIREMENTS := devtools/scanners/checkov-requirements.txt
 
-.PHONY: install scanners dev test lint unit integration e2e infra bench synth schemas clean
+.PHONY: install scanners console console-report chromium dev test lint unit integration e2e infra bench synth schemas clean
 
 install: $(VENV)/.installed
 
@@ -31,7 +31,33 @@ $(CHECKOV_VENV)/.installed: $(CHECKOV_REQUIREMENTS) $(VENV)/.installed
 	$(UV) pip sync --quiet --require-hashes --python $(CHECKOV_VENV)/bin/python $(CHECKOV_REQUIREMENTS)
 	touch $@
 
-dev: install
+# The web console (console/, TypeScript + Vite): npm ci from the committed lockfile, then a
+# build into console/dist, which `redfire dev` serves under the API's port at /console/.
+CONSOLE_SOURCES := $(wildcard console/src/*) console/index.html console/vite.config.ts \
+	console/tsconfig.json console/package.json
+
+console: console/dist/index.html
+
+console/node_modules/.installed: console/package-lock.json
+	cd console && npm ci --no-audit --no-fund
+	touch $@
+
+console/dist/index.html: console/node_modules/.installed $(CONSOLE_SOURCES)
+	cd console && npm run build
+
+# The chart script `redfire backtest --plot` inlines; committed, so rebuilt only by hand
+# after a change to console/src/charts.ts or report.ts.
+console-report: console/node_modules/.installed
+	cd console && npm run build:report
+
+# The browser tests drive Debian's chromium (Playwright's own download is unreachable).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  echo "chromium is missing (browser tests): installing it with apt-get"; \
+	  apt-get install -y chromium || { apt-get update && apt-get install -y chromium; } \
+	  || { echo "cannot install chromium: run 'apt-get install -y chromium' as root" >&2; exit 1; }; }
+
+dev: install console
 	$(BIN)/redfire dev
 
 lint: install
@@ -39,7 +65,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint scanners
+test: lint scanners console chromium
 	$(TEST_ENV) $(BIN)/pytest -q
 
 unit: install
@@ -48,7 +74,7 @@ unit: install
 integration: install
 	$(TEST_ENV) $(BIN)/pytest -q tests/integration
 
-e2e: install
+e2e: install console chromium
 	$(TEST_ENV) $(BIN)/pytest -q tests/e2e
 
 infra: install scanners
@@ -64,4 +90,4 @@ schemas: install
 	$(BIN)/redfire schemas
 
 clean:
-	rm -rf cdk.out .build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out .build .pytest_cache .mypy_cache .ruff_cache console/dist

@@ -1,9 +1,13 @@
-"""A self-contained HTML chart of a backtest: price with trades, equity, drawdown, and
-the statistics. Inline SVG and CSS only; nothing is fetched from the network."""
+"""A self-contained HTML report of a backtest: the web console's interactive chart (equity
+with the trades, drawdown; zoom, pan, crosshair), the statistics, and the static SVG of
+price, equity and drawdown for readers without JavaScript. The chart's script (TradingView's
+lightweight-charts and the console's chart code, built by `make console-report`) is
+committed in ``assets/`` and inlined with the data, so the file opens offline."""
 
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,6 +18,7 @@ WIDTH = 1100
 LEFT = 70
 RIGHT = 20
 MAX_POINTS = 1500  # per line; longer series keep each bucket's first, min, max and last
+CHART_SCRIPT = Path(__file__).parent / "assets" / "backtest_report.js"
 
 
 def _buckets(n: int) -> list[range]:
@@ -117,6 +122,7 @@ STYLE = """
 body{font:14px system-ui,sans-serif;margin:24px;color:#222;background:#fafafa}
 h1{font-size:20px;margin:0 0 4px} .sub{color:#666;margin-bottom:12px}
 svg{width:100%;max-width:1100px;background:#fff;border:1px solid #ddd}
+.chart{max-width:1100px;background:#fff;border:1px solid #ddd}
 .frame{fill:none;stroke:#ccc}.grid{stroke:#eee}.axis{font-size:10px;text-anchor:end;fill:#666}
 .date{font-size:10px;text-anchor:middle;fill:#666}.title{font-size:12px;fill:#444;font-weight:600}
 polyline{fill:none;stroke-width:1.2}.price{stroke:#555}.equity{stroke:#1f6feb}
@@ -144,7 +150,23 @@ def render(result: BacktestResult, summary: dict[str, Any]) -> str:
         f"<h1>Backtest: {html.escape(title)}</h1>"
         f"<div class='sub'>{len(result.data)} bars, {summary['trades']} trades, return "
         f"{summary['return_pct']:.2f}%, max drawdown {summary['max_drawdown_pct']:.2f}%</div>"
-        f"{_svg(result)}<table>{rows}</table></body></html>"
+        f"{_interactive(result)}<noscript>{_svg(result)}</noscript>"
+        f"<table>{rows}</table></body></html>"
+    )
+
+
+def _interactive(result: BacktestResult) -> str:
+    """The chart's container, its data (as the service stores it in S3) and its script."""
+    from redfire_core.services.backtesting import result_files
+
+    data = json.dumps(result_files(result), separators=(",", ":"))
+    # "</" would end the script element early; JSON allows the escaped slash.
+    data = data.replace("</", "<\\/")
+    script = CHART_SCRIPT.read_text(encoding="utf-8").replace("</script", "<\\/script")
+    return (
+        "<div id='backtest-chart' class='chart'></div>"
+        f"<script type='application/json' id='backtest-data'>{data}</script>"
+        f"<script>{script}</script>"
     )
 
 

@@ -29,6 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
         "demo feed period. Tables are saved to .redfire/state.json on Ctrl-C.",
     )
     dev.add_argument("--reset", action="store_true", help="forget the saved state first")
+    dev.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print the functions' raw JSON logs instead of one line per event (the default "
+        "on a terminal; every log is kept in .redfire/logs/*.jsonl either way)",
+    )
 
     token = commands.add_parser("token", help="print a bearer token for the local cloud")
     token.add_argument("--account", default=DEMO_ACCOUNT, help="account id (default: demo)")
@@ -191,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "dev":
         from redfire_cli.dev_command import run_dev
 
-        return run_dev(reset=args.reset)
+        return run_dev(reset=args.reset, verbose=args.verbose)
     if args.command == "token":
         from redfire_cli.tokens import main as run_token
 

@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from redfire_cli.localcloud.console_site import ConsoleSite
 from redfire_cli.localcloud.environment import ACCOUNT_ID
 
 logger = logging.getLogger("redfire.localcloud")
@@ -143,6 +144,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def do_any(self) -> None:
         body = self._read_body()
+        site = self.server.console
+        path = urlsplit(self.path).path
+        if site is not None and site.owns(path):
+            self._send(*site.answer(self.command, path))
+            return
         event = build_http_api_event(
             method=self.command,
             target=self.path,
@@ -151,7 +157,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             source_ip=self.client_address[0],
             protocol=self.request_version,
         )
-        status, headers, raw = self._invoke(event)
+        self._send(*self._invoke(event))
+
+    def _send(self, status: int, headers: list[tuple[str, str]], raw: bytes) -> None:
         self.send_response(status)
         for name, value in headers:
             if name.lower() not in ("content-length", "connection", "transfer-encoding"):
@@ -220,6 +228,7 @@ class LocalHttpApiServer(ThreadingHTTPServer):
 
     def __init__(self, invoke: Invoke, port: int = 0, host: str = HOST) -> None:
         self.invoke = invoke
+        self.console: ConsoleSite | None = None  # set once the WebSocket URL is known
         super().__init__((host, port), _RequestHandler)
         self._thread = threading.Thread(
             target=self.serve_forever, args=(SHUTDOWN_POLL_SECONDS,), name="http-api", daemon=True

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from redfire_cli.localcloud import dev_env, environment, state
+from redfire_cli.localcloud.console_site import PREFIX as CONSOLE_PREFIX
+from redfire_cli.localcloud.console_site import ConsoleSite, default_root
 from redfire_cli.localcloud.workers import RepeatingWorker
 
 logger = logging.getLogger("redfire.localcloud")
@@ -119,12 +121,29 @@ class LocalCloud:
         self.started = True
 
     @property
+    def console_url(self) -> str:
+        return f"{self.gateway.url}{CONSOLE_PREFIX}"
+
+    @property
     def ready_line(self) -> str:
         return (
             f"{READY_PREFIX} API {self.gateway.url}, WebSocket {self.ws_gateway.url}, "
+            f"docs {self.gateway.url}/docs, console {self.console_url}, "
             f"AWS endpoint {self.moto.endpoint_url}, "
             f"settings and token in {self.dev_env_path}"
         )
+
+    @property
+    def ready_urls(self) -> list[tuple[str, str]]:
+        """What the ready banner lists, one name and value a line."""
+        return [
+            ("API", self.gateway.url),
+            ("WebSocket", self.ws_gateway.url),
+            ("Docs", f"{self.gateway.url}/docs"),
+            ("Console", self.console_url),
+            ("AWS endpoint", self.moto.endpoint_url),
+            ("Token", f"REDFIRE_TOKEN in {self.dev_env_path} (`redfire token` for others)"),
+        ]
 
     def stop(self) -> None:
         """Stop taking work, let the threads end, save the tables (only after a full start)."""
@@ -188,6 +207,10 @@ class LocalCloud:
                 f"({error}); set REDFIRE_WS_PORT to a free port (0 picks one)"
             ) from None
         environment.apply({"REDFIRE_WS_MANAGEMENT_URL": self.ws_gateway.management_url})
+        # The console finds the WebSocket in its config.json; the API is its own origin.
+        self.gateway.console = ConsoleSite(
+            default_root(), {"api_url": "", "ws_url": self.ws_gateway.url}
+        )
 
     def _restore(self, saved: state.SavedState) -> None:
         from botocore.exceptions import ClientError
@@ -275,6 +298,7 @@ class LocalCloud:
                     batch_size=queue.batch_size,
                     invoke=self.functions[queue.consumer].invoke,
                     sqs_client=aws.client("sqs"),
+                    max_receive_count=queue.max_receive_count,
                 )
                 worker_name = f"sqs-{queue.logical}" + (f"-{n}" if n else "")
                 self.workers.append(
@@ -318,6 +342,7 @@ class LocalCloud:
                 "REDFIRE_API_URL": self.gateway.url,
                 "REDFIRE_WS_URL": self.ws_gateway.url,
                 "REDFIRE_WS_MANAGEMENT_URL": self.ws_gateway.management_url,
+                "REDFIRE_CONSOLE_URL": self.console_url,
                 "REDFIRE_TOKEN": token,
                 "REDFIRE_STAGE": environment.LOCAL_STAGE,
                 **environment.aws_environment(self.moto.endpoint_url),

@@ -90,6 +90,7 @@ class SqsPoller:
         invoke: Callable[[dict[str, Any]], Any],
         sqs_client: Any,
         wait_seconds: int = WAIT_SECONDS,
+        max_receive_count: int | None = None,
     ) -> None:
         self.name = name
         self.queue = queue
@@ -97,6 +98,7 @@ class SqsPoller:
         self.invoke = invoke
         self.sqs = sqs_client
         self.wait_seconds = wait_seconds
+        self.max_receive_count = max_receive_count
 
     def poll_once(self) -> int:
         """Receive one batch, invoke the handler, delete the successes; the batch size."""
@@ -114,12 +116,26 @@ class SqsPoller:
             result = self.invoke(event)
         except Exception:
             logger.exception("%s: handler raised; the whole batch will be retried", self.name)
+            self.report_dead_letters(messages)
             return len(messages)
         failed = failed_message_ids(result, [m["MessageId"] for m in messages])
         if failed:
             logger.warning("%s: %d of %d messages failed", self.name, len(failed), len(messages))
+            self.report_dead_letters([m for m in messages if m["MessageId"] in failed])
         self.delete([m for m in messages if m["MessageId"] not in failed])
         return len(messages)
+
+    def report_dead_letters(self, failed: list[dict[str, Any]]) -> None:
+        """Name each failed message on its last receive: SQS moves it to the DLQ (silently)."""
+        if self.max_receive_count is None:
+            return
+        for message in failed:
+            receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", 0))
+            if receives >= self.max_receive_count:
+                logger.error(
+                    "%s: message %s failed its last receive (%d of %d): it moves to the DLQ",
+                    self.name, message["MessageId"], receives, self.max_receive_count,
+                )  # fmt: skip
 
     def delete(self, messages: list[dict[str, Any]]) -> None:
         for start in range(0, len(messages), 10):

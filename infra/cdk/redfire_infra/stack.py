@@ -8,7 +8,7 @@ from aws_cdk import CfnOutput, Stack, Tags
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from redfire_core.resources import APP, Declaration
+from redfire_core.resources import APP, BACKTEST_RESULTS, Declaration
 from redfire_infra.data_store import DataStore
 from redfire_infra.event_routing import EventRouting
 from redfire_infra.http_api import HttpApi
@@ -18,6 +18,7 @@ from redfire_infra.observability import Observability
 from redfire_infra.schedules import Schedules
 from redfire_infra.services import Services
 from redfire_infra.stage_config import StageConfig
+from redfire_infra.web_console import WebConsole
 from redfire_infra.websocket_api import WebSocketApi
 
 
@@ -108,6 +109,16 @@ class RedFireStack(Stack):
             },
             schedule_group=self.schedules.group_name,
         )
+
+        if config.web_console:
+            self.web_console = WebConsole(
+                self,
+                "WebConsole",
+                config=config,
+                http_api_url=self.http_api.url,
+                websocket_url=self.websocket_api.url,
+                results_bucket=self.market_data.buckets[BACKTEST_RESULTS],
+            )
 
         CfnOutput(self, "ApiUrl", value=self.http_api.url)
         CfnOutput(self, "WebSocketUrl", value=self.websocket_api.url)

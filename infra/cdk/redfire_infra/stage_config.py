@@ -101,6 +101,9 @@ class StageConfig:
     # The CloudWatch dashboard: $3.00 a month at list price (free for an account's first
     # three), more than the rest of an idle stage's alarms; off unless a stage asks for it.
     dashboard: bool = False
+    # The web console on S3 behind CloudFront (docs/console.md); synth then needs its build
+    # (`make console`), so it is opt-in per stage.
+    web_console: bool = False
     # Host of the binance klines provider (None: Settings' default, api.binance.com, which
     # answers 451 to US addresses; https://data-api.binance.vision is the public mirror).
     binance_base_url: str | None = None

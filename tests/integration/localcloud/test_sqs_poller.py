@@ -153,3 +153,25 @@ def test_an_unknown_item_identifier_fails_the_whole_batch() -> None:
     assert failed_message_ids(reply, ["m1", "m2"]) == {"m1", "m2"}
     assert failed_message_ids({"batchItemFailures": []}, ["m1"]) == set()
     assert failed_message_ids(None, ["m1"]) == set()
+
+
+def test_the_last_failed_receive_is_logged_as_a_dlq_move(
+    client: Any, queue_pair: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a poison message on a queue with maxReceiveCount 2, and a poller that knows it
+    queue, dlq = queue_pair
+    sqs = client("sqs")
+    send(sqs, queue.url, "poison")
+    subject = SqsPoller("itest", queue, QUEUE.batch_size, FailingBodies({"poison"}), sqs,
+                        max_receive_count=QUEUE.max_receive_count)  # fmt: skip
+
+    # When it fails on every receive until SQS dead-letters it
+    deadline = time.monotonic() + 4 * LOCAL_VISIBILITY_TIMEOUT_SECONDS + 5
+    with caplog.at_level("WARNING", logger="redfire.localcloud"):
+        while not bodies_in(sqs, dlq.url) and time.monotonic() < deadline:
+            subject.poll_once()
+
+    # Then exactly one error names the move (the dev console highlights it), on the last one
+    moves = [r for r in caplog.records if "moves to the DLQ" in r.getMessage()]
+    assert len(moves) == 1 and moves[0].levelname == "ERROR"
+    assert "(2 of 2)" in moves[0].getMessage()
