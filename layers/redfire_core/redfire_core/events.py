@@ -222,7 +222,8 @@ class BacktestView(BaseModel):
     risk_limits: dict[str, str] | None = None
     reproducibility_hash: str | None = None
     statistics: dict[str, Any] | None = None
-    error: dict[str, Any] | None = None  # {"code", "message"} of a failed backtest
+    # {"code", "message"} of a failed backtest; "bar_time" too when the strategy raised
+    error: dict[str, Any] | None = None
     reused_from: str | None = None
     created_at: str
     completed_at: str | None = None

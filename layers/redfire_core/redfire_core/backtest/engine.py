@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from redfire_core.backtest.data import BarData, DataError
-from redfire_core.strategies.base import Bar, Fill, Strategy, StrategyOrder
+from redfire_core.strategies.base import Bar, Fill, Strategy, StrategyOrder, guard_hooks
 from redfire_core.strategies.indicators import SMA, Indicator
 
 if TYPE_CHECKING:  # the paper gateway's cost model and risk limits: not on the plain path
@@ -373,6 +373,8 @@ def run_backtest(
     broker = BacktestBroker(data, settings)
     strategy = strategy_class(broker, params or {}, state)
     broker.strategy = strategy
+    # An exception in the strategy's code ends the run as StrategyFailed naming the bar.
+    guard_hooks(strategy, lambda: data.times[broker.index])
     strategy.on_start()
     indicators = strategy.indicators
     n = len(data)

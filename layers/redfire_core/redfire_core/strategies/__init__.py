@@ -14,7 +14,9 @@ from redfire_core.strategies.base import (
     Fill,
     Strategy,
     StrategyError,
+    StrategyFailed,
     StrategyOrder,
+    guard_hooks,
 )
 from redfire_core.strategies.builtin import BUILT_IN
 from redfire_core.strategies.indicators import crossover
@@ -29,9 +31,12 @@ __all__ = [
     "Fill",
     "Strategy",
     "StrategyError",
+    "StrategyFailed",
     "StrategyOrder",
     "available_strategies",
     "crossover",
+    "guard_hooks",
+    "probe",
     "resolve_strategy",
     "strategy_named",
 ]
@@ -80,6 +85,32 @@ def resolve_strategy(name: str, params: Mapping[str, Any]) -> tuple[type[Strateg
         raise DomainError(error.code, str(error), "strategy") from None
     try:
         resolved = strategy_class.resolve_parameters(params)
+        probe(strategy_class, resolved)
     except StrategyError as error:
         raise DomainError(error.code, str(error), "params") from None
     return strategy_class, resolved
+
+
+class _ProbeBroker:
+    """A broker with no account behind it: enough for ``on_start``."""
+
+    position = 0.0
+    equity = 0.0
+    bar_index = 0
+
+    def submit(self, order: StrategyOrder) -> StrategyOrder:
+        return order
+
+    def cancel(self, order: StrategyOrder) -> None:
+        """Nothing to cancel."""
+
+
+def probe(strategy_class: type[Strategy], params: Mapping[str, Any]) -> None:
+    """Check that the strategy starts with ``params`` (its indicators accept them), so a
+    bad value is refused before anything is queued: StrategyError otherwise."""
+    try:
+        strategy_class(_ProbeBroker(), params, {}).on_start()
+    except StrategyError:
+        raise
+    except ValueError as error:  # e.g. an indicator period below 1
+        raise StrategyError("STRATEGY_INVALID_PARAMETER", str(error)) from None

@@ -12,7 +12,7 @@ floats inside a run; Decimal lives at the edges.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, TypeVar
 
@@ -40,6 +40,54 @@ class StrategyError(ValueError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class StrategyFailed(StrategyError):
+    """The strategy's own code raised in one of its hooks: ``STRATEGY_ERROR`` with the
+    start of the bar it was handling (None in ``on_start``), so a runner can report it."""
+
+    def __init__(self, message: str, hook: str, bar_time: datetime | None) -> None:
+        super().__init__("STRATEGY_ERROR", message)
+        self.hook = hook
+        self.bar_time = bar_time
+
+    def as_json(self) -> dict[str, Any]:
+        """``{code, message, bar_time}`` as a failed backtest or instance shows it."""
+        moment = self.bar_time
+        return {
+            "code": self.code,
+            "message": str(self),
+            "bar_time": moment.isoformat().replace("+00:00", "Z") if moment else None,
+        }
+
+
+HOOKS = ("on_start", "on_bar", "on_fill", "on_order")
+
+
+def guard_hooks(strategy: Strategy, bar_time: Callable[[], datetime | None]) -> None:
+    """Make an exception raised in any of the strategy's hooks a ``StrategyFailed`` naming
+    the hook and ``bar_time()`` (the bar being handled), whichever runner calls them."""
+    for name in HOOKS:
+        setattr(strategy, name, _guarded(getattr(strategy, name), name, bar_time))
+
+
+def _guarded(
+    hook: Callable[..., None], name: str, bar_time: Callable[[], datetime | None]
+) -> Callable[..., None]:
+    def call(*args: Any) -> None:
+        try:
+            hook(*args)
+        except StrategyFailed:
+            raise  # a nested hook already named it
+        except Exception as error:  # the strategy's own code: reported, never swallowed
+            detail = f"{error.code}: {error}" if isinstance(error, StrategyError) else str(error)
+            raise StrategyFailed(
+                f"{type(error).__name__} in {name}: {detail}",
+                name,
+                None if name == "on_start" else bar_time(),
+            ) from error
+
+    return call
 
 
 class Bar:
