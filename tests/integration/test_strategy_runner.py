@@ -301,3 +301,60 @@ def test_other_events_and_foreign_orders_are_ignored(seeded: TradingStore) -> No
 
     assert result["batchItemFailures"] == []
     assert json.dumps(event.payload)  # untouched
+
+
+class Exploding(Strategy):
+    """Raises on every bar it sees."""
+
+    name: ClassVar[str] = "exploding_test"
+
+    def on_bar(self, bar: Bar) -> None:
+        raise KeyError("atr")
+
+
+def stream_events(pipeline: Pipeline, event_type: str) -> list[dict[str, Any]]:
+    """Envelopes of ``event_type`` the relay put on the bus for the stream queue."""
+    import boto3
+
+    from redfire_core.config import get_settings
+
+    pipeline.relay()
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=get_settings().declaration.name("stream"))["QueueUrl"]
+    found = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        for message in messages:
+            detail = json.loads(message["Body"])["detail"]
+            if detail["type"] == event_type:
+                found.append(detail)
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found
+
+
+def test_a_strategy_that_raises_moves_its_instance_to_error_and_says_so(
+    seeded: TradingStore, origin: datetime, pipeline: Pipeline
+) -> None:
+    BUILT_IN[Exploding.name] = Exploding
+    try:
+        write([bar(origin, i, 100) for i in range(5)])
+        instance_id = start("exploding_test")
+        fatal = bar(origin, 5, 101)
+        write([fatal])
+
+        result = run(update_event(fatal, fatal))
+
+        assert result["batchItemFailures"] == []  # handled: not retried into the DLQ
+        failed = StrategyInstanceStore().get("demo", instance_id)
+        assert failed is not None and failed.status == "error"
+        error = {
+            "code": "STRATEGY_ERROR",
+            "message": "KeyError in on_bar: 'atr'",
+            "bar_time": iso(fatal.start).replace(".000Z", "Z"),
+        }
+        assert failed.last_error == error
+        assert StrategyInstanceStore().running("GOOG", "1m") == []
+        [announced] = stream_events(pipeline, "StrategyInstanceFailed")
+        assert announced["payload"]["instance_id"] == instance_id
+        assert announced["payload"]["error"] == error
+    finally:
+        BUILT_IN.pop(Exploding.name, None)

@@ -241,6 +241,18 @@ class BacktestCompleted(Payload):
     backtest: BacktestView
 
 
+class StrategyInstanceFailed(Payload):
+    """A live instance's strategy raised: the instance is in ``error`` and acts no more."""
+
+    event_type = "StrategyInstanceFailed"
+    instance_id: str
+    strategy: str
+    symbol: str
+    interval: str
+    status: Literal["error"]
+    error: dict[str, Any]  # {code: STRATEGY_ERROR, message, bar_time}
+
+
 class SweepChunkRequested(Payload):
     """One chunk of a sweep's parameter grid, for one worker."""
 
@@ -280,6 +292,7 @@ PAYLOADS: dict[str, type[Payload]] = {
         BacktestCompleted,
         SweepChunkRequested,
         SweepCompleted,
+        StrategyInstanceFailed,
     )
 }
 

@@ -55,11 +55,14 @@ class InstanceView(BaseModel):
     params: dict[str, Any]
     symbol: str
     interval: str
-    status: str = Field(description="running | stopped")
+    status: str = Field(description="running | stopped | error (the strategy raised)")
     created_at: str
     stopped_at: str | None
     last_bar_start: str | None = Field(description="start of the last bar it handled")
     state: dict[str, Any] = Field(description="the strategy's persisted state")
+    last_error: dict[str, Any] | None = Field(
+        None, description="{code, message, bar_time} of the error that stopped it"
+    )
 
 
 class InstancePage(BaseModel):
@@ -79,6 +82,7 @@ def instance_view(instance: StrategyInstance) -> InstanceView:
         stopped_at=iso(instance.stopped_at) if instance.stopped_at else None,
         last_bar_start=iso(instance.last_bar_start) if instance.last_bar_start else None,
         state=instance.state,
+        last_error=instance.last_error,
     )
 
 

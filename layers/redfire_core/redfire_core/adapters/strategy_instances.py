@@ -26,14 +26,15 @@ from pynamodb.models import Model
 from redfire_core.adapters import models as m
 from redfire_core.adapters.paging import decode_cursor, encode_cursor
 from redfire_core.adapters.quotas import QuotaItem, charged, instance_charges, release
-from redfire_core.adapters.trading_store import ConflictError, Page, Transaction
+from redfire_core.adapters.trading_store import ConflictError, Page, Transaction, outbox_item
 from redfire_core.config import Settings, get_settings
 from redfire_core.domain.quotas import Quotas
-from redfire_core.events import iso, parse_iso
+from redfire_core.events import Envelope, iso, parse_iso
 
 SK_PREFIX = "INST#"
 RUNNING = "running"
 STOPPED = "stopped"
+ERROR = "error"  # the strategy raised: it acts on nothing more until started again
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class StrategyInstance:
     seen_events: tuple[str, ...] = ()  # order events already applied (newest last)
     version: int = 1
     counted: bool = False  # holds one of the account's running instances until stopped
+    last_error: dict[str, Any] | None = None  # {code, message, bar_time} when it failed
 
     @property
     def running(self) -> bool:
@@ -96,6 +98,7 @@ class StrategyInstanceItem(Model):
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
     counted = NumberAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)  # JSON object
     running = RunningIndex()
 
 
@@ -165,9 +168,12 @@ class StrategyInstanceStore:
                 raise ConflictError(["ConditionalCheckFailed"]) from error
             raise
 
-    def stop(self, stopped: StrategyInstance, expected_version: int) -> None:
-        """Write the stopped instance if the stored one is still the running one at
-        ``expected_version``, giving its running instance back to the quota (once)."""
+    def stop(
+        self, stopped: StrategyInstance, expected_version: int, event: Envelope | None = None
+    ) -> None:
+        """Write the stopped (or failed) instance if the stored one is still the running one
+        at ``expected_version``, giving its running instance back to the quota (once), with
+        ``event`` in the outbox in the same transaction."""
         with self._transaction() as tx:
             tx.save(
                 _item(stopped),
@@ -176,6 +182,8 @@ class StrategyInstanceStore:
             )
             if stopped.counted:
                 release(tx, stopped.account_id, QuotaItem.running_instances)
+            if event is not None:
+                tx.save(outbox_item(event))
 
     def _transaction(self) -> Transaction:
         if self._tx_connection is None:
@@ -202,6 +210,7 @@ def _item(instance: StrategyInstance) -> StrategyInstanceItem:
         seen_events=json.dumps(list(instance.seen_events)),
         version=instance.version,
         counted=1 if instance.counted else None,
+        last_error=json.dumps(instance.last_error) if instance.last_error else None,
         gsi1pk=running_key(instance.symbol, instance.interval) if running else None,
         gsi1sk=f"{instance.account_id}#{instance.id}" if running else None,
     )
@@ -224,4 +233,5 @@ def _instance(item: StrategyInstanceItem) -> StrategyInstance:
         seen_events=tuple(json.loads(item.seen_events)),
         version=int(item.version),
         counted=bool(item.counted),
+        last_error=json.loads(item.last_error) if item.last_error else None,
     )

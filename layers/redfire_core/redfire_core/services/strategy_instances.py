@@ -26,6 +26,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any, Protocol
 
 from redfire_core.adapters.strategy_instances import (
+    ERROR,
     RUNNING,
     STOPPED,
     StrategyInstance,
@@ -38,7 +39,13 @@ from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.positions import Account
 from redfire_core.domain.quotas import Quotas
 from redfire_core.domain.risk import LatestPrice, RiskLimits, equity_and_gross
-from redfire_core.events import Envelope, MarketDataUpdated, new_id, parse_iso
+from redfire_core.events import (
+    Envelope,
+    MarketDataUpdated,
+    StrategyInstanceFailed,
+    new_id,
+    parse_iso,
+)
 from redfire_core.observability import logger
 from redfire_core.services.instruments import instrument_cache
 from redfire_core.services.placing import place_order
@@ -47,7 +54,9 @@ from redfire_core.strategies import (
     Fill,
     Strategy,
     StrategyError,
+    StrategyFailed,
     StrategyOrder,
+    guard_hooks,
     resolve_strategy,
     strategy_named,
 )
@@ -82,7 +91,9 @@ class InstanceStore(Protocol):
 
     def save(self, instance: StrategyInstance, expected_version: int) -> None: ...
 
-    def stop(self, stopped: StrategyInstance, expected_version: int) -> None: ...
+    def stop(
+        self, stopped: StrategyInstance, expected_version: int, event: Envelope | None = None
+    ) -> None: ...
 
 
 class BarReader(Protocol):
@@ -145,13 +156,6 @@ def start_instance(
         raise DomainError(
             "STRATEGY_UNKNOWN_SYMBOL", f"unknown or untradable symbol {symbol!r}", "symbol"
         )
-    try:
-        probe = strategy_class(_ProbeBroker(), resolved, {})
-        probe.on_start()
-    except StrategyError as error:
-        raise DomainError(error.code, str(error), "params") from None
-    except ValueError as error:  # e.g. an indicator period below 1
-        raise DomainError("STRATEGY_INVALID_PARAMETER", str(error), "params") from None
     history = recent_bars(bars, symbol, interval, now, count=1)
     instance = StrategyInstance(
         id=new_id(),
@@ -286,29 +290,39 @@ def run_bar(
         broker = LiveBroker()
         strategy = strategy_class(broker, instance.params, copy.deepcopy(instance.state))
         strategy._next_id = instance.next_order_id
-        strategy.on_start()
-        history = recent_bars(
-            bars, instance.symbol, instance.interval, until, history_needed(strategy)
-        )
-        if not history:
-            return None
-        bar = history[-1]
-        if instance.last_bar_start is not None and bar.start <= instance.last_bar_start:
-            logger.info(
-                "late or duplicate bar ignored",
-                extra={
-                    "instance_id": instance_id,
-                    "bar_start": bar.start.isoformat(),
-                    "last_bar_start": instance.last_bar_start.isoformat(),
-                },
+        handling = BarClock()
+        guard_hooks(strategy, handling)
+        try:
+            strategy.on_start()
+            history = recent_bars(
+                bars, instance.symbol, instance.interval, until, history_needed(strategy)
             )
-            return None
-        placed = 0
-        if _warm_up(strategy, history):
-            context = _context(trading, instance, bar.close, bar.end)
-            broker.attach(context, len(history) - 1)
-            strategy.on_bar(_strategy_bar(len(history) - 1, bar))
-            placed = _place(trading, strategy, broker, instance, bar, context, correlation_id, now)
+            if not history:
+                return None
+            bar = history[-1]
+            if instance.last_bar_start is not None and bar.start <= instance.last_bar_start:
+                logger.info(
+                    "late or duplicate bar ignored",
+                    extra={
+                        "instance_id": instance_id,
+                        "bar_start": bar.start.isoformat(),
+                        "last_bar_start": instance.last_bar_start.isoformat(),
+                    },
+                )
+                return None
+            handling.at = bar.start
+            placed = 0
+            if _warm_up(strategy, history):
+                context = _context(trading, instance, bar.close, bar.end)
+                broker.attach(context, len(history) - 1)
+                strategy.on_bar(_strategy_bar(len(history) - 1, bar))
+                placed = _place(
+                    trading, strategy, broker, instance, bar, context, correlation_id, now
+                )
+        except StrategyFailed as error:
+            if not _failed(instances, instance, error, correlation_id, now):
+                continue  # saved meanwhile: read again
+            return 0
         updated = replace(
             instance,
             last_bar_start=bar.start,
@@ -330,6 +344,56 @@ def run_bar(
         )
         return placed
     raise ConflictError(["instance kept changing"])
+
+
+class BarClock:
+    """The start of the bar the strategy's hooks are handling, for the errors they raise."""
+
+    def __init__(self, at: datetime | None = None) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime | None:
+        return self.at
+
+
+def _failed(
+    instances: InstanceStore,
+    instance: StrategyInstance,
+    error: StrategyFailed,
+    correlation_id: str,
+    now: datetime,
+) -> bool:
+    """Move the instance to ``error`` with its last error and announce it on the stream
+    (``StrategyInstanceFailed``); False when it changed since it was read."""
+    failed = replace(
+        instance,
+        status=ERROR,
+        stopped_at=now,
+        last_error=error.as_json(),
+        version=instance.version + 1,
+    )
+    event = Envelope.wrap(
+        StrategyInstanceFailed(
+            instance_id=instance.id,
+            strategy=instance.strategy,
+            symbol=instance.symbol,
+            interval=instance.interval,
+            status="error",
+            error=error.as_json(),
+        ),
+        account_id=instance.account_id,
+        correlation_id=correlation_id,
+        occurred_at=now,
+    )
+    try:
+        instances.stop(failed, instance.version, event)
+    except ConflictError:
+        return False
+    logger.warning(
+        "strategy instance failed",
+        extra={"instance_id": instance.id, "error": error.as_json()},
+    )
+    return True
 
 
 def _warm_up(strategy: Strategy, history: Sequence[StoredBar]) -> bool:
@@ -429,10 +493,6 @@ class LiveBroker:
     @property
     def bar_index(self) -> int:
         return self.index
-
-
-class _ProbeBroker(LiveBroker):
-    """A broker for checking that a strategy can start (no account behind it)."""
 
 
 def _place(
@@ -585,12 +645,20 @@ def on_order_event(
             LiveBroker(), instance.params, copy.deepcopy(instance.state)
         )
         strategy._next_id = instance.next_order_id
-        strategy.on_start()
-        if instance.running:
-            price = _mark(trading, instance.symbol, event)
-            if price is not None and isinstance(strategy.broker, LiveBroker):
-                strategy.broker.attach(_context(trading, instance, price, now), 0)
-            _notify(strategy, order_id, event)
+        guard_hooks(strategy, BarClock(instance.last_bar_start))
+        try:
+            strategy.on_start()
+            if instance.running:
+                price = _mark(trading, instance.symbol, event)
+                if price is not None and isinstance(strategy.broker, LiveBroker):
+                    strategy.broker.attach(_context(trading, instance, price, now), 0)
+                _notify(strategy, order_id, event)
+        except StrategyFailed as error:
+            if instance.running and not _failed(
+                instances, instance, error, event.correlation_id, now
+            ):
+                continue
+            return "failed"
         updated = replace(
             instance,
             state=strategy.state,
