@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from redfire_core.backtest.data import BarData, DataError
@@ -335,24 +333,22 @@ def all_equity_units(available: float, price: float, rate: float) -> int:
 def reproducibility_hash(
     data: BarData, strategy: type[Strategy], params: Mapping[str, Any], settings: BacktestSettings
 ) -> str:
-    """Same data, strategy code, parameters and settings → same hash."""
-    source = getattr(sys.modules.get(strategy.__module__), "__file__", None)
-    try:  # the code version: the strategy's module as it is on disk
-        code = Path(source).read_bytes() if source else b""
-    except OSError:
-        code = b""
-    code += f"{strategy.__module__}.{strategy.__qualname__}".encode()
+    """Same data, strategy code, parameters and settings → same hash. The code is what
+    this process loaded: the strategy's distribution and version, a digest of its
+    package's files, and RedFire's version and digest (``strategies/code.py``)."""
+    from redfire_core.strategies.code import identity
+
     document = json.dumps(
         {
             "data": data.content_hash(),
             "strategy": strategy.name,
-            "code": hashlib.sha256(code).hexdigest(),
+            "code": identity(strategy).as_json(),
             "params": dict(params),
             "cash": repr(float(settings.cash)),
             "commission": repr(float(settings.commission)),
             "slippage_bps": repr(float(settings.slippage_bps)),
             "risk_limits": settings.risk_limits.as_strings() if settings.risk_limits else None,
-            "engine": 1,
+            "engine": 2,
         },
         sort_keys=True,
         default=str,

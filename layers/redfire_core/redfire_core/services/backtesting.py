@@ -52,6 +52,7 @@ from redfire_core.strategies import (
     probe,
     resolve_strategy,
 )
+from redfire_core.strategies.code import check_loaded
 
 if TYPE_CHECKING:
     from redfire_core.adapters.backtest_store import BacktestStore, Sweep
@@ -237,6 +238,7 @@ def _finish(
     """The backtest completed (run, or reused) or failed with the reason."""
     try:
         strategy, params, data = check_request(view.model_dump())
+        check_loaded(strategy)  # never a result (or a reused one) for code not loaded
         settings, _ = settings_of(view.model_dump())
         if view.apply_risk_limits:
             limits = account_limits(account_id, data.symbol)
@@ -482,14 +484,15 @@ def _run_combinations(
     kept = tuple(dict.fromkeys((*HEADLINE_FIGURES, str(request["maximize"]))))
     try:
         strategy, _, data = check_request({**request, "params": {}})
+        check_loaded(strategy)
         settings, _ = settings_of(request)
         columns = _CHUNK_DATA.get(sweep.id)
         if columns is None:
             columns = load_bars(bars, data)
             _CHUNK_DATA.clear()
             _CHUNK_DATA[sweep.id] = columns
-    except (DomainError, DataError) as error:
-        failure = {"code": error.code, "message": str(error)}
+    except (DomainError, StrategyError, DataError) as error:
+        failure = failure_of(error)
         return [{"params": params, "error": failure} for params in combinations]
     out: list[dict[str, Any]] = []
     for params in combinations:

@@ -64,6 +64,10 @@ def strategy_named(name: str) -> type[Strategy]:
         if entry_point.name == name:
             loaded = entry_point.load()
             if isinstance(loaded, type) and issubclass(loaded, Strategy):
+                from redfire_core.strategies.code import remember
+
+                dist = getattr(entry_point, "dist", None)  # None: not from a distribution
+                remember(loaded, dist.name if dist else None, dist.version if dist else None)
                 return loaded
             raise StrategyError(
                 "STRATEGY_UNKNOWN", f"entry point {name!r} is not a Strategy subclass"
