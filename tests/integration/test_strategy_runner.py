@@ -358,3 +358,89 @@ def test_a_strategy_that_raises_moves_its_instance_to_error_and_says_so(
         assert announced["payload"]["error"] == error
     finally:
         BUILT_IN.pop(Exploding.name, None)
+
+
+class Protected(Strategy):
+    """Buys one unit on its first bar; when it fills, places a protective stop 5 below
+    the fill (kept as ``self.stop_order``) and notes the SMA it saw then."""
+
+    name: ClassVar[str] = "protected_test"
+
+    def on_start(self) -> None:
+        self.average = self.sma(3)
+        self.entry: StrategyOrder | None = None
+        self.stop_order: StrategyOrder | None = None
+
+    def on_bar(self, bar: Bar) -> None:
+        if self.entry is None:
+            self.entry = self.buy(1)
+
+    def on_fill(self, fill: Fill) -> None:
+        if fill.order_id == (self.entry.id if self.entry else None):
+            self.state["sma_at_fill"] = self.average.value
+            self.stop_order = self.sell(1, stop=fill.price - 5)
+
+
+class PatientEntry(Strategy):
+    """A limit entry far below the market that expires after one bar: cancelled by the
+    handle kept from the bar it was placed on."""
+
+    name: ClassVar[str] = "patient_test"
+
+    def on_start(self) -> None:
+        self.entry: StrategyOrder | None = None
+        self.placed_at: datetime | None = None
+
+    def on_bar(self, bar: Bar) -> None:
+        self.state.setdefault("working", []).append([o.id for o in self.orders])
+        if self.entry is None:
+            self.entry = self.buy(1, limit=bar.close - 50)
+            self.placed_at = bar.time
+        elif self.entry in self.orders and bar.time > self.placed_at:
+            self.cancel(self.entry)
+
+
+@pytest.fixture
+def live_strategies() -> Iterator[None]:
+    BUILT_IN.update({Protected.name: Protected, PatientEntry.name: PatientEntry})
+    yield
+    BUILT_IN.pop(Protected.name, None)
+    BUILT_IN.pop(PatientEntry.name, None)
+
+
+def test_an_order_placed_in_on_fill_is_sent_with_warm_indicators(
+    seeded: TradingStore, origin: datetime, pipeline: Pipeline, live_strategies: None
+) -> None:
+    write([bar(origin, i, 100) for i in range(5)])
+    instance_id = start("protected_test")
+    write([bar(origin, 5, 100)])
+    run(update_event(bar(origin, 5, 100), bar(origin, 5, 100)))
+
+    pipeline.run_until_quiet()
+
+    entry, stop = sorted(strategy_orders(seeded), key=lambda o: o.client_order_id or "")
+    assert (entry.type.value, entry.status.value) == ("market", "filled")
+    assert (stop.side.value, stop.type.value) == ("sell", "stop")
+    assert stop.stop_price == entry.average_fill_price - 5
+    saved = StrategyInstanceStore().get("demo", instance_id)
+    assert saved is not None and saved.state["sma_at_fill"] == 100.0
+    assert [o["id"] for o in saved.book["orders"]] == [2]  # the stop works; the entry ended
+    assert saved.book["attributes"]["stop_order"]["$order"]["id"] == 2
+
+
+def test_an_entry_kept_from_an_earlier_bar_is_listed_and_canceled_by_its_handle(
+    seeded: TradingStore, origin: datetime, pipeline: Pipeline, live_strategies: None
+) -> None:
+    write([bar(origin, i, 100) for i in range(5)])
+    instance_id = start("patient_test")
+    for i in (5, 6, 7):
+        write([bar(origin, i, 100)])
+        run(update_event(bar(origin, i, 100), bar(origin, i, 100)))
+        pipeline.run_until_quiet()
+
+    (entry,) = strategy_orders(seeded)  # placed once, not re-sent every bar
+    assert entry.status.value == "canceled"
+    saved = StrategyInstanceStore().get("demo", instance_id)
+    assert saved is not None
+    assert saved.state["working"] == [[], [1], []]
+    assert saved.book["orders"] == []

@@ -57,6 +57,9 @@ class StrategyInstance:
     version: int = 1
     counted: bool = False  # holds one of the account's running instances until stopped
     last_error: dict[str, Any] | None = None  # {code, message, bar_time} when it failed
+    # The strategy's working orders (each with its client_order_id and order_id) and its
+    # own attributes between invocations (strategies/snapshot.py).
+    book: dict[str, Any] = field(default_factory=dict)
 
     @property
     def running(self) -> bool:
@@ -99,6 +102,7 @@ class StrategyInstanceItem(Model):
     gsi1sk = UnicodeAttribute(null=True)
     counted = NumberAttribute(null=True)
     last_error = UnicodeAttribute(null=True)  # JSON object
+    book = UnicodeAttribute(null=True)  # JSON object: {"orders": [...], "attributes": {...}}
     running = RunningIndex()
 
 
@@ -211,6 +215,7 @@ def _item(instance: StrategyInstance) -> StrategyInstanceItem:
         version=instance.version,
         counted=1 if instance.counted else None,
         last_error=json.dumps(instance.last_error) if instance.last_error else None,
+        book=json.dumps(instance.book, sort_keys=True) if instance.book else None,
         gsi1pk=running_key(instance.symbol, instance.interval) if running else None,
         gsi1sk=f"{instance.account_id}#{instance.id}" if running else None,
     )
@@ -234,4 +239,5 @@ def _instance(item: StrategyInstanceItem) -> StrategyInstance:
         version=int(item.version),
         counted=bool(item.counted),
         last_error=json.loads(item.last_error) if item.last_error else None,
+        book=json.loads(item.book) if item.book else {},
     )

@@ -185,6 +185,10 @@ class BacktestBroker:
     def bar_index(self) -> int:
         return self.index
 
+    @property
+    def orders(self) -> list[StrategyOrder]:
+        return self.pending
+
     # -- matching -----------------------------------------------------------------------
 
     def work_orders(self, i: int) -> None:

@@ -102,6 +102,10 @@ class _ProbeBroker:
     equity = 0.0
     bar_index = 0
 
+    @property
+    def orders(self) -> list[StrategyOrder]:
+        return []
+
     def submit(self, order: StrategyOrder) -> StrategyOrder:
         return order
 

@@ -206,6 +206,9 @@ class Broker(Protocol):
     @property
     def bar_index(self) -> int: ...
 
+    @property
+    def orders(self) -> list[StrategyOrder]: ...
+
 
 class Strategy:
     """Subclass and override the hooks you need."""
@@ -332,8 +335,20 @@ class Strategy:
         order.placed_bar = self.broker.bar_index
         return self.broker.submit(order)
 
-    def cancel(self, order: StrategyOrder) -> None:
-        self.broker.cancel(order)
+    @property
+    def orders(self) -> list[StrategyOrder]:
+        """The strategy's working orders (placed, not yet filled, canceled or rejected), the
+        same objects ``buy``/``sell`` returned, in a backtest and live alike."""
+        return list(self.broker.orders)
+
+    def cancel(self, order: StrategyOrder | int) -> None:
+        """Cancel a working order, by the handle ``buy``/``sell`` returned or by its id
+        (nothing happens when it is no longer working)."""
+        wanted = order.id if isinstance(order, StrategyOrder) else int(order)
+        for working in self.broker.orders:
+            if working.id == wanted:
+                self.broker.cancel(working)
+                return
 
     def _place(
         self, side: int, size: float | None, limit: float | None, stop: float | None

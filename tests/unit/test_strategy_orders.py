@@ -1,0 +1,98 @@
+"""``self.orders`` and ``cancel`` by handle or id work the same in a backtest; what a live
+instance keeps between invocations (strategies/snapshot.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+import pytest
+
+from redfire_core.backtest.data import BarData
+from redfire_core.backtest.engine import run_backtest
+from redfire_core.strategies import Bar, Strategy, StrategyError, StrategyOrder
+from redfire_core.strategies.snapshot import restore, snapshot
+
+START = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def _data(n: int = 10) -> BarData:
+    closes = [100.0] * n
+    return BarData(
+        [START + timedelta(days=i) for i in range(n)],
+        closes,
+        [101.0] * n,
+        [99.0] * n,
+        closes,
+        [1.0] * n,
+    )
+
+
+class Expiring(Strategy):
+    """A limit entry far below the market, listed in ``self.orders`` and canceled by id
+    on the next bar."""
+
+    name: ClassVar[str] = "expiring_unit"
+    parameters: ClassVar[dict[str, Any]] = {"by_id": True}
+
+    def on_start(self) -> None:
+        self.entry: StrategyOrder | None = None
+        self.seen: list[list[int]] = []
+        self.ended: list[str] = []
+
+    def on_bar(self, bar: Bar) -> None:
+        self.seen.append([o.id for o in self.orders])
+        if self.entry is None:
+            self.entry = self.buy(1, limit=50)
+        elif self.entry in self.orders:
+            self.cancel(self.entry.id if self.params["by_id"] else self.entry)
+
+    def on_order(self, order: StrategyOrder) -> None:
+        self.ended.append(order.status)
+
+
+@pytest.mark.parametrize("by_id", [True, False])
+def test_a_backtest_lists_working_orders_and_cancels_by_handle_or_id(by_id: bool) -> None:
+    result = run_backtest(Expiring, _data(4), {"by_id": by_id})
+    assert [o.status for o in result.orders] == ["canceled"]
+    assert result.orders[0].reason == "canceled by the strategy"
+    assert not result.trades
+
+
+def test_attributes_and_order_handles_survive_a_snapshot() -> None:
+    first = Expiring(_NoBroker(), {})
+    first.on_start()
+    first.entry = StrategyOrder(3, 1, 1.0, limit=50.0)
+    first.seen = [[], [3]]
+    kept = snapshot(first)
+
+    again = Expiring(_NoBroker(), {})
+    again.on_start()
+    working = [StrategyOrder(3, 1, 1.0, limit=50.0)]
+    restore(again, kept, working)
+
+    assert again.entry is working[0]
+    assert again.seen == [[], [3]]
+
+
+def test_an_attribute_a_live_instance_cannot_keep_is_an_error_naming_it() -> None:
+    strategy = Expiring(_NoBroker(), {})
+    strategy.on_start()
+    strategy.seen = {1, 2}  # type: ignore[assignment]
+    with pytest.raises(StrategyError) as refused:
+        snapshot(strategy)
+    assert refused.value.code == "STRATEGY_STATE_UNSUPPORTED"
+    assert "'seen'" in str(refused.value)
+
+
+class _NoBroker:
+    position = 0.0
+    equity = 0.0
+    bar_index = 0
+    orders: ClassVar[list[StrategyOrder]] = []
+
+    def submit(self, order: StrategyOrder) -> StrategyOrder:
+        return order
+
+    def cancel(self, order: StrategyOrder) -> None:
+        """Nothing to cancel."""
