@@ -32,6 +32,7 @@ from redfire_core.domain.quotas import Quotas
 from redfire_core.events import Envelope, iso, parse_iso
 
 SK_PREFIX = "INST#"
+CLAIM_PREFIX = "SYMBOL#"  # one running instance per account and symbol (docs/backtesting.md)
 RUNNING = "running"
 STOPPED = "stopped"
 ERROR = "error"  # the strategy raised: it acts on nothing more until started again
@@ -106,6 +107,22 @@ class StrategyInstanceItem(Model):
     running = RunningIndex()
 
 
+class SymbolClaimItem(Model):
+    """The account's running instance on a symbol: created with the instance, removed
+    when it stops or fails, in the same transactions."""
+
+    class Meta:
+        table_name = "strategies"  # bound to the stage's table by StrategyInstanceStore
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    instance_id = UnicodeAttribute()
+
+
+def _claim(account_id: str, symbol: str, instance_id: str = "") -> SymbolClaimItem:
+    return SymbolClaimItem(account_id, CLAIM_PREFIX + symbol, instance_id=instance_id)
+
+
 class StrategyInstanceStore:
     """Create, read, list and conditionally save instances."""
 
@@ -113,6 +130,7 @@ class StrategyInstanceStore:
         settings = settings or get_settings()
         m.bind_model(StrategyInstanceItem, "strategies", settings)
         m.bind_model(QuotaItem, "strategies", settings)
+        m.bind_model(SymbolClaimItem, "strategies", settings)
         self._tx_connection: Connection | None = None
 
     def create(self, instance: StrategyInstance, quotas: Quotas | None = None) -> None:
@@ -120,16 +138,22 @@ class StrategyInstanceStore:
         instances in the same transaction (``QuotaExceeded`` when none is left)."""
         charges = instance_charges(instance.account_id, quotas or Quotas())
         if charges:
-            counted = replace(instance, counted=True)
-            with charged(self._transaction(), charges) as tx:
-                tx.save(_item(counted), condition=StrategyInstanceItem.pk.does_not_exist())
-            return
+            instance = replace(instance, counted=True)
+        claim = _claim(instance.account_id, instance.symbol, instance.id)
+        with charged(self._transaction(), charges) as tx:
+            tx.save(_item(instance), condition=StrategyInstanceItem.pk.does_not_exist())
+            tx.save(claim, condition=SymbolClaimItem.sk.does_not_exist())
+
+    def claimed(self, account_id: str, symbol: str) -> str | None:
+        """The id of the account's running instance on ``symbol``, if any."""
         try:
-            _item(instance).save(condition=StrategyInstanceItem.pk.does_not_exist())
-        except PutError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                raise ConflictError(["ConditionalCheckFailed"]) from error
-            raise
+            return str(
+                SymbolClaimItem.get(
+                    account_id, CLAIM_PREFIX + symbol, consistent_read=True
+                ).instance_id
+            )
+        except DoesNotExist:
+            return None
 
     def get(self, account_id: str, instance_id: str) -> StrategyInstance | None:
         try:
@@ -186,6 +210,8 @@ class StrategyInstanceStore:
             )
             if stopped.counted:
                 release(tx, stopped.account_id, QuotaItem.running_instances)
+            if self.claimed(stopped.account_id, stopped.symbol) == stopped.id:
+                tx.delete(_claim(stopped.account_id, stopped.symbol))
             if event is not None:
                 tx.save(outbox_item(event))
 

@@ -90,6 +90,8 @@ class InstanceStore(Protocol):
 
     def running(self, symbol: str, interval: str) -> list[tuple[str, str]]: ...
 
+    def claimed(self, account_id: str, symbol: str) -> str | None: ...
+
     def save(self, instance: StrategyInstance, expected_version: int) -> None: ...
 
     def stop(
@@ -156,6 +158,15 @@ def start_instance(
     if instrument is None or not instrument.tradable:
         raise DomainError(
             "STRATEGY_UNKNOWN_SYMBOL", f"unknown or untradable symbol {symbol!r}", "symbol"
+        )
+    running = instances.claimed(account_id, symbol)
+    if running is not None:
+        # Instances share the account's position: one's close() would sell what another
+        # bought, so one running instance per symbol until instances keep books of their own.
+        raise DomainError(
+            "STRATEGY_SYMBOL_TAKEN",
+            f"instance {running} already trades {symbol} for this account: stop it first",
+            "symbol",
         )
     history = recent_bars(bars, symbol, interval, now, count=1)
     instance = StrategyInstance(
