@@ -128,3 +128,15 @@ def test_a_second_instance_on_the_same_symbol_is_409_until_the_first_stops(
 
     call_api("POST", f"{PATH}/{first['id']}/stop", token=token_for())
     assert started()["status"] == "running"
+
+
+def test_the_strategies_are_listed_with_their_parameter_schemas(seeded: TradingStore) -> None:
+    status, _, page = call_api("GET", "/v1/strategies", token=token_for("demo", Role.VIEWER))
+
+    assert status == 200, page
+    names = [item["name"] for item in page["items"]]
+    assert names[:3] == ["sma_cross", "rsi_reversion", "breakout"]
+    rsi = page["items"][1]
+    assert rsi["parameters"]["lower"] == {"type": "number", "default": 30.0, "minimum": 0,
+                                          "maximum": 100}  # fmt: skip
+    assert page["refused"] == [] and page["next_cursor"] is None

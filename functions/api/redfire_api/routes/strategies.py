@@ -22,6 +22,7 @@ from redfire_core.events import iso
 from redfire_core.services import strategy_instances as service
 
 router = APIRouter(prefix="/v1/strategies/instances", tags=["strategies"])
+catalog_router = APIRouter(prefix="/v1/strategies", tags=["strategies"])
 INSTANCES = "/v1/strategies/instances"  # what its cursors are bound to
 ParamValue = bool | int | float | str
 
@@ -62,6 +63,30 @@ class InstanceView(BaseModel):
     state: dict[str, Any] = Field(description="the strategy's persisted state")
     last_error: dict[str, Any] | None = Field(
         None, description="{code, message, bar_time} of the error that stopped it"
+    )
+
+
+class StrategyDescription(BaseModel):
+    name: str
+    description: str
+    distribution: str = Field(description="'redfire' for the bundled ones, else the plug-in's")
+    version: str
+    parameters: dict[str, dict[str, Any]] = Field(
+        description="name -> {type, default, minimum, maximum} (JSON Schema keywords)"
+    )
+
+
+class RefusedPlugin(BaseModel):
+    name: str
+    distribution: str
+    reason: str
+
+
+class StrategyCatalog(BaseModel):
+    items: list[StrategyDescription]
+    next_cursor: str | None = None
+    refused: list[RefusedPlugin] = Field(
+        description="plug-ins not offered: named like a bundled strategy, or failing to load"
     )
 
 
@@ -141,3 +166,15 @@ def stop(instance_id: str, principal: Principal = Depends(require("trade"))) -> 
     if instance is None:
         raise _not_found(instance_id)
     return instance_view(instance)
+
+
+@catalog_router.get("", response_model=StrategyCatalog)
+def list_strategies(principal: Principal = Depends(require("read"))) -> StrategyCatalog:
+    """The strategies this stage can run (bundled and plug-ins) with their parameters."""
+    from redfire_core.strategies import catalog
+
+    items, refused = catalog()
+    return StrategyCatalog(
+        items=[StrategyDescription(**item) for item in items],
+        refused=[RefusedPlugin(**entry) for entry in refused],
+    )

@@ -34,6 +34,7 @@ __all__ = [
     "StrategyFailed",
     "StrategyOrder",
     "available_strategies",
+    "catalog",
     "crossover",
     "guard_hooks",
     "probe",
@@ -57,9 +58,27 @@ def available_strategies() -> list[str]:
 
 
 def strategy_named(name: str) -> type[Strategy]:
-    """The strategy class registered as ``name`` (bundled names first: no metadata scan)."""
+    """The strategy class registered as ``name`` (bundled names first: no metadata scan;
+    a plug-in named like a bundled strategy is refused, see ``catalog``). A name not
+    found rescans once with fresh import caches, so a plug-in installed while the local
+    cloud runs is found without a restart."""
     if name in BUILT_IN:
         return BUILT_IN[name]
+    found = _plugin_named(name)
+    if found is None:
+        import importlib
+
+        importlib.invalidate_caches()
+        found = _plugin_named(name)
+    if found is not None:
+        return found
+    raise StrategyError(
+        "STRATEGY_UNKNOWN",
+        f"unknown strategy {name!r} (available: {', '.join(available_strategies())})",
+    )
+
+
+def _plugin_named(name: str) -> type[Strategy] | None:
     for entry_point in entry_points(group=ENTRY_POINT_GROUP):
         if entry_point.name == name:
             loaded = entry_point.load()
@@ -72,10 +91,60 @@ def strategy_named(name: str) -> type[Strategy]:
             raise StrategyError(
                 "STRATEGY_UNKNOWN", f"entry point {name!r} is not a Strategy subclass"
             )
-    raise StrategyError(
-        "STRATEGY_UNKNOWN",
-        f"unknown strategy {name!r} (available: {', '.join(available_strategies())})",
-    )
+    return None
+
+
+def catalog() -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """Every strategy with its parameter schema (bundled first, then plug-ins by name),
+    and the plug-ins refused: named like a bundled strategy, or failing to load."""
+    items = [_described(cls, "redfire", "bundled") for cls in BUILT_IN.values()]
+    refused: list[dict[str, str]] = []
+    for entry_point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        dist = getattr(entry_point, "dist", None)
+        source = dist.name if dist else entry_point.value
+        version = dist.version if dist else ""
+        if entry_point.name in BUILT_IN:
+            if (
+                BUILT_IN[entry_point.name].__module__
+                + ":"
+                + BUILT_IN[entry_point.name].__qualname__
+                == entry_point.value
+            ):
+                continue  # RedFire's own registration of its bundled strategy
+            refused.append(
+                {
+                    "name": entry_point.name,
+                    "distribution": source,
+                    "reason": "STRATEGY_NAME_TAKEN: named like a bundled strategy; rename it",
+                }
+            )
+            continue
+        try:
+            items.append(_described(strategy_named(entry_point.name), source, version))
+        except (StrategyError, ImportError, AttributeError) as error:
+            refused.append({"name": entry_point.name, "distribution": source, "reason": str(error)})
+    return items, refused
+
+
+def _described(cls: type[Strategy], distribution: str, version: str) -> dict[str, Any]:
+    from redfire_core.strategies.base import DEFAULT_BOUND
+
+    parameters: dict[str, Any] = {}
+    for key, default in cls.parameters.items():
+        kind = {bool: "boolean", int: "integer", float: "number"}.get(type(default), "string")
+        schema: dict[str, Any] = {"type": kind, "default": default}
+        if kind in ("integer", "number"):
+            lowest, highest = cls.bounds.get(key, (-DEFAULT_BOUND, DEFAULT_BOUND))
+            schema.update(minimum=lowest, maximum=highest)
+        parameters[key] = schema
+    doc = (cls.__doc__ or "").strip()
+    return {
+        "name": cls.name,
+        "description": " ".join(doc.split("\n\n")[0].split()),
+        "distribution": distribution,
+        "version": version,
+        "parameters": parameters,
+    }
 
 
 def resolve_strategy(name: str, params: Mapping[str, Any]) -> tuple[type[Strategy], dict[str, Any]]:
