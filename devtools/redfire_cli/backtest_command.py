@@ -150,6 +150,8 @@ def run(args: Any) -> int:
             from redfire_cli.backtest_chart import write_chart
 
             write_chart(Path(args.plot), result, summary)
+        if getattr(args, "results", None):
+            write_results(Path(args.results), result)
     except StrategyFailed as exc:
         # One line naming the bar; the strategy's traceback only when asked for.
         if getattr(args, "debug", False):
@@ -170,6 +172,15 @@ def run(args: Any) -> int:
     else:
         print(table(summary))
     return 0
+
+
+def write_results(folder: Path, result: Any) -> None:
+    """The equity curve and the closed trades, as the service stores them in S3."""
+    from redfire_core.services.backtesting import result_files
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, rows in result_files(result).items():
+        (folder / f"{name}.json").write_text(json.dumps(rows, allow_nan=False) + "\n")
 
 
 def _number(option: str, text: str) -> float:
