@@ -444,3 +444,37 @@ def test_an_entry_kept_from_an_earlier_bar_is_listed_and_canceled_by_its_handle(
     assert saved is not None
     assert saved.state["working"] == [[], [1], []]
     assert saved.book["orders"] == []
+
+
+class Noting(Strategy):
+    """Buys 10 on its first bar; on every bar notes position, average price and P&L."""
+
+    name: ClassVar[str] = "noting_test"
+
+    def on_bar(self, bar: Bar) -> None:
+        if "noted" not in self.state:
+            self.buy(10)
+        self.state.setdefault("noted", []).append(
+            [self.position, self.position_price, self.position_pnl]
+        )
+
+
+def test_a_live_strategy_sees_its_positions_average_price_and_pnl(
+    seeded: TradingStore, origin: datetime, pipeline: Pipeline
+) -> None:
+    BUILT_IN[Noting.name] = Noting
+    try:
+        write([bar(origin, i, 100) for i in range(5)])
+        instance_id = start("noting_test")
+        for i, close in ((5, 100), (6, 104)):
+            write([bar(origin, i, close)])
+            run(update_event(bar(origin, i, close), bar(origin, i, close)))
+            pipeline.run_until_quiet()
+
+        (order,) = strategy_orders(seeded)
+        price = float(order.average_fill_price)
+        saved = StrategyInstanceStore().get("demo", instance_id)
+        assert saved is not None
+        assert saved.state["noted"][1] == [10.0, price, 10 * (104 - price)]
+    finally:
+        BUILT_IN.pop(Noting.name, None)

@@ -96,3 +96,41 @@ class _NoBroker:
 
     def cancel(self, order: StrategyOrder) -> None:
         """Nothing to cancel."""
+
+
+class Holder(Strategy):
+    """Buys 10 on its first bar, then notes its average price and unrealized P&L."""
+
+    name: ClassVar[str] = "holder_unit"
+
+    def on_start(self) -> None:
+        self.noted: list[tuple[float, float, float]] = []
+
+    def on_bar(self, bar: Bar) -> None:
+        if not self.noted and self.position == 0:
+            self.buy(10)
+        self.noted.append((self.position, self.position_price, self.position_pnl))
+
+
+def test_a_backtest_shows_the_positions_average_price_and_unrealized_pnl() -> None:
+    closes = [100.0, 101.0, 103.0, 106.0]
+    data = BarData(
+        [START + timedelta(days=i) for i in range(4)],
+        [99.0, 100.5, 102.0, 105.0],  # opens: the buy placed on bar 1 fills at 102.0
+        [c + 1 for c in closes],
+        [c - 2 for c in closes],
+        closes,
+        [1.0] * 4,
+    )
+    strategy: list[Holder] = []
+
+    class Watched(Holder):
+        def on_start(self) -> None:
+            super().on_start()
+            strategy.append(self)
+
+    run_backtest(Watched, data)
+
+    flat, *held = strategy[0].noted
+    assert flat[0] == 0 and flat[2] == 0.0
+    assert held == [(10, 102.0, 10 * (103.0 - 102.0)), (10, 102.0, 10 * (106.0 - 102.0))]

@@ -189,6 +189,14 @@ class BacktestBroker:
     def orders(self) -> list[StrategyOrder]:
         return self.pending
 
+    @property
+    def position_cost(self) -> float:
+        return self.cost
+
+    @property
+    def last_price(self) -> float:
+        return self.data.close[self.index]
+
     # -- matching -----------------------------------------------------------------------
 
     def work_orders(self, i: int) -> None:

@@ -537,6 +537,7 @@ class TradingContext:
     equity: Decimal
     buying_power: Decimal
     price: Decimal
+    position_cost: Decimal = ZERO  # signed cost basis of the position
 
 
 def _context(
@@ -548,8 +549,15 @@ def _context(
     positions = trading.list_positions(instance.account_id)
     latest = LatestPrice(instance.symbol, price, at)
     equity, gross = equity_and_gross(account, positions, {}, latest)
-    held = next((p.quantity for p in positions if p.symbol == instance.symbol), ZERO)
-    return TradingContext(account, held, equity, account.buying_power(equity, gross), price)
+    held = next((p for p in positions if p.symbol == instance.symbol), None)
+    return TradingContext(
+        account,
+        held.quantity if held else ZERO,
+        equity,
+        account.buying_power(equity, gross),
+        price,
+        held.cost_basis if held else ZERO,
+    )
 
 
 class LiveBroker:
@@ -600,6 +608,14 @@ class LiveBroker:
     @property
     def bar_index(self) -> int:
         return self.index
+
+    @property
+    def position_cost(self) -> float:
+        return float(self.context.position_cost) if self.context else 0.0
+
+    @property
+    def last_price(self) -> float:
+        return float(self.context.price) if self.context else 0.0
 
 
 def _place(

@@ -170,6 +170,8 @@ class _ProbeBroker:
     position = 0.0
     equity = 0.0
     bar_index = 0
+    position_cost = 0.0
+    last_price = 0.0
 
     @property
     def orders(self) -> list[StrategyOrder]:

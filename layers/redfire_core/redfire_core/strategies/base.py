@@ -209,6 +209,14 @@ class Broker(Protocol):
     @property
     def orders(self) -> list[StrategyOrder]: ...
 
+    @property
+    def position_cost(self) -> float:
+        """Signed cost basis of the position (units x average entry price)."""
+        ...
+
+    @property
+    def last_price(self) -> float: ...
+
 
 class Strategy:
     """Subclass and override the hooks you need."""
@@ -312,6 +320,18 @@ class Strategy:
     @property
     def equity(self) -> float:
         return self.broker.equity
+
+    @property
+    def position_price(self) -> float:
+        """Average entry price of the position; NaN when flat."""
+        size = self.broker.position
+        return self.broker.position_cost / size if size else NAN
+
+    @property
+    def position_pnl(self) -> float:
+        """Unrealized P&L of the position at the last price (0 when flat)."""
+        size = self.broker.position
+        return size * self.broker.last_price - self.broker.position_cost if size else 0.0
 
     def buy(
         self, size: float | None = ALL_EQUITY, limit: float | None = None, stop: float | None = None
