@@ -447,7 +447,8 @@ def test_an_entry_kept_from_an_earlier_bar_is_listed_and_canceled_by_its_handle(
 
 
 class Noting(Strategy):
-    """Buys 10 on its first bar; on every bar notes position, average price and P&L."""
+    """Buys 10 on its first bar; on every bar notes position, average price and P&L, and
+    the last two closes of ``self.data``."""
 
     name: ClassVar[str] = "noting_test"
 
@@ -457,6 +458,7 @@ class Noting(Strategy):
         self.state.setdefault("noted", []).append(
             [self.position, self.position_price, self.position_pnl]
         )
+        self.state.setdefault("closes", []).append(self.data.close[-2:])
 
 
 def test_a_live_strategy_sees_its_positions_average_price_and_pnl(
@@ -476,5 +478,6 @@ def test_a_live_strategy_sees_its_positions_average_price_and_pnl(
         saved = StrategyInstanceStore().get("demo", instance_id)
         assert saved is not None
         assert saved.state["noted"][1] == [10.0, price, 10 * (104 - price)]
+        assert saved.state["closes"] == [[100.0, 100.0], [100.0, 104.0]]  # self.data
     finally:
         BUILT_IN.pop(Noting.name, None)

@@ -134,3 +134,30 @@ def test_a_backtest_shows_the_positions_average_price_and_unrealized_pnl() -> No
     flat, *held = strategy[0].noted
     assert flat[0] == 0 and flat[2] == 0.0
     assert held == [(10, 102.0, 10 * (103.0 - 102.0)), (10, 102.0, 10 * (106.0 - 102.0))]
+
+
+class Looking(Strategy):
+    """Notes what ``self.data`` holds on each bar, and tries to read the next bar."""
+
+    name: ClassVar[str] = "looking_unit"
+    seen: ClassVar[list[tuple[int, list[float], float]]] = []
+
+    def on_bar(self, bar: Bar) -> None:
+        with pytest.raises(IndexError):
+            self.data.close[bar.index + 1]
+        Looking.seen.append((len(self.data), self.data.close[-3:], self.data.high[-1]))
+
+
+def test_self_data_holds_the_bars_up_to_the_current_one() -> None:
+    data = _data(5)
+    data.close[:] = [1.0, 2.0, 3.0, 4.0, 5.0]
+    Looking.seen.clear()
+
+    run_backtest(Looking, data)
+
+    assert Looking.seen == [
+        (2, [1.0, 2.0], 101.0),
+        (3, [1.0, 2.0, 3.0], 101.0),
+        (4, [2.0, 3.0, 4.0], 101.0),
+        (5, [3.0, 4.0, 5.0], 101.0),
+    ]

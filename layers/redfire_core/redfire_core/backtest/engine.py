@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from redfire_core.backtest.data import BarData, DataError
 from redfire_core.strategies.base import Bar, Fill, Strategy, StrategyOrder, guard_hooks
+from redfire_core.strategies.history import PriceHistory
 from redfire_core.strategies.indicators import SMA, Indicator
 
 if TYPE_CHECKING:  # the paper gateway's cost model and risk limits: not on the plain path
@@ -128,6 +129,7 @@ class BacktestBroker:
         self.size = 0.0  # sum of trade sizes
         self.cost = 0.0  # sum of size x entry price
         self.strategy: Strategy | None = None
+        self._history: PriceHistory | None = None
         self.risk: RiskGate | None = None
         if settings.risk_limits is not None:
             from redfire_core.backtest.risk_gate import RiskGate
@@ -196,6 +198,16 @@ class BacktestBroker:
     @property
     def last_price(self) -> float:
         return self.data.close[self.index]
+
+    @property
+    def history(self) -> PriceHistory:
+        """The strategy's ``self.data``: the columns up to the bar being handled."""
+        if self._history is None:
+            d = self.data
+            self._history = PriceHistory(
+                d.times, d.open, d.high, d.low, d.close, d.volume, lambda: self.index + 1
+            )
+        return self._history
 
     # -- matching -----------------------------------------------------------------------
 

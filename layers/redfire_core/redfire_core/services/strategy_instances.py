@@ -61,6 +61,7 @@ from redfire_core.strategies import (
     snapshot,
     strategy_named,
 )
+from redfire_core.strategies.history import PriceHistory, empty_history
 from redfire_core.strategies.indicators import Indicator
 
 CLIENT_ID_PREFIX = "si-"
@@ -232,7 +233,7 @@ def history_needed(strategy: Strategy) -> int:
     """Bars to rebuild the strategy's indicators: their need, one more for ``previous``
     (crossovers), and a margin so smoothed indicators settle."""
     needed = max((ind.needed for ind in strategy.indicators), default=1)
-    return min(needed + 1 + WARMUP_MARGIN, MAX_HISTORY_BARS)
+    return min(max(needed + 1 + WARMUP_MARGIN, strategy.history_bars), MAX_HISTORY_BARS)
 
 
 @dataclass
@@ -375,6 +376,7 @@ class LiveStrategy:
             bars, instance.symbol, instance.interval, until, history_needed(strategy)
         )
         self.ready = bool(history) and _warm_up(strategy, history)
+        self.broker.read(history)
         snapshot.restore(strategy, (instance.book or {}).get("attributes", {}), self.broker.working)
         return history
 
@@ -568,6 +570,7 @@ class LiveBroker:
         self.working: list[StrategyOrder] = list(working or [])
         self.submitted: list[StrategyOrder] = []
         self.canceled: list[StrategyOrder] = []
+        self.bars: PriceHistory = empty_history()
         self.context: TradingContext | None = None
         self.index = 0
 
@@ -612,6 +615,22 @@ class LiveBroker:
     @property
     def position_cost(self) -> float:
         return float(self.context.position_cost) if self.context else 0.0
+
+    @property
+    def history(self) -> PriceHistory:
+        return self.bars
+
+    def read(self, bars: Sequence[StoredBar]) -> None:
+        """The stored bars up to the one being handled become ``self.data``."""
+        self.bars = PriceHistory(
+            [b.start for b in bars],
+            [float(b.open) for b in bars],
+            [float(b.high) for b in bars],
+            [float(b.low) for b in bars],
+            [float(b.close) for b in bars],
+            [float(b.volume) for b in bars],
+            lambda: len(bars),
+        )
 
     @property
     def last_price(self) -> float:

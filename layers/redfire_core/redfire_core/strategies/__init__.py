@@ -19,6 +19,7 @@ from redfire_core.strategies.base import (
     guard_hooks,
 )
 from redfire_core.strategies.builtin import BUILT_IN
+from redfire_core.strategies.history import PriceHistory, empty_history
 from redfire_core.strategies.indicators import crossover
 
 ENTRY_POINT_GROUP = "redfire.strategies"
@@ -172,6 +173,10 @@ class _ProbeBroker:
     bar_index = 0
     position_cost = 0.0
     last_price = 0.0
+
+    @property
+    def history(self) -> PriceHistory:
+        return empty_history()
 
     @property
     def orders(self) -> list[StrategyOrder]:

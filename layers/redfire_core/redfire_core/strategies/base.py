@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, TypeVar
 
+from redfire_core.strategies.history import PriceHistory
 from redfire_core.strategies.indicators import (
     ATR,
     EMA,
@@ -217,6 +218,9 @@ class Broker(Protocol):
     @property
     def last_price(self) -> float: ...
 
+    @property
+    def history(self) -> PriceHistory: ...
+
 
 class Strategy:
     """Subclass and override the hooks you need."""
@@ -224,6 +228,8 @@ class Strategy:
     name: ClassVar[str] = ""
     parameters: ClassVar[dict[str, Any]] = {}
     bounds: ClassVar[dict[str, tuple[float, float]]] = {}
+    # Bars of ``self.data`` a live instance keeps (at least what its indicators need).
+    history_bars: ClassVar[int] = 0
 
     def __init__(
         self,
@@ -320,6 +326,11 @@ class Strategy:
     @property
     def equity(self) -> float:
         return self.broker.equity
+
+    @property
+    def data(self) -> PriceHistory:
+        """The bars seen so far as columns (``self.data.close[-20:]``), up to this bar."""
+        return self.broker.history
 
     @property
     def position_price(self) -> float:
