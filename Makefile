@@ -21,7 +21,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	test -x $(UV) || $(BIN)/pip install --quiet uv==0.13.9
-	$(UV) sync --frozen --all-groups --python $(BIN)/python --quiet
+	$(UV) sync --frozen --inexact --all-groups --python $(BIN)/python --quiet  # --inexact: keeps installed plug-ins
 	touch $@
 
 scanners: $(CHECKOV_VENV)/.installed

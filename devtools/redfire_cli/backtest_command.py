@@ -12,7 +12,7 @@ from typing import Any
 from redfire_core.backtest.data import BarData, DataError, load_csv, parse_time
 from redfire_core.backtest.engine import BacktestSettings, run_backtest
 from redfire_core.backtest.stats import HEADLINE_FIGURES, Statistics, compute_statistics
-from redfire_core.strategies import StrategyError, strategy_named
+from redfire_core.strategies import StrategyError, StrategyFailed, probe, strategy_named
 
 JSON_ORDER = ("strategy", "params", *HEADLINE_FIGURES, "reproducibility_hash")
 
@@ -135,6 +135,7 @@ def run(args: Any) -> int:
         params = parse_params(args.param or [])
         strategy = strategy_named(args.strategy)
         resolved = strategy.resolve_parameters(params)
+        probe(strategy, resolved)
         settings = BacktestSettings(
             _number("--cash", args.cash),
             _number("--commission", args.commission),
@@ -149,6 +150,17 @@ def run(args: Any) -> int:
             from redfire_cli.backtest_chart import write_chart
 
             write_chart(Path(args.plot), result, summary)
+        if getattr(args, "results", None):
+            write_results(Path(args.results), result)
+    except StrategyFailed as exc:
+        # One line naming the bar; the strategy's traceback only when asked for.
+        if getattr(args, "debug", False):
+            import traceback
+
+            traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)
+        at = f" at bar {exc.as_json()['bar_time']}" if exc.bar_time else ""
+        print(f"redfire backtest: error: {exc.code}{at}: {exc}", file=sys.stderr)
+        return 1
     except (StrategyError, DataError, UsageError) as exc:
         print(f"redfire backtest: error: {exc}", file=sys.stderr)
         return 2
@@ -160,6 +172,15 @@ def run(args: Any) -> int:
     else:
         print(table(summary))
     return 0
+
+
+def write_results(folder: Path, result: Any) -> None:
+    """The equity curve and the closed trades, as the service stores them in S3."""
+    from redfire_core.services.backtesting import result_files
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, rows in result_files(result).items():
+        (folder / f"{name}.json").write_text(json.dumps(rows, allow_nan=False) + "\n")
 
 
 def _number(option: str, text: str) -> float:

@@ -71,6 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backtest.add_argument("--json", action="store_true", help="print one JSON object")
     backtest.add_argument("--plot", metavar="FILE.html", help="write an HTML chart")
+    backtest.add_argument(
+        "--debug", action="store_true", help="print the traceback when the strategy raises"
+    )
+    backtest.add_argument(
+        "--results",
+        metavar="DIR",
+        help="write equity.json (per bar, with drawdown) and trades.json into DIR",
+    )
     backtest.error = _one_line_error(backtest.prog)  # type: ignore[method-assign]
 
     admin = commands.add_parser("admin", help="bootstrap accounts and keys")

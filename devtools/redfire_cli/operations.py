@@ -12,6 +12,7 @@ from redfire_core.events import new_id
 from redfire_core.resources import QUEUES, Declaration
 
 RECEIVE_BATCH = 10
+SHOW_SECONDS = 30  # how long ``dlq show`` hides what it has read
 
 
 def _sqs() -> Any:
@@ -52,25 +53,42 @@ def dlq_list(declaration: Declaration) -> int:
 
 
 def dlq_show(declaration: Declaration, queue: str, limit: int) -> int:
-    """Up to ``limit`` dead messages: event type, id and receive count (left in place)."""
+    """Up to ``limit`` dead messages, each once: event type, id and receive count. They are
+    hidden while being read (a visibility of 0 hands the same ones back on every receive)
+    and made visible again at the end, so they stay in place."""
     if not _check_queue(queue):
         return 2
     sqs = _sqs()
     url = _url(sqs, declaration.name(QUEUES[queue].dlq_logical))
-    shown = 0
-    while shown < limit:
-        messages = sqs.receive_message(
-            QueueUrl=url,
-            MaxNumberOfMessages=min(RECEIVE_BATCH, limit - shown),
-            VisibilityTimeout=0,
-            AttributeNames=["All"],
-        ).get("Messages", [])
-        if not messages:
-            break
-        for message in messages:
-            print(json.dumps(_summary(message)))
-            shown += 1
-    if shown == 0:
+    seen: set[str] = set()
+    handles: list[str] = []
+    try:
+        while len(seen) < limit:
+            messages = sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=min(RECEIVE_BATCH, limit - len(seen)),
+                VisibilityTimeout=SHOW_SECONDS,
+                AttributeNames=["All"],
+            ).get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                handles.append(message["ReceiptHandle"])
+                if message["MessageId"] in seen:
+                    continue
+                seen.add(message["MessageId"])
+                print(json.dumps(_summary(message)))
+    finally:
+        for start in range(0, len(handles), RECEIVE_BATCH):
+            batch = handles[start : start + RECEIVE_BATCH]
+            sqs.change_message_visibility_batch(
+                QueueUrl=url,
+                Entries=[
+                    {"Id": str(n), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+                    for n, handle in enumerate(batch)
+                ],
+            )
+    if not seen:
         print(f"the {queue} DLQ is empty")
     return 0
 

@@ -42,7 +42,7 @@ def test_starting_an_instance_answers_201_with_its_view(seeded: TradingStore) ->
 
 
 def test_list_and_get_show_the_accounts_own_instances(seeded: TradingStore) -> None:
-    first, second = started(), started()
+    first, second = started(), started({**SMA, "symbol": "AAPL"})
 
     status, _, page = call_api("GET", PATH, token=token_for("demo", Role.VIEWER))
     _, _, one = call_api("GET", f"{PATH}/{first['id']}", token=token_for("demo", Role.VIEWER))
@@ -113,3 +113,30 @@ def test_starting_needs_the_trade_scope_and_reading_needs_a_token(seeded: Tradin
 
     assert (denied[0], denied[2]["code"]) == (403, "FORBIDDEN")
     assert anonymous[0] == 401
+
+
+def test_a_second_instance_on_the_same_symbol_is_409_until_the_first_stops(
+    seeded: TradingStore, other_account: str
+) -> None:
+    first = started()
+
+    status, _, problem = call_api("POST", PATH, token=token_for(), body={**SMA, "interval": "5m"})
+    assert status == 409, problem
+    assert problem["code"] == "STRATEGY_SYMBOL_TAKEN" and first["id"] in problem["detail"]
+    assert started({**SMA, "symbol": "AAPL"})["status"] == "running"  # another symbol: fine
+    assert started(account=other_account)["status"] == "running"  # another account: fine
+
+    call_api("POST", f"{PATH}/{first['id']}/stop", token=token_for())
+    assert started()["status"] == "running"
+
+
+def test_the_strategies_are_listed_with_their_parameter_schemas(seeded: TradingStore) -> None:
+    status, _, page = call_api("GET", "/v1/strategies", token=token_for("demo", Role.VIEWER))
+
+    assert status == 200, page
+    names = [item["name"] for item in page["items"]]
+    assert names[:3] == ["sma_cross", "rsi_reversion", "breakout"]
+    rsi = page["items"][1]
+    assert rsi["parameters"]["lower"] == {"type": "number", "default": 30.0, "minimum": 0,
+                                          "maximum": 100}  # fmt: skip
+    assert page["refused"] == [] and page["next_cursor"] is None

@@ -5,6 +5,7 @@ the stored bars and the API reads the results back."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -23,6 +24,7 @@ from redfire_core.domain.bars import Bar
 from redfire_core.strategies import strategy_named
 from tests.integration.conftest import call_api, token_for
 from tests.support.pipeline import Pipeline
+from tests.support.strategies import CRASH_AT, Crashing, registered_strategy
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 DAYS = 300
@@ -101,7 +103,7 @@ def test_a_backtest_runs_on_stored_bars_and_matches_the_engine(
     work(pipeline)
     status, done = get(f"/v1/backtests/{queued['id']}")
     assert status == 200
-    assert done["status"] == "completed", done
+    assert done["status"] == "completed"
     expected = run_backtest(
         strategy_named("sma_cross"), bars, {"fast": 5, "slow": 15}, BacktestSettings(10_000, 0.002)
     )
@@ -364,4 +366,53 @@ def test_a_parameter_outside_its_declared_bounds_is_422_naming_it(seeded: Any, v
         assert status == 422, problem
         assert problem["code"] == "STRATEGY_INVALID_PARAMETER"
         assert "'fast' must be between 1 and 1000" in problem["errors"][0]["message"]
+    assert get("/v1/backtests")[1]["items"] == []
+
+
+@pytest.fixture
+def crashing() -> Iterator[None]:
+    with registered_strategy(Crashing):
+        yield
+
+
+def test_a_strategy_that_raises_fails_the_backtest_naming_the_bar(
+    seeded: Any, bars: BarData, pipeline: Pipeline, crashing: None
+) -> None:
+    queued = post("/v1/backtests", {**RANGE, "strategy": "test_crashing"})[1]
+    work(pipeline)
+    failed = get(f"/v1/backtests/{queued['id']}")[1]
+    assert failed["status"] == "failed"
+    assert failed["error"] == {
+        "code": "STRATEGY_ERROR",
+        "message": "ZeroDivisionError in on_bar: division by zero",
+        "bar_time": (START + timedelta(days=CRASH_AT)).isoformat().replace("+00:00", "Z"),
+    }
+    [completed] = published(pipeline, "BacktestCompleted")
+    assert completed["payload"]["backtest"]["status"] == "failed"
+
+
+def test_a_sweep_counts_the_crashing_combinations_and_ranks_the_others(
+    seeded: Any, bars: BarData, pipeline: Pipeline, crashing: None
+) -> None:
+    body = {**RANGE, "strategy": "test_crashing", "chunk_size": 4,
+            "grid": {"crash_at": [10, 20, 10_000, 20_000], "trend": [5]}}  # fmt: skip
+    sweep = post("/v1/backtests/sweeps", body)[1]
+    work(pipeline)
+    done = get(f"/v1/backtests/sweeps/{sweep['id']}")[1]
+    assert done["status"] == "completed"
+    assert (done["completed_combinations"], done["failed_combinations"]) == (4, 2)
+    assert sorted(r["params"]["crash_at"] for r in done["results"]) == [10_000, 20_000]
+
+
+def test_a_parameter_the_strategy_cannot_start_with_is_422_before_queueing(
+    seeded: Any, crashing: None
+) -> None:
+    status, problem = post(
+        "/v1/backtests", {**RANGE, "strategy": "test_crashing", "params": {"trend": 0}}
+    )
+    assert status == 422, problem
+    assert (problem["code"], problem["errors"][0]["field"]) == (
+        "STRATEGY_INVALID_PARAMETER",
+        "params",
+    )
     assert get("/v1/backtests")[1]["items"] == []

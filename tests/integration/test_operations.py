@@ -84,3 +84,20 @@ def test_dead_letters_are_listed_shown_and_redriven(
     assert [m["Body"] for m in sqs_messages("risk")] == [body]
     assert sqs_messages("risk-dlq") == []
     assert operations.dlq_show(declaration, "nope", 1) == 2
+
+
+def test_dlq_show_prints_each_message_once_and_leaves_them_in_place(
+    seeded: TradingStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    declaration = get_settings().declaration
+    sqs = boto3.client("sqs")
+    dlq = sqs.get_queue_url(QueueName=declaration.name("backtests-dlq"))["QueueUrl"]
+    for n in range(3):
+        body = {"detail-type": "BacktestRequested", "detail": {"id": f"evt-{n}"}}
+        sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps(body))
+
+    assert operations.dlq_show(declaration, "backtests", 20) == 0
+
+    shown = [json.loads(line)["event_id"] for line in capsys.readouterr().out.splitlines()]
+    assert sorted(shown) == ["evt-0", "evt-1", "evt-2"]
+    assert len(sqs_messages("backtests-dlq")) == 3

@@ -116,22 +116,24 @@ def test_a_strategy_instance_past_the_running_quota_is_429_until_one_stops(
     status, _, first = post(INSTANCES, INSTANCE)
     assert status == 201, first
 
-    assert_quota_exceeded(post(INSTANCES, INSTANCE), retry_at_most=60)
+    # Another symbol: one running instance per symbol is a different refusal (409).
+    assert_quota_exceeded(post(INSTANCES, {**INSTANCE, "symbol": "AAPL"}), retry_at_most=60)
 
     trader = token_for()
     assert call_api("POST", f"{INSTANCES}/{first['id']}/stop", token=trader)[0] == 200
     assert call_api("POST", f"{INSTANCES}/{first['id']}/stop", token=trader)[0] == 200  # again
     assert int(counters().running_instances) == 0
     assert post(INSTANCES, INSTANCE)[0] == 201
-    assert_quota_exceeded(post(INSTANCES, INSTANCE), retry_at_most=60)
+    assert_quota_exceeded(post(INSTANCES, {**INSTANCE, "symbol": "AAPL"}), retry_at_most=60)
 
 
 def test_concurrent_instance_starts_cannot_pass_the_quota_together(
     seeded: TradingStore, quotas: Any
 ) -> None:
-    quotas(instances=3)
+    quotas(instances=2)
+    symbols = ["GOOG", "AAPL", "MSFT", "BTC-USD"]  # one instance per symbol (pop is atomic)
 
-    statuses = concurrently(8, lambda: post(INSTANCES, INSTANCE)[0])
+    statuses = concurrently(4, lambda: post(INSTANCES, {**INSTANCE, "symbol": symbols.pop()})[0])
 
-    assert sorted(statuses) == [201] * 3 + [429] * 5
-    assert int(counters().running_instances) == 3
+    assert sorted(statuses) == [201] * 2 + [429] * 2
+    assert int(counters().running_instances) == 2

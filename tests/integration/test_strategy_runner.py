@@ -301,3 +301,183 @@ def test_other_events_and_foreign_orders_are_ignored(seeded: TradingStore) -> No
 
     assert result["batchItemFailures"] == []
     assert json.dumps(event.payload)  # untouched
+
+
+class Exploding(Strategy):
+    """Raises on every bar it sees."""
+
+    name: ClassVar[str] = "exploding_test"
+
+    def on_bar(self, bar: Bar) -> None:
+        raise KeyError("atr")
+
+
+def stream_events(pipeline: Pipeline, event_type: str) -> list[dict[str, Any]]:
+    """Envelopes of ``event_type`` the relay put on the bus for the stream queue."""
+    import boto3
+
+    from redfire_core.config import get_settings
+
+    pipeline.relay()
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=get_settings().declaration.name("stream"))["QueueUrl"]
+    found = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        for message in messages:
+            detail = json.loads(message["Body"])["detail"]
+            if detail["type"] == event_type:
+                found.append(detail)
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found
+
+
+def test_a_strategy_that_raises_moves_its_instance_to_error_and_says_so(
+    seeded: TradingStore, origin: datetime, pipeline: Pipeline
+) -> None:
+    BUILT_IN[Exploding.name] = Exploding
+    try:
+        write([bar(origin, i, 100) for i in range(5)])
+        instance_id = start("exploding_test")
+        fatal = bar(origin, 5, 101)
+        write([fatal])
+
+        result = run(update_event(fatal, fatal))
+
+        assert result["batchItemFailures"] == []  # handled: not retried into the DLQ
+        failed = StrategyInstanceStore().get("demo", instance_id)
+        assert failed is not None and failed.status == "error"
+        error = {
+            "code": "STRATEGY_ERROR",
+            "message": "KeyError in on_bar: 'atr'",
+            "bar_time": iso(fatal.start).replace(".000Z", "Z"),
+        }
+        assert failed.last_error == error
+        assert StrategyInstanceStore().running("GOOG", "1m") == []
+        [announced] = stream_events(pipeline, "StrategyInstanceFailed")
+        assert announced["payload"]["instance_id"] == instance_id
+        assert announced["payload"]["error"] == error
+    finally:
+        BUILT_IN.pop(Exploding.name, None)
+
+
+class Protected(Strategy):
+    """Buys one unit on its first bar; when it fills, places a protective stop 5 below
+    the fill (kept as ``self.stop_order``) and notes the SMA it saw then."""
+
+    name: ClassVar[str] = "protected_test"
+
+    def on_start(self) -> None:
+        self.average = self.sma(3)
+        self.entry: StrategyOrder | None = None
+        self.stop_order: StrategyOrder | None = None
+
+    def on_bar(self, bar: Bar) -> None:
+        if self.entry is None:
+            self.entry = self.buy(1)
+
+    def on_fill(self, fill: Fill) -> None:
+        if fill.order_id == (self.entry.id if self.entry else None):
+            self.state["sma_at_fill"] = self.average.value
+            self.stop_order = self.sell(1, stop=fill.price - 5)
+
+
+class PatientEntry(Strategy):
+    """A limit entry far below the market that expires after one bar: cancelled by the
+    handle kept from the bar it was placed on."""
+
+    name: ClassVar[str] = "patient_test"
+
+    def on_start(self) -> None:
+        self.entry: StrategyOrder | None = None
+        self.placed_at: datetime | None = None
+
+    def on_bar(self, bar: Bar) -> None:
+        self.state.setdefault("working", []).append([o.id for o in self.orders])
+        if self.entry is None:
+            self.entry = self.buy(1, limit=bar.close - 50)
+            self.placed_at = bar.time
+        elif self.entry in self.orders and bar.time > self.placed_at:
+            self.cancel(self.entry)
+
+
+@pytest.fixture
+def live_strategies() -> Iterator[None]:
+    BUILT_IN.update({Protected.name: Protected, PatientEntry.name: PatientEntry})
+    yield
+    BUILT_IN.pop(Protected.name, None)
+    BUILT_IN.pop(PatientEntry.name, None)
+
+
+def test_an_order_placed_in_on_fill_is_sent_with_warm_indicators(
+    seeded: TradingStore, origin: datetime, pipeline: Pipeline, live_strategies: None
+) -> None:
+    write([bar(origin, i, 100) for i in range(5)])
+    instance_id = start("protected_test")
+    write([bar(origin, 5, 100)])
+    run(update_event(bar(origin, 5, 100), bar(origin, 5, 100)))
+
+    pipeline.run_until_quiet()
+
+    entry, stop = sorted(strategy_orders(seeded), key=lambda o: o.client_order_id or "")
+    assert (entry.type.value, entry.status.value) == ("market", "filled")
+    assert (stop.side.value, stop.type.value) == ("sell", "stop")
+    assert stop.stop_price == entry.average_fill_price - 5
+    saved = StrategyInstanceStore().get("demo", instance_id)
+    assert saved is not None and saved.state["sma_at_fill"] == 100.0
+    assert [o["id"] for o in saved.book["orders"]] == [2]  # the stop works; the entry ended
+    assert saved.book["attributes"]["stop_order"]["$order"]["id"] == 2
+
+
+def test_an_entry_kept_from_an_earlier_bar_is_listed_and_canceled_by_its_handle(
+    seeded: TradingStore, origin: datetime, pipeline: Pipeline, live_strategies: None
+) -> None:
+    write([bar(origin, i, 100) for i in range(5)])
+    instance_id = start("patient_test")
+    for i in (5, 6, 7):
+        write([bar(origin, i, 100)])
+        run(update_event(bar(origin, i, 100), bar(origin, i, 100)))
+        pipeline.run_until_quiet()
+
+    (entry,) = strategy_orders(seeded)  # placed once, not re-sent every bar
+    assert entry.status.value == "canceled"
+    saved = StrategyInstanceStore().get("demo", instance_id)
+    assert saved is not None
+    assert saved.state["working"] == [[], [1], []]
+    assert saved.book["orders"] == []
+
+
+class Noting(Strategy):
+    """Buys 10 on its first bar; on every bar notes position, average price and P&L, and
+    the last two closes of ``self.data``."""
+
+    name: ClassVar[str] = "noting_test"
+
+    def on_bar(self, bar: Bar) -> None:
+        if "noted" not in self.state:
+            self.buy(10)
+        self.state.setdefault("noted", []).append(
+            [self.position, self.position_price, self.position_pnl]
+        )
+        self.state.setdefault("closes", []).append(self.data.close[-2:])
+
+
+def test_a_live_strategy_sees_its_positions_average_price_and_pnl(
+    seeded: TradingStore, origin: datetime, pipeline: Pipeline
+) -> None:
+    BUILT_IN[Noting.name] = Noting
+    try:
+        write([bar(origin, i, 100) for i in range(5)])
+        instance_id = start("noting_test")
+        for i, close in ((5, 100), (6, 104)):
+            write([bar(origin, i, close)])
+            run(update_event(bar(origin, i, close), bar(origin, i, close)))
+            pipeline.run_until_quiet()
+
+        (order,) = strategy_orders(seeded)
+        price = float(order.average_fill_price)
+        saved = StrategyInstanceStore().get("demo", instance_id)
+        assert saved is not None
+        assert saved.state["noted"][1] == [10.0, price, 10 * (104 - price)]
+        assert saved.state["closes"] == [[100.0, 100.0], [100.0, 104.0]]  # self.data
+    finally:
+        BUILT_IN.pop(Noting.name, None)

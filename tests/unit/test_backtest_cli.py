@@ -144,3 +144,17 @@ def test_risk_limits_on_the_command_line_deny_orders(capsys: pytest.CaptureFixtu
     assert main([*args, "--limit", "max_order_qty=ten"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "max_order_qty" in err
+
+
+def test_results_writes_the_equity_curve_and_the_trades_beside_the_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["backtest", "--strategy", "sma_cross", "--data", str(GOOG), "--json"]
+    code = main([*args, "--results", str(tmp_path / "run")])
+    summary = json.loads(capsys.readouterr().out)
+    equity = json.loads((tmp_path / "run" / "equity.json").read_text())
+    trades = json.loads((tmp_path / "run" / "trades.json").read_text())
+    assert code == 0
+    assert len(trades) == summary["trades"]
+    assert equity[-1]["equity"] == pytest.approx(summary["equity_final"])
+    assert {"entry_time", "exit_time", "entry_price", "exit_price", "pnl"} <= trades[0].keys()

@@ -1,11 +1,13 @@
 """The ``.redfire/`` folder of a working copy: ``dev.env`` while the cloud runs, and state.
 
-``dev.env`` is ``KEY=VALUE`` lines, so ``set -a; . .redfire/dev.env`` works in a shell.
+``dev.env`` is ``export KEY=VALUE`` lines, so ``source .redfire/dev.env`` hands the
+variables to the programs the shell starts (curl, redfire, a test runner).
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 FOLDER = ".redfire"
@@ -25,7 +27,8 @@ def state_path(workdir: Path) -> Path:
 
 def write(path: Path, values: dict[str, str]) -> None:
     """Write the variables, readable by the owner only: they include a bearer token."""
-    write_private(path, "".join(f"{name}={value}\n" for name, value in values.items()))
+    lines = (f"export {name}={shlex.quote(value)}\n" for name, value in values.items())
+    write_private(path, "".join(lines))
 
 
 def write_private(path: Path, text: str) -> None:
@@ -47,5 +50,6 @@ def read(path: Path) -> dict[str, str]:
         if not line or line.startswith("#") or "=" not in line:
             continue
         name, _, value = line.removeprefix("export ").partition("=")
-        values[name.strip()] = value.strip().strip("'\"")
+        words = shlex.split(value.strip())  # undoes the quoting ``write`` did
+        values[name.strip()] = words[0] if words else ""
     return values

@@ -44,6 +44,7 @@ def create_app() -> FastAPI:
     from redfire_api.routes import strategies
 
     app.include_router(strategies.router)
+    app.include_router(strategies.catalog_router)
     from redfire_api.routes import backtests
 
     app.include_router(backtests.router)

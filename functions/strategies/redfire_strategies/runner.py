@@ -62,7 +62,7 @@ def drive(record: SQSRecord) -> str:
         count("StrategyOrdersPlaced", outcome.orders)
         return f"acted {outcome.acted}, ignored {outcome.ignored}"
     if event.type in service.ORDER_EVENTS:
-        return service.on_order_event(_instances(), _trading(), event, now)
+        return service.on_order_event(_instances(), _trading(), _bars(), event, now)
     logger.info("event ignored", extra={"type": event.type, "event_id": event.id})
     return "ignored"
 

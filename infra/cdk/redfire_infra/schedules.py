@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
@@ -25,7 +26,8 @@ def _retry_policy(spec: Schedule) -> scheduler.CfnSchedule.RetryPolicyProperty |
     if not spec.expression.startswith("rate("):
         return None
     return scheduler.CfnSchedule.RetryPolicyProperty(
-        maximum_event_age_in_seconds=max(60, spec.rate_seconds()),
+        # Scheduler takes 60 to 86400 seconds (a weekly ingest retries for a day).
+        maximum_event_age_in_seconds=min(86_400, max(60, spec.rate_seconds())),
         maximum_retry_attempts=2,
     )
 
@@ -41,6 +43,7 @@ class Schedules(Construct):
         *,
         declaration: Declaration,
         functions: dict[str, DeclaredFunction],
+        extra: Sequence[Schedule] = (),
     ) -> None:
         super().__init__(scope, id)
         # The stage's own group: Scheduler's metrics carry a ScheduleGroup dimension, so the
@@ -51,7 +54,7 @@ class Schedules(Construct):
         self.group_name = declaration.name(SCHEDULE_GROUP_LOGICAL)
         self.schedules: dict[str, scheduler.CfnSchedule] = {}
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
-        specs = declaration.schedules()
+        specs = [*declaration.schedules(), *extra]  # extra: the stage's ingest (cdk.json)
         if not specs:
             return
         dlq = encrypted_queue(

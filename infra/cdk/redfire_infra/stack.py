@@ -94,7 +94,11 @@ class RedFireStack(Stack):
             managers=[f for f in self.services.functions.values() if f.spec.manages_websockets],
         )
         self.schedules = Schedules(
-            self, "Schedules", declaration=declaration, functions=self.services.functions
+            self,
+            "Schedules",
+            declaration=declaration,
+            functions=self.services.functions,
+            extra=config.ingest_schedules(),
         )
         self.observability = Observability(
             self,

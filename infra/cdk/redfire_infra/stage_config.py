@@ -10,7 +10,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 
 from redfire_core.domain.caps import parse_caps
-from redfire_core.resources import FUNCTIONS, MAX_CONCURRENCY_RANGE, QUEUES
+from redfire_core.resources import FUNCTIONS, MAX_CONCURRENCY_RANGE, QUEUES, Schedule
 
 STAGE_CONTEXT_KEY = "stage"
 STAGES_CONTEXT_KEY = "redfire:stages"
@@ -120,6 +120,10 @@ class StageConfig:
     # Lambda SnapStart for every function (docs/deploy.md, "SnapStart"): each deploy
     # publishes a version and a "live" alias that the triggers invoke. Off unless asked.
     snapstart: bool = False
+    # Scheduled market data ingest (none unless a stage asks): each entry
+    # {"provider", "symbols", "intervals"} becomes one schedule per interval that invokes
+    # the ingest function as often as a bar of that interval closes.
+    ingest: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.log_retention_days not in _RETENTION_BY_DAYS:
@@ -151,6 +155,62 @@ class StageConfig:
         self._check_concurrency()
         if not isinstance(self.snapstart, bool):
             raise StageConfigError(f"{self.stage}: snapstart must be true or false")
+        self._check_ingest()
+
+    def _check_ingest(self) -> None:
+        from redfire_core.domain.bars import INTERVALS
+        from redfire_core.providers import provider_names
+
+        if not isinstance(self.ingest, list):
+            raise StageConfigError(f"{self.stage}: ingest must be a list")
+        for n, entry in enumerate(self.ingest):
+            where = f"{self.stage}: ingest[{n}]"
+            if not isinstance(entry, dict) or set(entry) != {"provider", "symbols", "intervals"}:
+                raise StageConfigError(f"{where} must have provider, symbols and intervals")
+            if entry["provider"] not in provider_names():
+                raise StageConfigError(
+                    f"{where}: unknown provider {entry['provider']!r} "
+                    f"(known: {', '.join(provider_names())})"
+                )
+            symbols, intervals = entry["symbols"], entry["intervals"]
+            if (
+                not isinstance(symbols, list)
+                or not symbols
+                or not all(isinstance(symbol, str) and symbol for symbol in symbols)
+            ):
+                raise StageConfigError(f"{where}: symbols must be a non-empty list of symbols")
+            if (
+                not isinstance(intervals, list)
+                or not intervals
+                or not set(intervals) <= set(INTERVALS)
+            ):
+                raise StageConfigError(
+                    f"{where}: intervals must be a non-empty list among {', '.join(INTERVALS)}"
+                )
+
+    def ingest_schedules(self) -> list[Schedule]:
+        """One schedule per configured provider and interval (``ingest`` in cdk.json)."""
+        from redfire_core.domain.bars import INTERVALS
+
+        schedules = []
+        for entry in self.ingest:
+            for interval in entry["intervals"]:
+                minutes = int(INTERVALS[interval].total_seconds() // 60)
+                unit = "minute" if minutes == 1 else "minutes"
+                schedules.append(
+                    Schedule(
+                        f"ingest-{entry['provider']}-{interval}",
+                        function="ingest",
+                        expression=f"rate({minutes} {unit})",
+                        payload={
+                            "provider": entry["provider"],
+                            "symbols": list(entry["symbols"]),
+                            "interval": interval,
+                        },
+                        purpose=f"{entry['provider']} {interval} bars of the stage's symbols",
+                    )
+                )
+        return schedules
 
     def _check_quotas(self, quotas: object) -> None:
         if not isinstance(quotas, dict) or set(quotas) - set(_QUOTA_VARIABLES):

@@ -222,7 +222,8 @@ class BacktestView(BaseModel):
     risk_limits: dict[str, str] | None = None
     reproducibility_hash: str | None = None
     statistics: dict[str, Any] | None = None
-    error: dict[str, Any] | None = None  # {"code", "message"} of a failed backtest
+    # {"code", "message"} of a failed backtest; "bar_time" too when the strategy raised
+    error: dict[str, Any] | None = None
     reused_from: str | None = None
     created_at: str
     completed_at: str | None = None
@@ -238,6 +239,18 @@ class BacktestCompleted(Payload):
 
     event_type = "BacktestCompleted"
     backtest: BacktestView
+
+
+class StrategyInstanceFailed(Payload):
+    """A live instance's strategy raised: the instance is in ``error`` and acts no more."""
+
+    event_type = "StrategyInstanceFailed"
+    instance_id: str
+    strategy: str
+    symbol: str
+    interval: str
+    status: Literal["error"]
+    error: dict[str, Any]  # {code: STRATEGY_ERROR, message, bar_time}
 
 
 class SweepChunkRequested(Payload):
@@ -279,6 +292,7 @@ PAYLOADS: dict[str, type[Payload]] = {
         BacktestCompleted,
         SweepChunkRequested,
         SweepCompleted,
+        StrategyInstanceFailed,
     )
 }
 

@@ -22,6 +22,7 @@ from redfire_core.events import iso
 from redfire_core.services import strategy_instances as service
 
 router = APIRouter(prefix="/v1/strategies/instances", tags=["strategies"])
+catalog_router = APIRouter(prefix="/v1/strategies", tags=["strategies"])
 INSTANCES = "/v1/strategies/instances"  # what its cursors are bound to
 ParamValue = bool | int | float | str
 
@@ -55,11 +56,38 @@ class InstanceView(BaseModel):
     params: dict[str, Any]
     symbol: str
     interval: str
-    status: str = Field(description="running | stopped")
+    status: str = Field(description="running | stopped | error (the strategy raised)")
     created_at: str
     stopped_at: str | None
     last_bar_start: str | None = Field(description="start of the last bar it handled")
     state: dict[str, Any] = Field(description="the strategy's persisted state")
+    last_error: dict[str, Any] | None = Field(
+        None, description="{code, message, bar_time} of the error that stopped it"
+    )
+
+
+class StrategyDescription(BaseModel):
+    name: str
+    description: str
+    distribution: str = Field(description="'redfire' for the bundled ones, else the plug-in's")
+    version: str
+    parameters: dict[str, dict[str, Any]] = Field(
+        description="name -> {type, default, minimum, maximum} (JSON Schema keywords)"
+    )
+
+
+class RefusedPlugin(BaseModel):
+    name: str
+    distribution: str
+    reason: str
+
+
+class StrategyCatalog(BaseModel):
+    items: list[StrategyDescription]
+    next_cursor: str | None = None
+    refused: list[RefusedPlugin] = Field(
+        description="plug-ins not offered: named like a bundled strategy, or failing to load"
+    )
 
 
 class InstancePage(BaseModel):
@@ -79,6 +107,7 @@ def instance_view(instance: StrategyInstance) -> InstanceView:
         stopped_at=iso(instance.stopped_at) if instance.stopped_at else None,
         last_bar_start=iso(instance.last_bar_start) if instance.last_bar_start else None,
         state=instance.state,
+        last_error=instance.last_error,
     )
 
 
@@ -137,3 +166,15 @@ def stop(instance_id: str, principal: Principal = Depends(require("trade"))) -> 
     if instance is None:
         raise _not_found(instance_id)
     return instance_view(instance)
+
+
+@catalog_router.get("", response_model=StrategyCatalog)
+def list_strategies(principal: Principal = Depends(require("read"))) -> StrategyCatalog:
+    """The strategies this stage can run (bundled and plug-ins) with their parameters."""
+    from redfire_core.strategies import catalog
+
+    items, refused = catalog()
+    return StrategyCatalog(
+        items=[StrategyDescription(**item) for item in items],
+        refused=[RefusedPlugin(**entry) for entry in refused],
+    )

@@ -26,14 +26,16 @@ from pynamodb.models import Model
 from redfire_core.adapters import models as m
 from redfire_core.adapters.paging import decode_cursor, encode_cursor
 from redfire_core.adapters.quotas import QuotaItem, charged, instance_charges, release
-from redfire_core.adapters.trading_store import ConflictError, Page, Transaction
+from redfire_core.adapters.trading_store import ConflictError, Page, Transaction, outbox_item
 from redfire_core.config import Settings, get_settings
 from redfire_core.domain.quotas import Quotas
-from redfire_core.events import iso, parse_iso
+from redfire_core.events import Envelope, iso, parse_iso
 
 SK_PREFIX = "INST#"
+CLAIM_PREFIX = "SYMBOL#"  # one running instance per account and symbol (docs/backtesting.md)
 RUNNING = "running"
 STOPPED = "stopped"
+ERROR = "error"  # the strategy raised: it acts on nothing more until started again
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,10 @@ class StrategyInstance:
     seen_events: tuple[str, ...] = ()  # order events already applied (newest last)
     version: int = 1
     counted: bool = False  # holds one of the account's running instances until stopped
+    last_error: dict[str, Any] | None = None  # {code, message, bar_time} when it failed
+    # The strategy's working orders (each with its client_order_id and order_id) and its
+    # own attributes between invocations (strategies/snapshot.py).
+    book: dict[str, Any] = field(default_factory=dict)
 
     @property
     def running(self) -> bool:
@@ -96,7 +102,25 @@ class StrategyInstanceItem(Model):
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
     counted = NumberAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)  # JSON object
+    book = UnicodeAttribute(null=True)  # JSON object: {"orders": [...], "attributes": {...}}
     running = RunningIndex()
+
+
+class SymbolClaimItem(Model):
+    """The account's running instance on a symbol: created with the instance, removed
+    when it stops or fails, in the same transactions."""
+
+    class Meta:
+        table_name = "strategies"  # bound to the stage's table by StrategyInstanceStore
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    instance_id = UnicodeAttribute()
+
+
+def _claim(account_id: str, symbol: str, instance_id: str = "") -> SymbolClaimItem:
+    return SymbolClaimItem(account_id, CLAIM_PREFIX + symbol, instance_id=instance_id)
 
 
 class StrategyInstanceStore:
@@ -106,6 +130,7 @@ class StrategyInstanceStore:
         settings = settings or get_settings()
         m.bind_model(StrategyInstanceItem, "strategies", settings)
         m.bind_model(QuotaItem, "strategies", settings)
+        m.bind_model(SymbolClaimItem, "strategies", settings)
         self._tx_connection: Connection | None = None
 
     def create(self, instance: StrategyInstance, quotas: Quotas | None = None) -> None:
@@ -113,16 +138,22 @@ class StrategyInstanceStore:
         instances in the same transaction (``QuotaExceeded`` when none is left)."""
         charges = instance_charges(instance.account_id, quotas or Quotas())
         if charges:
-            counted = replace(instance, counted=True)
-            with charged(self._transaction(), charges) as tx:
-                tx.save(_item(counted), condition=StrategyInstanceItem.pk.does_not_exist())
-            return
+            instance = replace(instance, counted=True)
+        claim = _claim(instance.account_id, instance.symbol, instance.id)
+        with charged(self._transaction(), charges) as tx:
+            tx.save(_item(instance), condition=StrategyInstanceItem.pk.does_not_exist())
+            tx.save(claim, condition=SymbolClaimItem.sk.does_not_exist())
+
+    def claimed(self, account_id: str, symbol: str) -> str | None:
+        """The id of the account's running instance on ``symbol``, if any."""
         try:
-            _item(instance).save(condition=StrategyInstanceItem.pk.does_not_exist())
-        except PutError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                raise ConflictError(["ConditionalCheckFailed"]) from error
-            raise
+            return str(
+                SymbolClaimItem.get(
+                    account_id, CLAIM_PREFIX + symbol, consistent_read=True
+                ).instance_id
+            )
+        except DoesNotExist:
+            return None
 
     def get(self, account_id: str, instance_id: str) -> StrategyInstance | None:
         try:
@@ -165,9 +196,12 @@ class StrategyInstanceStore:
                 raise ConflictError(["ConditionalCheckFailed"]) from error
             raise
 
-    def stop(self, stopped: StrategyInstance, expected_version: int) -> None:
-        """Write the stopped instance if the stored one is still the running one at
-        ``expected_version``, giving its running instance back to the quota (once)."""
+    def stop(
+        self, stopped: StrategyInstance, expected_version: int, event: Envelope | None = None
+    ) -> None:
+        """Write the stopped (or failed) instance if the stored one is still the running one
+        at ``expected_version``, giving its running instance back to the quota (once), with
+        ``event`` in the outbox in the same transaction."""
         with self._transaction() as tx:
             tx.save(
                 _item(stopped),
@@ -176,6 +210,10 @@ class StrategyInstanceStore:
             )
             if stopped.counted:
                 release(tx, stopped.account_id, QuotaItem.running_instances)
+            if self.claimed(stopped.account_id, stopped.symbol) == stopped.id:
+                tx.delete(_claim(stopped.account_id, stopped.symbol))
+            if event is not None:
+                tx.save(outbox_item(event))
 
     def _transaction(self) -> Transaction:
         if self._tx_connection is None:
@@ -202,6 +240,8 @@ def _item(instance: StrategyInstance) -> StrategyInstanceItem:
         seen_events=json.dumps(list(instance.seen_events)),
         version=instance.version,
         counted=1 if instance.counted else None,
+        last_error=json.dumps(instance.last_error) if instance.last_error else None,
+        book=json.dumps(instance.book, sort_keys=True) if instance.book else None,
         gsi1pk=running_key(instance.symbol, instance.interval) if running else None,
         gsi1sk=f"{instance.account_id}#{instance.id}" if running else None,
     )
@@ -224,4 +264,6 @@ def _instance(item: StrategyInstanceItem) -> StrategyInstance:
         seen_events=tuple(json.loads(item.seen_events)),
         version=int(item.version),
         counted=bool(item.counted),
+        last_error=json.loads(item.last_error) if item.last_error else None,
+        book=json.loads(item.book) if item.book else {},
     )

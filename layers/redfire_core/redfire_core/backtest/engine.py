@@ -23,15 +23,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from redfire_core.backtest.data import BarData, DataError
-from redfire_core.strategies.base import Bar, Fill, Strategy, StrategyOrder
+from redfire_core.strategies.base import Bar, Fill, Strategy, StrategyOrder, guard_hooks
+from redfire_core.strategies.history import PriceHistory
 from redfire_core.strategies.indicators import SMA, Indicator
 
 if TYPE_CHECKING:  # the paper gateway's cost model and risk limits: not on the plain path
@@ -130,6 +129,7 @@ class BacktestBroker:
         self.size = 0.0  # sum of trade sizes
         self.cost = 0.0  # sum of size x entry price
         self.strategy: Strategy | None = None
+        self._history: PriceHistory | None = None
         self.risk: RiskGate | None = None
         if settings.risk_limits is not None:
             from redfire_core.backtest.risk_gate import RiskGate
@@ -186,6 +186,28 @@ class BacktestBroker:
     @property
     def bar_index(self) -> int:
         return self.index
+
+    @property
+    def orders(self) -> list[StrategyOrder]:
+        return self.pending
+
+    @property
+    def position_cost(self) -> float:
+        return self.cost
+
+    @property
+    def last_price(self) -> float:
+        return self.data.close[self.index]
+
+    @property
+    def history(self) -> PriceHistory:
+        """The strategy's ``self.data``: the columns up to the bar being handled."""
+        if self._history is None:
+            d = self.data
+            self._history = PriceHistory(
+                d.times, d.open, d.high, d.low, d.close, d.volume, lambda: self.index + 1
+            )
+        return self._history
 
     # -- matching -----------------------------------------------------------------------
 
@@ -335,24 +357,22 @@ def all_equity_units(available: float, price: float, rate: float) -> int:
 def reproducibility_hash(
     data: BarData, strategy: type[Strategy], params: Mapping[str, Any], settings: BacktestSettings
 ) -> str:
-    """Same data, strategy code, parameters and settings → same hash."""
-    source = getattr(sys.modules.get(strategy.__module__), "__file__", None)
-    try:  # the code version: the strategy's module as it is on disk
-        code = Path(source).read_bytes() if source else b""
-    except OSError:
-        code = b""
-    code += f"{strategy.__module__}.{strategy.__qualname__}".encode()
+    """Same data, strategy code, parameters and settings → same hash. The code is what
+    this process loaded: the strategy's distribution and version, a digest of its
+    package's files, and RedFire's version and digest (``strategies/code.py``)."""
+    from redfire_core.strategies.code import identity
+
     document = json.dumps(
         {
             "data": data.content_hash(),
             "strategy": strategy.name,
-            "code": hashlib.sha256(code).hexdigest(),
+            "code": identity(strategy).as_json(),
             "params": dict(params),
             "cash": repr(float(settings.cash)),
             "commission": repr(float(settings.commission)),
             "slippage_bps": repr(float(settings.slippage_bps)),
             "risk_limits": settings.risk_limits.as_strings() if settings.risk_limits else None,
-            "engine": 1,
+            "engine": 2,
         },
         sort_keys=True,
         default=str,
@@ -373,6 +393,8 @@ def run_backtest(
     broker = BacktestBroker(data, settings)
     strategy = strategy_class(broker, params or {}, state)
     broker.strategy = strategy
+    # An exception in the strategy's code ends the run as StrategyFailed naming the bar.
+    guard_hooks(strategy, lambda: data.times[broker.index])
     strategy.on_start()
     indicators = strategy.indicators
     n = len(data)

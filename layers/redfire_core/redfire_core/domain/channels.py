@@ -12,7 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-ACCOUNT_CHANNELS = frozenset({"orders", "trades", "positions", "account", "risk", "backtests"})
+ACCOUNT_CHANNELS = frozenset(
+    {"orders", "trades", "positions", "account", "risk", "backtests", "strategies"}
+)
 MARKET_SCOPE = "*"  # the scope of market data channels: every account sees the same sequence
 _SYMBOL = r"[A-Za-z0-9][A-Za-z0-9._\-]{0,31}"
 _QUOTES = re.compile(rf"^quotes:{_SYMBOL}$")
@@ -37,6 +39,7 @@ STREAMED_EVENTS = (
     "RiskLimitBreached",
     "BacktestCompleted",
     "SweepCompleted",
+    "StrategyInstanceFailed",
 )
 
 
@@ -112,6 +115,8 @@ def publications(
         return [Publication(account_id, "risk", dict(payload))]
     if event_type.startswith("Backtest"):
         return [Publication(account_id, "backtests", dict(payload))]
+    if event_type.startswith("StrategyInstance"):
+        return [Publication(account_id, "strategies", dict(payload))]
     if event_type == "AccountChanged":
         data = {**payload["account"], "reason": payload["reason"], "order_id": payload["order_id"]}
         return [Publication(account_id, "account", data)]

@@ -45,7 +45,14 @@ from redfire_core.events import (
     new_id,
     parse_iso,
 )
-from redfire_core.strategies import Strategy, StrategyError, resolve_strategy
+from redfire_core.strategies import (
+    Strategy,
+    StrategyError,
+    StrategyFailed,
+    probe,
+    resolve_strategy,
+)
+from redfire_core.strategies.code import check_loaded
 
 if TYPE_CHECKING:
     from redfire_core.adapters.backtest_store import BacktestStore, Sweep
@@ -231,6 +238,7 @@ def _finish(
     """The backtest completed (run, or reused) or failed with the reason."""
     try:
         strategy, params, data = check_request(view.model_dump())
+        check_loaded(strategy)  # never a result (or a reused one) for code not loaded
         settings, _ = settings_of(view.model_dump())
         if view.apply_risk_limits:
             limits = account_limits(account_id, data.symbol)
@@ -250,9 +258,7 @@ def _finish(
             )
         result = run_backtest(strategy, columns, params, settings)
     except (DomainError, StrategyError, DataError) as error:
-        return view.model_copy(
-            update={"status": "failed", "error": {"code": error.code, "message": str(error)}}
-        )
+        return view.model_copy(update={"status": "failed", "error": failure_of(error)})
     statistics = compute_statistics(result).as_json()
     store.put_results(account_id, view.id, result_files(result))
     return view.model_copy(
@@ -262,6 +268,13 @@ def _finish(
             "reproducibility_hash": result.reproducibility_hash,
         }
     )
+
+
+def failure_of(error: DomainError | StrategyError | DataError) -> dict[str, Any]:
+    """``{code, message}`` of a failed run; ``bar_time`` too when the strategy raised."""
+    if isinstance(error, StrategyFailed):
+        return error.as_json()
+    return {"code": error.code, "message": str(error)}
 
 
 def result_files(result: BacktestResult) -> dict[str, Any]:
@@ -374,6 +387,7 @@ def plan_sweep(
             raise _field_error(error, "grid") from None
         try:
             strategy.check_parameters(resolved)
+            probe(strategy, resolved)
         except StrategyError:
             continue  # a combination the strategy refuses (e.g. lower >= upper) is skipped
         if constraint is None or constraint(resolved):
@@ -470,21 +484,22 @@ def _run_combinations(
     kept = tuple(dict.fromkeys((*HEADLINE_FIGURES, str(request["maximize"]))))
     try:
         strategy, _, data = check_request({**request, "params": {}})
+        check_loaded(strategy)
         settings, _ = settings_of(request)
         columns = _CHUNK_DATA.get(sweep.id)
         if columns is None:
             columns = load_bars(bars, data)
             _CHUNK_DATA.clear()
             _CHUNK_DATA[sweep.id] = columns
-    except (DomainError, DataError) as error:
-        failure = {"code": error.code, "message": str(error)}
+    except (DomainError, StrategyError, DataError) as error:
+        failure = failure_of(error)
         return [{"params": params, "error": failure} for params in combinations]
     out: list[dict[str, Any]] = []
     for params in combinations:
         try:
             statistics = compute_statistics(run_backtest(strategy, columns, params, settings))
-        except (StrategyError, DataError) as error:
-            out.append({"params": params, "error": {"code": error.code, "message": str(error)}})
+        except (StrategyError, DataError) as error:  # counted failed; the others still rank
+            out.append({"params": params, "error": failure_of(error)})
             continue
         figures = statistics.as_json()
         out.append({"params": params, "statistics": {k: figures[k] for k in kept}})

@@ -26,6 +26,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any, Protocol
 
 from redfire_core.adapters.strategy_instances import (
+    ERROR,
     RUNNING,
     STOPPED,
     StrategyInstance,
@@ -38,7 +39,13 @@ from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.positions import Account
 from redfire_core.domain.quotas import Quotas
 from redfire_core.domain.risk import LatestPrice, RiskLimits, equity_and_gross
-from redfire_core.events import Envelope, MarketDataUpdated, new_id, parse_iso
+from redfire_core.events import (
+    Envelope,
+    MarketDataUpdated,
+    StrategyInstanceFailed,
+    new_id,
+    parse_iso,
+)
 from redfire_core.observability import logger
 from redfire_core.services.instruments import instrument_cache
 from redfire_core.services.placing import place_order
@@ -47,10 +54,14 @@ from redfire_core.strategies import (
     Fill,
     Strategy,
     StrategyError,
+    StrategyFailed,
     StrategyOrder,
+    guard_hooks,
     resolve_strategy,
+    snapshot,
     strategy_named,
 )
+from redfire_core.strategies.history import PriceHistory, empty_history
 from redfire_core.strategies.indicators import Indicator
 
 CLIENT_ID_PREFIX = "si-"
@@ -80,9 +91,13 @@ class InstanceStore(Protocol):
 
     def running(self, symbol: str, interval: str) -> list[tuple[str, str]]: ...
 
+    def claimed(self, account_id: str, symbol: str) -> str | None: ...
+
     def save(self, instance: StrategyInstance, expected_version: int) -> None: ...
 
-    def stop(self, stopped: StrategyInstance, expected_version: int) -> None: ...
+    def stop(
+        self, stopped: StrategyInstance, expected_version: int, event: Envelope | None = None
+    ) -> None: ...
 
 
 class BarReader(Protocol):
@@ -145,13 +160,15 @@ def start_instance(
         raise DomainError(
             "STRATEGY_UNKNOWN_SYMBOL", f"unknown or untradable symbol {symbol!r}", "symbol"
         )
-    try:
-        probe = strategy_class(_ProbeBroker(), resolved, {})
-        probe.on_start()
-    except StrategyError as error:
-        raise DomainError(error.code, str(error), "params") from None
-    except ValueError as error:  # e.g. an indicator period below 1
-        raise DomainError("STRATEGY_INVALID_PARAMETER", str(error), "params") from None
+    running = instances.claimed(account_id, symbol)
+    if running is not None:
+        # Instances share the account's position: one's close() would sell what another
+        # bought, so one running instance per symbol until instances keep books of their own.
+        raise DomainError(
+            "STRATEGY_SYMBOL_TAKEN",
+            f"instance {running} already trades {symbol} for this account: stop it first",
+            "symbol",
+        )
     history = recent_bars(bars, symbol, interval, now, count=1)
     instance = StrategyInstance(
         id=new_id(),
@@ -216,7 +233,7 @@ def history_needed(strategy: Strategy) -> int:
     """Bars to rebuild the strategy's indicators: their need, one more for ``previous``
     (crossovers), and a margin so smoothed indicators settle."""
     needed = max((ind.needed for ind in strategy.indicators), default=1)
-    return min(needed + 1 + WARMUP_MARGIN, MAX_HISTORY_BARS)
+    return min(max(needed + 1 + WARMUP_MARGIN, strategy.history_bars), MAX_HISTORY_BARS)
 
 
 @dataclass
@@ -282,40 +299,34 @@ def run_bar(
         instance = instances.get(account_id, instance_id)
         if instance is None or not instance.running:
             return None
-        strategy_class = strategy_named(instance.strategy)
-        broker = LiveBroker()
-        strategy = strategy_class(broker, instance.params, copy.deepcopy(instance.state))
-        strategy._next_id = instance.next_order_id
-        strategy.on_start()
-        history = recent_bars(
-            bars, instance.symbol, instance.interval, until, history_needed(strategy)
-        )
-        if not history:
-            return None
-        bar = history[-1]
-        if instance.last_bar_start is not None and bar.start <= instance.last_bar_start:
-            logger.info(
-                "late or duplicate bar ignored",
-                extra={
-                    "instance_id": instance_id,
-                    "bar_start": bar.start.isoformat(),
-                    "last_bar_start": instance.last_bar_start.isoformat(),
-                },
-            )
-            return None
-        placed = 0
-        if _warm_up(strategy, history):
-            context = _context(trading, instance, bar.close, bar.end)
-            broker.attach(context, len(history) - 1)
-            strategy.on_bar(_strategy_bar(len(history) - 1, bar))
-            placed = _place(trading, strategy, broker, instance, bar, context, correlation_id, now)
-        updated = replace(
-            instance,
-            last_bar_start=bar.start,
-            state=strategy.state,
-            next_order_id=strategy._next_id,
-            version=instance.version + 1,
-        )
+        live = LiveStrategy.rebuild(instance)
+        try:
+            history = live.start(bars, until)
+            if not history:
+                return None
+            bar = history[-1]
+            if instance.last_bar_start is not None and bar.start <= instance.last_bar_start:
+                logger.info(
+                    "late or duplicate bar ignored",
+                    extra={
+                        "instance_id": instance_id,
+                        "bar_start": bar.start.isoformat(),
+                        "last_bar_start": instance.last_bar_start.isoformat(),
+                    },
+                )
+                return None
+            live.clock.at = bar.start
+            placed = 0
+            if live.ready:
+                context = _context(trading, instance, bar.close, bar.end)
+                live.broker.attach(context, len(history) - 1)
+                live.strategy.on_bar(_strategy_bar(len(history) - 1, bar))
+                placed = live.send(trading, bar.start, correlation_id, now)
+            updated = live.saved(last_bar_start=bar.start)
+        except StrategyFailed as error:
+            if not _failed(instances, instance, error, correlation_id, now):
+                continue  # saved meanwhile: read again
+            return 0
         try:
             instances.save(updated, instance.version)
         except ConflictError:
@@ -330,6 +341,154 @@ def run_bar(
         )
         return placed
     raise ConflictError(["instance kept changing"])
+
+
+class LiveStrategy:
+    """An instance's strategy rebuilt for one invocation: its working orders and
+    attributes restored, its indicators warmed up from the stored bars before any hook
+    runs; what its hooks place or cancel is then sent, and what it is kept."""
+
+    def __init__(self, instance: StrategyInstance) -> None:
+        self.instance = instance
+        book = instance.book or {}
+        self.sent: dict[int, dict[str, Any]] = {
+            int(entry["id"]): entry for entry in book.get("orders", [])
+        }
+        self.broker = LiveBroker([snapshot.order_from(entry) for entry in self.sent.values()])
+        self.strategy = strategy_named(instance.strategy)(
+            self.broker, instance.params, copy.deepcopy(instance.state)
+        )
+        self.strategy._next_id = instance.next_order_id
+        self.clock = BarClock(instance.last_bar_start)
+        guard_hooks(self.strategy, self.clock)
+        self.ready = False
+
+    @classmethod
+    def rebuild(cls, instance: StrategyInstance) -> LiveStrategy:
+        return cls(instance)
+
+    def start(self, bars: BarReader, until: datetime) -> list[StoredBar]:
+        """``on_start``, the indicators fed the stored bars up to ``until``, then the
+        strategy's attributes as its last hook left them. The bars read (oldest first)."""
+        instance, strategy = self.instance, self.strategy
+        strategy.on_start()
+        history = recent_bars(
+            bars, instance.symbol, instance.interval, until, history_needed(strategy)
+        )
+        self.ready = bool(history) and _warm_up(strategy, history)
+        self.broker.read(history)
+        snapshot.restore(strategy, (instance.book or {}).get("attributes", {}), self.broker.working)
+        return history
+
+    def send(self, trading: TradingStore, at: datetime, correlation_id: str, now: datetime) -> int:
+        """Place what the hooks submitted and ask to cancel what they canceled."""
+        placed = _place(
+            trading, self.strategy, self.broker, self.instance, at, correlation_id, now, self.sent
+        )
+        for order in self.broker.canceled:
+            entry = self.sent.pop(order.id, None)
+            if entry and entry.get("order_id"):
+                _request_cancel(trading, self.instance.account_id, entry, correlation_id, now)
+        self.broker.canceled.clear()
+        return placed
+
+    def ended(self, order_id: int) -> None:
+        """The order is no longer working (filled, canceled, rejected)."""
+        self.sent.pop(order_id, None)
+        self.broker.working = [o for o in self.broker.working if o.id != order_id]
+
+    def saved(self, **changes: Any) -> StrategyInstance:
+        """The instance with the strategy's state, order counter, working orders and
+        attributes (StrategyFailed when an attribute cannot be kept)."""
+        strategy = self.strategy
+        try:
+            attributes = snapshot.snapshot(strategy)
+        except StrategyError as error:
+            raise StrategyFailed(f"{error.code}: {error}", "snapshot", self.clock()) from error
+        orders = []
+        for order in self.broker.working:
+            entry = {**self.sent.get(order.id, {}), **snapshot.order_json(order)}
+            orders.append(entry)
+        return replace(
+            self.instance,
+            state=strategy.state,
+            next_order_id=strategy._next_id,
+            book={"orders": orders, "attributes": attributes},
+            version=self.instance.version + 1,
+            **changes,
+        )
+
+
+def _request_cancel(
+    trading: TradingStore,
+    account_id: str,
+    entry: dict[str, Any],
+    correlation_id: str,
+    now: datetime,
+) -> None:
+    """Ask the order path to cancel a sent order; one that already ended is left be (its
+    event tells the strategy how it ended)."""
+    from redfire_core.services.managing import cancel_order
+
+    try:
+        cancel_order(
+            trading, account_id, str(entry["order_id"]), correlation_id=correlation_id, now=now
+        )
+    except DomainError as error:
+        logger.info(
+            "strategy cancel not sent",
+            extra={"order_id": entry["order_id"], "code": error.code},
+        )
+
+
+class BarClock:
+    """The start of the bar the strategy's hooks are handling, for the errors they raise."""
+
+    def __init__(self, at: datetime | None = None) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime | None:
+        return self.at
+
+
+def _failed(
+    instances: InstanceStore,
+    instance: StrategyInstance,
+    error: StrategyFailed,
+    correlation_id: str,
+    now: datetime,
+) -> bool:
+    """Move the instance to ``error`` with its last error and announce it on the stream
+    (``StrategyInstanceFailed``); False when it changed since it was read."""
+    failed = replace(
+        instance,
+        status=ERROR,
+        stopped_at=now,
+        last_error=error.as_json(),
+        version=instance.version + 1,
+    )
+    event = Envelope.wrap(
+        StrategyInstanceFailed(
+            instance_id=instance.id,
+            strategy=instance.strategy,
+            symbol=instance.symbol,
+            interval=instance.interval,
+            status="error",
+            error=error.as_json(),
+        ),
+        account_id=instance.account_id,
+        correlation_id=correlation_id,
+        occurred_at=now,
+    )
+    try:
+        instances.stop(failed, instance.version, event)
+    except ConflictError:
+        return False
+    logger.warning(
+        "strategy instance failed",
+        extra={"instance_id": instance.id, "error": error.as_json()},
+    )
+    return True
 
 
 def _warm_up(strategy: Strategy, history: Sequence[StoredBar]) -> bool:
@@ -380,6 +539,7 @@ class TradingContext:
     equity: Decimal
     buying_power: Decimal
     price: Decimal
+    position_cost: Decimal = ZERO  # signed cost basis of the position
 
 
 def _context(
@@ -391,15 +551,26 @@ def _context(
     positions = trading.list_positions(instance.account_id)
     latest = LatestPrice(instance.symbol, price, at)
     equity, gross = equity_and_gross(account, positions, {}, latest)
-    held = next((p.quantity for p in positions if p.symbol == instance.symbol), ZERO)
-    return TradingContext(account, held, equity, account.buying_power(equity, gross), price)
+    held = next((p for p in positions if p.symbol == instance.symbol), None)
+    return TradingContext(
+        account,
+        held.quantity if held else ZERO,
+        equity,
+        account.buying_power(equity, gross),
+        price,
+        held.cost_basis if held else ZERO,
+    )
 
 
 class LiveBroker:
-    """Collects what a strategy does on one bar; the runner then places it."""
+    """The strategy's orders live: those still working from earlier invocations, and
+    what its hooks submit or cancel now (the runner then sends it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, working: list[StrategyOrder] | None = None) -> None:
+        self.working: list[StrategyOrder] = list(working or [])
         self.submitted: list[StrategyOrder] = []
+        self.canceled: list[StrategyOrder] = []
+        self.bars: PriceHistory = empty_history()
         self.context: TradingContext | None = None
         self.index = 0
 
@@ -409,14 +580,25 @@ class LiveBroker:
 
     def submit(self, order: StrategyOrder) -> StrategyOrder:
         self.submitted.append(order)
+        self.working.append(order)
         return order
 
     def cancel(self, order: StrategyOrder) -> None:
-        """Only an order placed on this bar can be withdrawn (before it is sent)."""
+        """Withdraw an order not sent yet; ask the order path to cancel a sent one (the
+        strategy's ``on_order`` sees it canceled when the order path has canceled it)."""
+        if order not in self.working:
+            return
+        self.working.remove(order)
         if order in self.submitted:
             self.submitted.remove(order)
             order.status = "canceled"
             order.reason = "canceled by the strategy"
+        else:
+            self.canceled.append(order)
+
+    @property
+    def orders(self) -> list[StrategyOrder]:
+        return self.working
 
     @property
     def position(self) -> float:
@@ -430,9 +612,29 @@ class LiveBroker:
     def bar_index(self) -> int:
         return self.index
 
+    @property
+    def position_cost(self) -> float:
+        return float(self.context.position_cost) if self.context else 0.0
 
-class _ProbeBroker(LiveBroker):
-    """A broker for checking that a strategy can start (no account behind it)."""
+    @property
+    def history(self) -> PriceHistory:
+        return self.bars
+
+    def read(self, bars: Sequence[StoredBar]) -> None:
+        """The stored bars up to the one being handled become ``self.data``."""
+        self.bars = PriceHistory(
+            [b.start for b in bars],
+            [float(b.open) for b in bars],
+            [float(b.high) for b in bars],
+            [float(b.low) for b in bars],
+            [float(b.close) for b in bars],
+            [float(b.volume) for b in bars],
+            lambda: len(bars),
+        )
+
+    @property
+    def last_price(self) -> float:
+        return float(self.context.price) if self.context else 0.0
 
 
 def _place(
@@ -440,27 +642,32 @@ def _place(
     strategy: Strategy,
     broker: LiveBroker,
     instance: StrategyInstance,
-    bar: StoredBar,
-    context: TradingContext,
+    at: datetime,
     correlation_id: str,
     now: datetime,
+    sent: dict[int, dict[str, Any]],
 ) -> int:
-    """Send the bar's orders through the normal order path; ones that cannot be sent end
+    """Send the orders the hooks submitted through the normal order path (``sent`` then
+    maps each to its client order id and order id); ones that cannot be sent end
     ``rejected`` for the strategy (``on_order``). Returns how many were placed."""
     instrument = instrument_cache(trading).get(instance.symbol)
     if instrument is None:
         raise LookupError(f"instrument {instance.symbol} does not exist")
+    context = broker.context
+    if context is None:
+        raise LookupError("no trading context attached")
     placed = 0
     ended: list[StrategyOrder] = []
-    for order in broker.submitted:
+    submitted, broker.submitted = broker.submitted, []
+    for order in submitted:
         body, reason = order_body(order, instrument, context)
         if body is None:
             order.status, order.reason = "rejected", reason
             ended.append(order)
             continue
-        body["client_order_id"] = client_order_id(instance.id, bar.start, order.id)
+        body["client_order_id"] = client_order_id(instance.id, at, order.id)
         try:
-            place_order(
+            result = place_order(
                 trading,
                 instance.account_id,
                 body,
@@ -472,18 +679,24 @@ def _place(
             if error.code == "ORDER_ID_CONFLICT":
                 # An earlier attempt at this bar placed it when the account looked different
                 # (a fill came in between): that order stands.
+                sent[order.id] = {"client_order_id": body["client_order_id"], "order_id": None}
                 placed += 1
                 continue
             order.status, order.reason = "rejected", f"{error.code}: {error.message}"
             ended.append(order)
             continue
+        sent[order.id] = {"client_order_id": body["client_order_id"], "order_id": result.order.id}
         placed += 1
     for order in ended:
+        if order in broker.working:
+            broker.working.remove(order)
         logger.info(
             "strategy order not placed",
             extra={"instance_id": instance.id, "order": order.id, "reason": order.reason},
         )
         strategy.on_order(order)
+    if broker.submitted:  # on_order placed more: send those too
+        placed += _place(trading, strategy, broker, instance, at, correlation_id, now, sent)
     return placed
 
 
@@ -565,9 +778,15 @@ _ENDED_AS = {
 
 
 def on_order_event(
-    instances: InstanceStore, trading: TradingStore, event: Envelope, now: datetime
+    instances: InstanceStore,
+    trading: TradingStore,
+    bars: BarReader,
+    event: Envelope,
+    now: datetime,
 ) -> str:
-    """Give an order event of an instance's order to its strategy, once per event."""
+    """Give an order event of an instance's order to its strategy, once per event, with
+    its indicators warmed up and its attributes and working orders restored; orders its
+    ``on_fill`` / ``on_order`` place or cancel are sent like those of ``on_bar``."""
     if event.type not in ORDER_EVENTS or event.account_id is None:
         return "ignored"
     view = event.payload.get("order") or {}
@@ -581,22 +800,34 @@ def on_order_event(
             return "ignored"
         if event.id in instance.seen_events:
             return "duplicate"
-        strategy = strategy_named(instance.strategy)(
-            LiveBroker(), instance.params, copy.deepcopy(instance.state)
-        )
-        strategy._next_id = instance.next_order_id
-        strategy.on_start()
-        if instance.running:
-            price = _mark(trading, instance.symbol, event)
-            if price is not None and isinstance(strategy.broker, LiveBroker):
-                strategy.broker.attach(_context(trading, instance, price, now), 0)
-            _notify(strategy, order_id, event)
-        updated = replace(
-            instance,
-            state=strategy.state,
-            seen_events=(*instance.seen_events, event.id)[-SEEN_EVENTS_KEPT:],
-            version=instance.version + 1,
-        )
+        if not instance.running:
+            updated = replace(
+                instance,
+                seen_events=(*instance.seen_events, event.id)[-SEEN_EVENTS_KEPT:],
+                version=instance.version + 1,
+            )
+        else:
+            live = LiveStrategy.rebuild(instance)
+            try:
+                live.start(bars, now)
+                price = _mark(trading, instance.symbol, event)
+                if price is not None:
+                    live.broker.attach(_context(trading, instance, price, now), 0)
+                _notify(live, order_id, event)
+                if live.broker.context is not None:
+                    live.send(
+                        trading,
+                        instance.last_bar_start or now,
+                        event.correlation_id,
+                        now,
+                    )
+                updated = live.saved(
+                    seen_events=(*instance.seen_events, event.id)[-SEEN_EVENTS_KEPT:]
+                )
+            except StrategyFailed as error:
+                if not _failed(instances, instance, error, event.correlation_id, now):
+                    continue
+                return "failed"
         try:
             instances.save(updated, instance.version)
         except ConflictError:
@@ -605,22 +836,29 @@ def on_order_event(
     raise ConflictError(["instance kept changing"])
 
 
-def _notify(strategy: Strategy, order_id: int, event: Envelope) -> None:
+def _notify(live: LiveStrategy, order_id: int, event: Envelope) -> None:
+    strategy = live.strategy
     view = event.payload["order"]
     side = 1 if view["side"] == "buy" else -1
-    order = StrategyOrder(
-        order_id,
-        side,
-        float(view["quantity"]),
-        float(view["limit_price"]) if view.get("limit_price") else None,
-        float(view["stop_price"]) if view.get("stop_price") else None,
-    )
+    # The handle the strategy holds (self.entry is this object), else one rebuilt.
+    order = next((o for o in live.broker.working if o.id == order_id), None)
+    if order is None:
+        order = StrategyOrder(
+            order_id,
+            side,
+            float(view["quantity"]),
+            float(view["limit_price"]) if view.get("limit_price") else None,
+            float(view["stop_price"]) if view.get("stop_price") else None,
+        )
     order.filled_quantity = float(view.get("filled_quantity") or 0)
     if view.get("average_fill_price"):
         order.fill_price = float(view["average_fill_price"])
     if event.type == "OrderFilled":
         fill = event.payload["fill"]
         quantity = float(fill["quantity"]) * side
+        if view["status"] == "filled":
+            order.status = "filled"
+            live.ended(order_id)  # not working any more when the strategy hears of it
         strategy.on_fill(
             Fill(
                 order_id,
@@ -633,10 +871,10 @@ def _notify(strategy: Strategy, order_id: int, event: Envelope) -> None:
         )
         if view["status"] != "filled":
             return  # partly filled: the order has not ended
-        order.status = "filled"
     else:
         order.status = _ENDED_AS[event.type]
         order.reason = _reason(event)
+        live.ended(order_id)
     strategy.on_order(order)
 
 

@@ -12,10 +12,11 @@ floats inside a run; Decimal lives at the edges.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, TypeVar
 
+from redfire_core.strategies.history import PriceHistory
 from redfire_core.strategies.indicators import (
     ATR,
     EMA,
@@ -40,6 +41,54 @@ class StrategyError(ValueError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class StrategyFailed(StrategyError):
+    """The strategy's own code raised in one of its hooks: ``STRATEGY_ERROR`` with the
+    start of the bar it was handling (None in ``on_start``), so a runner can report it."""
+
+    def __init__(self, message: str, hook: str, bar_time: datetime | None) -> None:
+        super().__init__("STRATEGY_ERROR", message)
+        self.hook = hook
+        self.bar_time = bar_time
+
+    def as_json(self) -> dict[str, Any]:
+        """``{code, message, bar_time}`` as a failed backtest or instance shows it."""
+        moment = self.bar_time
+        return {
+            "code": self.code,
+            "message": str(self),
+            "bar_time": moment.isoformat().replace("+00:00", "Z") if moment else None,
+        }
+
+
+HOOKS = ("on_start", "on_bar", "on_fill", "on_order")
+
+
+def guard_hooks(strategy: Strategy, bar_time: Callable[[], datetime | None]) -> None:
+    """Make an exception raised in any of the strategy's hooks a ``StrategyFailed`` naming
+    the hook and ``bar_time()`` (the bar being handled), whichever runner calls them."""
+    for name in HOOKS:
+        setattr(strategy, name, _guarded(getattr(strategy, name), name, bar_time))
+
+
+def _guarded(
+    hook: Callable[..., None], name: str, bar_time: Callable[[], datetime | None]
+) -> Callable[..., None]:
+    def call(*args: Any) -> None:
+        try:
+            hook(*args)
+        except StrategyFailed:
+            raise  # a nested hook already named it
+        except Exception as error:  # the strategy's own code: reported, never swallowed
+            detail = f"{error.code}: {error}" if isinstance(error, StrategyError) else str(error)
+            raise StrategyFailed(
+                f"{type(error).__name__} in {name}: {detail}",
+                name,
+                None if name == "on_start" else bar_time(),
+            ) from error
+
+    return call
 
 
 class Bar:
@@ -158,6 +207,20 @@ class Broker(Protocol):
     @property
     def bar_index(self) -> int: ...
 
+    @property
+    def orders(self) -> list[StrategyOrder]: ...
+
+    @property
+    def position_cost(self) -> float:
+        """Signed cost basis of the position (units x average entry price)."""
+        ...
+
+    @property
+    def last_price(self) -> float: ...
+
+    @property
+    def history(self) -> PriceHistory: ...
+
 
 class Strategy:
     """Subclass and override the hooks you need."""
@@ -165,6 +228,8 @@ class Strategy:
     name: ClassVar[str] = ""
     parameters: ClassVar[dict[str, Any]] = {}
     bounds: ClassVar[dict[str, tuple[float, float]]] = {}
+    # Bars of ``self.data`` a live instance keeps (at least what its indicators need).
+    history_bars: ClassVar[int] = 0
 
     def __init__(
         self,
@@ -262,6 +327,23 @@ class Strategy:
     def equity(self) -> float:
         return self.broker.equity
 
+    @property
+    def data(self) -> PriceHistory:
+        """The bars seen so far as columns (``self.data.close[-20:]``), up to this bar."""
+        return self.broker.history
+
+    @property
+    def position_price(self) -> float:
+        """Average entry price of the position; NaN when flat."""
+        size = self.broker.position
+        return self.broker.position_cost / size if size else NAN
+
+    @property
+    def position_pnl(self) -> float:
+        """Unrealized P&L of the position at the last price (0 when flat)."""
+        size = self.broker.position
+        return size * self.broker.last_price - self.broker.position_cost if size else 0.0
+
     def buy(
         self, size: float | None = ALL_EQUITY, limit: float | None = None, stop: float | None = None
     ) -> StrategyOrder:
@@ -284,8 +366,20 @@ class Strategy:
         order.placed_bar = self.broker.bar_index
         return self.broker.submit(order)
 
-    def cancel(self, order: StrategyOrder) -> None:
-        self.broker.cancel(order)
+    @property
+    def orders(self) -> list[StrategyOrder]:
+        """The strategy's working orders (placed, not yet filled, canceled or rejected), the
+        same objects ``buy``/``sell`` returned, in a backtest and live alike."""
+        return list(self.broker.orders)
+
+    def cancel(self, order: StrategyOrder | int) -> None:
+        """Cancel a working order, by the handle ``buy``/``sell`` returned or by its id
+        (nothing happens when it is no longer working)."""
+        wanted = order.id if isinstance(order, StrategyOrder) else int(order)
+        for working in self.broker.orders:
+            if working.id == wanted:
+                self.broker.cancel(working)
+                return
 
     def _place(
         self, side: int, size: float | None, limit: float | None, stop: float | None
