@@ -102,6 +102,7 @@ class DeclaredFunction(Construct):
                 "POWERTOOLS_SERVICE_NAME": spec.name,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 **config.caps_environment,  # the API checks changes; risk and orders apply them
+                **config.tracing_environment,
             },
         )
         # Writing its own log group is all the logging the function needs (no managed policy).

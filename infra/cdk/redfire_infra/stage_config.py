@@ -101,6 +101,10 @@ class StageConfig:
     # The CloudWatch dashboard: $3.00 a month at list price (free for an account's first
     # three), more than the rest of an idle stage's alarms; off unless a stage asks for it.
     dashboard: bool = False
+    # Powertools' Tracer with the X-Ray SDK in every function (subsegments per AWS call):
+    # about 0.2-0.4 s more per cold start. Off, Lambda's active tracing still records each
+    # invocation (its duration and cold start) without any SDK in the code.
+    deep_tracing: bool = False
     # Host of the binance klines provider (None: Settings' default, api.binance.com, which
     # answers 451 to US addresses; https://data-api.binance.vision is the public mirror).
     binance_base_url: str | None = None
@@ -207,6 +211,11 @@ class StageConfig:
     def caps_environment(self) -> dict[str, str]:
         """Every function's ``REDFIRE_LIMIT_CAPS``: the stage's caps, complete (JSON)."""
         return {"REDFIRE_LIMIT_CAPS": json.dumps(parse_caps(self.limit_caps).as_strings())}
+
+    @property
+    def tracing_environment(self) -> dict[str, str]:
+        """Every function's ``REDFIRE_DEEP_TRACING`` (whether it loads the X-Ray SDK)."""
+        return {"REDFIRE_DEEP_TRACING": "true" if self.deep_tracing else "false"}
 
     @property
     def provider_environment(self) -> dict[str, str]:
