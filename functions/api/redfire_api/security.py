@@ -57,7 +57,8 @@ def _jwks() -> JwksCache | None:
 
 @cache
 def _rate_limiter() -> RateLimiter:
-    return RateLimiter(get_settings().rate_limit_per_second)
+    settings = get_settings()
+    return RateLimiter(settings.rate_limit_per_second, lease=settings.rate_limit_lease)
 
 
 @cache

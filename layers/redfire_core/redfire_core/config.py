@@ -66,6 +66,8 @@ class Settings(BaseModel):
     marketdata_store: str = "dynamodb"
     # Requests per second per caller (token subject) before 429; 0 turns the limit off.
     rate_limit_per_second: int = 50
+    # Tokens a container takes from that limit in one DynamoDB write (1: a write per request).
+    rate_limit_lease: int = 20
     # POST /v1/auth/token, checked before any hashing: exchanges per minute from one source
     # address, and per key id from one address (never per key id alone: ids are not secret).
     token_exchanges_per_address_per_minute: int = 20
