@@ -28,6 +28,7 @@ from redfire_core.auth import (
 )
 from redfire_core.config import get_settings
 from redfire_core.domain.keys import KEY_PREFIX
+from redfire_core.snapstart import forget_on_restore
 
 # The outcome of authenticating a request (a Principal or the Problem), kept on its ASGI
 # scope: the idempotency middleware and the route's dependency then share one check and
@@ -45,28 +46,33 @@ def unauthorized() -> Problem:
     )
 
 
+@forget_on_restore
 @cache
 def _secret() -> SecretCache:
     return SecretCache(get_settings().declaration.jwt_secret_name)
 
 
+@forget_on_restore
 @cache
 def _jwks() -> JwksCache | None:
     return jwks_from_settings(get_settings())
 
 
+@forget_on_restore
 @cache
 def _rate_limiter() -> RateLimiter:
     settings = get_settings()
     return RateLimiter(settings.rate_limit_per_second, lease=settings.rate_limit_lease)
 
 
+@forget_on_restore
 @cache
 def _token_limiter_by_address() -> RateLimiter:
     settings = get_settings()
     return RateLimiter(settings.token_exchanges_per_address_per_minute, window_seconds=60)
 
 
+@forget_on_restore
 @cache
 def _token_limiter_by_key() -> RateLimiter:
     settings = get_settings()
