@@ -221,6 +221,8 @@ def test_every_declared_function_has_its_handler_runtime_architecture_and_limits
         assert "Ref" in variables.pop(BUCKETS[logical].environment_variable)
     # Every function gets the stage's caps on risk limits and execution settings.
     assert variables.pop("REDFIRE_LIMIT_CAPS").startswith("{")
+    # Every function knows whether the stage traces deeply (X-Ray SDK); dev does not.
+    assert variables.pop("REDFIRE_DEEP_TRACING") == "false"
     # The API function gets the stage's GraphQL limits.
     graphql = {k for k in variables if k.startswith("REDFIRE_GRAPHQL_")}
     assert bool(graphql) is (name == "api")

@@ -120,3 +120,19 @@ def test_a_graphql_mutation_limit_below_one_is_refused() -> None:
     stages = {"dev": {**cdk_json_context()["redfire:stages"]["dev"], "graphql_max_mutations": 0}}
     with pytest.raises(StageConfigError, match="graphql_max_mutations"):
         stage_config_from_context({"stage": "dev", "redfire:stages": stages})
+
+
+def test_deep_tracing_is_off_in_every_stage_unless_cdk_json_asks_for_it() -> None:
+    from redfire_infra.stage_config import stage_config_from_context
+
+    # Given cdk.json as committed, and a stage that asks for deep tracing
+    context = cdk_json_context()
+    stages = context["redfire:stages"]
+    deep = {**context, "redfire:stages": {"dev": {**stages["dev"], "deep_tracing": True}}}
+
+    # Then every function learns it through REDFIRE_DEEP_TRACING (Settings.deep_tracing)
+    for stage in ("dev", "staging", "prod"):
+        config = stage_config_from_context({**context, "stage": stage})
+        assert config.tracing_environment == {"REDFIRE_DEEP_TRACING": "false"}
+    on = stage_config_from_context({**deep, "stage": "dev"})
+    assert on.tracing_environment == {"REDFIRE_DEEP_TRACING": "true"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -39,6 +40,14 @@ def aws() -> Iterator[None]:
 def fresh_instrument_cache() -> None:
     """Each test starts with no cached instruments (the cache outlives a moto account)."""
     instrument_cache.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def no_leased_rate_tokens() -> None:
+    """Each test starts with no rate-limit tokens leased (a lease outlives a moto account)."""
+    security = sys.modules.get("redfire_api.security")
+    if security is not None:
+        security._rate_limiter.cache_clear()
 
 
 @pytest.fixture

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
 from redfire_api import problems
 from redfire_api.body_limit import BodyLimitMiddleware
+from redfire_api.deps import CorrelationIdMiddleware
 from redfire_api.idempotency import IdempotencyMiddleware, document
 from redfire_api.openapi_docs import document_problems
 from redfire_api.routes import (
@@ -56,17 +55,8 @@ def create_app() -> FastAPI:
     app.add_middleware(IdempotencyMiddleware)
     # Outermost of these two: an oversized body is refused before anything reads it.
     app.add_middleware(BodyLimitMiddleware)
+    # Outermost: every answer, a refused body's included, carries the correlation id.
+    app.add_middleware(CorrelationIdMiddleware)
     document(app)
     document_problems(app)
-
-    @app.middleware("http")
-    async def echo_correlation_id(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        from redfire_api.deps import correlation_id
-
-        response = await call_next(request)
-        response.headers["X-Correlation-Id"] = correlation_id(request)
-        return response
-
     return app

@@ -61,7 +61,8 @@ def _jwks() -> JwksCache | None:
 @forget_on_restore
 @cache
 def _rate_limiter() -> RateLimiter:
-    return RateLimiter(get_settings().rate_limit_per_second)
+    settings = get_settings()
+    return RateLimiter(settings.rate_limit_per_second, lease=settings.rate_limit_lease)
 
 
 @forget_on_restore

@@ -110,6 +110,7 @@ class DeclaredFunction(Construct):
                 "POWERTOOLS_SERVICE_NAME": spec.name,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 **config.caps_environment,  # the API checks changes; risk and orders apply them
+                **config.tracing_environment,
             },
         )
         # What every trigger invokes: the function, or with SnapStart, which only applies to

@@ -23,8 +23,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-import jwt
-
+from redfire_core import hs256
 from redfire_core.config import Settings
 from redfire_core.domain.account_ids import account_id_problem, collides_with_internal_key
 from redfire_core.events import new_id
@@ -120,7 +119,7 @@ def issue_token(
         "jti": new_id(),
     }
     key = signing_keys(secret)[0]
-    return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": key_fingerprint(key)})
+    return hs256.encode(claims, key, headers={"kid": key_fingerprint(key)})
 
 
 def verify_token(
@@ -132,20 +131,19 @@ def verify_token(
     is checked against the provider's keys; every other token must be one of our HS256 ones.
     """
     try:
-        header = jwt.get_unverified_header(token)
+        header = hs256.unverified_header(token)
         if jwks is not None and header.get("alg") == EXTERNAL_ALGORITHM:
             return _verify_external(token, header, jwks, settings)
         keys = signing_keys(secret)
         kid = header.get("kid")
         key = next((k for k in keys if key_fingerprint(k) == kid), keys[0])
-        claims = jwt.decode(
+        claims = hs256.decode(  # HS256 pinned: refuses "none" and algorithm confusion
             token,
             key,
-            algorithms=[ALGORITHM],  # pinned: refuses "none" and algorithm confusion
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
             leeway=LEEWAY_SECONDS,
-            options={"require": list(REQUIRED_CLAIMS)},
+            required=REQUIRED_CLAIMS,
         )
         role = Role(claims["role"])
         scopes = claims["scopes"]
@@ -162,7 +160,7 @@ def verify_token(
             scopes=frozenset(str(s) for s in scopes),
             token_id=str(claims["jti"]),
         )
-    except (jwt.PyJWTError, ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError) as error:  # hs256.TokenError is a ValueError
         raise InvalidToken(str(error)) from None
 
 
@@ -176,15 +174,20 @@ def _verify_external(
     key = jwks.key(kid)
     if key is None:
         raise InvalidToken("unknown kid")
-    claims = jwt.decode(
-        token,
-        key,
-        algorithms=[EXTERNAL_ALGORITHM],
-        audience=settings.jwks_audience,
-        issuer=settings.jwks_issuer,
-        leeway=LEEWAY_SECONDS,
-        options={"require": list(EXTERNAL_REQUIRED_CLAIMS)},
-    )
+    import jwt  # PyJWT and cryptography: only stages with an identity provider load them
+
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[EXTERNAL_ALGORITHM],
+            audience=settings.jwks_audience,
+            issuer=settings.jwks_issuer,
+            leeway=LEEWAY_SECONDS,
+            options={"require": list(EXTERNAL_REQUIRED_CLAIMS)},
+        )
+    except jwt.PyJWTError as error:
+        raise InvalidToken(str(error)) from None
     account_id = claims.get(settings.jwks_account_claim)
     if not isinstance(account_id, str) or not account_id:
         raise InvalidToken("no account claim")
@@ -220,6 +223,8 @@ def parse_jwks(document: object) -> dict[str, Any]:
     """kid -> public key for every RSA signing key of a JWKS document (others are skipped)."""
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
         raise ValueError("not a JWKS document")
+    import jwt  # only where RS256 tokens are verified (see _verify_external)
+
     keys: dict[str, Any] = {}
     for jwk in document["keys"]:
         if not isinstance(jwk, dict) or not isinstance(jwk.get("kid"), str):

@@ -6,13 +6,45 @@ and by the local cloud.
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.logging import Logger
+from aws_lambda_powertools.metrics import Metrics
+
+from redfire_core.config import get_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics(namespace="RedFire")
 
 STAGE_DIMENSION = "stage"
+
+
+class LambdaTracing:
+    """What the handlers ask of a tracer. Without deep tracing it adds nothing: Lambda's
+    active tracing records every invocation without the X-Ray SDK, whose import (with the
+    libraries Powertools patches) costs about as much as a bare FastAPI app's cold start."""
+
+    def capture_lambda_handler(
+        self, lambda_handler: F | None = None, capture_response: bool = True
+    ) -> Callable[[F], F]:
+        def keep(handler: F) -> F:
+            return handler
+
+        return keep
+
+
+def _tracer() -> Any:
+    if get_settings().deep_tracing:
+        from aws_lambda_powertools.tracing import Tracer
+
+        return Tracer()
+    return LambdaTracing()
+
+
+tracer: LambdaTracing = _tracer()
 
 
 def count(name: str, value: float) -> None:
@@ -22,7 +54,5 @@ def count(name: str, value: float) -> None:
     minute) would otherwise keep zeros alive."""
     if not value:
         return
-    from redfire_core.config import get_settings
-
     metrics.set_default_dimensions(**{STAGE_DIMENSION: get_settings().stage})
     metrics.add_metric(name=name, unit="Count", value=value)

@@ -1,13 +1,17 @@
 """Request rate limits, counted in DynamoDB so every container shares them.
 
 One item per caller and window (``RATE#<caller>#<window start, epoch seconds>`` in the
-``idempotency`` table, expiring with its TTL); each request is one conditional ADD that
-fails once the window is full. API Gateway HTTP APIs have no per-key throttling, so
-this is where a single key (or, for the token exchange, a single address) is held to
-its share.
+``idempotency`` table, expiring with its TTL). A container takes tokens in leases: one
+conditional ADD of ``lease`` that fails once the window is full, and the item's new count
+says how many of them are within the limit, so however many containers share a caller at
+most ``limit`` requests pass in a window while a busy caller costs one write per ``lease``
+requests. API Gateway HTTP APIs have no per-key throttling, so this is where a single key
+(or, for the token exchange, a single address) is held to its share.
 """
 
 from __future__ import annotations
+
+import threading
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import UpdateError
@@ -28,14 +32,28 @@ class RateWindowItem(Model):
     expiration = NumberAttribute(null=True)
 
 
+# Callers whose leased tokens a container remembers before it drops other windows' leases.
+MAX_HELD_CALLERS = 10_000
+
+
 class RateLimiter:
-    """At most ``limit`` requests per caller in each fixed window of ``window_seconds``."""
+    """At most ``limit`` requests per caller in each fixed window of ``window_seconds``,
+    counted ``lease`` at a time (1: every request is a write)."""
 
     def __init__(
-        self, limit_per_second: int, settings: Settings | None = None, window_seconds: int = 1
+        self,
+        limit_per_second: int,
+        settings: Settings | None = None,
+        window_seconds: int = 1,
+        lease: int = 1,
     ) -> None:
         self.limit = limit_per_second
         self.window_seconds = max(window_seconds, 1)
+        self.lease = max(lease, 1)
+        self.writes = 0  # conditional ADDs made (what the limiter costs in write units)
+        # caller -> (window start, tokens leased in that window and not used yet)
+        self._held: dict[str, tuple[int, int]] = {}
+        self._lock = threading.Lock()
         m.bind_model(RateWindowItem, "idempotency", settings or get_settings())
 
     def allow(self, caller: str, epoch_second: int) -> bool:
@@ -43,20 +61,40 @@ class RateLimiter:
         if self.limit <= 0:
             return True
         start = epoch_second - epoch_second % self.window_seconds
+        with self._lock:
+            window, tokens = self._held.get(caller, (start, 0))
+            if window == start and tokens > 0:
+                self._held[caller] = (start, tokens - 1)
+                return True
+        granted = self._take_lease(caller, start)
+        with self._lock:
+            if len(self._held) >= MAX_HELD_CALLERS:
+                self._held = {c: held for c, held in self._held.items() if held[0] == start}
+            self._held[caller] = (start, max(granted - 1, 0))
+        return granted > 0
+
+    def _take_lease(self, caller: str, start: int) -> int:
+        """Tokens won for ``caller`` in the window at ``start``: up to ``lease``, never more
+        than the window has left (0 once it is full)."""
+        size = min(self.lease, self.limit)
         item = RateWindowItem(f"RATE#{caller}#{start}")
+        self.writes += 1
         try:
             item.update(
                 actions=[
-                    RateWindowItem.hits.add(1),
+                    RateWindowItem.hits.add(size),
                     RateWindowItem.expiration.set(start + self.window_seconds + WINDOW_TTL_SECONDS),
                 ],
                 condition=RateWindowItem.hits.does_not_exist() | (RateWindowItem.hits < self.limit),
             )
         except UpdateError as error:
             if error.cause_response_code == "ConditionalCheckFailedException":
-                return False
+                return 0
             raise
-        return True
+        # Leases are applied one after another: the count before this one was below the
+        # limit, and only the tokens up to the limit are ours.
+        before = int(item.hits or size) - size
+        return min(size, self.limit - before)
 
     def retry_after(self, epoch_second: int) -> int:
         """Whole seconds until the window of ``epoch_second`` ends (what Retry-After says)."""
