@@ -302,7 +302,6 @@ LAYERS: dict[str, Layer] = {
             (
                 "aws-lambda-powertools[tracer]",
                 "pydantic",
-                "pydantic-settings",
                 # HS256 tokens and API keys (redfire_core.auth); RS256 needs the rs256 layer.
                 "pyjwt",
                 "pynamodb",
