@@ -280,8 +280,8 @@ def record_orders(recorder: Recorder) -> tuple[list[list[Invocation]], list[Invo
     the invocations of each; then those one bar of the symbol they bought causes."""
     import tests.support.pipeline as pipeline_module
     from benchmarks.moto_account import MARKET_BUY, demo_account
-    from devtools.redfire_cli.localcloud.stream_poller import matches_filter
     from redfire_api.handler import handler as api
+    from redfire_cli.localcloud.stream_poller import matches_filter
     from redfire_core.adapters.event_bus import EventBridgePublisher
     from redfire_core.adapters.market_data import DynamoDbMarketDataStore
     from redfire_core.adapters.trading_store import TradingStore
