@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-# Mirrors redfire_core.auth.Role (a unit test keeps them equal) so --help stays fast.
+# Mirrors redfire_core.domain.roles.Role (a unit test keeps them equal) so --help stays fast.
 ROLES = ("viewer", "trader", "admin", "operator")
 DEMO_ACCOUNT = "demo"
 

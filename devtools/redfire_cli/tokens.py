@@ -53,8 +53,9 @@ def local_cloud_settings(workdir: Path) -> tuple[str, str]:
 def mint_token(secret: str, *, account_id: str, role: str, actor: str, now: datetime) -> str:
     """Issue a token with the stage's settings and leave an audit record of it."""
     from redfire_core.adapters.audit_log import AuditLog
-    from redfire_core.auth import Role, issue_token
+    from redfire_core.auth import issue_token
     from redfire_core.config import get_settings
+    from redfire_core.domain.roles import Role
 
     token = issue_token(
         secret,

@@ -20,13 +20,13 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 import jwt
 
 from redfire_core.config import Settings
 from redfire_core.domain.account_ids import account_id_problem, collides_with_internal_key
+from redfire_core.domain.roles import ROLE_SCOPES, Role
 from redfire_core.events import new_id
 
 ALGORITHM = "HS256"
@@ -42,21 +42,6 @@ EXTERNAL_REQUIRED_CLAIMS = ("sub", "iat", "exp", "iss", "aud")
 EXTERNAL_SUBJECT_PREFIX = "idp:"
 MAX_JWKS_BYTES = 256 * 1024
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-
-
-class Role(StrEnum):
-    VIEWER = "viewer"
-    TRADER = "trader"
-    ADMIN = "admin"
-    OPERATOR = "operator"
-
-
-ROLE_SCOPES: dict[Role, tuple[str, ...]] = {
-    Role.VIEWER: ("read",),
-    Role.TRADER: ("read", "trade"),
-    Role.ADMIN: ("read", "trade", "admin"),
-    Role.OPERATOR: ("operator",),
-}
 
 
 class InvalidToken(Exception):
