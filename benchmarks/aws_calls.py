@@ -855,6 +855,6 @@ def _log_rows(orders: list[list[Invocation]]) -> list[list[str]]:
 
 
 if __name__ == "__main__":
-    from benchmarks.common import run_cli
+    from benchmarks.report import run_cli
 
     run_cli(run)

@@ -199,6 +199,6 @@ def _cells(samples: list[float]) -> list[str]:
 
 
 if __name__ == "__main__":
-    from benchmarks.common import run_cli
+    from benchmarks.report import run_cli
 
     run_cli(run)

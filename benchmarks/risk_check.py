@@ -42,8 +42,14 @@ def _us(seconds: float) -> str:
 
 def _context() -> tuple[Any, Any]:
     """The order and its context (the book is built from the context: ``_book``)."""
-    from redfire_core.domain.matching import ExecutionModel
-    from redfire_core.domain.orders import Order, OrderRequest, OrderType, Side, TimeInForce
+    from redfire_core.domain.orders import (
+        ExecutionModel,
+        Order,
+        OrderRequest,
+        OrderType,
+        Side,
+        TimeInForce,
+    )
     from redfire_core.domain.positions import Account, Position
     from redfire_core.domain.risk import LatestPrice, RiskContext, RiskCounters, RiskLimits
 
@@ -260,6 +266,6 @@ def run() -> Result:
 
 
 if __name__ == "__main__":
-    from benchmarks.common import run_cli
+    from benchmarks.report import run_cli
 
     run_cli(run)

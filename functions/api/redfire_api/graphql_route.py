@@ -19,6 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from redfire_api.deps import correlation_id
+from redfire_api.paging import MAX_PAGE
 from redfire_api.problems import Problem
 from redfire_api.security import authenticate, check_rate
 from redfire_core.auth import Principal
@@ -30,7 +31,6 @@ router = APIRouter(tags=["graphql"])
 MAX_DEPTH = 5
 MAX_COMPLEXITY = 20_000
 MAX_QUERY_BYTES = 20_000
-MAX_PAGE = 500  # the largest ``first`` (as the REST lists' ``limit``)
 IDEMPOTENCY_HEADER = "idempotency-key"
 
 

@@ -18,8 +18,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from redfire_api.deps import trading_store
-from redfire_api.graphql_route import MAX_PAGE
-from redfire_api.paging import cursor_checked, offset_page, seal, unseal
+from redfire_api.paging import MAX_PAGE, cursor_checked, offset_page, seal, unseal
 from redfire_api.problems import Problem
 from redfire_api.routes import instruments as instrument_routes
 from redfire_api.routes import orders as order_routes

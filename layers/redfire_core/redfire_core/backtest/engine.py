@@ -36,7 +36,7 @@ from redfire_core.strategies.indicators import SMA, Indicator
 
 if TYPE_CHECKING:  # the paper gateway's cost model and risk limits: not on the plain path
     from redfire_core.backtest.risk_gate import RiskGate
-    from redfire_core.domain.matching import ExecutionModel
+    from redfire_core.domain.orders import ExecutionModel
     from redfire_core.domain.risk import RiskLimits
 
 
