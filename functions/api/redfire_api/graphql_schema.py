@@ -19,18 +19,22 @@ from strawberry.types import Info
 
 from redfire_api.deps import trading_store
 from redfire_api.paging import MAX_PAGE, cursor_checked, offset_page, seal, unseal
-from redfire_api.problems import Problem
+from redfire_api.problems import Problem, domain_status
 from redfire_api.routes import instruments as instrument_routes
+from redfire_api.routes import marketdata
 from redfire_api.routes import orders as order_routes
 from redfire_api.routes import positions as position_routes
 from redfire_api.routes import trades as trade_routes
 from redfire_api.routes.account import _account, account_view
+from redfire_api.routes.backtests import LIST, store
 from redfire_api.routes.instruments import instrument_view
+from redfire_api.routes.marketdata import _moment
 from redfire_api.routes.orders import PlaceOrder, ReplaceOrder, _statuses
 from redfire_api.routes.positions import position_detail
 from redfire_api.valuation import open_positions
 from redfire_core.adapters.trading_store import OrderFilter
 from redfire_core.auth import Principal
+from redfire_core.domain.bars import INTERVALS
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.orders import OrderStatus as DomainOrderStatus
 from redfire_core.domain.orders import OrderType as DomainOrderType
@@ -38,6 +42,7 @@ from redfire_core.domain.orders import Side as DomainSide
 from redfire_core.domain.orders import TimeInForce as DomainTimeInForce
 from redfire_core.events import FillView, OrderView
 from redfire_core.services.managing import cancel_order, replace_order
+from redfire_core.services.market_data import PAGE_BARS
 from redfire_core.services.placing import place_order
 from redfire_core.views import fill_view, order_view
 
@@ -392,7 +397,6 @@ class Query:
 
     @strawberry.field(description="One of the caller's backtests; null when there is none.")
     def backtest(self, info: Info, id: strawberry.ID) -> Backtest | None:
-        from redfire_api.routes.backtests import store
 
         principal = _principal(info, "read")
         found = store().get_backtest(principal.account_id, str(id)[:64])
@@ -400,7 +404,6 @@ class Query:
 
     @strawberry.field(description="The caller's backtests, newest first.")
     def backtests(self, info: Info, first: int = 50, after: str | None = None) -> BacktestPage:
-        from redfire_api.routes.backtests import LIST, store
 
         principal = _principal(info, "read")
         position = unseal(after, LIST, principal.account_id)
@@ -417,7 +420,6 @@ class Query:
     def bars(
         self, info: Info, symbol: str, interval: str, start: str, end: str, after: str | None = None
     ) -> BarPage:
-        from redfire_api.routes import marketdata
 
         _principal(info, "read")
         page = marketdata.list_bars(
@@ -489,9 +491,6 @@ def bars_page_bound(arguments: dict[str, Any]) -> int:
     """How many bars a ``bars`` page can hold for these arguments (for the cost limit): the
     bars in [start, end), at most a page; a full page when they do not parse (the resolver
     then refuses them)."""
-    from redfire_api.routes.marketdata import _moment
-    from redfire_core.domain.bars import INTERVALS
-    from redfire_core.services.market_data import PAGE_BARS
 
     step = INTERVALS.get(str(arguments.get("interval")))
     try:
@@ -509,7 +508,6 @@ PAGE_BOUNDS = {"bars": bars_page_bound}
 
 def error_extensions(error: Exception) -> dict[str, Any] | None:
     """REST's code and status for a failure raised by a resolver."""
-    from redfire_api.problems import domain_status
 
     if isinstance(error, DomainError):
         return {"code": error.code, "status": domain_status(error.code)}

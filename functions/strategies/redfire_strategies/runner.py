@@ -31,27 +31,27 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 @cache
 def _instances() -> StrategyInstanceStore:
-    from redfire_core.adapters.strategy_instances import StrategyInstanceStore
+    from redfire_core.adapters.strategy_instances import StrategyInstanceStore  # lazy: PynamoDB
 
     return StrategyInstanceStore()
 
 
 @cache
 def _trading() -> TradingStore:
-    from redfire_core.adapters.trading_store import TradingStore
+    from redfire_core.adapters.trading_store import TradingStore  # lazy: PynamoDB on first use
 
     return TradingStore()
 
 
 @cache
 def _bars() -> BarReader:
-    from redfire_core.services.market_data import market_data_store
+    from redfire_core.services.market_data import market_data_store  # lazy: PynamoDB on first use
 
     return market_data_store()
 
 
 def drive(record: SQSRecord) -> str:
-    from redfire_core.services import strategy_instances as service
+    from redfire_core.services import strategy_instances as service  # lazy: PynamoDB on first use
 
     event = envelope_from_sqs_body(record.body)
     logger.set_correlation_id(event.correlation_id)

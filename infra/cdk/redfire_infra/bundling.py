@@ -54,7 +54,7 @@ class LayerBuildError(RuntimeError):
 
 
 def _uv() -> str:
-    from uv import find_uv_bin  # the uv wheel is a locked dev dependency
+    from uv import find_uv_bin  # lazy: uv is a dev dependency, needed only when bundling
 
     return str(find_uv_bin())
 

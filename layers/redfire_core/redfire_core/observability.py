@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
+from redfire_core.config import get_settings
+
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics(namespace="RedFire")
@@ -22,7 +24,6 @@ def count(name: str, value: float) -> None:
     minute) would otherwise keep zeros alive."""
     if not value:
         return
-    from redfire_core.config import get_settings
 
     metrics.set_default_dimensions(**{STAGE_DIMENSION: get_settings().stage})
     metrics.add_metric(name=name, unit="Count", value=value)

@@ -20,6 +20,7 @@ from redfire_core.config import get_settings
 from redfire_core.domain.identifiers import printable_ascii_pattern
 from redfire_core.events import iso
 from redfire_core.services import strategy_instances as service
+from redfire_core.services.market_data import market_data_store
 
 router = APIRouter(prefix="/v1/strategies/instances", tags=["strategies"])
 INSTANCES = "/v1/strategies/instances"  # what its cursors are bound to
@@ -33,7 +34,6 @@ def instance_store() -> StrategyInstanceStore:
 
 @cache
 def bar_store() -> MarketDataStore:
-    from redfire_core.services.market_data import market_data_store
 
     return market_data_store()
 

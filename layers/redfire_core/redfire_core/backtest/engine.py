@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from redfire_core.backtest.data import BarData, DataError
+from redfire_core.backtest.risk_gate import RiskGate
 from redfire_core.strategies.base import Bar, Fill, Strategy, StrategyOrder
 from redfire_core.strategies.indicators import SMA, Indicator
 
@@ -132,8 +133,6 @@ class BacktestBroker:
         self.strategy: Strategy | None = None
         self.risk: RiskGate | None = None
         if settings.risk_limits is not None:
-            from redfire_core.backtest.risk_gate import RiskGate
-
             self.risk = RiskGate(settings.risk_limits)
 
     # -- the Broker protocol ------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from redfire_core.domain.errors import DomainError
 from redfire_core.strategies.base import (
     ALL_EQUITY,
     Bar,
@@ -40,7 +41,7 @@ __all__ = [
 def entry_points(group: str) -> Any:
     """The installed entry points of ``group`` (importlib.metadata imported on first use:
     the bundled strategies do not need it)."""
-    from importlib.metadata import entry_points as installed
+    from importlib.metadata import entry_points as installed  # lazy: plug-ins only
 
     return installed(group=group)
 
@@ -72,7 +73,6 @@ def strategy_named(name: str) -> type[Strategy]:
 def resolve_strategy(name: str, params: Mapping[str, Any]) -> tuple[type[Strategy], dict[str, Any]]:
     """The strategy class and its resolved parameters for a request (backtest or live
     instance); a DomainError (422) naming the field at fault otherwise."""
-    from redfire_core.domain.errors import DomainError
 
     try:
         strategy_class = strategy_named(name)
