@@ -76,9 +76,9 @@ def import_tree(module: str) -> list[Import]:
     for line in stderr.splitlines():
         if not line.startswith("import time:") or "imported package" in line:
             continue
-        self_us, cumulative_us, name = line.removeprefix("import time:").split("|")
-        depth = (len(name) - len(name.lstrip(" "))) // 2
-        rows.append((name.strip(), depth, int(self_us), int(cumulative_us)))
+        self_text, cumulative_text, label = line.removeprefix("import time:").split("|")
+        depth = (len(label) - len(label.lstrip(" "))) // 2
+        rows.append((label.strip(), depth, int(self_text), int(cumulative_text)))
     # importtime prints a module after everything it imported: its importer is the
     # next line with a smaller depth.
     imports = []

@@ -155,7 +155,7 @@ def dynamodb_calls() -> tuple[Counter[str], int]:
     from redfire_core.views import order_view
 
     counts: Counter[str] = Counter()
-    original = BaseClient._make_api_call
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]  # private, not in stubs
 
     def counting(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
         counts[operation] += 1
@@ -183,11 +183,11 @@ def dynamodb_calls() -> tuple[Counter[str], int]:
                 )
             )
         review_order(store, events[0], datetime.now(UTC), risk)  # warm: clients, caches
-        BaseClient._make_api_call = counting  # type: ignore[method-assign]
+        BaseClient._make_api_call = counting  # type: ignore[attr-defined]
         try:
             outcomes = [review_order(store, e, datetime.now(UTC), risk) for e in events[1:]]
         finally:
-            BaseClient._make_api_call = original  # type: ignore[method-assign]
+            BaseClient._make_api_call = original  # type: ignore[attr-defined]
     return counts, outcomes.count("accepted")
 
 

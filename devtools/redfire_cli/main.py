@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backtest.add_argument("--json", action="store_true", help="print one JSON object")
     backtest.add_argument("--plot", metavar="FILE.html", help="write an HTML chart")
-    backtest.error = _one_line_error(backtest.prog)  # type: ignore[method-assign]
+    backtest.error = _one_line_error(backtest.prog)  # type: ignore[method-assign,assignment]
 
     admin = commands.add_parser("admin", help="bootstrap accounts and keys")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -27,6 +27,9 @@ from redfire_api.security import authenticate, check_rate
 from redfire_core.auth import Principal
 from redfire_core.config import get_settings
 from redfire_core.observability import logger
+
+if TYPE_CHECKING:
+    from graphql.execution.values import VariableValues
 
 router = APIRouter(tags=["graphql"])
 
@@ -99,7 +102,9 @@ class _Cost:
     ``first`` is not given; ``bars`` by the bars its range can hold), and introspection
     counts each value it would return."""
 
-    def __init__(self, schema: Any, document: Any, variables: dict[str, Any], limit: int) -> None:
+    def __init__(
+        self, schema: Any, document: Any, variables: VariableValues | None, limit: int
+    ) -> None:
         from graphql import FragmentDefinitionNode  # lazy: graphql-core off REST cold starts
 
         self.schema = schema
@@ -191,7 +196,7 @@ class _Cost:
         meta = SchemaMetaFieldDef if node.name.value == "__schema" else TypeMetaFieldDef
         arguments = get_argument_values(meta, node, self.variables)
         root = SimpleNamespace(schema=self.schema, parent_type=None)
-        source = meta.resolve(None, root, **arguments)
+        source = meta.resolve(None, root, **arguments) if meta.resolve else None
         try:
             if source is not None:
                 count(node.selection_set, get_named_type(meta.type), source)
@@ -222,7 +227,7 @@ def mutation_count(document: Any, operation: Any) -> int:
 
     if operation.operation != OperationType.MUTATION:
         return 0
-    fields = _Cost(None, document, {}, 0).fields(operation.selection_set)
+    fields = _Cost(None, document, None, 0).fields(operation.selection_set)
     return sum(1 for field in fields if field.name.value != "__typename")
 
 
@@ -279,7 +284,7 @@ def checked(body: dict[str, Any], document: Any, principal: Principal, idempoten
 
 
 def _introspects(document: Any, operation: Any) -> bool:
-    fields = _Cost(None, document, {}, 0).fields(operation.selection_set)
+    fields = _Cost(None, document, None, 0).fields(operation.selection_set)
     return any(field.name.value in ("__schema", "__type") for field in fields)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from graphql import GraphQLError
@@ -46,14 +46,17 @@ from redfire_core.services.market_data import PAGE_BARS
 from redfire_core.services.placing import place_order
 from redfire_core.views import fill_view, order_view
 
-OrderSide = strawberry.enum(enum.Enum("OrderSide", {m.name: m.value for m in DomainSide}))
-OrderType = strawberry.enum(enum.Enum("OrderType", {m.name: m.value for m in DomainOrderType}))
-TimeInForce = strawberry.enum(
-    enum.Enum("TimeInForce", {m.name: m.value for m in DomainTimeInForce})
-)
-OrderStatus = strawberry.enum(
-    enum.Enum("OrderStatus", {m.name: m.value for m in DomainOrderStatus})
-)
+
+def _mirrored(name: str, domain: type[enum.Enum]) -> type[enum.Enum]:
+    """The domain enum's members in a new enum named for GraphQL (the domain's stays as it is).
+    The cast: typeshed types the functional ``Enum(name, members)`` call as a member."""
+    return cast("type[enum.Enum]", enum.Enum(name, {m.name: m.value for m in domain}))
+
+
+OrderSide = strawberry.enum(_mirrored("OrderSide", DomainSide))
+OrderType = strawberry.enum(_mirrored("OrderType", DomainOrderType))
+TimeInForce = strawberry.enum(_mirrored("TimeInForce", DomainTimeInForce))
+OrderStatus = strawberry.enum(_mirrored("OrderStatus", DomainOrderStatus))
 
 
 def _known(cls: Any, fields: dict[str, Any]) -> dict[str, Any]:
@@ -331,7 +334,8 @@ class Query:
         after: str | None = None,
     ) -> OrderPage:
         principal = _principal(info, "read")
-        statuses = ",".join(s.value for s in status) if status else None
+        # OrderStatus is built at run time (_mirrored), so mypy cannot see its members.
+        statuses = ",".join(s.value for s in status) if status else None  # type: ignore[attr-defined]
         where = OrderFilter(status=_statuses(statuses), symbol=symbol)
         position = unseal(after, order_routes.LIST, principal.account_id)
         with cursor_checked():

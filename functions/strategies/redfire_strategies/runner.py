@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from redfire_core.lambda_events import envelope_from_sqs_body, validated_env
@@ -71,5 +72,5 @@ def drive(record: SQSRecord) -> str:
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any] | PartialItemFailureResponse:
     return process_partial_response(event, drive, processor, context)

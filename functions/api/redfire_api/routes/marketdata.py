@@ -16,7 +16,7 @@ from redfire_api.paging import bad_cursor, seal, unseal
 from redfire_api.problems import Problem, invalid
 from redfire_api.security import require, require_any
 from redfire_core.adapters.market_data import IngestJob, MarketDataRecords, MarketDataStore
-from redfire_core.adapters.trading_store import decode_cursor, encode_cursor
+from redfire_core.adapters.paging import decode_cursor, encode_cursor
 from redfire_core.auth import Principal
 from redfire_core.config import get_settings
 from redfire_core.domain.bars import INTERVALS, bar_document
