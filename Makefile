@@ -14,7 +14,7 @@ TEST_ENV := env -u AWS_PROFILE -u AWS_ENDPOINT_URL
 CHECKOV_VENV := .venv-checkov
 CHECKOV_REQUIREMENTS := devtools/scanners/checkov-requirements.txt
 
-.PHONY: install scanners dev test lint unit integration e2e infra bench synth schemas clean
+.PHONY: install scanners dev test lint unit integration e2e infra bench synth schemas docs clean
 
 install: $(VENV)/.installed
 
@@ -63,6 +63,10 @@ synth: install
 
 schemas: install
 	$(BIN)/redfire schemas
+
+# The declaration's tables, events and diagram in docs/architecture.md and README.md.
+docs: install
+	$(BIN)/redfire docs
 
 clean:
 	rm -rf cdk.out .build .pytest_cache .mypy_cache .ruff_cache
