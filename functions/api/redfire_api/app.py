@@ -55,7 +55,6 @@ def create_app() -> FastAPI:
     async def echo_correlation_id(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-
         response = await call_next(request)
         response.headers["X-Correlation-Id"] = correlation_id(request)
         return response

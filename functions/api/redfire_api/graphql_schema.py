@@ -401,14 +401,12 @@ class Query:
 
     @strawberry.field(description="One of the caller's backtests; null when there is none.")
     def backtest(self, info: Info, id: strawberry.ID) -> Backtest | None:
-
         principal = _principal(info, "read")
         found = store().get_backtest(principal.account_id, str(id)[:64])
         return Backtest(**found[0].model_dump()) if found else None
 
     @strawberry.field(description="The caller's backtests, newest first.")
     def backtests(self, info: Info, first: int = 50, after: str | None = None) -> BacktestPage:
-
         principal = _principal(info, "read")
         position = unseal(after, LIST, principal.account_id)
         with cursor_checked():
@@ -424,7 +422,6 @@ class Query:
     def bars(
         self, info: Info, symbol: str, interval: str, start: str, end: str, after: str | None = None
     ) -> BarPage:
-
         _principal(info, "read")
         page = marketdata.list_bars(
             _NoCsv(),  # type: ignore[arg-type]

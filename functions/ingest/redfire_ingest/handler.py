@@ -51,7 +51,6 @@ def _ports() -> tuple[MarketDataStore, MarketDataRecords, EventBridgePublisher]:
 
 
 def _pull(pull: ScheduledPull, now: datetime) -> dict[str, Any]:
-
     store, records, publisher = _ports()
     provider = provider_named(pull.provider)
     end = floor_to(now, pull.interval)

@@ -66,7 +66,6 @@ def _pushed_bars(document: dict[str, Any]) -> Iterator[Bar | Rejection]:
 
 
 def _split(items: Iterator[Bar | Rejection], job: IngestJob) -> Iterator[Bar]:
-
     for item in items:
         if isinstance(item, Bar):
             yield item

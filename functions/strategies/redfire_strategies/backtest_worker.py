@@ -16,12 +16,10 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from redfire_core.adapters.backtest_store import BacktestStore
 from redfire_core.events import Envelope
 from redfire_core.lambda_events import envelope_from_sqs_body, validated_env
 from redfire_core.observability import count, logger, metrics, tracer
 from redfire_core.services import backtesting
-from redfire_core.services.market_data import market_data_store
 
 if TYPE_CHECKING:
     from redfire_core.adapters.backtest_store import BacktestStore
@@ -37,6 +35,8 @@ ROUTES: dict[str, Route] = {
 
 @cache
 def _ports() -> tuple[BacktestStore, MarketDataStore]:
+    from redfire_core.adapters.backtest_store import BacktestStore  # lazy: boto3, S3 transfer
+    from redfire_core.services.market_data import market_data_store  # lazy: boto3
 
     return BacktestStore(), market_data_store()
 

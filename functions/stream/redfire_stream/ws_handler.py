@@ -139,7 +139,6 @@ def route(event: WebSocketEvent) -> dict[str, Any]:
 
 
 def iso_now(context: RequestContext) -> str:
-
     moment = (
         datetime.fromtimestamp(context.request_time_epoch / 1000, UTC)
         if context.request_time_epoch

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from redfire_core.domain.caps import parse_caps
 from redfire_core.domain.quotas import Quotas
 from redfire_core.resources import BUCKETS, Declaration
 
@@ -116,6 +115,7 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=8)
 def _stage_caps(items: tuple[tuple[str, str], ...]) -> StageCaps:
+    from redfire_core.domain.caps import parse_caps  # lazy: the domain loads only when needed
 
     return parse_caps(dict(items))
 

@@ -34,7 +34,6 @@ def instance_store() -> StrategyInstanceStore:
 
 @cache
 def bar_store() -> MarketDataStore:
-
     return market_data_store()
 
 

@@ -310,7 +310,6 @@ def region() -> str:
 
 
 def _configured_region() -> str | None:
-
     value = botocore.session.Session().get_config_variable("region")
     return str(value) if value else None
 

@@ -67,7 +67,6 @@ class SyntheticProvider:
     """The seeded random walk as a provider: 1-minute bars, resampled for coarser intervals."""
 
     def fetch(self, symbol: str, interval: str, start: datetime, end: datetime) -> list[Bar]:
-
         first = floor_to(start, "1m")
         count = int((end - first).total_seconds() // 60)
         minutes = [minute_bar(symbol, first + timedelta(minutes=n)) for n in range(count)]

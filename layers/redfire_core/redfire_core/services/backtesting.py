@@ -20,7 +20,6 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from redfire_core.adapters.risk_store import RiskStore
 from redfire_core.adapters.trading_store import ConflictError
 from redfire_core.backtest.data import BarData, DataError
 from redfire_core.backtest.engine import (
@@ -31,7 +30,6 @@ from redfire_core.backtest.engine import (
 )
 from redfire_core.backtest.stats import HEADLINE_FIGURES, Statistics, compute_statistics
 from redfire_core.backtest.sweep import grid
-from redfire_core.config import get_settings
 from redfire_core.domain.bars import INTERVALS
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.money import ascii_decimal
@@ -47,7 +45,6 @@ from redfire_core.events import (
     new_id,
     parse_iso,
 )
-from redfire_core.services.risk_review import effective_limits
 from redfire_core.strategies import Strategy, StrategyError, resolve_strategy
 
 if TYPE_CHECKING:
@@ -132,6 +129,10 @@ def settings_of(body: Mapping[str, Any]) -> tuple[BacktestSettings, dict[str, st
 
 def account_limits(account_id: str, symbol: str) -> RiskLimits:
     """The account's effective limits for ``symbol``: stage defaults, then its overrides."""
+    # Imported here: boto3 and the risk review stay off the backtest worker's import.
+    from redfire_core.adapters.risk_store import RiskStore  # lazy: boto3
+    from redfire_core.config import get_settings  # lazy: with the risk store
+    from redfire_core.services.risk_review import effective_limits  # lazy: boto3
 
     _, limits = effective_limits(get_settings(), RiskStore().get_overrides(account_id), symbol)
     return limits
