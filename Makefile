@@ -14,7 +14,7 @@ TEST_ENV := env -u AWS_PROFILE -u AWS_ENDPOINT_URL
 CHECKOV_VENV := .venv-checkov
 CHECKOV_REQUIREMENTS := devtools/scanners/checkov-requirements.txt
 
-.PHONY: install scanners console console-report chromium dev test lint unit integration e2e infra bench synth schemas clean
+.PHONY: install scanners console console-report chromium dev test lint unit integration e2e infra bench synth schemas docs clean
 
 install: $(VENV)/.installed
 
@@ -64,6 +64,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 test: lint scanners console chromium
 	$(TEST_ENV) $(BIN)/pytest -q
@@ -88,6 +89,10 @@ synth: install
 
 schemas: install
 	$(BIN)/redfire schemas
+
+# The declaration's tables, events and diagram in docs/architecture.md and README.md.
+docs: install
+	$(BIN)/redfire docs
 
 clean:
 	rm -rf cdk.out .build .pytest_cache .mypy_cache .ruff_cache console/dist

@@ -167,7 +167,7 @@ class Recorder:
             finally:
                 recorder.excluded_cpu += time.process_time() - start
 
-        BotocoreStubber.__call__ = timed  # type: ignore[method-assign]
+        BotocoreStubber.__call__ = timed  # type: ignore[method-assign,assignment]
 
     def _before(
         self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
@@ -223,7 +223,7 @@ class Recorder:
     @staticmethod
     def _image(table: str, key: Item) -> Item | None:
         """The item as moto holds it now, read from its backend (no botocore call)."""
-        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.core.models import DEFAULT_ACCOUNT_ID
         from moto.dynamodb.models import dynamodb_backends
 
         backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][os.environ["AWS_DEFAULT_REGION"]]
@@ -280,8 +280,8 @@ def record_orders(recorder: Recorder) -> tuple[list[list[Invocation]], list[Invo
     the invocations of each; then those one bar of the symbol they bought causes."""
     import tests.support.pipeline as pipeline_module
     from benchmarks.moto_account import MARKET_BUY, demo_account
-    from devtools.redfire_cli.localcloud.stream_poller import matches_filter
     from redfire_api.handler import handler as api
+    from redfire_cli.localcloud.stream_poller import matches_filter
     from redfire_core.adapters.event_bus import EventBridgePublisher
     from redfire_core.adapters.market_data import DynamoDbMarketDataStore
     from redfire_core.adapters.trading_store import TradingStore
@@ -399,7 +399,7 @@ class Units:
     log_events: float = 0
     traces: float = 0
     http_requests: float = 0
-    wru_by_table: Counter[str] = field(default_factory=Counter)
+    wru_by_table: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     def add(self, other: Units, weight: float = 1.0) -> None:
         for name in (
@@ -584,7 +584,7 @@ def run() -> Result:
 
     total = Units()
     hops: dict[tuple[bool, str, str], Units] = defaultdict(Units)
-    weights: Counter[str] = Counter()  # function -> Lambda invocations per order
+    weights: defaultdict[str, float] = defaultdict(float)  # function -> invocations per order
     critical_invocations = 0.0
     for invocations in orders:
         mark_critical_path(invocations)
@@ -648,7 +648,7 @@ def run() -> Result:
     ]
     table_rows = [
         [f"`{table}`", f"{units:g}", f"${units * PRICE['wru'] * 1e6:.2f}"]
-        for table, units in total.wru_by_table.most_common()
+        for table, units in sorted(total.wru_by_table.items(), key=lambda kv: -kv[1])
     ]
     call_rows = _call_rows(orders)
     log_rows = _log_rows(orders)
@@ -855,6 +855,6 @@ def _log_rows(orders: list[list[Invocation]]) -> list[list[str]]:
 
 
 if __name__ == "__main__":
-    from benchmarks.common import run_cli
+    from benchmarks.report import run_cli
 
     run_cli(run)

@@ -25,7 +25,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchmarks.common import REPO_ROOT, Result, Table, bench_environment, mark, run_cli
+from benchmarks.common import REPO_ROOT, Result, Table, bench_environment, mark
+from benchmarks.report import run_cli
 
 BARS = 200_000
 SWEEP_BARS = 20_000

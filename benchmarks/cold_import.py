@@ -125,8 +125,9 @@ def first_events() -> dict[str, dict[str, Any]]:
     """Each function's first event, from the fixtures (API Gateway, SQS from EventBridge,
     DynamoDB stream, schedule, WebSocket), filled in as the tests fill them."""
     from redfire_core import events as e
-    from redfire_core.auth import Role, issue_token
+    from redfire_core.auth import issue_token
     from redfire_core.config import Settings
+    from redfire_core.domain.roles import Role
     from tests.support.events import http_event, load_event, sqs_event
 
     now = datetime.now(UTC)
@@ -302,9 +303,9 @@ def import_tree(module: str, function: str) -> list[Import]:
     for line in done.stderr.splitlines():
         if not line.startswith("import time:") or "imported package" in line:
             continue
-        self_us, cumulative_us, name = line.removeprefix("import time:").split("|")
-        depth = (len(name) - len(name.lstrip(" "))) // 2
-        rows.append((name.strip(), depth, int(self_us), int(cumulative_us)))
+        self_text, cumulative_text, label = line.removeprefix("import time:").split("|")
+        depth = (len(label) - len(label.lstrip(" "))) // 2
+        rows.append((label.strip(), depth, int(self_text), int(cumulative_text)))
     # importtime prints a module after everything it imported: its importer is the
     # next line with a smaller depth.
     imports = []
@@ -503,6 +504,6 @@ def _cells(samples: list[float]) -> list[str]:
 
 
 if __name__ == "__main__":
-    from benchmarks.common import run_cli
+    from benchmarks.report import run_cli
 
     run_cli(run)

@@ -7,12 +7,9 @@ Each benchmark module exposes ``run() -> Result`` and ends with ``run_cli(run)``
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import os
-import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -111,17 +108,3 @@ def ms(seconds: float) -> str:
 
 def mark(met: bool) -> str:
     return "yes" if met else "**no**"
-
-
-def run_cli(run: Callable[[], Result]) -> None:
-    """Entry point of a benchmark module run on its own (``python -m benchmarks.<name>``)."""
-    parser = argparse.ArgumentParser(description=(run.__module__ or "").strip())
-    parser.add_argument("--json", type=Path, help="write the result here instead of printing it")
-    args = parser.parse_args()
-    result = run()
-    if args.json:
-        args.json.write_text(json.dumps(result.to_json(), indent=2))
-    else:
-        from benchmarks.report import render_result
-
-        sys.stdout.write(render_result(result))

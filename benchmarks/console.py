@@ -163,6 +163,6 @@ def _yes(met: bool) -> str:
 
 
 if __name__ == "__main__":
-    from benchmarks.common import run_cli
+    from benchmarks.report import run_cli
 
     run_cli(run)

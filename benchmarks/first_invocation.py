@@ -52,12 +52,14 @@ def _answer_every_client(session_module: Any) -> None:
     class Answering(Stubber):
         """A Stubber that answers whatever is asked with ``canned`` instead of a queue."""
 
+        calls: list[str]
+
         def _assert_expected_params(self, model: Any, params: Any, context: Any, **_: Any) -> None:
             return None
 
         def _get_response_handler(self, model: Any, params: Any, context: Any, **_: Any) -> Any:
             self.calls.append(model.name)
-            return AWSResponse(None, 200, {}, None), canned(model.name, params)
+            return AWSResponse(None, 200, {}, None), canned(model.name, params)  # type: ignore[arg-type]  # botocore's stubs want a URL and headers the stub never reads
 
     create_client = session_module.Session.create_client
 

@@ -219,7 +219,7 @@ def idle_cost(template: dict[str, Any]) -> list[Item]:
     items: list[Item] = []
 
     polls = SQS_POLLERS * SECONDS_PER_MONTH / SQS_WAIT_SECONDS
-    for queue in sorted(consumer_of_queue):
+    for queue in sorted(q for q in consumer_of_queue if q is not None):
         items.append(Item(f"SQS polling of {queue}", "sqs_request", polls))
 
     for logical_id, alarm in sorted(_of_type(template, "AWS::CloudWatch::Alarm").items()):
@@ -292,7 +292,10 @@ def _synthesized(stage: str, outdir: Path) -> dict[str, Any]:
     context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
     app, stack = build_app({**context, "stage": stage}, str(outdir))
     app.synth()
-    return json.loads((outdir / f"{stack.stack_name}.template.json").read_text())
+    template: dict[str, Any] = json.loads(
+        (outdir / f"{stack.stack_name}.template.json").read_text()
+    )
+    return template
 
 
 def _group(item: Item) -> str:
@@ -346,7 +349,7 @@ def run() -> Result:
         f"{stage} ${at_list:.2f} (${free:.2f} with free tier)"
         for stage, (at_list, free) in totals.items()
     )
-    prod_groups = defaultdict(float)
+    prod_groups: defaultdict[str, float] = defaultdict(float)
     for item in costs["prod"]:
         prod_groups[_group(item)] += item.list_usd
     largest = sorted(prod_groups.items(), key=lambda kv: -kv[1])[:4]
@@ -411,6 +414,6 @@ def run() -> Result:
 
 
 if __name__ == "__main__":
-    from benchmarks.common import run_cli
+    from benchmarks.report import run_cli
 
     run_cli(run)

@@ -121,6 +121,6 @@ def run() -> Result:
 
 
 if __name__ == "__main__":
-    from benchmarks.common import run_cli
+    from benchmarks.report import run_cli
 
     run_cli(run)

@@ -20,8 +20,9 @@ from moto import mock_aws
 from redfire_core.adapters.audit_log import AuditLog
 from redfire_core.adapters.market_data import DynamoDbMarketDataStore
 from redfire_core.adapters.trading_store import TradingStore
-from redfire_core.auth import Role, issue_token
+from redfire_core.auth import issue_token
 from redfire_core.config import get_settings
+from redfire_core.domain.roles import Role
 from redfire_core.services.accounts import seed_demo
 from tests.support.events import LambdaContext, http_event
 from tests.support.provisioning import provision

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import argparse
+import json
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 from benchmarks.common import Result, Table
 
@@ -84,3 +88,15 @@ def _anchor(title: str) -> str:
     """GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens."""
     kept = "".join(c for c in title.lower() if c.isalnum() or c in " -_")
     return kept.replace(" ", "-")
+
+
+def run_cli(run: Callable[[], Result]) -> None:
+    """Entry point of a benchmark module run on its own (``python -m benchmarks.<name>``)."""
+    parser = argparse.ArgumentParser(description=(run.__module__ or "").strip())
+    parser.add_argument("--json", type=Path, help="write the result here instead of printing it")
+    args = parser.parse_args()
+    result = run()
+    if args.json:
+        args.json.write_text(json.dumps(result.to_json(), indent=2))
+    else:
+        sys.stdout.write(render_result(result))

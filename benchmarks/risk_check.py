@@ -42,8 +42,14 @@ def _us(seconds: float) -> str:
 
 def _context() -> tuple[Any, Any]:
     """The order and its context (the book is built from the context: ``_book``)."""
-    from redfire_core.domain.matching import ExecutionModel
-    from redfire_core.domain.orders import Order, OrderRequest, OrderType, Side, TimeInForce
+    from redfire_core.domain.orders import (
+        ExecutionModel,
+        Order,
+        OrderRequest,
+        OrderType,
+        Side,
+        TimeInForce,
+    )
     from redfire_core.domain.positions import Account, Position
     from redfire_core.domain.risk import LatestPrice, RiskContext, RiskCounters, RiskLimits
 
@@ -149,7 +155,7 @@ def dynamodb_calls() -> tuple[Counter[str], int]:
     from redfire_core.views import order_view
 
     counts: Counter[str] = Counter()
-    original = BaseClient._make_api_call
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]  # private, not in stubs
 
     def counting(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
         counts[operation] += 1
@@ -177,11 +183,11 @@ def dynamodb_calls() -> tuple[Counter[str], int]:
                 )
             )
         review_order(store, events[0], datetime.now(UTC), risk)  # warm: clients, caches
-        BaseClient._make_api_call = counting  # type: ignore[method-assign]
+        BaseClient._make_api_call = counting  # type: ignore[attr-defined]
         try:
             outcomes = [review_order(store, e, datetime.now(UTC), risk) for e in events[1:]]
         finally:
-            BaseClient._make_api_call = original  # type: ignore[method-assign]
+            BaseClient._make_api_call = original  # type: ignore[attr-defined]
     return counts, outcomes.count("accepted")
 
 
@@ -260,6 +266,6 @@ def run() -> Result:
 
 
 if __name__ == "__main__":
-    from benchmarks.common import run_cli
+    from benchmarks.report import run_cli
 
     run_cli(run)

@@ -54,7 +54,8 @@ def create_account(
     from redfire_core.adapters.api_keys import ApiKeyStore
     from redfire_core.adapters.audit_log import AuditLog
     from redfire_core.adapters.trading_store import TradingStore
-    from redfire_core.auth import ROLE_SCOPES, Principal, Role
+    from redfire_core.auth import Principal
+    from redfire_core.domain.roles import ROLE_SCOPES, Role
     from redfire_core.services.accounts import open_account
     from redfire_core.services.keys import create_key
 

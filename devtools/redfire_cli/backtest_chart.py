@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from redfire_cli.backtest_table import table
 from redfire_core.backtest.engine import BacktestResult
 
 WIDTH = 1100
@@ -136,8 +137,6 @@ td:last-child{text-align:right;font-variant-numeric:tabular-nums}
 
 
 def render(result: BacktestResult, summary: dict[str, Any]) -> str:
-    from redfire_cli.backtest_command import table
-
     rows = "".join(
         f"<tr><td>{html.escape(label)}</td><td>{html.escape(value.strip())}</td></tr>"
         for label, _, value in (line.partition("  ") for line in table(summary).splitlines())

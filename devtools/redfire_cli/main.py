@@ -1,7 +1,8 @@
 """The ``redfire`` command. Parsing first; each subcommand imports what it needs.
 
 Subcommands: ``dev`` (the local cloud), ``token`` (a bearer token for it),
-``schemas`` (event JSON Schemas) and ``backtest`` (a strategy over bars).
+``schemas`` (event JSON Schemas), ``docs`` (the declaration's tables in the docs) and
+``backtest`` (a strategy over bars).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-# Mirrors redfire_core.auth.Role (a unit test keeps them equal) so --help stays fast.
+# Mirrors redfire_core.domain.roles.Role (a unit test keeps them equal) so --help stays fast.
 ROLES = ("viewer", "trader", "admin", "operator")
 DEMO_ACCOUNT = "demo"
 
@@ -41,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--role", choices=ROLES, default="trader", help="default: trader")
 
     commands.add_parser("schemas", help="write the event JSON Schemas")
+    docs = commands.add_parser(
+        "docs", help="write the declaration's tables into docs/architecture.md and README.md"
+    )
+    docs.add_argument("--check", action="store_true", help="only report drift (exit 1)")
 
     backtest = commands.add_parser(
         "backtest",
@@ -79,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="write equity.json (per bar, with drawdown) and trades.json into DIR",
     )
-    backtest.error = _one_line_error(backtest.prog)  # type: ignore[method-assign]
+    backtest.error = _one_line_error(backtest.prog)  # type: ignore[method-assign,assignment]
 
     admin = commands.add_parser("admin", help="bootstrap accounts and keys")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True)
@@ -237,6 +242,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from redfire_cli.backtest_command import run as run_backtest
 
         return run_backtest(args)
+    if args.command == "docs":
+        from redfire_cli import docs_command
+
+        return docs_command.main(check=args.check)
     from redfire_cli import schemas
 
     return schemas.main()

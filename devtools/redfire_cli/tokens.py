@@ -14,9 +14,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from redfire_cli.localcloud import dev_env, environment
+from redfire_cli.localcloud.minting import mint_token
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-TOKEN_SUBJECT = "local-developer"
 EXIT_REFUSED = 2
 
 
@@ -48,26 +48,6 @@ def local_cloud_settings(workdir: Path) -> tuple[str, str]:
             f"(stage {environment.LOCAL_STAGE!r}), never for a deployed stage"
         )
     return endpoint, stage
-
-
-def mint_token(secret: str, *, account_id: str, role: str, actor: str, now: datetime) -> str:
-    """Issue a token with the stage's settings and leave an audit record of it."""
-    from redfire_core.adapters.audit_log import AuditLog
-    from redfire_core.auth import Role, issue_token
-    from redfire_core.config import get_settings
-
-    token = issue_token(
-        secret,
-        account_id=account_id,
-        role=Role(role),
-        subject=TOKEN_SUBJECT,
-        settings=get_settings(),
-        now=now,
-    )
-    AuditLog().record(
-        account_id=account_id, actor=actor, action="token.issued", detail={"role": role}, now=now
-    )
-    return token
 
 
 def main(account_id: str, role: str, workdir: Path | None = None) -> int:

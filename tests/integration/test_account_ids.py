@@ -10,9 +10,9 @@ import pytest
 
 from redfire_core.adapters.audit_log import AuditLog
 from redfire_core.adapters.trading_store import TradingStore
-from redfire_core.auth import Role
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.positions import Account
+from redfire_core.domain.roles import Role
 from redfire_core.services.accounts import open_account
 from tests.integration.conftest import call_api, token_for
 

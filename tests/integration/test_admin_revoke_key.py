@@ -10,7 +10,7 @@ from redfire_cli import admin
 from redfire_core.adapters.api_keys import ApiKeyStore
 from redfire_core.adapters.audit_log import AuditLog
 from redfire_core.adapters.trading_store import TradingStore
-from redfire_core.auth import Role
+from redfire_core.domain.roles import Role
 from tests.integration.conftest import call_api, token_for
 
 

@@ -15,8 +15,8 @@ import pytest
 from redfire_api import idempotency
 from redfire_core.adapters.idempotency_keys import IdempotencyKeys, record_id
 from redfire_core.adapters.trading_store import TradingStore
-from redfire_core.auth import Role
 from redfire_core.config import get_settings
+from redfire_core.domain.roles import Role
 from tests.integration.conftest import call_api, token_for
 from tests.support.pipeline import Pipeline
 from tests.support.serialised_moto import serialised_aws_calls

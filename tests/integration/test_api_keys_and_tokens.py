@@ -13,8 +13,8 @@ import jwt
 import pytest
 
 from redfire_core.adapters.trading_store import TradingStore
-from redfire_core.auth import Role
 from redfire_core.config import get_settings
+from redfire_core.domain.roles import Role
 from tests.integration.conftest import SECRET, call_api, token_for
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from redfire_api.handler import handler
 from redfire_core.adapters.trading_store import TradingStore
-from redfire_core.auth import Role
+from redfire_core.domain.roles import Role
 from tests.integration.conftest import sqs_messages, token_for
 from tests.support.events import LambdaContext, http_event
 

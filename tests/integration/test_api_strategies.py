@@ -9,7 +9,7 @@ import pytest
 
 from redfire_core.adapters.strategy_instances import StrategyInstanceStore
 from redfire_core.adapters.trading_store import TradingStore
-from redfire_core.auth import Role
+from redfire_core.domain.roles import Role
 from tests.integration.conftest import call_api, token_for
 
 PATH = "/v1/strategies/instances"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from redfire_core.adapters.trading_store import TradingStore
-from redfire_core.auth import Role
+from redfire_core.domain.roles import Role
 from tests.integration.conftest import call_api, token_for
 
 MARKET_BUY = {"symbol": "GOOG", "side": "buy", "type": "market", "quantity": "10"}

@@ -14,13 +14,13 @@ import boto3
 import pytest
 
 from redfire_core.adapters.market_data import DynamoDbMarketDataStore
-from redfire_core.auth import Role
 from redfire_core.backtest.data import BarData
 from redfire_core.backtest.engine import BacktestSettings, run_backtest
 from redfire_core.backtest.stats import compute_statistics
 from redfire_core.backtest.sweep import grid, run_sweep
 from redfire_core.config import get_settings
 from redfire_core.domain.bars import Bar
+from redfire_core.domain.roles import Role
 from redfire_core.strategies import strategy_named
 from tests.integration.conftest import call_api, token_for
 from tests.support.pipeline import Pipeline

@@ -29,9 +29,10 @@ import pytest
 from botocore.client import BaseClient
 
 from redfire_core.adapters.trading_store import TradingStore
-from redfire_core.auth import Role, issue_token
+from redfire_core.auth import issue_token
 from redfire_core.config import get_settings
 from redfire_core.domain.orders import OrderStatus
+from redfire_core.domain.roles import Role
 from redfire_core.resources import QUEUES, STREAM_CONSUMERS
 from tests.integration.conftest import SECRET, call_api, token_for
 from tests.support.events import LambdaContext, load_event

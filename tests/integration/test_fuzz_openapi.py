@@ -13,8 +13,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from redfire_api.app import create_app
-from redfire_core.auth import Role
 from redfire_core.config import get_settings
+from redfire_core.domain.roles import Role
 from tests.integration.conftest import SECRET, seed, token_for
 from tests.support.provisioning import provision
 

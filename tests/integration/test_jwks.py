@@ -25,8 +25,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from redfire_core.adapters.trading_store import TradingStore
-from redfire_core.auth import JwksCache, Role
+from redfire_core.auth import JwksCache
 from redfire_core.config import get_settings
+from redfire_core.domain.roles import Role
 from tests.integration.conftest import call_api, token_for
 from tests.support.events import LambdaContext, load_event
 

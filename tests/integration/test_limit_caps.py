@@ -17,11 +17,11 @@ from redfire_core.adapters.audit_log import AuditLog
 from redfire_core.adapters.market_data import DynamoDbMarketDataStore
 from redfire_core.adapters.risk_store import RiskStore
 from redfire_core.adapters.trading_store import TradingStore
-from redfire_core.auth import Role
 from redfire_core.config import get_settings
 from redfire_core.domain.caps import DEFAULT_CAPS
 from redfire_core.domain.instruments import DEMO_INSTRUMENTS
 from redfire_core.domain.orders import Order
+from redfire_core.domain.roles import Role
 from redfire_core.events import Envelope, MarketDataUpdated, OrderAccepted, OrderSubmitted, iso
 from redfire_core.services.accounts import open_account
 from redfire_core.services.execution import on_market_data, on_order_accepted

@@ -11,8 +11,8 @@ import boto3
 
 from redfire_core.adapters.market_data import MarketDataRecords
 from redfire_core.adapters.trading_store import TradingStore
-from redfire_core.auth import Role
 from redfire_core.config import get_settings
+from redfire_core.domain.roles import Role
 from redfire_core.resources import MARKETDATA_UPLOADS
 from tests.integration.conftest import call_api, token_for
 from tests.support.events import LambdaContext, load_event

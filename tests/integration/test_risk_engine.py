@@ -18,9 +18,9 @@ from redfire_core.adapters.audit_log import AuditLog
 from redfire_core.adapters.market_data import DynamoDbMarketDataStore
 from redfire_core.adapters.risk_store import RiskStore
 from redfire_core.adapters.trading_store import TradingStore
-from redfire_core.auth import Role
 from redfire_core.config import get_settings
 from redfire_core.domain.positions import Position
+from redfire_core.domain.roles import Role
 from redfire_core.events import (
     Envelope,
     MarketDataUpdated,

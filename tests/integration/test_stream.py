@@ -14,9 +14,10 @@ import boto3
 import pytest
 
 from redfire_core.adapters.trading_store import TradingStore
-from redfire_core.auth import Role, issue_token
+from redfire_core.auth import issue_token
 from redfire_core.config import get_settings
 from redfire_core.domain.channels import Subscription
+from redfire_core.domain.roles import Role
 from redfire_core.events import Envelope, new_id
 from redfire_stream import wiring
 from tests.integration.conftest import SECRET, call_api, call_ws, token_for

@@ -11,8 +11,8 @@ import pytest
 
 from redfire_api.app import create_app
 from redfire_core.adapters.trading_store import TradingStore
-from redfire_core.auth import Role
 from redfire_core.domain.channels import ACCOUNT_CHANNELS
+from redfire_core.domain.roles import Role
 from tests.integration.conftest import call_api, call_ws, token_for
 from tests.support.events import load_event
 from tests.support.pipeline import Pipeline

@@ -14,7 +14,8 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "events"
 
 @cache
 def _raw(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
+    document: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
+    return document
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ step through the real routing (EventBridge rules deliver to SQS in moto).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import boto3
@@ -31,7 +31,7 @@ class Pipeline:
         self._iterators: dict[str, str] = {}
         self.failures: list[dict[str, Any]] = []
 
-    def _stream_records(self, table: str) -> list[dict[str, Any]]:
+    def _stream_records(self, table: str) -> Sequence[Mapping[str, Any]]:
         name = self.declaration.name(table)
         if name not in self._iterators:
             arn = self.dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
@@ -98,7 +98,7 @@ class Pipeline:
         return int(attributes["ApproximateNumberOfMessages"])
 
 
-def _sqs_record(message: dict[str, Any], queue: str) -> dict[str, Any]:
+def _sqs_record(message: Mapping[str, Any], queue: str) -> dict[str, Any]:
     return {
         "messageId": message["MessageId"],
         "receiptHandle": message["ReceiptHandle"],

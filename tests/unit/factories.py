@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from redfire_core.domain.matching import ExecutionModel
 from redfire_core.domain.orders import (
+    ExecutionModel,
     Order,
     OrderRequest,
     OrderStatus,

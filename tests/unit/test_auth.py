@@ -10,16 +10,9 @@ from typing import Any
 import jwt
 import pytest
 
-from redfire_core.auth import (
-    REQUIRED_CLAIMS,
-    ROLE_SCOPES,
-    InvalidToken,
-    Principal,
-    Role,
-    issue_token,
-    verify_token,
-)
+from redfire_core.auth import REQUIRED_CLAIMS, InvalidToken, Principal, issue_token, verify_token
 from redfire_core.config import Settings
+from redfire_core.domain.roles import ROLE_SCOPES, Role
 
 SECRET = "unit-test-signing-secret-" + "s" * 48  # long enough for HS512 too
 OTHER_SECRET = "another-signing-secret-" + "o" * 48

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from redfire_core.backtest.data import BarData
 from redfire_core.backtest.engine import BacktestSettings, run_backtest
 from redfire_core.domain.instruments import DEMO_INSTRUMENTS
-from redfire_core.domain.matching import ExecutionModel, PriceBar, on_bar
-from redfire_core.domain.orders import OrderType, Side, TimeInForce
+from redfire_core.domain.matching import PriceBar, on_bar
+from redfire_core.domain.orders import ExecutionModel, OrderType, Side, TimeInForce
 from redfire_core.strategies import Bar, Strategy
 from tests.unit.factories import T0, an_order
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from redfire_core.backtest.data import BarData
 from redfire_core.backtest.engine import BacktestSettings
 from redfire_core.backtest.sweep import grid, run_sweep
-from redfire_core.domain.matching import ExecutionModel
+from redfire_core.domain.orders import ExecutionModel
 
 
 def _data() -> BarData:

@@ -10,8 +10,7 @@ from decimal import Decimal
 import pytest
 
 from redfire_core.domain.caps import DEFAULT_CAPS, parse_caps
-from redfire_core.domain.matching import ExecutionModel
-from redfire_core.domain.orders import OrderType, Side
+from redfire_core.domain.orders import ExecutionModel, OrderType, Side
 from redfire_core.domain.risk import LatestPrice, RiskLimits, reservation
 from tests.unit.factories import T0, a_position, an_account, an_order
 

@@ -15,16 +15,16 @@ from typing import Any
 import pytest
 
 from redfire_core.domain.instruments import DEMO_INSTRUMENTS
-from redfire_core.domain.matching import (
-    Decision,
-    ExecutionModel,
-    PriceBar,
-    on_accept,
-    on_bar,
-    stop_level,
-)
+from redfire_core.domain.matching import Decision, PriceBar, on_accept, on_bar, stop_level
 from redfire_core.domain.money import is_multiple
-from redfire_core.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
+from redfire_core.domain.orders import (
+    ExecutionModel,
+    Order,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+)
 from tests.unit.factories import T0, an_order
 
 AAPL = next(i for i in DEMO_INSTRUMENTS if i.symbol == "AAPL")  # tick 0.01, lot 1

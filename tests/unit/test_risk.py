@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from redfire_core.domain.matching import ExecutionModel
-from redfire_core.domain.orders import Order, OrderType, Side
+from redfire_core.domain.orders import ExecutionModel, Order, OrderType, Side
 from redfire_core.domain.positions import Position
 from redfire_core.domain.risk import (
     Denial,

@@ -12,8 +12,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from redfire_core.domain.matching import ExecutionModel
 from redfire_core.domain.orders import (
+    ExecutionModel,
     Order,
     OrderRequest,
     OrderStatus,

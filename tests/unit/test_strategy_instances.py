@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from redfire_core.domain.bars import Bar as StoredBar
 from redfire_core.domain.instruments import DEMO_INSTRUMENTS
-from redfire_core.domain.matching import ExecutionModel
+from redfire_core.domain.orders import ExecutionModel
 from redfire_core.domain.positions import Account
 from redfire_core.events import new_id
 from redfire_core.services.strategy_instances import (

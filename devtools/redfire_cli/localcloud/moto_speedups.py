@@ -143,6 +143,6 @@ def install() -> None:
             savepoint.restore()
             raise
 
-    backend_module.copy = _TablesByReference()  # type: ignore[assignment]
-    backend_class.transact_write_items = transact_write_items
+    backend_module.copy = _TablesByReference()  # type: ignore[attr-defined,assignment]
+    backend_class.transact_write_items = transact_write_items  # type: ignore[method-assign]
     _INSTALLED = True

@@ -326,8 +326,8 @@ class LocalCloud:
         self.workers.extend(start_workers(schedules))
 
     def _write_dev_env(self) -> None:
-        from redfire_cli.tokens import mint_token
-        from redfire_core.auth import Role
+        from redfire_cli.localcloud.minting import mint_token
+        from redfire_core.domain.roles import Role
 
         token = mint_token(
             self.jwt_secret,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from redfire_api import problems
+from redfire_api import graphql_route, problems
 from redfire_api.body_limit import BodyLimitMiddleware
 from redfire_api.deps import CorrelationIdMiddleware
 from redfire_api.idempotency import IdempotencyMiddleware, document
@@ -13,11 +13,15 @@ from redfire_api.routes import (
     account,
     audit,
     auth,
+    backtests,
     health,
     instruments,
     keys,
+    marketdata,
     orders,
     positions,
+    risk,
+    strategies,
     trades,
 )
 
@@ -32,25 +36,14 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     problems.install(app)
-    for module in (health, auth, orders, trades, positions, account, instruments, keys, audit):
-        app.include_router(module.router)
-    from redfire_api.routes import marketdata
-
-    app.include_router(marketdata.router)
-    from redfire_api.routes import risk
-
-    app.include_router(risk.router)
-    from redfire_api.routes import strategies
-
-    app.include_router(strategies.router)
-    app.include_router(strategies.catalog_router)
-    from redfire_api.routes import backtests
-
-    app.include_router(backtests.router)
-    # Light: the route imports Strawberry on the first GraphQL request, not here.
-    from redfire_api import graphql_route
-
-    app.include_router(graphql_route.router)
+    # graphql_route is light: it imports Strawberry on the first GraphQL request, not here.
+    for router in (
+        *(m.router for m in (health, auth, orders, trades, positions, account, instruments)),
+        *(m.router for m in (keys, audit, marketdata, risk, strategies)),
+        strategies.catalog_router,
+        *(m.router for m in (backtests, graphql_route)),
+    ):
+        app.include_router(router)
     # Inside the correlation-id middleware below, so replayed answers carry the id too.
     app.add_middleware(IdempotencyMiddleware)
     # Outermost of these two: an oversized body is refused before anything reads it.

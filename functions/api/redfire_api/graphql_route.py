@@ -12,25 +12,30 @@ the caller's rate limit.
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from redfire_api.deps import correlation_id
+from redfire_api.paging import MAX_PAGE
 from redfire_api.problems import Problem
 from redfire_api.security import authenticate, check_rate
 from redfire_core.auth import Principal
 from redfire_core.config import get_settings
 from redfire_core.observability import logger
 
+if TYPE_CHECKING:
+    from graphql.execution.values import VariableValues
+
 router = APIRouter(tags=["graphql"])
 
 MAX_DEPTH = 5
 MAX_COMPLEXITY = 20_000
 MAX_QUERY_BYTES = 20_000
-MAX_PAGE = 500  # the largest ``first`` (as the REST lists' ``limit``)
 IDEMPOTENCY_HEADER = "idempotency-key"
 
 
@@ -53,7 +58,7 @@ def depth_of(document: Any) -> int:
     Introspection fields (``__schema``, ``__type``) are left out here: a standard
     introspection query is a dozen levels deep, and what it costs is counted exactly
     (``_Cost.introspection``) instead."""
-    from graphql import (
+    from graphql import (  # lazy: graphql-core off REST cold starts
         FieldNode,
         FragmentDefinitionNode,
         FragmentSpreadNode,
@@ -97,8 +102,10 @@ class _Cost:
     ``first`` is not given; ``bars`` by the bars its range can hold), and introspection
     counts each value it would return."""
 
-    def __init__(self, schema: Any, document: Any, variables: dict[str, Any], limit: int) -> None:
-        from graphql import FragmentDefinitionNode
+    def __init__(
+        self, schema: Any, document: Any, variables: VariableValues | None, limit: int
+    ) -> None:
+        from graphql import FragmentDefinitionNode  # lazy: graphql-core off REST cold starts
 
         self.schema = schema
         self.variables = variables
@@ -110,7 +117,11 @@ class _Cost:
     def fields(self, selection_set: Any, seen: frozenset[str] = frozenset()) -> list[Any]:
         """The field nodes of a selection set, through fragments (type conditions ignored:
         counting a field that might not apply only overestimates)."""
-        from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
+        from graphql import (  # lazy: graphql-core off REST cold starts
+            FieldNode,
+            FragmentSpreadNode,
+            InlineFragmentNode,
+        )
 
         found: list[Any] = []
         for selection in selection_set.selections if selection_set else ():
@@ -125,10 +136,10 @@ class _Cost:
         return found
 
     def of(self, selection_set: Any, parent: Any) -> int:
-        from graphql import get_named_type
-        from graphql.execution.values import get_argument_values
+        from graphql import get_named_type  # lazy: graphql-core off REST cold starts
+        from graphql.execution.values import get_argument_values  # lazy: graphql-core
 
-        from redfire_api.graphql_schema import PAGE_BOUNDS
+        from redfire_api.graphql_schema import PAGE_BOUNDS  # lazy: Strawberry off REST cold starts
 
         cost = 0
         for node in self.fields(selection_set):
@@ -151,16 +162,15 @@ class _Cost:
     def introspection(self, node: Any) -> int:
         """The number of values ``__schema`` / ``__type`` would return, counted with the
         introspection resolvers themselves and given up past the limit."""
-        from types import SimpleNamespace
 
-        from graphql import (
+        from graphql import (  # lazy: graphql-core off REST cold starts
             GraphQLList,
             SchemaMetaFieldDef,
             TypeMetaFieldDef,
             get_named_type,
             get_nullable_type,
         )
-        from graphql.execution.values import get_argument_values
+        from graphql.execution.values import get_argument_values  # lazy: graphql-core
 
         spent = 0
 
@@ -186,7 +196,7 @@ class _Cost:
         meta = SchemaMetaFieldDef if node.name.value == "__schema" else TypeMetaFieldDef
         arguments = get_argument_values(meta, node, self.variables)
         root = SimpleNamespace(schema=self.schema, parent_type=None)
-        source = meta.resolve(None, root, **arguments)
+        source = meta.resolve(None, root, **arguments) if meta.resolve else None
         try:
             if source is not None:
                 count(node.selection_set, get_named_type(meta.type), source)
@@ -213,21 +223,21 @@ def page_size(arguments: dict[str, Any]) -> int:
 def mutation_count(document: Any, operation: Any) -> int:
     """How many mutations an operation runs (its root fields, aliases and fragments
     included); 0 for a query."""
-    from graphql import OperationType
+    from graphql import OperationType  # lazy: graphql-core off REST cold starts
 
     if operation.operation != OperationType.MUTATION:
         return 0
-    fields = _Cost(None, document, {}, 0).fields(operation.selection_set)
+    fields = _Cost(None, document, None, 0).fields(operation.selection_set)
     return sum(1 for field in fields if field.name.value != "__typename")
 
 
 def checked(body: dict[str, Any], document: Any, principal: Principal, idempotent: bool) -> None:
     """Refusal (or a 429 Problem) unless the operation passes every limit, checked before
     anything runs; sizes are read from the variables coerced as execution coerces them."""
-    from graphql import get_operation_ast, validate
-    from graphql.execution.values import get_variable_values
+    from graphql import get_operation_ast, validate  # lazy: graphql-core off REST cold starts
+    from graphql.execution.values import get_variable_values  # lazy: graphql-core
 
-    from redfire_api.graphql_schema import schema
+    from redfire_api.graphql_schema import schema  # lazy: Strawberry off REST cold starts
 
     settings = get_settings()
     depth = depth_of(document)
@@ -274,7 +284,7 @@ def checked(body: dict[str, Any], document: Any, principal: Principal, idempoten
 
 
 def _introspects(document: Any, operation: Any) -> bool:
-    fields = _Cost(None, document, {}, 0).fields(operation.selection_set)
+    fields = _Cost(None, document, None, 0).fields(operation.selection_set)
     return any(field.name.value in ("__schema", "__type") for field in fields)
 
 
@@ -289,9 +299,12 @@ def execute(
     body: dict[str, Any], principal: Principal, correlation: str, idempotent: bool = False
 ) -> dict[str, Any]:
     """Run one GraphQL request; the response document (``data`` and ``errors``)."""
-    from graphql import GraphQLError, parse
+    from graphql import GraphQLError, parse  # lazy: graphql-core off REST cold starts
 
-    from redfire_api.graphql_schema import error_extensions, schema
+    from redfire_api.graphql_schema import (  # lazy: Strawberry off REST cold starts
+        error_extensions,
+        schema,
+    )
 
     query = body["query"]
     try:
@@ -339,8 +352,6 @@ async def graphql(request: Request) -> JSONResponse:
     if len(raw) > MAX_QUERY_BYTES:
         raise Problem(413, "PAYLOAD_TOO_LARGE", f"at most {MAX_QUERY_BYTES} bytes")
     try:
-        import json
-
         body = json.loads(raw)
     except ValueError:
         body = None

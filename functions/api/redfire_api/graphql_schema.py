@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from graphql import GraphQLError
@@ -18,20 +18,23 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from redfire_api.deps import trading_store
-from redfire_api.graphql_route import MAX_PAGE
-from redfire_api.paging import cursor_checked, offset_page, seal, unseal
-from redfire_api.problems import Problem
+from redfire_api.paging import MAX_PAGE, cursor_checked, offset_page, seal, unseal
+from redfire_api.problems import Problem, domain_status
 from redfire_api.routes import instruments as instrument_routes
+from redfire_api.routes import marketdata
 from redfire_api.routes import orders as order_routes
 from redfire_api.routes import positions as position_routes
 from redfire_api.routes import trades as trade_routes
 from redfire_api.routes.account import _account, account_view
+from redfire_api.routes.backtests import LIST, store
 from redfire_api.routes.instruments import instrument_view
+from redfire_api.routes.marketdata import _moment
 from redfire_api.routes.orders import PlaceOrder, ReplaceOrder, _statuses
 from redfire_api.routes.positions import position_detail
 from redfire_api.valuation import open_positions
 from redfire_core.adapters.trading_store import OrderFilter
 from redfire_core.auth import Principal
+from redfire_core.domain.bars import INTERVALS
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.orders import OrderStatus as DomainOrderStatus
 from redfire_core.domain.orders import OrderType as DomainOrderType
@@ -39,17 +42,21 @@ from redfire_core.domain.orders import Side as DomainSide
 from redfire_core.domain.orders import TimeInForce as DomainTimeInForce
 from redfire_core.events import FillView, OrderView
 from redfire_core.services.managing import cancel_order, replace_order
+from redfire_core.services.market_data import PAGE_BARS
 from redfire_core.services.placing import place_order
 from redfire_core.views import fill_view, order_view
 
-OrderSide = strawberry.enum(enum.Enum("OrderSide", {m.name: m.value for m in DomainSide}))
-OrderType = strawberry.enum(enum.Enum("OrderType", {m.name: m.value for m in DomainOrderType}))
-TimeInForce = strawberry.enum(
-    enum.Enum("TimeInForce", {m.name: m.value for m in DomainTimeInForce})
-)
-OrderStatus = strawberry.enum(
-    enum.Enum("OrderStatus", {m.name: m.value for m in DomainOrderStatus})
-)
+
+def _mirrored(name: str, domain: type[enum.Enum]) -> type[enum.Enum]:
+    """The domain enum's members in a new enum named for GraphQL (the domain's stays as it is).
+    The cast: typeshed types the functional ``Enum(name, members)`` call as a member."""
+    return cast("type[enum.Enum]", enum.Enum(name, {m.name: m.value for m in domain}))
+
+
+OrderSide = strawberry.enum(_mirrored("OrderSide", DomainSide))
+OrderType = strawberry.enum(_mirrored("OrderType", DomainOrderType))
+TimeInForce = strawberry.enum(_mirrored("TimeInForce", DomainTimeInForce))
+OrderStatus = strawberry.enum(_mirrored("OrderStatus", DomainOrderStatus))
 
 
 def _known(cls: Any, fields: dict[str, Any]) -> dict[str, Any]:
@@ -327,7 +334,8 @@ class Query:
         after: str | None = None,
     ) -> OrderPage:
         principal = _principal(info, "read")
-        statuses = ",".join(s.value for s in status) if status else None
+        # OrderStatus is built at run time (_mirrored), so mypy cannot see its members.
+        statuses = ",".join(s.value for s in status) if status else None  # type: ignore[attr-defined]
         where = OrderFilter(status=_statuses(statuses), symbol=symbol)
         position = unseal(after, order_routes.LIST, principal.account_id)
         with cursor_checked():
@@ -393,16 +401,12 @@ class Query:
 
     @strawberry.field(description="One of the caller's backtests; null when there is none.")
     def backtest(self, info: Info, id: strawberry.ID) -> Backtest | None:
-        from redfire_api.routes.backtests import store
-
         principal = _principal(info, "read")
         found = store().get_backtest(principal.account_id, str(id)[:64])
         return Backtest(**found[0].model_dump()) if found else None
 
     @strawberry.field(description="The caller's backtests, newest first.")
     def backtests(self, info: Info, first: int = 50, after: str | None = None) -> BacktestPage:
-        from redfire_api.routes.backtests import LIST, store
-
         principal = _principal(info, "read")
         position = unseal(after, LIST, principal.account_id)
         with cursor_checked():
@@ -418,8 +422,6 @@ class Query:
     def bars(
         self, info: Info, symbol: str, interval: str, start: str, end: str, after: str | None = None
     ) -> BarPage:
-        from redfire_api.routes import marketdata
-
         _principal(info, "read")
         page = marketdata.list_bars(
             _NoCsv(),  # type: ignore[arg-type]
@@ -490,9 +492,6 @@ def bars_page_bound(arguments: dict[str, Any]) -> int:
     """How many bars a ``bars`` page can hold for these arguments (for the cost limit): the
     bars in [start, end), at most a page; a full page when they do not parse (the resolver
     then refuses them)."""
-    from redfire_api.routes.marketdata import _moment
-    from redfire_core.domain.bars import INTERVALS
-    from redfire_core.services.market_data import PAGE_BARS
 
     step = INTERVALS.get(str(arguments.get("interval")))
     try:
@@ -510,7 +509,6 @@ PAGE_BOUNDS = {"bars": bars_page_bound}
 
 def error_extensions(error: Exception) -> dict[str, Any] | None:
     """REST's code and status for a failure raised by a resolver."""
-    from redfire_api.problems import domain_status
 
     if isinstance(error, DomainError):
         return {"code": error.code, "status": domain_status(error.code)}

@@ -26,7 +26,8 @@ from redfire_core.snapstart import forget_on_restore
 
 T = TypeVar("T")
 
-Limit = Annotated[int, Query(ge=1, le=500, description="at most this many items")]
+MAX_PAGE = 500  # the largest REST ``limit`` and GraphQL ``first``
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="at most this many items")]
 Cursor = Annotated[
     str | None, Query(max_length=1024, description="next_cursor of the previous page")
 ]

@@ -173,7 +173,9 @@ def route_requirements(routes: Sequence[BaseRoute]) -> list[RouteRequirements]:
         if isinstance(route, APIRoute) and path is not None:
             pattern, _, _ = compile_path(path)
             requirements = tuple(_requirements(route.dependant))
-            table.append(RouteRequirements(path, pattern, frozenset(route.methods), requirements))
+            table.append(
+                RouteRequirements(path, pattern, frozenset(route.methods or ()), requirements)
+            )
     return table
 
 

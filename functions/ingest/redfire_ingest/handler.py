@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from redfire_core.adapters.event_bus import EventBridgePublisher
 from redfire_core.adapters.market_data import MarketDataRecords, MarketDataStore
+from redfire_core.domain.bars import INTERVALS, floor_to
 from redfire_core.lambda_events import validated_env
 from redfire_core.observability import count, logger, metrics, tracer
 from redfire_core.providers import provider_named
@@ -50,8 +51,6 @@ def _ports() -> tuple[MarketDataStore, MarketDataRecords, EventBridgePublisher]:
 
 
 def _pull(pull: ScheduledPull, now: datetime) -> dict[str, Any]:
-    from redfire_core.domain.bars import INTERVALS, floor_to
-
     store, records, publisher = _ports()
     provider = provider_named(pull.provider)
     end = floor_to(now, pull.interval)
@@ -63,9 +62,8 @@ def _pull(pull: ScheduledPull, now: datetime) -> dict[str, Any]:
 
 
 def _check_gaps(check: GapCheck, now: datetime) -> dict[str, int]:
-    from redfire_core.adapters.trading_store import TradingStore
-    from redfire_core.domain.bars import floor_to
-    from redfire_core.services.instruments import instrument_cache
+    from redfire_core.adapters.trading_store import TradingStore  # lazy: PynamoDB
+    from redfire_core.services.instruments import instrument_cache  # lazy: PynamoDB
 
     store, records, publisher = _ports()
     instruments = instrument_cache(TradingStore())

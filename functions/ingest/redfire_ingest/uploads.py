@@ -13,7 +13,12 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from redfire_core.adapters.market_data import IngestJob, MarketDataRecords, MarketDataStore
+from redfire_core.adapters.market_data import (
+    IngestJob,
+    MarketDataRecords,
+    MarketDataStore,
+    WriteResult,
+)
 from redfire_core.domain.bars import Bar, Rejection, to_decimal
 from redfire_core.providers import provider_named
 from redfire_core.providers.files import FileFormatError, parse_timestamp, read_file
@@ -22,7 +27,7 @@ from redfire_core.services.ingesting import Publisher, run_job
 
 @cache
 def _s3() -> Any:
-    import boto3
+    import boto3  # lazy: boto3 (S3) only for upload jobs
 
     return boto3.client("s3")
 
@@ -61,8 +66,6 @@ def _pushed_bars(document: dict[str, Any]) -> Iterator[Bar | Rejection]:
 
 
 def _split(items: Iterator[Bar | Rejection], job: IngestJob) -> Iterator[Bar]:
-    from redfire_core.adapters.market_data import WriteResult
-
     for item in items:
         if isinstance(item, Bar):
             yield item

@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from redfire_core.events import Envelope
@@ -34,8 +35,8 @@ ROUTES: dict[str, Route] = {
 
 @cache
 def _ports() -> tuple[BacktestStore, MarketDataStore]:
-    from redfire_core.adapters.backtest_store import BacktestStore
-    from redfire_core.services.market_data import market_data_store
+    from redfire_core.adapters.backtest_store import BacktestStore  # lazy: boto3, S3 transfer
+    from redfire_core.services.market_data import market_data_store  # lazy: boto3
 
     return BacktestStore(), market_data_store()
 
@@ -57,5 +58,5 @@ def execute(record: SQSRecord) -> str:
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any] | PartialItemFailureResponse:
     return process_partial_response(event, execute, processor, context)

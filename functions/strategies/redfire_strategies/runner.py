@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from redfire_core.lambda_events import envelope_from_sqs_body, validated_env
@@ -31,27 +32,27 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 @cache
 def _instances() -> StrategyInstanceStore:
-    from redfire_core.adapters.strategy_instances import StrategyInstanceStore
+    from redfire_core.adapters.strategy_instances import StrategyInstanceStore  # lazy: PynamoDB
 
     return StrategyInstanceStore()
 
 
 @cache
 def _trading() -> TradingStore:
-    from redfire_core.adapters.trading_store import TradingStore
+    from redfire_core.adapters.trading_store import TradingStore  # lazy: PynamoDB on first use
 
     return TradingStore()
 
 
 @cache
 def _bars() -> BarReader:
-    from redfire_core.services.market_data import market_data_store
+    from redfire_core.services.market_data import market_data_store  # lazy: PynamoDB on first use
 
     return market_data_store()
 
 
 def drive(record: SQSRecord) -> str:
-    from redfire_core.services import strategy_instances as service
+    from redfire_core.services import strategy_instances as service  # lazy: PynamoDB on first use
 
     event = envelope_from_sqs_body(record.body)
     logger.set_correlation_id(event.correlation_id)
@@ -71,5 +72,5 @@ def drive(record: SQSRecord) -> str:
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any] | PartialItemFailureResponse:
     return process_partial_response(event, drive, processor, context)

@@ -8,6 +8,7 @@ service, which answers on the socket through the management API.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -141,8 +142,6 @@ def route(event: WebSocketEvent) -> dict[str, Any]:
 
 
 def iso_now(context: RequestContext) -> str:
-    from datetime import UTC, datetime
-
     moment = (
         datetime.fromtimestamp(context.request_time_epoch / 1000, UTC)
         if context.request_time_epoch

@@ -138,7 +138,7 @@ def pinned(names: set[str], locked: LockedPackages) -> list[str]:
 
 
 def _uv() -> str:
-    from uv import find_uv_bin  # the uv wheel is a locked dev dependency
+    from uv import find_uv_bin  # lazy: uv is a dev dependency, needed only when bundling
 
     return str(find_uv_bin())
 

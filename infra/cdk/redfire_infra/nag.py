@@ -18,7 +18,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from cdk_nag import AwsSolutionsChecks
-from constructs import Construct, IConstruct
+from constructs import IConstruct
 
 NAG_PACK = "AwsSolutions"
 
@@ -28,7 +28,7 @@ def add_nag_checks(app: App) -> None:
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
 
 
-def acknowledge(scope: Construct, finding: str, reason: str) -> None:
+def acknowledge(scope: IConstruct, finding: str, reason: str) -> None:
     """Record a reviewed finding (e.g. ``AwsSolutions-L1``) on one construct and its children,
     never on the stack. The ``<pack>::`` form makes CDK list the finding with its reason under
     ``suppressedViolations`` in ``validation-report.json``, an audit trail of every waiver."""

@@ -9,7 +9,9 @@ from typing import Any
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 
+from redfire_core.domain.bars import INTERVALS
 from redfire_core.domain.caps import parse_caps
+from redfire_core.providers import provider_names
 from redfire_core.resources import FUNCTIONS, MAX_CONCURRENCY_RANGE, QUEUES, Schedule
 
 STAGE_CONTEXT_KEY = "stage"
@@ -162,9 +164,6 @@ class StageConfig:
         self._check_ingest()
 
     def _check_ingest(self) -> None:
-        from redfire_core.domain.bars import INTERVALS
-        from redfire_core.providers import provider_names
-
         if not isinstance(self.ingest, list):
             raise StageConfigError(f"{self.stage}: ingest must be a list")
         for n, entry in enumerate(self.ingest):
@@ -194,8 +193,6 @@ class StageConfig:
 
     def ingest_schedules(self) -> list[Schedule]:
         """One schedule per configured provider and interval (``ingest`` in cdk.json)."""
-        from redfire_core.domain.bars import INTERVALS
-
         schedules = []
         for entry in self.ingest:
             for interval in entry["intervals"]:

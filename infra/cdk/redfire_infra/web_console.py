@@ -12,7 +12,7 @@ from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from redfire_infra.nag import acknowledge
 from redfire_infra.stage_config import StageConfig
@@ -148,7 +148,7 @@ class WebConsole(Construct):
             description="the web console (sign in with an API key or a token)",
         )
 
-    def _acknowledge_provider(self, provider: Construct) -> None:
+    def _acknowledge_provider(self, provider: IConstruct) -> None:
         acknowledge(
             provider,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"

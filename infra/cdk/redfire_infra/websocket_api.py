@@ -3,7 +3,9 @@ reach the ws function; the functions that post to connections get ManageConnecti
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, Stack
+from typing import cast
+
+from aws_cdk import CfnElement, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
@@ -91,7 +93,8 @@ class WebSocketApi(Construct):
                 "unasked. Connections and subscriptions are logged by the ws function.",
             )
         stack = Stack.of(self)
-        api_logical_id = stack.resolve(stack.get_logical_id(self.api.node.default_child))
+        api = cast(CfnElement, self.api.node.default_child)  # an L2 construct's L1 resource
+        api_logical_id = stack.resolve(stack.get_logical_id(api))
         for manager in managers:
             manager.role.add_to_policy(
                 iam.PolicyStatement(

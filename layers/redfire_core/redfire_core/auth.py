@@ -20,12 +20,12 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from redfire_core import hs256
 from redfire_core.config import Settings
 from redfire_core.domain.account_ids import account_id_problem, collides_with_internal_key
+from redfire_core.domain.roles import ROLE_SCOPES, Role
 from redfire_core.events import new_id
 
 ALGORITHM = "HS256"
@@ -41,21 +41,6 @@ EXTERNAL_REQUIRED_CLAIMS = ("sub", "iat", "exp", "iss", "aud")
 EXTERNAL_SUBJECT_PREFIX = "idp:"
 MAX_JWKS_BYTES = 256 * 1024
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-
-
-class Role(StrEnum):
-    VIEWER = "viewer"
-    TRADER = "trader"
-    ADMIN = "admin"
-    OPERATOR = "operator"
-
-
-ROLE_SCOPES: dict[Role, tuple[str, ...]] = {
-    Role.VIEWER: ("read",),
-    Role.TRADER: ("read", "trade"),
-    Role.ADMIN: ("read", "trade", "admin"),
-    Role.OPERATOR: ("operator",),
-}
 
 
 class InvalidToken(Exception):
@@ -174,7 +159,7 @@ def _verify_external(
     key = jwks.key(kid)
     if key is None:
         raise InvalidToken("unknown kid")
-    import jwt  # PyJWT and cryptography: only stages with an identity provider load them
+    import jwt  # lazy: PyJWT loads cryptography; only stages with an identity provider need it
 
     try:
         claims = jwt.decode(
@@ -223,7 +208,7 @@ def parse_jwks(document: object) -> dict[str, Any]:
     """kid -> public key for every RSA signing key of a JWKS document (others are skipped)."""
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
         raise ValueError("not a JWKS document")
-    import jwt  # only where RS256 tokens are verified (see _verify_external)
+    import jwt  # lazy: PyJWT loads cryptography; only RS256 verification needs it
 
     keys: dict[str, Any] = {}
     for jwk in document["keys"]:

@@ -151,7 +151,7 @@ def _environment() -> dict[str, Any]:
 
 @lru_cache(maxsize=8)
 def _stage_caps(items: tuple[tuple[str, str], ...]) -> StageCaps:
-    from redfire_core.domain.caps import parse_caps  # the domain is only loaded when needed
+    from redfire_core.domain.caps import parse_caps  # lazy: the domain loads only when needed
 
     return parse_caps(dict(items))
 

@@ -13,8 +13,8 @@ from typing import Protocol
 
 from redfire_core.domain import matching
 from redfire_core.domain.instruments import Instrument
-from redfire_core.domain.matching import Decision, ExecutionModel, PriceBar
-from redfire_core.domain.orders import Order
+from redfire_core.domain.matching import Decision, PriceBar
+from redfire_core.domain.orders import ExecutionModel, Order
 
 ENTRY_POINT_GROUP = "redfire.gateways"
 DEFAULT_GATEWAY = "paper"

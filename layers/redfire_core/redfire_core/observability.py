@@ -7,7 +7,7 @@ and by the local cloud.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import Metrics
@@ -22,14 +22,18 @@ metrics = Metrics(namespace="RedFire")
 STAGE_DIMENSION = "stage"
 
 
+class HandlerDecorator(Protocol):
+    def __call__(self, handler: F, /) -> F: ...
+
+
 class LambdaTracing:
     """What the handlers ask of a tracer. Without deep tracing it adds nothing: Lambda's
     active tracing records every invocation without the X-Ray SDK, whose import (with the
     libraries Powertools patches) costs about as much as a bare FastAPI app's cold start."""
 
     def capture_lambda_handler(
-        self, lambda_handler: F | None = None, capture_response: bool = True
-    ) -> Callable[[F], F]:
+        self, lambda_handler: None = None, capture_response: bool = True
+    ) -> HandlerDecorator:
         def keep(handler: F) -> F:
             return handler
 
@@ -38,7 +42,9 @@ class LambdaTracing:
 
 def _tracer() -> Any:
     if get_settings().deep_tracing:
-        from aws_lambda_powertools.tracing import Tracer
+        from aws_lambda_powertools.tracing import (
+            Tracer,  # lazy: the X-Ray SDK only where a stage asks for deep tracing
+        )
 
         return Tracer()
     return LambdaTracing()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
@@ -52,7 +53,7 @@ def after_restore() -> None:
 def _reset_ulid_generator() -> None:
     """python-ulid's default generator keeps the last timestamp and randomness (strict
     monotonic policy): start from a fresh policy, so the next ULID's randomness is drawn."""
-    import ulid
+    import ulid  # lazy: used only after a SnapStart restore
 
     generator: Any = ulid.default_generator
     generator.policy = type(generator.policy)()
@@ -61,8 +62,6 @@ def _reset_ulid_generator() -> None:
 def _drop_default_boto3_session() -> None:
     """Clients made after the restore resolve credentials again (the cached factories that
     held clients were cleared above)."""
-    import sys
-
     boto3: Any = sys.modules.get("boto3")
     if boto3 is not None:
         boto3.DEFAULT_SESSION = None
@@ -74,7 +73,7 @@ def register() -> bool:
     if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != SNAPSTART_INITIALIZATION:
         return False
     try:
-        from snapshot_restore_py import (  # type: ignore[import-not-found,unused-ignore]
+        from snapshot_restore_py import (  # type: ignore[import-not-found,unused-ignore]  # lazy: Lambda's runtime only
             register_after_restore,
         )
     except ImportError:  # not Lambda's Python runtime

@@ -9,7 +9,7 @@ import pytest
 from redfire_cli import main as cli
 from redfire_cli import tokens
 from redfire_cli.localcloud import dev_env
-from redfire_core.auth import Role
+from redfire_core.domain.roles import Role
 
 
 @pytest.fixture(autouse=True)

@@ -15,12 +15,14 @@ from redfire_api.deps import trading_store
 from redfire_api.paging import bad_cursor, seal, unseal
 from redfire_api.problems import Problem, invalid
 from redfire_api.security import require, require_any
-from redfire_core.adapters.market_data import MarketDataRecords, MarketDataStore
-from redfire_core.adapters.trading_store import decode_cursor, encode_cursor
+from redfire_core.adapters.market_data import IngestJob, MarketDataRecords, MarketDataStore
+from redfire_core.adapters.paging import decode_cursor, encode_cursor
 from redfire_core.auth import Principal
+from redfire_core.config import get_settings
 from redfire_core.domain.bars import INTERVALS, bar_document
 from redfire_core.domain.instruments import Instrument
 from redfire_core.events import iso, new_id, parse_iso
+from redfire_core.resources import MARKETDATA_UPLOADS
 from redfire_core.services.market_data import gaps, market_data_store, push_document, read_page
 
 router = APIRouter(tags=["market data"])
@@ -43,7 +45,7 @@ def records() -> MarketDataRecords:
 
 @cache
 def _s3() -> Any:
-    import boto3
+    import boto3  # lazy: boto3 (S3) only for uploads
 
     return boto3.client("s3")
 
@@ -228,9 +230,6 @@ def push_bars(
     principal: Principal = Depends(require("operator")),
 ) -> IngestAccepted:
     """Store the body in S3 and answer at once; the ingest function does the work."""
-    from redfire_core.adapters.market_data import IngestJob
-    from redfire_core.config import get_settings
-    from redfire_core.resources import MARKETDATA_UPLOADS
 
     _instrument(body.symbol)
     _interval(body.interval)

@@ -20,6 +20,8 @@ from redfire_core.config import get_settings
 from redfire_core.domain.identifiers import printable_ascii_pattern
 from redfire_core.events import iso
 from redfire_core.services import strategy_instances as service
+from redfire_core.services.market_data import market_data_store
+from redfire_core.strategies import catalog
 
 router = APIRouter(prefix="/v1/strategies/instances", tags=["strategies"])
 catalog_router = APIRouter(prefix="/v1/strategies", tags=["strategies"])
@@ -34,8 +36,6 @@ def instance_store() -> StrategyInstanceStore:
 
 @cache
 def bar_store() -> MarketDataStore:
-    from redfire_core.services.market_data import market_data_store
-
     return market_data_store()
 
 
@@ -171,8 +171,6 @@ def stop(instance_id: str, principal: Principal = Depends(require("trade"))) -> 
 @catalog_router.get("", response_model=StrategyCatalog)
 def list_strategies(principal: Principal = Depends(require("read"))) -> StrategyCatalog:
     """The strategies this stage can run (bundled and plug-ins) with their parameters."""
-    from redfire_core.strategies import catalog
-
     items, refused = catalog()
     return StrategyCatalog(
         items=[StrategyDescription(**item) for item in items],

@@ -134,7 +134,7 @@ class BacktestStore:
     @property
     def s3(self) -> Any:
         if self._s3 is None:
-            import boto3
+            import boto3  # lazy: only callers of this client pay for importing boto3
 
             self._s3 = boto3.client("s3")
         return self._s3

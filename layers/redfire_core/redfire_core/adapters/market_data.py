@@ -144,7 +144,7 @@ class DynamoDbMarketDataStore:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
+            import boto3  # lazy: only callers of this client pay for importing boto3
 
             self._client = boto3.client("dynamodb", region_name=m.region())
         return self._client
@@ -273,7 +273,7 @@ class MarketDataRecords:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
+            import boto3  # lazy: only callers of this client pay for importing boto3
 
             self._client = boto3.client("dynamodb", region_name=m.region())
         return self._client

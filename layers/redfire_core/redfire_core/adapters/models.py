@@ -10,6 +10,7 @@ import os
 from decimal import Decimal
 from typing import Any
 
+import botocore.session
 from pynamodb.attributes import (
     Attribute,
     BooleanAttribute,
@@ -309,8 +310,6 @@ def region() -> str:
 
 
 def _configured_region() -> str | None:
-    import botocore.session  # already loaded by PynamoDB
-
     value = botocore.session.Session().get_config_variable("region")
     return str(value) if value else None
 

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from redfire_core.adapters.trading_store import holding_key
@@ -105,8 +106,6 @@ class RiskStore:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
             self._client = boto3.client("dynamodb")
         return self._client
 

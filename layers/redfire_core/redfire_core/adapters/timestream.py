@@ -54,7 +54,7 @@ class TimestreamMarketDataStore:
     @property
     def write_client(self) -> Any:
         if self._write is None:
-            import boto3
+            import boto3  # lazy: only callers of this client pay for importing boto3
 
             self._write = boto3.client("timestream-write")
         return self._write
@@ -62,7 +62,7 @@ class TimestreamMarketDataStore:
     @property
     def query_client(self) -> Any:
         if self._query is None:
-            import boto3
+            import boto3  # lazy: only callers of this client pay for importing boto3
 
             self._query = boto3.client("timestream-query")
         return self._query

@@ -27,8 +27,14 @@ from redfire_core.config import Settings, get_settings
 from redfire_core.domain.account_ids import PLATFORM_KEY
 from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.ledger import Activity, ActivityType
-from redfire_core.domain.matching import ExecutionModel
-from redfire_core.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
+from redfire_core.domain.orders import (
+    ExecutionModel,
+    Order,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+)
 from redfire_core.domain.positions import Account, Fill, Position
 from redfire_core.domain.risk import LatestPrice
 from redfire_core.events import Envelope, iso, parse_iso

@@ -36,7 +36,7 @@ class ApiGatewayManagement:
     def client(self) -> Any:
         if self._client is None:
             import boto3  # lazy: keeps the import off the cold start
-            from botocore.config import Config
+            from botocore.config import Config  # lazy: with boto3
 
             self._client = boto3.client(
                 "apigatewaymanagementapi",

@@ -29,13 +29,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from redfire_core.backtest.data import BarData, DataError
+from redfire_core.backtest.risk_gate import RiskGate
 from redfire_core.strategies.base import Bar, Fill, Strategy, StrategyOrder, guard_hooks
+from redfire_core.strategies.code import identity
 from redfire_core.strategies.history import PriceHistory
 from redfire_core.strategies.indicators import SMA, Indicator
 
 if TYPE_CHECKING:  # the paper gateway's cost model and risk limits: not on the plain path
-    from redfire_core.backtest.risk_gate import RiskGate
-    from redfire_core.domain.matching import ExecutionModel
+    from redfire_core.domain.orders import ExecutionModel
     from redfire_core.domain.risk import RiskLimits
 
 
@@ -132,8 +133,6 @@ class BacktestBroker:
         self._history: PriceHistory | None = None
         self.risk: RiskGate | None = None
         if settings.risk_limits is not None:
-            from redfire_core.backtest.risk_gate import RiskGate
-
             self.risk = RiskGate(settings.risk_limits)
 
     # -- the Broker protocol ------------------------------------------------------------
@@ -360,8 +359,6 @@ def reproducibility_hash(
     """Same data, strategy code, parameters and settings → same hash. The code is what
     this process loaded: the strategy's distribution and version, a digest of its
     package's files, and RedFire's version and digest (``strategies/code.py``)."""
-    from redfire_core.strategies.code import identity
-
     document = json.dumps(
         {
             "data": data.content_hash(),

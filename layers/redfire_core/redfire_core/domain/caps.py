@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from redfire_core.domain.errors import DomainError
-from redfire_core.domain.matching import ExecutionModel
+from redfire_core.domain.orders import ExecutionModel
 from redfire_core.domain.risk import INTEGER_KEYS, LIMIT_KEYS, RiskLimits
 
 EXECUTION_KEYS: tuple[str, ...] = tuple(f.name for f in fields(ExecutionModel))

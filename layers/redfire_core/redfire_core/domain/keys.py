@@ -11,8 +11,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from redfire_core.auth import ROLE_SCOPES, Role
 from redfire_core.domain.errors import DomainError
+from redfire_core.domain.roles import ROLE_SCOPES, Role
 
 ACCOUNT_SCOPES = frozenset({"read", "trade", "admin"})
 PLATFORM_SCOPES = frozenset({"operator"})

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from redfire_core.domain.errors import DomainError, InvalidTransition
 from redfire_core.domain.identifiers import CLIENT_ORDER_ID_MAX, is_printable_ascii
 from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.money import average, parse_decimal
 
-if TYPE_CHECKING:  # matching imports this module
-    from redfire_core.domain.matching import ExecutionModel
-
 ZERO = Decimal(0)
+COMMISSION_PLACES = Decimal("1e-8")
 
 
 class Side(StrEnum):
@@ -242,6 +240,67 @@ def _price(body: dict[str, Any], field: str, instrument: Instrument) -> Decimal 
     price = parse_decimal(body[field], field)
     instrument.check_price(price, field)
     return price
+
+
+@dataclass(frozen=True)
+class ExecutionModel:
+    """An account's paper trading costs: commission, slippage and the volume cap."""
+
+    commission_rate: Decimal = ZERO  # share of notional, e.g. 0.001 = 10 bps
+    commission_per_unit: Decimal = ZERO
+    commission_minimum: Decimal = ZERO  # per fill, when any commission applies
+    slippage_bps: Decimal = ZERO  # market and stop fills move this far against the trader
+    max_volume_share: Decimal = ZERO  # 0: no cap; 0.1: at most 10% of a bar's volume
+
+    @property
+    def charges(self) -> bool:
+        """True when fills pay any commission."""
+        return bool(self.commission_rate or self.commission_per_unit)
+
+    def commission(self, quantity: Decimal, price: Decimal) -> Decimal:
+        """The commission of one fill of ``quantity`` at ``price``."""
+        return self._commission_of(quantity, quantity * price)
+
+    def fill_commission(
+        self,
+        quantity: Decimal,
+        price: Decimal,
+        *,
+        filled_quantity: Decimal,
+        filled_notional: Decimal,
+        paid: Decimal,
+    ) -> Decimal:
+        """The commission of a fill of an order that has filled ``filled_quantity`` for
+        ``filled_notional`` and paid ``paid`` so far: in all, the order pays what one fill
+        of everything it filled would (the minimum once, never once per partial fill), so
+        it never pays more than its reservation held for its commission."""
+        total = self._commission_of(filled_quantity + quantity, filled_notional + quantity * price)
+        return max(total - paid, ZERO)
+
+    def _commission_of(self, quantity: Decimal, notional: Decimal) -> Decimal:
+        cost = self.commission_rate * notional + self.commission_per_unit * quantity
+        if cost == 0:
+            return ZERO
+        return max(cost, self.commission_minimum).quantize(COMMISSION_PLACES)
+
+    def slipped(self, price: Decimal, side: Side, instrument: Instrument) -> Decimal:
+        """``price`` moved against the trader by the slippage, rounded to a tick the same way."""
+        if self.slippage_bps == 0:
+            return price
+        factor = self.slippage_bps / Decimal(10_000)
+        moved = price * (1 + factor) if side is Side.BUY else price * (1 - factor)
+        ticks = (moved / instrument.tick_size).to_integral_value(
+            ROUND_CEILING if side is Side.BUY else ROUND_FLOOR
+        )
+        return ticks * instrument.tick_size
+
+    def capped(self, remaining: Decimal, bar_volume: Decimal, instrument: Instrument) -> Decimal:
+        if self.max_volume_share == 0:
+            return remaining
+        lots = (self.max_volume_share * bar_volume / instrument.lot_size).to_integral_value(
+            ROUND_FLOOR
+        )
+        return min(remaining, lots * instrument.lot_size)
 
 
 @dataclass(frozen=True)

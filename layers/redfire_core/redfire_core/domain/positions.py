@@ -6,9 +6,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
-from redfire_core.domain.matching import ExecutionModel
 from redfire_core.domain.money import average
-from redfire_core.domain.orders import Side
+from redfire_core.domain.orders import ExecutionModel, Side
 
 ZERO = Decimal(0)
 BASIS_PLACES = Decimal("1e-12")

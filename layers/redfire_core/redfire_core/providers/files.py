@@ -92,8 +92,8 @@ class ParquetUnavailable(FileFormatError):
 def _pyarrow() -> Any:
     """pyarrow and its parquet module, imported on the first .parquet file only."""
     try:
-        import pyarrow  # type: ignore[import-untyped,import-not-found,unused-ignore]
-        import pyarrow.parquet  # type: ignore[import-untyped,import-not-found,unused-ignore]
+        import pyarrow  # type: ignore[import-untyped,import-not-found,unused-ignore]  # lazy: pyarrow (~122 MB) loads on the first .parquet file only
+        import pyarrow.parquet  # type: ignore[import-untyped,import-not-found,unused-ignore]  # lazy: pyarrow (~122 MB) loads on the first .parquet file only
     except ImportError as error:
         raise ParquetUnavailable(
             f"{PARQUET_UNAVAILABLE}: reading .parquet files needs pyarrow, which is not "

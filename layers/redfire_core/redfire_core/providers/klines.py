@@ -21,6 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from redfire_core.config import get_settings
 from redfire_core.domain.bars import INTERVALS, Bar, to_decimal
 from redfire_core.providers import ProviderError
 
@@ -48,7 +49,6 @@ def _http_get(url: str) -> Any:
 
 def klines_url() -> str:
     """The klines endpoint on the stage's configured host."""
-    from redfire_core.config import get_settings
 
     return get_settings().binance_base_url.rstrip("/") + KLINES_PATH
 

@@ -14,7 +14,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from redfire_core.domain.bars import Bar
+from redfire_core.domain.bars import Bar, floor_to, resample
 
 BASE_PRICES = {"GOOG": 175.0, "AAPL": 230.0, "MSFT": 420.0, "BTC-USD": 95000.0}
 MINUTE_VOLATILITY = 0.0008
@@ -67,8 +67,6 @@ class SyntheticProvider:
     """The seeded random walk as a provider: 1-minute bars, resampled for coarser intervals."""
 
     def fetch(self, symbol: str, interval: str, start: datetime, end: datetime) -> list[Bar]:
-        from redfire_core.domain.bars import floor_to, resample
-
         first = floor_to(start, "1m")
         count = int((end - first).total_seconds() // 60)
         minutes = [minute_bar(symbol, first + timedelta(minutes=n)) for n in range(count)]

@@ -136,9 +136,10 @@ def settings_of(body: Mapping[str, Any]) -> tuple[BacktestSettings, dict[str, st
 
 def account_limits(account_id: str, symbol: str) -> RiskLimits:
     """The account's effective limits for ``symbol``: stage defaults, then its overrides."""
-    from redfire_core.adapters.risk_store import RiskStore
-    from redfire_core.config import get_settings
-    from redfire_core.services.risk_review import effective_limits
+    # Imported here: boto3 and the risk review stay off the backtest worker's import.
+    from redfire_core.adapters.risk_store import RiskStore  # lazy: boto3
+    from redfire_core.config import get_settings  # lazy: with the risk store
+    from redfire_core.services.risk_review import effective_limits  # lazy: boto3
 
     _, limits = effective_limits(get_settings(), RiskStore().get_overrides(account_id), symbol)
     return limits

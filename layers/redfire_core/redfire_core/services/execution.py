@@ -16,8 +16,8 @@ from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.config import get_settings
 from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.ledger import fill_activities
-from redfire_core.domain.matching import Decision, ExecutionModel, PriceBar
-from redfire_core.domain.orders import Order, OrderStatus
+from redfire_core.domain.matching import Decision, PriceBar
+from redfire_core.domain.orders import ExecutionModel, Order, OrderStatus
 from redfire_core.domain.positions import Account, Fill
 from redfire_core.events import (
     Envelope,

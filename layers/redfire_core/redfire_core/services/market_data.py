@@ -26,6 +26,7 @@ from redfire_core.domain.bars import (
 from redfire_core.domain.errors import DomainError
 from redfire_core.events import DataGapDetected, Envelope, iso, new_id
 from redfire_core.providers import Provider
+from redfire_core.resources import TIMESERIES
 from redfire_core.services.ingesting import Publisher, run_job
 
 PAGE_BARS = 10_000
@@ -36,8 +37,7 @@ def market_data_store(settings: Settings | None = None) -> MarketDataStore:
     """The stage's bar store: DynamoDB unless the stage enables Timestream."""
     settings = settings or get_settings()
     if settings.marketdata_store == "timestream":
-        from redfire_core.adapters.timestream import TimestreamMarketDataStore
-        from redfire_core.resources import TIMESERIES
+        from redfire_core.adapters.timestream import TimestreamMarketDataStore  # lazy: opt-in
 
         database, table = settings.declaration.timestream_names()
         return TimestreamMarketDataStore(

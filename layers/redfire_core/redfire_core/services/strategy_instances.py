@@ -48,6 +48,7 @@ from redfire_core.events import (
 )
 from redfire_core.observability import logger
 from redfire_core.services.instruments import instrument_cache
+from redfire_core.services.managing import cancel_order
 from redfire_core.services.placing import place_order
 from redfire_core.strategies import (
     Bar,
@@ -428,8 +429,6 @@ def _request_cancel(
 ) -> None:
     """Ask the order path to cancel a sent order; one that already ended is left be (its
     event tells the strategy how it ended)."""
-    from redfire_core.services.managing import cancel_order
-
     try:
         cancel_order(
             trading, account_id, str(entry["order_id"]), correlation_id=correlation_id, now=now

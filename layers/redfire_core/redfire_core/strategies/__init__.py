@@ -4,11 +4,14 @@ without installed metadata, as in the Lambda layer."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from typing import Any
 
+from redfire_core.domain.errors import DomainError
 from redfire_core.strategies.base import (
     ALL_EQUITY,
+    DEFAULT_BOUND,
     Bar,
     Broker,
     Fill,
@@ -19,6 +22,7 @@ from redfire_core.strategies.base import (
     guard_hooks,
 )
 from redfire_core.strategies.builtin import BUILT_IN
+from redfire_core.strategies.code import remember
 from redfire_core.strategies.history import PriceHistory, empty_history
 from redfire_core.strategies.indicators import crossover
 
@@ -47,7 +51,7 @@ __all__ = [
 def entry_points(group: str) -> Any:
     """The installed entry points of ``group`` (importlib.metadata imported on first use:
     the bundled strategies do not need it)."""
-    from importlib.metadata import entry_points as installed
+    from importlib.metadata import entry_points as installed  # lazy: plug-ins only
 
     return installed(group=group)
 
@@ -67,8 +71,6 @@ def strategy_named(name: str) -> type[Strategy]:
         return BUILT_IN[name]
     found = _plugin_named(name)
     if found is None:
-        import importlib
-
         importlib.invalidate_caches()
         found = _plugin_named(name)
     if found is not None:
@@ -84,8 +86,6 @@ def _plugin_named(name: str) -> type[Strategy] | None:
         if entry_point.name == name:
             loaded = entry_point.load()
             if isinstance(loaded, type) and issubclass(loaded, Strategy):
-                from redfire_core.strategies.code import remember
-
                 dist = getattr(entry_point, "dist", None)  # None: not from a distribution
                 remember(loaded, dist.name if dist else None, dist.version if dist else None)
                 return loaded
@@ -128,8 +128,6 @@ def catalog() -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
 
 
 def _described(cls: type[Strategy], distribution: str, version: str) -> dict[str, Any]:
-    from redfire_core.strategies.base import DEFAULT_BOUND
-
     parameters: dict[str, Any] = {}
     for key, default in cls.parameters.items():
         kind = {bool: "boolean", int: "integer", float: "number"}.get(type(default), "string")
@@ -151,7 +149,6 @@ def _described(cls: type[Strategy], distribution: str, version: str) -> dict[str
 def resolve_strategy(name: str, params: Mapping[str, Any]) -> tuple[type[Strategy], dict[str, Any]]:
     """The strategy class and its resolved parameters for a request (backtest or live
     instance); a DomainError (422) naming the field at fault otherwise."""
-    from redfire_core.domain.errors import DomainError
 
     try:
         strategy_class = strategy_named(name)

@@ -13,8 +13,11 @@ import hashlib
 import sys
 from dataclasses import dataclass
 from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from redfire_core.strategies.base import StrategyError
 
 if TYPE_CHECKING:
     from redfire_core.strategies.base import Strategy
@@ -62,8 +65,6 @@ def identity(strategy: type[Strategy]) -> CodeIdentity:
 def check_loaded(strategy: type[Strategy]) -> None:
     """StrategyError ``STRATEGY_CODE_CHANGED`` when the strategy's files (or RedFire's)
     changed on disk since this process loaded them: its results would be for other code."""
-    from redfire_core.strategies.base import StrategyError
-
     loaded = identity(strategy)
     if digest_of(Path(loaded.root)) != loaded.digest or _redfire_now() != loaded.redfire:
         raise StrategyError(
@@ -121,8 +122,6 @@ def digest_of(root: Path) -> str:
 @cache
 def redfire_version() -> str:
     """The installed RedFire version; the Lambda layer has no metadata ("layer")."""
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version(REDFIRE_DISTRIBUTION)
     except PackageNotFoundError:
