@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--role", choices=ROLES, default="trader", help="default: trader")
 
     commands.add_parser("schemas", help="write the event JSON Schemas")
+    commands.add_parser(
+        "calendars", help="write the exchange session tables (from exchange-calendars)"
+    )
 
     backtest = commands.add_parser(
         "backtest",
@@ -223,6 +226,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from redfire_cli.backtest_command import run as run_backtest
 
         return run_backtest(args)
+    if args.command == "calendars":
+        from redfire_cli.calendars_command import run as run_calendars
+
+        return run_calendars()
     from redfire_cli import schemas
 
     return schemas.main()
