@@ -47,6 +47,9 @@ def create_app() -> FastAPI:
     from redfire_api.routes import backtests
 
     app.include_router(backtests.router)
+    from redfire_api.routes import alpaca
+
+    app.include_router(alpaca.router)
     # Light: the route imports Strawberry on the first GraphQL request, not here.
     from redfire_api import graphql_route
 
