@@ -123,4 +123,5 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesis]:
         # Opt-ins and overrides, so their template paths are synthesized and scanned too.
         queue_max_concurrency={"risk": 4},
         reserved_concurrency={"orders": 5},
+        snapstart=True,  # versions, aliases and triggers on the aliases, scanned by cdk-nag
     )

@@ -234,7 +234,7 @@ def test_every_declared_function_has_its_handler_runtime_architecture_and_limits
         "POWERTOOLS_SERVICE_NAME": name,
         "POWERTOOLS_METRICS_NAMESPACE": "RedFire",
     }
-    assert len(props["Layers"]) == 1
+    assert len(props["Layers"]) == len(spec.layers)  # which ones: test_stack.py
 
 
 def test_no_function_exists_beyond_the_declaration(dev: Synthesis) -> None:

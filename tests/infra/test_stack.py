@@ -136,8 +136,8 @@ def test_a_dashboard_shows_the_stage_at_a_glance(dev: Synthesis) -> None:
         assert metric in body
 
 
-def _layer_dir(synthesis: Synthesis) -> Path:
-    (layer,) = synthesis.resources("AWS::Lambda::LayerVersion").values()
+def _layer_dir(synthesis: Synthesis, layer_name: str = "core") -> Path:
+    _, layer = synthesis.named("AWS::Lambda::LayerVersion", "LayerName", DEV.name(layer_name))
     object_key = layer["Properties"]["Content"]["S3Key"]
     asset_hash = object_key.removesuffix(".zip")
     return synthesis.outdir / f"asset.{asset_hash}"
@@ -156,16 +156,39 @@ def test_the_layer_ships_redfire_core_and_leaves_out_what_lambda_provides(
 ) -> None:
     site_packages = _layer_dir(dev) / "python"
     assert (site_packages / "redfire_core" / "resources.py").is_file()
-    assert not list(site_packages.rglob("__pycache__"))
-    for provided in ("boto3", "botocore", "s3transfer"):
+    for provided in ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3"):
         assert not (site_packages / provided).exists(), provided
-    for needed in ("pydantic", "aws_lambda_powertools", "pynamodb", "fastapi", "mangum", "jwt"):
+    for needed in ("pydantic", "aws_lambda_powertools", "pynamodb", "jwt", "ulid"):
         assert (site_packages / needed).is_dir(), needed
+    # The web stack, cryptography and pyarrow are layers of their own (resources.LAYERS).
+    for elsewhere in ("fastapi", "mangum", "strawberry", "cryptography", "pyarrow"):
+        assert not (site_packages / elsewhere).exists(), elsewhere
+
+
+def test_the_layers_ship_bytecode_compiled_for_the_runtime_only(dev: Synthesis) -> None:
+    # Lambda cannot write /opt, so sources without bytecode are compiled on every cold start.
+    for layer_name in ("core", "web"):
+        site_packages = _layer_dir(dev, layer_name) / "python"
+        compiled = {path.name.split(".")[-2] for path in site_packages.rglob("*.pyc")}
+        assert compiled == {"cpython-312"}, (layer_name, compiled)
+    core = _layer_dir(dev) / "python" / "redfire_core"
+    assert (core / "__pycache__" / "resources.cpython-312.pyc").is_file()
+
+
+def test_each_function_gets_only_the_layers_it_declares(dev: Synthesis) -> None:
+    layer_ids = {
+        logical_id: resource["Properties"]["LayerName"]
+        for logical_id, resource in dev.resources("AWS::Lambda::LayerVersion").items()
+    }
+    for name, spec in FUNCTIONS.items():
+        _, function = dev.named("AWS::Lambda::Function", "FunctionName", DEV.name(name))
+        attached = {layer_ids[ref["Ref"]] for ref in function["Properties"]["Layers"]}
+        assert attached == {DEV.name(layer) for layer in spec.layers}, name
 
 
 def test_the_layer_reads_parquet_on_arm64_without_pyarrows_build_files(dev: Synthesis) -> None:
     # Given the layer, then pyarrow's parquet extension is there, built for Lambda
-    pyarrow = _layer_dir(dev) / "python" / "pyarrow"
+    pyarrow = _layer_dir(dev, "parquet") / "python" / "pyarrow"
     native = [path.name for path in pyarrow.glob("_parquet.*.so")]
     assert native == ["_parquet.cpython-312-aarch64-linux-gnu.so"], native
     # and its headers, sources and test suite, which nothing runs, are left out

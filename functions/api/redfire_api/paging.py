@@ -22,6 +22,7 @@ from redfire_api.problems import Problem, invalid
 from redfire_api.security import signing_secret
 from redfire_core.adapters.paging import decode_cursor, encode_cursor
 from redfire_core.auth import signing_keys
+from redfire_core.snapstart import forget_on_restore
 
 T = TypeVar("T")
 
@@ -47,6 +48,7 @@ def cursor_checked() -> Iterator[None]:
         raise bad_cursor() from None
 
 
+@forget_on_restore
 @lru_cache(maxsize=4)
 def _cursor_keys(secret: str) -> tuple[bytes, ...]:
     """Cursor keys derived from the signing secret's keys (current first, then the previous

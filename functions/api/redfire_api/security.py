@@ -32,6 +32,7 @@ from redfire_core.config import get_settings
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.keys import KEY_PREFIX
 from redfire_core.services.keys import check_key
+from redfire_core.snapstart import forget_on_restore
 
 # The outcome of authenticating a request (a Principal or the Problem), kept on its ASGI
 # scope: the idempotency middleware and the route's dependency then share one check and
@@ -40,7 +41,6 @@ _OUTCOME = "redfire.authentication"
 # Alpaca's key headers (the `/v2` routes' clients send them instead of a bearer token).
 ALPACA_KEY_HEADER = "apca-api-key-id"
 ALPACA_SECRET_HEADER = "apca-api-secret-key"
-_checked_keys: dict[bytes, Principal] = {}
 
 
 def unauthorized() -> Problem:
@@ -53,27 +53,39 @@ def unauthorized() -> Problem:
     )
 
 
+@forget_on_restore
+@cache
+def _checked_keys() -> dict[bytes, Principal]:
+    """Alpaca key headers already checked (digest of key id and secret -> principal)."""
+    return {}
+
+
+@forget_on_restore
 @cache
 def _secret() -> SecretCache:
     return SecretCache(get_settings().declaration.jwt_secret_name)
 
 
+@forget_on_restore
 @cache
 def _jwks() -> JwksCache | None:
     return jwks_from_settings(get_settings())
 
 
+@forget_on_restore
 @cache
 def _rate_limiter() -> RateLimiter:
     return RateLimiter(get_settings().rate_limit_per_second)
 
 
+@forget_on_restore
 @cache
 def _token_limiter_by_address() -> RateLimiter:
     settings = get_settings()
     return RateLimiter(settings.token_exchanges_per_address_per_minute, window_seconds=60)
 
 
+@forget_on_restore
 @cache
 def _token_limiter_by_key() -> RateLimiter:
     settings = get_settings()
@@ -124,7 +136,7 @@ def _key_principal(request: Request, key_id: str, secret: str) -> Principal:
     container by key id and secret digest, so scrypt runs once per key and secret; a miss is
     throttled before hashing as the token exchange is; revocation is checked every time."""
     digest = hashlib.sha256(f"{key_id}\0{secret}".encode()).digest()
-    principal = _checked_keys.get(digest)
+    principal = _checked_keys().get(digest)
     if principal is None:
         throttle_token_exchange(request, key_id)
         try:
@@ -133,7 +145,7 @@ def _key_principal(request: Request, key_id: str, secret: str) -> Principal:
             raise unauthorized() from None
         scopes = frozenset(key.scopes) & frozenset(ROLE_SCOPES[key.role])
         principal = Principal(key.key_id, key.account_id, key.role, scopes, f"apca:{key.key_id}")
-        _checked_keys[digest] = principal
+        _checked_keys()[digest] = principal
     if not api_keys().is_live(key_id):
         raise unauthorized()
     return principal

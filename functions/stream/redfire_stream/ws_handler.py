@@ -28,6 +28,7 @@ from redfire_core.domain.keys import KEY_PREFIX
 from redfire_core.events import iso
 from redfire_core.lambda_events import validated_env
 from redfire_core.observability import count, logger, metrics, tracer
+from redfire_core.snapstart import forget_on_restore
 from redfire_stream.wiring import api_keys as _api_keys
 from redfire_stream.wiring import management_url, stream
 
@@ -57,11 +58,13 @@ class WebSocketEvent(BaseModel):
     is_base64_encoded: bool = Field(False, alias="isBase64Encoded")
 
 
+@forget_on_restore
 @cache
 def _secret() -> SecretCache:
     return SecretCache(get_settings().declaration.jwt_secret_name)
 
 
+@forget_on_restore
 @cache
 def _jwks() -> JwksCache | None:
     return jwks_from_settings(get_settings())

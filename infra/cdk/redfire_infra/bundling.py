@@ -1,188 +1,100 @@
-"""Code assets built without Docker: the ``redfire_core`` layer and the function folders.
+"""Code assets built without Docker: the layers of ``redfire_core.resources.LAYERS`` and the
+function folders.
 
-The layer holds the project's runtime dependencies, as locked in ``uv.lock``, installed
-as manylinux aarch64 CPython 3.12 wheels (``uv pip install --target``), plus the
-``redfire_core`` package. The installed dependencies are cached under ``.build/`` keyed
-by the hash of the exported requirements, so repeated synths do not download again.
+Each layer holds its locked distributions (``redfire_infra.layer_contents``: from
+``uv.lock``, less what the runtime provides and, beyond ``core``, less what ``core`` holds)
+installed as manylinux aarch64 CPython 3.12 wheels and, when a CPython 3.12 is at hand,
+compiled to 3.12 bytecode; ``core`` also holds the ``redfire_core`` package. Installs are
+cached under ``.build/`` keyed by the requirements, so repeated synths do not download again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import BundlingOptions, DockerImage, ILocalBundling
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
+
+from redfire_core.resources import CORE_LAYER
+from redfire_infra.layer_contents import (
+    LAMBDA_PLATFORM,
+    LAMBDA_PYTHON_VERSION,
+    LayerBuildError,
+    LockedPackages,
+    Target,
+    compile_bytecode,
+    install,
+    layer_distributions,
+    pinned,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CORE_LAYER_DIR = REPO_ROOT / "layers" / "redfire_core"
 CORE_PACKAGE = "redfire_core"
-BUILD_CACHE_DIR = REPO_ROOT / ".build"
 
 LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_12
 LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64
-# Must match the two constants above: what `uv pip install` resolves wheels for.
-_WHEEL_PLATFORM = "aarch64-manylinux2014"
-_WHEEL_PYTHON_VERSION = "3.12"
-
-# The Lambda Python runtime ships these; leaving them out keeps the layer small.
-PROVIDED_BY_RUNTIME = frozenset({"boto3", "botocore", "s3transfer"})
+assert LAMBDA_PYTHON_VERSION == "3.12" and LAMBDA_PLATFORM.startswith("aarch64")
 
 ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/.mypy_cache"]
-# Installed files nothing reads at run time: pyarrow's C++ headers and sources, Cython
-# sources and its own test suite (~12 MB of the ~126 MB pyarrow adds; docs/marketdata.md).
-LAYER_PRUNE = (
-    "pyarrow/include",
-    "pyarrow/includes",
-    "pyarrow/src",
-    "pyarrow/tests",
-    "pyarrow/*.pyx",
-    "pyarrow/*.pxd",
-    "pyarrow/*.pxi",
-)
 # BundlingOptions requires an image; local bundling always succeeds, so it is never pulled.
 _UNUSED_IMAGE = DockerImage.from_registry("local-bundling-only")
 
-
-class LayerBuildError(RuntimeError):
-    """Exporting or installing the layer's dependencies failed."""
-
-
-def _uv() -> str:
-    from uv import find_uv_bin  # the uv wheel is a locked dev dependency
-
-    return str(find_uv_bin())
-
-
-def _run(command: list[str]) -> str:
-    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise LayerBuildError(f"{' '.join(command)} failed:\n{result.stderr}")
-    return result.stdout
-
-
-def runtime_requirements() -> str:
-    """Pinned runtime dependencies from ``uv.lock``, minus what the Lambda runtime provides."""
-    exported = _run(
-        [
-            _uv(),
-            "export",
-            "--frozen",
-            "--no-dev",
-            "--no-group",
-            "cdk",
-            "--no-emit-project",
-            "--no-hashes",
-            "--no-header",
-            "--no-annotate",
-        ]
-    )
-    kept = []
-    for line in exported.splitlines():
-        requirement = line.strip()
-        if not requirement or requirement.startswith("#"):
-            continue
-        name = requirement.split("==", 1)[0].split(";", 1)[0].strip().lower()
-        if name.replace("_", "-") not in PROVIDED_BY_RUNTIME:
-            kept.append(requirement)
-    return "\n".join(sorted(kept)) + "\n"
-
-
-def _fingerprint(requirements: str) -> str:
-    recipe = f"{_WHEEL_PLATFORM}|{_WHEEL_PYTHON_VERSION}|{requirements}|{LAYER_PRUNE}"
-    return hashlib.sha256(recipe.encode()).hexdigest()[:16]
-
-
-def installed_dependencies(requirements: str) -> Path:
-    """Directory holding the installed wheels for ``requirements``, built once and cached."""
-    cached = BUILD_CACHE_DIR / f"layer-{_fingerprint(requirements)}"
-    if cached.is_dir():
-        return cached
-    BUILD_CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=BUILD_CACHE_DIR, prefix="tmp-layer-") as scratch:
-        requirements_file = Path(scratch) / "requirements.txt"
-        requirements_file.write_text(requirements)
-        target = Path(scratch) / "site-packages"
-        _run(
-            [
-                _uv(),
-                "pip",
-                "install",
-                "--quiet",
-                "--target",
-                str(target),
-                "--python-platform",
-                _WHEEL_PLATFORM,
-                "--python-version",
-                _WHEEL_PYTHON_VERSION,
-                "--only-binary",
-                ":all:",
-                "--no-deps",  # the export is already the full, locked closure
-                "--no-compile",
-                "-r",
-                str(requirements_file),
-            ]
-        )
-        for leftover in ("bin", ".lock"):  # console scripts and uv's lock file: not code
-            path = target / leftover
-            if path.is_dir():
-                shutil.rmtree(path)
-            elif path.exists():
-                path.unlink()
-        prune(target)
-        try:
-            target.rename(cached)
-        except OSError:  # another synth won the race; its result is identical
-            if not cached.is_dir():
-                raise
-    return cached
-
-
-def prune(site_packages: Path) -> None:
-    """Remove what ``LAYER_PRUNE`` names (build-time files) from installed dependencies."""
-    for pattern in LAYER_PRUNE:
-        for path in site_packages.glob(pattern):
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink()
+__all__ = ["LayerBuildError", "function_code", "layer_code"]
 
 
 @jsii.implements(ILocalBundling)
-class CoreLayerBundling:
-    """Builds the layer on this machine (no Docker): dependencies, then ``redfire_core``."""
+class LayerBundling:
+    """Builds one layer on this machine (no Docker): its distributions, and for ``core``
+    the ``redfire_core`` package (compiled like the rest)."""
 
-    def __init__(self, requirements: str) -> None:
+    def __init__(self, name: str, requirements: list[str], target: Target) -> None:
+        self._name = name
         self._requirements = requirements
+        self._target = target
 
     def try_bundle(self, output_dir: str, *_options: Any, **_kwargs: Any) -> bool:
         site_packages = Path(output_dir) / "python"
-        shutil.copytree(installed_dependencies(self._requirements), site_packages)
-        shutil.copytree(
-            CORE_LAYER_DIR / CORE_PACKAGE,
-            site_packages / CORE_PACKAGE,
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-        )
+        shutil.copytree(install(self._requirements, self._target, self._name), site_packages)
+        if self._name == CORE_LAYER:
+            shutil.copytree(
+                CORE_LAYER_DIR / CORE_PACKAGE,
+                site_packages / CORE_PACKAGE,
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            )
+            if self._target.compile_with:
+                compile_bytecode(site_packages, self._target.compile_with, CORE_PACKAGE)
         return True
 
 
-def core_layer_code() -> lambda_.Code:
-    """Asset of the ``redfire_core`` layer; its hash covers the package and the requirements."""
-    requirements = runtime_requirements()
+def layer_code(name: str) -> lambda_.Code:
+    """Asset of one layer; its hash covers the requirements (and ``redfire_core`` for core)."""
+    locked = LockedPackages.load()
+    requirements = pinned(layer_distributions(locked)[name], locked)
+    target = Target.lambda_()
+    recipe = "|".join([name, *requirements, "compiled" if target.compile_with else "sources"])
+    fingerprint = hashlib.sha256(recipe.encode()).hexdigest()[:16]
+    bundling = BundlingOptions(
+        image=_UNUSED_IMAGE,
+        local=LayerBundling(name, requirements, target),
+        # Part of core's asset hash: a new lock means a new layer version.
+        environment={"REDFIRE_LAYER": name, "REDFIRE_LAYER_REQUIREMENTS": fingerprint},
+    )
+    if name == CORE_LAYER:  # hashed over redfire_core's sources and the requirements
+        return lambda_.Code.from_asset(
+            str(CORE_LAYER_DIR), exclude=ASSET_EXCLUDES, bundling=bundling
+        )
+    # Only the requirements shape the other layers: a redfire_core change leaves them alone.
     return lambda_.Code.from_asset(
         str(CORE_LAYER_DIR),
         exclude=ASSET_EXCLUDES,
-        bundling=BundlingOptions(
-            image=_UNUSED_IMAGE,
-            local=CoreLayerBundling(requirements),
-            # Part of the asset hash: a new lock means a new layer version.
-            environment={"REDFIRE_LAYER_REQUIREMENTS": _fingerprint(requirements)},
-        ),
+        bundling=bundling,
+        asset_hash_type=AssetHashType.CUSTOM,
+        asset_hash=fingerprint,
     )
 
 

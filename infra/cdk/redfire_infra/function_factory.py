@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -20,6 +20,7 @@ from redfire_infra.nag import acknowledge
 from redfire_infra.stage_config import StageConfig
 
 METRICS_NAMESPACE = "RedFire"
+LIVE_ALIAS = "live"  # with SnapStart, triggers invoke this alias
 
 # Item-level actions only: no table management, no PartiQL, no stream reads.
 TABLE_READ_ACTIONS = (
@@ -46,12 +47,12 @@ class SharedResources:
     tables: dict[str, dynamodb.Table]
     bus: events.IEventBus
     jwt_secret: secretsmanager.ISecret
-    layer: lambda_.ILayerVersion
+    layers: dict[str, lambda_.ILayerVersion]  # LAYERS key -> layer version
 
 
 class DeclaredFunction(Construct):
-    """arm64 python3.12 function with the core layer, JSON logs, X-Ray, its own log group and
-    a role granting exactly the tables, bus and secret its declaration names."""
+    """arm64 python3.12 function with the layers it declares, JSON logs, X-Ray, its own log
+    group and a role granting exactly the tables, bus and secret its declaration names."""
 
     def __init__(
         self,
@@ -88,13 +89,20 @@ class DeclaredFunction(Construct):
             architecture=LAMBDA_ARCHITECTURE,
             handler=spec.handler,
             code=function_code(spec.asset),
-            layers=[shared.layer],
+            layers=[shared.layers[name] for name in spec.layers],
             memory_size=spec.memory_mb,
             timeout=Duration.seconds(spec.timeout_seconds),
             role=self.role,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
             tracing=lambda_.Tracing.ACTIVE,
+            # SnapStart (cdk.json "snapstart"): init runs once per published version.
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if config.snapstart else None,
+            # Each cached snapshot is billed while its version lives: a deploy deletes the
+            # version it replaces (the alias has moved on by then) instead of keeping it.
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY)
+            if config.snapstart
+            else None,
             # Opt-in per stage: SQS consumers are capped by their event source mapping instead.
             reserved_concurrent_executions=config.reserved_concurrency.get(spec.name),
             environment={
@@ -104,6 +112,17 @@ class DeclaredFunction(Construct):
                 **config.caps_environment,  # the API checks changes; risk and orders apply them
             },
         )
+        # What every trigger invokes: the function, or with SnapStart, which only applies to
+        # published versions, the "live" alias of the version this deploy publishes.
+        self.target: lambda_.IFunction = self.function
+        if config.snapstart:
+            self.target = lambda_.Alias(
+                self,
+                "Live",
+                alias_name=LIVE_ALIAS,
+                version=self.function.current_version,
+                description="the version SnapStart snapshotted; every trigger invokes it",
+            )
         # Writing its own log group is all the logging the function needs (no managed policy).
         self.log_group.grant_write(self.role)
         self._grant_tables(declaration, shared.tables)

@@ -69,7 +69,7 @@ class Schedules(Construct):
         self.dead_letter_queues[SCHEDULES_DLQ_LOGICAL] = dlq
         for spec in specs:
             name = declaration.name(spec.logical)
-            target = functions[spec.function].function
+            target = functions[spec.function].target  # the alias with SnapStart
             role = iam.Role(
                 self,
                 construct_id(spec.logical, "Role"),

@@ -10,13 +10,15 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from redfire_core.resources import (
+    CORE_LAYER,
     FUNCTIONS,
+    LAYERS,
     QUEUES,
     STREAM_CONSUMERS,
     STREAM_FILTERS,
     Declaration,
 )
-from redfire_infra.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, core_layer_code
+from redfire_infra.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, layer_code
 from redfire_infra.data_store import DataStore
 from redfire_infra.event_routing import EventRouting, encrypted_queue
 from redfire_infra.function_factory import DeclaredFunction, SharedResources
@@ -50,17 +52,24 @@ class Services(Construct):
         jwt_secret: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, id)
-        self.layer = lambda_.LayerVersion(
-            self,
-            "CoreLayer",
-            layer_version_name=declaration.name("core"),
-            description="redfire_core and its locked runtime dependencies (arm64, cp312)",
-            code=core_layer_code(),
-            compatible_runtimes=[LAMBDA_RUNTIME],
-            compatible_architectures=[LAMBDA_ARCHITECTURE],
-        )
+        # Only the layers some function uses are built (each function names its own).
+        used = {name for spec in FUNCTIONS.values() for name in spec.layers}
+        self.layers: dict[str, lambda_.ILayerVersion] = {
+            name: lambda_.LayerVersion(
+                self,
+                construct_id(name, "Layer"),  # "CoreLayer" as before the split
+                layer_version_name=declaration.name(name),
+                description=f"{layer.purpose} (arm64, cp312)"[:256],
+                code=layer_code(name),
+                compatible_runtimes=[LAMBDA_RUNTIME],
+                compatible_architectures=[LAMBDA_ARCHITECTURE],
+            )
+            for name, layer in LAYERS.items()
+            if name in used
+        }
+        self.layer = self.layers[CORE_LAYER]
         shared = SharedResources(
-            tables=data_store.tables, bus=routing.bus, jwt_secret=jwt_secret, layer=self.layer
+            tables=data_store.tables, bus=routing.bus, jwt_secret=jwt_secret, layers=self.layers
         )
         self.functions: dict[str, DeclaredFunction] = {
             name: DeclaredFunction(
@@ -75,7 +84,7 @@ class Services(Construct):
         }
 
         for logical, queue_spec in QUEUES.items():
-            self.functions[queue_spec.consumer].function.add_event_source(
+            self.functions[queue_spec.consumer].target.add_event_source(
                 sources.SqsEventSource(
                     routing.queues[logical],
                     batch_size=queue_spec.batch_size,
@@ -99,7 +108,7 @@ class Services(Construct):
                 "This queue is itself a DLQ: the on-failure destination of the "
                 f"{table_logical} stream's event source mapping, which no redrive policy names.",
             )
-            self.functions[consumer].function.add_event_source(
+            self.functions[consumer].target.add_event_source(
                 sources.DynamoEventSource(
                     data_store.tables[table_logical],
                     starting_position=lambda_.StartingPosition.TRIM_HORIZON,

@@ -82,14 +82,14 @@ class RedFireStack(Stack):
             "HttpApi",
             declaration=declaration,
             config=config,
-            handler=self.services.functions["api"].function,
+            handler=self.services.functions["api"].target,
         )
         self.websocket_api = WebSocketApi(
             self,
             "WebSocketApi",
             declaration=declaration,
             config=config,
-            handler=self.services.functions["ws"].function,
+            handler=self.services.functions["ws"].target,
             managers=[f for f in self.services.functions.values() if f.spec.manages_websockets],
         )
         self.schedules = Schedules(

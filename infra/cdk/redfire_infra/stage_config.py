@@ -114,6 +114,9 @@ class StageConfig:
     # The most an account's admin may set each risk limit and execution setting to (decimal
     # strings by key, redfire_core.domain.caps.CAP_KEYS); keys left out take DEFAULT_CAPS.
     limit_caps: dict[str, str] = field(default_factory=dict)
+    # Lambda SnapStart for every function (docs/deploy.md, "SnapStart"): each deploy
+    # publishes a version and a "live" alias that the triggers invoke. Off unless asked.
+    snapstart: bool = False
 
     def __post_init__(self) -> None:
         if self.log_retention_days not in _RETENTION_BY_DAYS:
@@ -143,6 +146,8 @@ class StageConfig:
         if self.quotas is not None:
             self._check_quotas(self.quotas)
         self._check_concurrency()
+        if not isinstance(self.snapstart, bool):
+            raise StageConfigError(f"{self.stage}: snapstart must be true or false")
 
     def _check_quotas(self, quotas: object) -> None:
         if not isinstance(quotas, dict) or set(quotas) - set(_QUOTA_VARIABLES):

@@ -134,6 +134,9 @@ class Function:
     fetches_market_data: bool = False  # calls external providers (their stage settings)
     enforces_quotas: bool = False  # gets the stage's per-account quotas (cdk.json "quotas")
     purpose: str = ""
+    # Keys of LAYERS the function runs with ("core" always; tests/infra/test_layers.py runs
+    # every handler with only these layers on its path).
+    layers: tuple[str, ...] = ("core",)
 
 
 @dataclass(frozen=True)
@@ -276,6 +279,55 @@ TABLES: dict[str, Table] = {
 
 # --- functions ------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class Layer:
+    """A Lambda layer: the locked closure (``uv.lock``) of the distributions in ``requires``
+    (names as uv.lock spells them, extras in brackets), less what the Python runtime provides
+    and, for every layer but ``core``, less what ``core`` holds. ``core`` also carries the
+    ``redfire_core`` package. Built by infra/cdk/redfire_infra/layer_contents.py."""
+
+    name: str
+    requires: tuple[str, ...]
+    purpose: str = ""
+
+
+CORE_LAYER = "core"
+
+LAYERS: dict[str, Layer] = {
+    layer.name: layer
+    for layer in (
+        Layer(
+            CORE_LAYER,
+            (
+                "aws-lambda-powertools[tracer]",
+                "pydantic",
+                "pydantic-settings",
+                # HS256 tokens and API keys (redfire_core.auth); RS256 needs the rs256 layer.
+                "pyjwt",
+                "pynamodb",
+                "python-ulid",
+            ),
+            purpose="redfire_core and what every function imports (<= 20 MB unzipped)",
+        ),
+        Layer(
+            "web",
+            ("fastapi", "mangum", "strawberry-graphql"),
+            purpose="the HTTP API's web stack: FastAPI, Starlette, Mangum, Strawberry",
+        ),
+        Layer(
+            "rs256",
+            ("cryptography",),
+            purpose="RS256 verification of an external identity provider's tokens (JWKS)",
+        ),
+        Layer(
+            "parquet",
+            ("pyarrow",),
+            purpose="Parquet uploads (redfire_core.providers.files), ingest only",
+        ),
+    )
+}
+
 FUNCTIONS: dict[str, Function] = {
     f.name: f
     for f in (
@@ -312,6 +364,7 @@ FUNCTIONS: dict[str, Function] = {
             buckets_read=("backtest-results",),  # presigned links to backtest results
             uses_timestream=True,
             purpose="HTTP API (FastAPI in Mangum)",
+            layers=(CORE_LAYER, "web", "rs256"),
         ),
         Function(
             "risk",
@@ -349,6 +402,7 @@ FUNCTIONS: dict[str, Function] = {
             uses_timestream=True,
             fetches_market_data=True,
             purpose="market data ingest: schedules, uploads, pushes, gap checks, backfills",
+            layers=(CORE_LAYER, "parquet"),
         ),
         Function(
             "outbox",
@@ -367,6 +421,7 @@ FUNCTIONS: dict[str, Function] = {
             reads_jwt_secret=True,
             manages_websockets=True,
             purpose="WebSocket routes: connect, disconnect, subscribe with resume, ping",
+            layers=(CORE_LAYER, "rs256"),
         ),
         Function(
             "pusher",
