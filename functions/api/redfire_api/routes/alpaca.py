@@ -256,10 +256,11 @@ def get_order(
 def cancel(
     order_id: str, request: Request, principal: Principal = Depends(require("trade"))
 ) -> Response:
+    store = trading_store()
     cancel_order(
-        trading_store(),
+        store,
         principal.account_id,
-        ulid_of(order_id),
+        _get_order(store, principal.account_id, order_id).id,  # Alpaca's 404 first
         correlation_id=correlation_id(request),
         now=datetime.now(UTC),
     )
@@ -299,7 +300,7 @@ def replace(
     new = replace_order(
         store,
         principal.account_id,
-        ulid_of(order_id),
+        _get_order(store, principal.account_id, order_id).id,  # Alpaca's 404 first
         {name: value for name, value in changes.items() if value is not None},
         correlation_id=correlation_id(request),
         now=datetime.now(UTC),
