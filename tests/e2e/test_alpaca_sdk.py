@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
 import httpx
 import pytest
 from alpaca.common.exceptions import APIError
+from alpaca.data.historical import CryptoHistoricalDataClient, StockHistoricalDataClient
+from alpaca.data.requests import CryptoBarsRequest, StockBarsRequest
+from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, OrderStatus, QueryOrderStatus, TimeInForce
 from alpaca.trading.models import Order
@@ -149,3 +153,32 @@ def test_numbers_go_out_as_strings(client: TradingClient, local_cloud: LocalClou
         },
     ).json()
     assert raw["qty"] == "1" and raw["status"] in ("pending_new", "new", "filled")
+
+
+def test_historical_bars_through_alpacas_data_clients(
+    client: TradingClient, local_cloud: LocalCloudProcess
+) -> None:
+    key, secret = client._api_key, client._secret_key
+    stocks = StockHistoricalDataClient(key, secret, url_override=local_cloud.api_url)
+    crypto = CryptoHistoricalDataClient(key, secret, url_override=local_cloud.api_url)
+    since = datetime.now(UTC) - timedelta(hours=3)
+    deadline = time.monotonic() + 30
+    while True:  # the demo feed writes a minute bar per symbol every minute
+        bars = stocks.get_stock_bars(
+            StockBarsRequest(
+                symbol_or_symbols=["GOOG", "MSFT"],
+                timeframe=TimeFrame(1, TimeFrameUnit.Minute),
+                start=since,
+            )
+        )
+        if "GOOG" in bars.data or time.monotonic() > deadline:  # type: ignore[union-attr]
+            break
+        time.sleep(1)
+    first = bars["GOOG"][0]  # type: ignore[index]
+    assert first.symbol == "GOOG" and first.high >= first.low and first.vwap is not None
+    coins = crypto.get_crypto_bars(
+        CryptoBarsRequest(
+            symbol_or_symbols="BTC/USD", timeframe=TimeFrame(1, TimeFrameUnit.Hour), start=since
+        )
+    )
+    assert coins["BTC/USD"][0].close > 0  # type: ignore[index]

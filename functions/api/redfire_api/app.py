@@ -47,9 +47,10 @@ def create_app() -> FastAPI:
     from redfire_api.routes import backtests
 
     app.include_router(backtests.router)
-    from redfire_api.routes import alpaca
+    from redfire_api.routes import alpaca, alpaca_data
 
     app.include_router(alpaca.router)
+    app.include_router(alpaca_data.router)
     # Light: the route imports Strawberry on the first GraphQL request, not here.
     from redfire_api import graphql_route
 
