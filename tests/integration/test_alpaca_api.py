@@ -8,6 +8,7 @@ from typing import Any
 from unittest.mock import patch
 
 import pytest
+from alpaca.trading.models import TradeActivity
 
 from redfire_api import security
 from redfire_core.adapters.trading_store import TradingStore
@@ -193,3 +194,16 @@ def test_cancel_is_204_and_a_final_order_is_not_cancelable(
         "canceled",
     )
     assert alpaca("DELETE", "/v2/orders/not-a-uuid", trader)[2]["code"] == 40410000
+
+
+def test_fills_are_alpacas_fill_activities(
+    seeded: TradingStore, decide_while_waiting: None
+) -> None:
+    trader = new_key(["read", "trade"])
+    order = alpaca("POST", "/v2/orders", trader, MARKET_BUY)[2]
+    status, _, activities = alpaca("GET", "/v2/account/activities/FILL", trader)
+    assert status == 200 and len(activities) == 1
+    fill = TradeActivity(**activities[0])  # alpaca-py's own model
+    assert str(fill.order_id) == order["id"] and fill.cum_qty == 2 and fill.leaves_qty == 0
+    assert fill.type == "fill" and fill.order_status == "filled"
+    assert alpaca("GET", "/v2/account/activities/DIV", trader)[2] == []

@@ -7,6 +7,7 @@ across deployments). Crypto symbols are written `BTC/USD` as Alpaca does (`BTC-U
 
 from __future__ import annotations
 
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 from uuid import NAMESPACE_URL, uuid5
@@ -15,7 +16,7 @@ from redfire_core.alpaca_dialect import STATUS, uuid_of
 from redfire_core.domain.calendars import Session
 from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.orders import FINAL_STATUSES, Order, OrderStatus
-from redfire_core.domain.positions import Account
+from redfire_core.domain.positions import Account, Fill
 from redfire_core.events import iso
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://redfire.dev/alpaca")
@@ -192,4 +193,29 @@ def calendar_shape(session: Session) -> dict[str, Any]:
         "session_open": f"{session.local_open:%H%M}",
         "session_close": f"{session.local_close:%H%M}",
         "settlement_date": session.day.isoformat(),
+    }
+
+
+def fill_activity(
+    account_id: str, fill: Fill, order: Order | None, cumulative: Decimal
+) -> dict[str, Any]:
+    """A fill as Alpaca's `FILL` activity; ``cumulative`` is the order's filled quantity
+    after it."""
+    ordered = order.quantity if order else cumulative
+    done = cumulative >= ordered
+    at = fill.executed_at.astimezone(UTC)
+    return {
+        "id": f"{at:%Y%m%d%H%M%S}{at.microsecond // 1000:03d}::{uuid5(NAMESPACE, fill.trade_id)}",
+        "account_id": account_uuid(account_id),
+        "activity_type": "FILL",
+        "transaction_time": at.isoformat(),
+        "type": "fill" if done else "partial_fill",
+        "price": text(fill.price),
+        "qty": text(fill.quantity),
+        "side": fill.side.value,
+        "symbol": fill.symbol,
+        "leaves_qty": text(max(ordered - cumulative, Decimal(0))),
+        "order_id": uuid_of(fill.order_id),
+        "cum_qty": text(cumulative),
+        "order_status": "filled" if done else "partially_filled",
     }

@@ -18,6 +18,7 @@ from redfire_api.alpaca_shapes import (
     asset_shape,
     asset_uuid,
     calendar_shape,
+    fill_activity,
     order_shape,
     position_shape,
     redfire_symbol,
@@ -499,3 +500,48 @@ def trading_calendar(
     if last < first:
         raise invalid("end", "end is before start")
     return [calendar_shape(s) for s in calendar.sessions(first, last)]
+
+
+@router.get("/account/activities")
+@router.get("/account/activities/{activity_type}")
+def account_activities(
+    activity_type: str | None = None,
+    direction: Literal["asc", "desc"] = "desc",
+    after: str | None = Query(None, max_length=64),
+    until: str | None = Query(None, max_length=64),
+    page_size: int = Query(100, ge=1, le=100),
+    page_token: str | None = Query(None, max_length=128),
+    principal: Principal = Depends(require("read")),
+) -> list[dict[str, Any]]:
+    """Fills (`FILL`), each with its order's cumulative and remaining quantity after it.
+    RedFire's other cash movements are at `/v1/account/activities`."""
+    if activity_type not in (None, "FILL"):
+        return []
+    store = trading_store()
+    start, end = _moment(after, "after"), _moment(until, "until")
+    fills = []
+    cursor: str | None = None
+    while True:
+        page = store.list_trades(principal.account_id, MAX_LIST, cursor)
+        fills += page.items
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    orders: dict[str, Order | None] = {}
+    cumulative: dict[str, Decimal] = {}
+    chosen = []
+    for fill in sorted(fills, key=lambda f: (f.executed_at, f.trade_id)):
+        if fill.order_id not in orders:
+            orders[fill.order_id] = store.get_order(principal.account_id, fill.order_id)
+        cumulative[fill.order_id] = cumulative.get(fill.order_id, Decimal(0)) + fill.quantity
+        if (start is None or fill.executed_at > start) and (end is None or fill.executed_at < end):
+            activity = fill_activity(
+                principal.account_id, fill, orders[fill.order_id], cumulative[fill.order_id]
+            )
+            chosen.append(activity)
+    if direction == "desc":
+        chosen.reverse()
+    if page_token:
+        ids = [a["id"] for a in chosen]
+        chosen = chosen[ids.index(page_token) + 1 :] if page_token in ids else []
+    return chosen[:page_size]
