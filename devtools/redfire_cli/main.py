@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         "docs", help="write the declaration's tables into docs/architecture.md and README.md"
     )
     docs.add_argument("--check", action="store_true", help="only report drift (exit 1)")
+    commands.add_parser(
+        "calendars", help="write the exchange session tables (from exchange-calendars)"
+    )
 
     backtest = commands.add_parser(
         "backtest",
@@ -246,6 +249,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from redfire_cli import docs_command
 
         return docs_command.main(check=args.check)
+    if args.command == "calendars":
+        from redfire_cli.calendars_command import run as run_calendars
+
+        return run_calendars()
     from redfire_cli import schemas
 
     return schemas.main()

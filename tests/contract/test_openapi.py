@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from redfire_api.app import create_app
+from redfire_api.problems import ALPACA_PREFIXES
 
 ORDER_SCHEMAS = ("PlaceOrder", "OrderView", "OrderPage")
 
@@ -27,10 +28,13 @@ def _types(node: object) -> set[str]:
     return set()
 
 
-def test_every_route_but_health_is_under_v1(openapi: dict[str, Any]) -> None:
-    # Given the documented paths, then all of them except /health are versioned
-    unversioned = [p for p in openapi["paths"] if p != "/health" and not p.startswith("/v1/")]
+def test_every_route_but_health_is_versioned(openapi: dict[str, Any]) -> None:
+    # Given the documented paths, then all of them except /health are under /v1 or, for the
+    # Alpaca-compatible surface, Alpaca's own versions
+    versions = ("/v1/", *ALPACA_PREFIXES)
+    unversioned = [p for p in openapi["paths"] if p != "/health" and not p.startswith(versions)]
     assert unversioned == []
+    assert any(p.startswith("/v2/") for p in openapi["paths"])
     assert "/health" in openapi["paths"]
 
 

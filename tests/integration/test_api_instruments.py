@@ -194,3 +194,17 @@ def test_instrument_writes_accept_an_idempotency_key(seeded: TradingStore) -> No
     assert (first[0], again[0]) == (201, 201) and first[2] == again[2]
     assert again[1]["idempotent-replayed"] == "true"
     assert audit_actions().count("instrument.created") == 1
+
+
+def test_an_instrument_can_follow_an_exchange_calendar(seeded: TradingStore) -> None:
+    # An exchange whose session table ships with the code is a calendar; another is not.
+    body = {**ETH, "symbol": "SPY", "asset_class": "equity", "calendar": "XNYS"}
+    status, _, created = call_api("POST", "/v1/instruments", body=body, token=operator())
+    assert (status, created["calendar"]) == (201, "XNYS")
+    refused, _, problem = call_api(
+        "POST",
+        "/v1/instruments",
+        body={**body, "symbol": "VOD", "calendar": "XLON"},
+        token=operator(),
+    )
+    assert refused == 422 and problem["errors"][0]["field"] == "calendar"

@@ -11,6 +11,7 @@ import pytest
 
 from redfire_api.app import create_app
 from redfire_core.adapters.trading_store import TradingStore
+from redfire_core.alpaca_dialect import uuid_of
 from redfire_core.domain.channels import ACCOUNT_CHANNELS
 from redfire_core.domain.roles import Role
 from tests.integration.conftest import call_api, call_ws, token_for
@@ -19,6 +20,8 @@ from tests.support.pipeline import Pipeline
 from tests.support.stream_fakes import RecordingPoster
 
 PUBLIC = {("GET", "/health"), ("POST", "/v1/auth/token")}
+# Path parameters that name no resource of an account: an instrument, a kind of activity.
+SHARED_PARAMETERS = ("symbol", "symbol_or_asset_id", "activity_type")
 # A body that is valid enough to reach the route's logic for each method and path.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/v1/orders/{order_id}"): {"quantity": "2"},
@@ -99,19 +102,27 @@ def snapshot(store: TradingStore) -> tuple[Any, ...]:
 
 
 def fill_path(path: str, a: dict[str, Any]) -> str:
+    alpaca = path.startswith("/v2/")  # Alpaca's surface names orders by their UUID form
     values = {
         "symbol": "GOOG",
-        "order_id": a["order_id"],
+        "symbol_or_asset_id": "GOOG",
+        "activity_type": "FILL",  # where A's fills would show, if they leaked
+        "order_id": uuid_of(a["order_id"]) if alpaca else a["order_id"],
         "key_id": a["key_id"],
         "client_order_id": a["client_order_id"],
     }
-    return re.sub(r"\{(\w+)\}", lambda m: str(values.get(m.group(1), a["order_id"])), path)
+    filled = re.sub(r"\{(\w+)\}", lambda m: str(values.get(m.group(1), a["order_id"])), path)
+    if path == "/v2/orders:by_client_order_id":
+        filled += f"?client_order_id={a['client_order_id']}"
+    return filled
 
 
 def secrets_of(a: dict[str, Any]) -> list[str]:
     return [
         a["order_id"],
         a["filled_id"],
+        uuid_of(a["order_id"]),
+        uuid_of(a["filled_id"]),
         a["client_order_id"],
         "a-filled-cid",
         a["key_id"],
@@ -132,7 +143,7 @@ def test_account_b_can_neither_read_nor_change_anything_of_account_a(
         leaked = [s for s in secrets_of(account_a) if s in text and s not in url]
         if leaked:
             leaks.append(f"{method} {path} -> {status}: {leaked}")
-        names_a = "{" in path and path.split("{")[1].split("}")[0] != "symbol"
+        names_a = "{" in path and path.split("{")[1].split("}")[0] not in SHARED_PARAMETERS
         if names_a and status < 400:
             wrong_status.append(f"{method} {path} -> {status}")
     assert leaks == []
@@ -155,6 +166,10 @@ def test_the_enumeration_covers_every_account_route() -> None:
         "/v1/account/activities",
         "/v1/trades",
         "/v1/audit",
+        "/v2/orders/{order_id}",
+        "/v2/orders:by_client_order_id",
+        "/v2/positions/{symbol_or_asset_id}",
+        "/v2/account",
     } <= covered
 
 

@@ -11,6 +11,8 @@ from redfire_api.idempotency import IdempotencyMiddleware, document
 from redfire_api.openapi_docs import document_problems
 from redfire_api.routes import (
     account,
+    alpaca,
+    alpaca_data,
     audit,
     auth,
     backtests,
@@ -41,7 +43,7 @@ def create_app() -> FastAPI:
         *(m.router for m in (health, auth, orders, trades, positions, account, instruments)),
         *(m.router for m in (keys, audit, marketdata, risk, strategies)),
         strategies.catalog_router,
-        *(m.router for m in (backtests, graphql_route)),
+        *(m.router for m in (backtests, graphql_route, alpaca, alpaca_data)),
     ):
         app.include_router(router)
     # Inside the correlation-id middleware below, so replayed answers carry the id too.

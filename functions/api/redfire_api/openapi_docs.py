@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from redfire_api.problems import MEDIA_TYPE
+from redfire_api.problems import MEDIA_TYPE, speaks_alpaca
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -40,6 +40,16 @@ AUTHENTICATED_ERRORS = {
     "429": "Rate limited (see Retry-After)",
 }
 PROBLEM = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+# Alpaca's dialect on its routes (`/v2`, `/v1beta3`): an 8-digit code and a message.
+ALPACA_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "integer", "description": "Alpaca's code, e.g. 40310000"},
+        "message": {"type": "string"},
+    },
+}
+ALPACA_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/AlpacaError"}}}
 
 
 def document_problems(app: FastAPI) -> None:
@@ -50,7 +60,9 @@ def document_problems(app: FastAPI) -> None:
         if app.openapi_schema:
             return app.openapi_schema
         schema = build()
-        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["Problem"] = PROBLEM_SCHEMA
+        components["AlpacaError"] = ALPACA_ERROR_SCHEMA
         for path, operations in schema.get("paths", {}).items():
             for operation in operations.values():
                 errors = (
@@ -59,8 +71,9 @@ def document_problems(app: FastAPI) -> None:
                     else AUTHENTICATED_ERRORS
                 )
                 responses = operation.setdefault("responses", {})
+                content = ALPACA_ERROR if speaks_alpaca(path) else PROBLEM
                 for status, description in errors.items():
-                    responses[status] = {"description": description, "content": PROBLEM}
+                    responses[status] = {"description": description, "content": content}
         schemas = schema["components"]["schemas"]
         schemas.pop("HTTPValidationError", None)
         schemas.pop("ValidationError", None)

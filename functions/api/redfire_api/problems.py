@@ -10,11 +10,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from redfire_core.alpaca_dialect import alpaca_error
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.quotas import QuotaExceeded
 from redfire_core.observability import logger
 
 PROBLEM_TYPE_BASE = "https://redfire.dev/problems/"
+ALPACA_PREFIXES = ("/v2/", "/v1beta3/")
 MEDIA_TYPE = "application/problem+json"
 
 # Domain codes that are not bad input but a conflict with the current state.
@@ -67,7 +69,27 @@ class Problem(Exception):
         self.headers = headers or {}
 
 
+def speaks_alpaca(path: str) -> bool:
+    """Alpaca's routes (`/v2`, `/v1beta3`) answer errors in Alpaca's dialect."""
+    return path.startswith(ALPACA_PREFIXES)
+
+
+def alpaca_response(problem: Problem) -> JSONResponse:
+    """``{"code": <8 digits>, "message": ...}`` with Alpaca's status for the RedFire code."""
+    error = alpaca_error(problem.code, problem.status)
+    message = problem.errors[0]["message"] if problem.errors else problem.detail
+    if problem.errors and problem.errors[0].get("field") not in (None, "body"):
+        message = f"{problem.errors[0]['field']}: {message}"
+    return JSONResponse(
+        {"code": error.code, "message": message},
+        status_code=error.status,
+        headers=problem.headers,
+    )
+
+
 def problem_response(problem: Problem, request: Request) -> JSONResponse:
+    if speaks_alpaca(request.url.path):
+        return alpaca_response(problem)
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + problem.code.lower().replace("_", "-"),
         "title": HTTPStatus(problem.status).phrase,

@@ -3,6 +3,7 @@ throttle of the token exchange."""
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 import time
@@ -27,13 +28,19 @@ from redfire_core.auth import (
     verify_token,
 )
 from redfire_core.config import get_settings
+from redfire_core.domain.errors import DomainError
 from redfire_core.domain.keys import KEY_PREFIX
+from redfire_core.domain.roles import ROLE_SCOPES
+from redfire_core.services.keys import check_key
 from redfire_core.snapstart import forget_on_restore
 
 # The outcome of authenticating a request (a Principal or the Problem), kept on its ASGI
 # scope: the idempotency middleware and the route's dependency then share one check and
 # one count against the rate limit.
 _OUTCOME = "redfire.authentication"
+# Alpaca's key headers (the `/v2` routes' clients send them instead of a bearer token).
+ALPACA_KEY_HEADER = "apca-api-key-id"
+ALPACA_SECRET_HEADER = "apca-api-secret-key"
 
 
 def unauthorized() -> Problem:
@@ -44,6 +51,13 @@ def unauthorized() -> Problem:
         "a valid bearer token is required",
         headers={"WWW-Authenticate": 'Bearer realm="redfire"'},
     )
+
+
+@forget_on_restore
+@cache
+def _checked_keys() -> dict[bytes, Principal]:
+    """Alpaca key headers already checked (digest of key id and secret -> principal)."""
+    return {}
 
 
 @forget_on_restore
@@ -99,6 +113,11 @@ def authenticate(request: Request) -> Principal:
 
 
 def _authenticate(request: Request) -> Principal:
+    key_id = request.headers.get(ALPACA_KEY_HEADER)
+    if key_id is not None:
+        principal = _key_principal(request, key_id, request.headers.get(ALPACA_SECRET_HEADER, ""))
+        check_rate(principal.subject)
+        return principal
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -110,6 +129,26 @@ def _authenticate(request: Request) -> Principal:
     if principal.subject.startswith(KEY_PREFIX) and not api_keys().is_live(principal.subject):
         raise unauthorized()
     check_rate(principal.subject)
+    return principal
+
+
+def _key_principal(request: Request, key_id: str, secret: str) -> Principal:
+    """The principal of an API key sent in Alpaca's headers. A successful check is kept per
+    container by key id and secret digest, so scrypt runs once per key and secret; a miss is
+    throttled before hashing as the token exchange is; revocation is checked every time."""
+    digest = hashlib.sha256(f"{key_id}\0{secret}".encode()).digest()
+    principal = _checked_keys().get(digest)
+    if principal is None:
+        throttle_token_exchange(request, key_id)
+        try:
+            key = check_key(api_keys(), key_id, secret)
+        except DomainError:
+            raise unauthorized() from None
+        scopes = frozenset(key.scopes) & frozenset(ROLE_SCOPES[key.role])
+        principal = Principal(key.key_id, key.account_id, key.role, scopes, f"apca:{key.key_id}")
+        _checked_keys()[digest] = principal
+    if not api_keys().is_live(key_id):
+        raise unauthorized()
     return principal
 
 

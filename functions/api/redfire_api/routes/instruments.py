@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 from redfire_api.deps import audit_log, trading_store
 from redfire_api.paging import Cursor, Limit, offset_page
 from redfire_api.problems import Problem, invalid
 from redfire_api.security import require, require_any
 from redfire_core.auth import Principal
+from redfire_core.calendars import calendar_names
 from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.money import decimal_pattern
 from redfire_core.services.instruments import (
@@ -35,7 +36,20 @@ def _positive(text: str) -> str:
 # A step or a minimum: a positive decimal string ("0.01", "1").
 PositiveDecimal = Annotated[str, Field(pattern=decimal_pattern(16, 12)), AfterValidator(_positive)]
 Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9._-]{0,31}$")]
-Calendar = Literal["24/7", "weekdays"]
+
+
+def _known_calendar(name: str) -> str:
+    if name not in calendar_names():
+        raise ValueError(f"unknown calendar; known: {', '.join(calendar_names())}")
+    return name
+
+
+# "24/7", "weekdays" or an exchange whose session table ships with the code ("XNYS").
+Calendar = Annotated[
+    str,
+    AfterValidator(_known_calendar),
+    WithJsonSchema({"type": "string", "enum": list(calendar_names())}),
+]
 DECIMAL_FIELDS = ("tick_size", "lot_size", "min_quantity")
 
 

@@ -650,5 +650,5 @@ def _instrument_from_item(item: m.InstrumentItem) -> Instrument:
         min_quantity=item.min_quantity,
         price_precision=int(item.price_precision),
         tradable=item.tradable,
-        calendar=item.calendar,  # type: ignore[arg-type]
+        calendar=item.calendar,
     )

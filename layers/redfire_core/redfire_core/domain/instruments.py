@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
 
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.money import is_multiple
-
-Calendar = Literal["24/7", "weekdays"]
 
 
 @dataclass(frozen=True)
@@ -22,7 +19,8 @@ class Instrument:
     min_quantity: Decimal
     price_precision: int
     tradable: bool = True
-    calendar: Calendar = "weekdays"
+    # "24/7", "weekdays" or an exchange code (redfire_core.domain.calendars)
+    calendar: str = "weekdays"
 
     def check_price(self, price: Decimal, field: str) -> None:
         if not is_multiple(price, self.tick_size):

@@ -34,13 +34,15 @@ def await_decision(
     *,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] | None = None,
+    pending: OrderStatus = OrderStatus.SUBMITTED,
 ) -> Order:
-    """``order`` as it stands once it is no longer ``submitted`` (accepted, denied or later),
-    or as it still stands when ``wait_seconds`` have passed."""
+    """``order`` as it stands once it is no longer ``pending`` (``submitted``: until the
+    decision, accepted, denied or later), or as it still stands when ``wait_seconds`` have
+    passed."""
     deadline = clock() + wait_seconds
     current = order
     delay = FIRST_DELAY_SECONDS
-    while current.status == OrderStatus.SUBMITTED:
+    while current.status == pending:
         left = deadline - clock()
         if left <= 0:
             break

@@ -116,6 +116,19 @@ def _revoke(
     return keys.get(key.key_id) or key
 
 
+def check_key(keys: ApiKeyStore, key_id: str, secret: str) -> ApiKey:
+    """The live key whose secret matches; the same refusal otherwise.
+
+    Exactly one scrypt hash whatever the key id (unknown, revoked or live), so the answer's
+    timing does not tell them apart."""
+    key = keys.get(key_id) if key_id.startswith(KEY_PREFIX) else None
+    computed = hash_secret(secret, key.salt if key is not None else UNKNOWN_KEY_SALT)
+    matches = key is not None and hmac.compare_digest(computed, key.secret_hash)
+    if key is None or not matches or key.is_revoked:
+        raise DomainError("UNAUTHORIZED", "the key id or secret is not valid")
+    return key
+
+
 def exchange(
     keys: ApiKeyStore,
     secret_value: str,
@@ -125,15 +138,8 @@ def exchange(
     secret: str,
     now: datetime,
 ) -> str:
-    """A 30-minute token for a live key whose secret matches; the same refusal otherwise.
-
-    Exactly one scrypt hash whatever the key id (unknown, revoked or live), so the answer's
-    timing does not tell them apart."""
-    key = keys.get(key_id) if key_id.startswith(KEY_PREFIX) else None
-    computed = hash_secret(secret, key.salt if key is not None else UNKNOWN_KEY_SALT)
-    matches = key is not None and hmac.compare_digest(computed, key.secret_hash)
-    if key is None or not matches or key.is_revoked:
-        raise DomainError("UNAUTHORIZED", "the key id or secret is not valid")
+    """A 30-minute token for a live key whose secret matches (``check_key``)."""
+    key = check_key(keys, key_id, secret)
     return issue_token(
         secret_value,
         account_id=key.account_id,

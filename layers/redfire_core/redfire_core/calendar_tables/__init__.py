@@ -1,0 +1,1 @@
+"""Exchange session tables (``<CODE>.txt``) written by ``redfire calendars``."""

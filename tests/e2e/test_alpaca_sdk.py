@@ -1,0 +1,184 @@
+"""An Alpaca bot unchanged but for its base URL: alpaca-py's TradingClient on the local cloud."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from uuid import UUID
+
+import httpx
+import pytest
+from alpaca.common.exceptions import APIError
+from alpaca.data.historical import CryptoHistoricalDataClient, StockHistoricalDataClient
+from alpaca.data.requests import CryptoBarsRequest, StockBarsRequest
+from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
+from alpaca.trading.client import TradingClient
+from alpaca.trading.enums import OrderSide, OrderStatus, QueryOrderStatus, TimeInForce
+from alpaca.trading.models import Order
+from alpaca.trading.requests import (
+    GetCalendarRequest,
+    GetOrdersRequest,
+    LimitOrderRequest,
+    MarketOrderRequest,
+    ReplaceOrderRequest,
+)
+
+from tests.e2e.harness import LocalCloudProcess
+
+pytestmark = pytest.mark.slow
+ACCOUNT = "alpaca-bot"
+
+
+@pytest.fixture(scope="module")
+def client(local_cloud: LocalCloudProcess) -> TradingClient:
+    opened = local_cloud.redfire("admin", "create-account", ACCOUNT, "--cash", "100000")
+    assert opened.returncode == 0, opened.stderr
+    key_id = re.search(r"key_id:\s+(\S+)", opened.stdout)
+    secret = re.search(r"secret:\s+(\S+)", opened.stdout)
+    assert key_id and secret
+    return TradingClient(key_id[1], secret[1], url_override=local_cloud.api_url)
+
+
+def wait_for(client: TradingClient, order: Order, status: OrderStatus) -> Order:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        current = client.get_order_by_id(order.id)
+        assert isinstance(current, Order)
+        if current.status == status:
+            return current
+        time.sleep(0.1)
+    raise AssertionError(f"order {order.id} never reached {status}: {current.status}")
+
+
+def test_account_and_clock_validate_against_alpaca_models(client: TradingClient) -> None:
+    account = client.get_account()
+    assert account.account_number == ACCOUNT  # type: ignore[union-attr]
+    assert account.cash == "100000" and account.status == "ACTIVE"  # type: ignore[union-attr]
+    clock = client.get_clock()
+    assert clock.next_close > clock.timestamp or clock.is_open  # type: ignore[union-attr]
+    days = client.get_calendar(GetCalendarRequest(start="2026-12-24", end="2026-12-28"))
+    assert [(d.date.isoformat(), d.close.strftime("%H:%M")) for d in days] == [  # type: ignore[union-attr]
+        ("2026-12-24", "13:00"),
+        ("2026-12-28", "16:00"),
+    ]
+
+
+def test_a_market_order_is_new_at_once_and_fills(client: TradingClient) -> None:
+    request = MarketOrderRequest(
+        symbol="GOOG", qty=2, side=OrderSide.BUY, time_in_force=TimeInForce.DAY
+    )
+    order = client.submit_order(request)
+    assert isinstance(order, Order) and isinstance(order.id, UUID)
+    # Decided in the same call, unless the decision takes longer than the 2 s bound.
+    assert order.status in (OrderStatus.NEW, OrderStatus.FILLED, OrderStatus.PENDING_NEW)
+    assert order.client_order_id  # always set
+    filled = wait_for(client, order, OrderStatus.FILLED)
+    assert Decimal(str(filled.filled_qty)) == 2 and filled.filled_at is not None
+    position = client.get_open_position("GOOG")
+    assert Decimal(position.qty) == 2 and position.side == "long"  # type: ignore[union-attr]
+    by_client_id = client.get_order_by_client_id(order.client_order_id)
+    assert by_client_id.id == order.id  # type: ignore[union-attr]
+
+
+def test_a_denial_is_an_api_error_403_with_alpacas_code(client: TradingClient) -> None:
+    far = LimitOrderRequest(
+        symbol="GOOG",
+        qty=1,
+        side=OrderSide.BUY,
+        time_in_force=TimeInForce.GTC,
+        limit_price=100000,
+    )
+    with pytest.raises(APIError) as raised:
+        client.submit_order(far)
+    assert raised.value.status_code == 403
+    assert raised.value.code == 40310000 and raised.value.message
+
+
+def test_bad_input_and_unknown_ids_speak_alpacas_dialect(client: TradingClient) -> None:
+    with pytest.raises(APIError) as raised:
+        client.get_order_by_id("00000000-0000-0000-0000-000000000000")
+    assert (raised.value.status_code, raised.value.code) == (404, 40410000)
+
+
+def test_replace_then_cancel_all_and_close_all(client: TradingClient) -> None:
+    bought = client.submit_order(
+        MarketOrderRequest(symbol="GOOG", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY)
+    )
+    assert isinstance(bought, Order)
+    price = Decimal(str(wait_for(client, bought, OrderStatus.FILLED).filled_avg_price))
+    # A bid 2% under the market: inside the 5% price band, so it rests.
+    bid = (price * Decimal("0.98")).quantize(Decimal("0.01"))
+    resting = client.submit_order(
+        LimitOrderRequest(
+            symbol="GOOG",
+            qty=1,
+            side=OrderSide.BUY,
+            time_in_force=TimeInForce.GTC,
+            limit_price=float(bid),
+        )
+    )
+    assert isinstance(resting, Order)
+    wait_for(client, resting, OrderStatus.NEW)
+    new = client.replace_order_by_id(resting.id, ReplaceOrderRequest(qty=3))
+    assert isinstance(new, Order) and new.replaces == resting.id and Decimal(str(new.qty)) == 3
+    wait_for(client, new, OrderStatus.NEW)
+    opened = client.get_orders(GetOrdersRequest(status=QueryOrderStatus.OPEN))
+    assert new.id in [o.id for o in opened]  # type: ignore[union-attr]
+
+    closed = client.close_all_positions(cancel_orders=True)
+
+    assert [answer.status for answer in closed] == [200], [a.body for a in closed]
+    assert wait_for(client, new, OrderStatus.CANCELED).canceled_at is not None
+    deadline = time.monotonic() + 10
+    while client.get_all_positions() and time.monotonic() < deadline:
+        time.sleep(0.1)  # the closing market order fills after its decision
+    assert client.get_all_positions() == [], [
+        (o.side, o.qty, o.status, o.filled_qty)
+        for o in client.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL))  # type: ignore[union-attr]
+    ]
+
+
+def test_numbers_go_out_as_strings(client: TradingClient, local_cloud: LocalCloudProcess) -> None:
+    order = client.submit_order(
+        MarketOrderRequest(symbol="GOOG", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY)
+    )
+    assert isinstance(order, Order)
+    raw = httpx.get(
+        f"{local_cloud.api_url}/v2/orders/{order.id}",
+        headers={
+            "APCA-API-KEY-ID": client._api_key or "",
+            "APCA-API-SECRET-KEY": client._secret_key or "",
+        },
+    ).json()
+    assert raw["qty"] == "1" and raw["status"] in ("pending_new", "new", "filled")
+
+
+def test_historical_bars_through_alpacas_data_clients(
+    client: TradingClient, local_cloud: LocalCloudProcess
+) -> None:
+    key, secret = client._api_key, client._secret_key
+    stocks = StockHistoricalDataClient(key, secret, url_override=local_cloud.api_url)
+    crypto = CryptoHistoricalDataClient(key, secret, url_override=local_cloud.api_url)
+    since = datetime.now(UTC) - timedelta(hours=3)
+    deadline = time.monotonic() + 30
+    while True:  # the demo feed writes a minute bar per symbol every minute
+        bars = stocks.get_stock_bars(
+            StockBarsRequest(
+                symbol_or_symbols=["GOOG", "MSFT"],
+                timeframe=TimeFrame(1, TimeFrameUnit.Minute),
+                start=since,
+            )
+        )
+        if "GOOG" in bars.data or time.monotonic() > deadline:  # type: ignore[union-attr]
+            break
+        time.sleep(1)
+    first = bars["GOOG"][0]  # type: ignore[index]
+    assert first.symbol == "GOOG" and first.high >= first.low and first.vwap is not None
+    coins = crypto.get_crypto_bars(
+        CryptoBarsRequest(
+            symbol_or_symbols="BTC/USD", timeframe=TimeFrame(1, TimeFrameUnit.Hour), start=since
+        )
+    )
+    assert coins["BTC/USD"][0].close > 0  # type: ignore[index]

@@ -1,0 +1,98 @@
+"""Alpaca's dialect: every status, every id and every error code has its Alpaca form."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from redfire_core.alpaca_dialect import (
+    ERRORS,
+    FORBIDDEN,
+    NOT_UNIQUE,
+    STATUS,
+    alpaca_error,
+    trade_update_event,
+    ulid_of,
+    uuid_of,
+)
+from redfire_core.domain.errors import DomainError
+from redfire_core.domain.orders import OrderStatus
+from redfire_core.events import new_id
+
+ROOT = Path(__file__).parents[2]
+PRODUCT = [
+    *ROOT.glob("layers/redfire_core/redfire_core/**/*.py"),
+    *ROOT.glob("functions/*/*/**/*.py"),
+]
+# Risk codes that are about setting limits (PUT /v1/risk/limits), not about an order.
+LIMIT_SETTING = {"RISK_LIMIT_INVALID", "RISK_LIMIT_ABOVE_CAP"}
+
+
+def codes_in_source(pattern: str) -> set[str]:
+    found: set[str] = set()
+    for path in PRODUCT:
+        found |= set(re.findall(pattern, path.read_text()))
+    return found
+
+
+def test_every_redfire_status_has_an_alpaca_status() -> None:
+    alpaca_statuses = {
+        "new",
+        "partially_filled",
+        "filled",
+        "done_for_day",
+        "canceled",
+        "expired",
+        "replaced",
+        "pending_cancel",
+        "pending_replace",
+        "accepted",
+        "pending_new",
+        "accepted_for_bidding",
+        "stopped",
+        "rejected",
+        "suspended",
+        "calculated",
+        "held",
+    }  # alpaca.trading.enums.OrderStatus
+    assert set(STATUS) == set(OrderStatus)
+    assert set(STATUS.values()) <= alpaca_statuses
+    assert (
+        STATUS[OrderStatus.SUBMITTED] == "pending_new" and STATUS[OrderStatus.DENIED] == "rejected"
+    )
+
+
+def test_an_order_id_and_its_uuid_convert_both_ways() -> None:
+    order_id = new_id()
+    assert ulid_of(uuid_of(order_id)) == order_id
+    with pytest.raises(DomainError) as raised:
+        ulid_of("not-a-uuid")
+    assert raised.value.code == "ORDER_NOT_FOUND"
+
+
+def test_every_pre_trade_denial_is_alpacas_403() -> None:
+    denials = codes_in_source(r'"(RISK_[A-Z_]+)"') - LIMIT_SETTING
+    assert len(denials) > 15
+    assert {code: alpaca_error(code, 422) for code in denials} == dict.fromkeys(denials, FORBIDDEN)
+
+
+def test_every_error_code_maps_to_an_alpaca_status_and_8_digit_code() -> None:
+    raised = codes_in_source(r'(?:DomainError|Problem)\(\s*(?:\d+,\s*)?"([A-Z][A-Z_]+)"')
+    assert {"ORDER_NOT_FOUND", "ORDER_PRICE_TICK", "UNAUTHORIZED"} <= raised
+    for code in raised:
+        error = alpaca_error(code, 422)
+        assert error.status in (400, 401, 403, 404, 422, 429), code
+        # Alpaca's codes start with an HTTP status; "client_order_id must be unique" is the
+        # one whose status (422) differs from its prefix (400), as Alpaca answers it.
+        prefix = 400 if error == NOT_UNIQUE else error.status
+        assert len(str(error.code)) == 8 and str(error.code).startswith(str(prefix)), code
+    assert set(ERRORS) - raised - codes_in_source(r'"([A-Z][A-Z_]+)"') == set()
+
+
+def test_fills_are_fill_or_partial_fill_by_the_order_after_them() -> None:
+    assert trade_update_event("OrderFilled", "filled") == "fill"
+    assert trade_update_event("OrderFilled", "partially_filled") == "partial_fill"
+    assert trade_update_event("OrderAccepted", "accepted") == "new"
+    assert trade_update_event("PositionChanged", "filled") is None
