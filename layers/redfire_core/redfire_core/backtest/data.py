@@ -30,7 +30,7 @@ class DataError(ValueError):
 class BarData:
     """Columns of one symbol's bars, sorted strictly by time."""
 
-    __slots__ = ("close", "high", "low", "open", "times", "volume")
+    __slots__ = ("_digest", "close", "high", "low", "open", "times", "volume")
 
     def __init__(
         self,
@@ -47,6 +47,29 @@ class BarData:
         self.low = list(map(float, low))
         self.close = list(map(float, close))
         self.volume = list(map(float, volume)) if volume is not None else [0.0] * len(times)
+        self._digest: str | None = None
+        self._validate()
+
+    @classmethod
+    def of_floats(
+        cls,
+        times: list[datetime],
+        open: list[float],
+        high: list[float],
+        low: list[float],
+        close: list[float],
+        volume: list[float] | None = None,
+    ) -> BarData:
+        """From lists that already hold floats (a reader's own columns), taken as they are
+        and validated as ``BarData(...)`` validates."""
+        bars = cls.__new__(cls)
+        bars.times, bars.open, bars.high, bars.low, bars.close = times, open, high, low, close
+        bars.volume = volume if volume is not None else [0.0] * len(times)
+        bars._digest = None
+        bars._validate()
+        return bars
+
+    def _validate(self) -> None:
         lengths = {len(self.times), len(self.open), len(self.high), len(self.low)}
         lengths |= {len(self.close), len(self.volume)}
         if len(lengths) != 1:
@@ -62,21 +85,30 @@ class BarData:
                 f"{problem} timestamp {stamps[i].isoformat()} at bar {i + 1}",
             )
         for column in (self.open, self.high, self.low, self.close):
-            if all(map(_POSITIVE, column)) and max(column) < math.inf:
+            # min() skips a NaN that is not first, the sum does not: both hold only for
+            # positive finite prices (or a sum that overflowed, settled value by value).
+            if min(column) > 0 and sum(column) < math.inf:
                 continue
-            i, value = next((i, v) for i, v in enumerate(column) if not 0 < v < math.inf)
-            raise DataError("DATA_INVALID_PRICE", f"price {value!r} at bar {i + 1} is not positive")
+            bad = next(((i, v) for i, v in enumerate(column) if not 0 < v < math.inf), None)
+            if bad is not None:
+                i, value = bad
+                raise DataError(
+                    "DATA_INVALID_PRICE", f"price {value!r} at bar {i + 1} is not positive"
+                )
 
     def __len__(self) -> int:
         return len(self.times)
 
     def content_hash(self) -> str:
-        """SHA-256 of the bars' times and values (for reproducibility hashes)."""
-        digest = hashlib.sha256()
-        digest.update(array("d", map(datetime.timestamp, self.times)).tobytes())
-        for column in (self.open, self.high, self.low, self.close, self.volume):
-            digest.update(array("d", column).tobytes())
-        return digest.hexdigest()
+        """SHA-256 of the bars' times and values (for reproducibility hashes); computed
+        once (a sweep hashes the same bars for every combination)."""
+        if self._digest is None:
+            digest = hashlib.sha256()
+            digest.update(array("d", map(datetime.timestamp, self.times)).tobytes())
+            for column in (self.open, self.high, self.low, self.close, self.volume):
+                digest.update(array("d", column).tobytes())
+            self._digest = digest.hexdigest()
+        return self._digest
 
 
 def parse_time(text: str) -> datetime:
@@ -176,16 +208,23 @@ def _read_plain(text: str) -> BarData | None:
         if times[0].tzinfo is None:  # date-only stamps ignore the suffix: still UTC
             times = [t.replace(tzinfo=UTC) for t in times]
         values = {
-            name: list(map(float, flat[names.index(name) :: width]))
+            name: _floats(flat[names.index(name) :: width])
             for name in ("open", "high", "low", "close")
         }
-        volume = (
-            list(map(float, flat[names.index("volume") :: width]))
-            if "volume" in names[1:]
-            else None
-        )
-        return BarData(
+        volume = _floats(flat[names.index("volume") :: width]) if "volume" in names[1:] else None
+        return BarData.of_floats(
             times, values["open"], values["high"], values["low"], values["close"], volume
         )
     except (ValueError, TypeError):  # includes DataError; an offset in a stamp, etc.
         return None
+
+
+def _floats(texts: list[str]) -> list[float]:
+    """``float`` of each text; a column of few distinct texts (volumes in whole units)
+    converts each distinct text once."""
+    if len(texts) > 4096 and len(set(texts[:2048])) < 512:
+        distinct = list(dict.fromkeys(texts))
+        if len(distinct) * 4 < len(texts):
+            table = dict(zip(distinct, map(float, distinct), strict=True))
+            return list(map(table.__getitem__, texts))
+    return list(map(float, texts))

@@ -24,9 +24,12 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import repeat
+from math import nan as NAN
+from operator import add, mul, sub
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -127,6 +130,7 @@ class BacktestBroker:
         self.pending: list[StrategyOrder] = []
         self.done: list[StrategyOrder] = []
         self.index = 0
+        self.equity_curve = [settings.cash] * len(data)
         self.size = 0.0  # sum of trade sizes
         self.cost = 0.0  # sum of size x entry price
         self.strategy: Strategy | None = None
@@ -360,6 +364,166 @@ def reproducibility_hash(
     return hashlib.sha256(document.encode()).hexdigest()
 
 
+def _declares_signals(strategy: Strategy) -> bool:
+    """True when the class that gives ``strategy`` its ``on_bar`` also declares the bars
+    it acts on (a subclass that overrides ``on_bar`` alone keeps every bar)."""
+    owners = {}
+    for hook in ("on_bar", "signal_bars"):
+        owners[hook] = next(k for k in type(strategy).__mro__ if hook in k.__dict__)
+    return owners["signal_bars"] is not Strategy and owners["signal_bars"] is owners["on_bar"]
+
+
+def _liquidate(broker: BacktestBroker, i: int) -> None:
+    """Equity at or below zero on bar ``i``: close everything at its close and stop."""
+    close = broker.data.close[i]
+    for trade in list(broker.trades):
+        broker._close(trade, close, i)
+    broker.cash = 0.0
+    equity = broker.equity_curve
+    equity[i:] = [0.0] * (len(equity) - i)
+
+
+def _run_every_bar(
+    broker: BacktestBroker,
+    strategy: Strategy,
+    precomputed: list[tuple[Indicator, list[float]]],
+) -> tuple[int, bool]:
+    """The general loop: indicators, equity and ``on_bar`` on every bar. Returns the
+    warm-up bar (-1: never ready) and whether equity ran out."""
+    data = broker.data
+    indicators = strategy.indicators
+    times, opens, highs, lows, closes, volumes = (
+        data.times,
+        data.open,
+        data.high,
+        data.low,
+        data.close,
+        data.volume,
+    )
+    n = len(closes)
+    on_bar = strategy.on_bar
+    fresh = {id(ind) for ind, _ in precomputed}
+    close_fed = [
+        ind.update
+        for ind in indicators
+        if id(ind) not in fresh and type(ind).update_bar is Indicator.update_bar
+    ]
+    bar_fed = [
+        ind.update_bar for ind in indicators if type(ind).update_bar is not Indicator.update_bar
+    ]
+    equity = broker.equity_curve
+    warmup = -1 if indicators else 0
+    pending = broker.pending
+    for i in range(n):
+        broker.index = i
+        if pending:
+            broker.work_orders(i)
+        close = closes[i]
+        for ind, values in precomputed:
+            ind.previous = ind.value
+            ind.value = values[i]
+        for update in close_fed:
+            update(close)
+        if bar_fed:
+            high, low = highs[i], lows[i]
+            for update_bar in bar_fed:
+                update_bar(high, low, close)
+        if broker.trades:
+            value = broker.cash + close * broker.size - broker.cost
+            equity[i] = value
+            if value <= 0:
+                _liquidate(broker, i)
+                return warmup, True
+        else:
+            equity[i] = broker.cash
+        if warmup < 0:
+            if all(ind.ready for ind in indicators):
+                warmup = i
+            continue
+        if i > warmup:
+            on_bar(Bar(i, times[i], opens[i], highs[i], lows[i], close, volumes[i]))
+    return warmup, False
+
+
+def _run_signal_bars(
+    broker: BacktestBroker,
+    strategy: Strategy,
+    precomputed: list[tuple[Indicator, list[float]]],
+    signals: Iterable[int],
+) -> tuple[int, bool]:
+    """The same run for a strategy whose indicators are all precomputed and whose
+    ``on_bar`` acts only on the bars ``signal_bars`` names: those bars and the bars with
+    working orders are handled one by one, as the general loop does; in between, with
+    nothing to do, only the equity moves, column-wise and in the same arithmetic."""
+    data = broker.data
+    times, opens, highs, lows, closes, volumes = (
+        data.times,
+        data.open,
+        data.high,
+        data.low,
+        data.close,
+        data.volume,
+    )
+    n = len(closes)
+    # Warm-up: the first bar on which every indicator has a value (a precomputed series
+    # of positive prices keeps its value once it has one).
+    warmup = max(next((i for i, v in enumerate(values) if v == v), n) for _, values in precomputed)
+    if warmup >= n:
+        return -1, False
+    on_bar = strategy.on_bar
+    equity = broker.equity_curve
+    pending = broker.pending
+    active = iter(sorted({i for i in signals if warmup < i < n}))
+    signal = next(active, n)
+    i = 0
+    while i < n:
+        if not pending and i < signal:  # quiet bars up to the next signal
+            if broker.trades:
+                cash, size, cost = broker.cash, broker.size, broker.cost
+                values = list(
+                    map(sub, map(add, repeat(cash), map(mul, closes[i:signal], repeat(size))),
+                        repeat(cost))
+                )  # fmt: skip
+                equity[i:signal] = values
+                if min(values) <= 0:
+                    i += next(k for k, value in enumerate(values) if value <= 0)
+                    broker.index = i
+                    _set_indicators(precomputed, i)
+                    _liquidate(broker, i)
+                    return warmup, True
+            else:
+                equity[i:signal] = [broker.cash] * (signal - i)
+            i = signal
+            continue
+        broker.index = i
+        if pending:  # worked before the bar's indicator values, as in the general loop
+            _set_indicators(precomputed, i - 1)
+            broker.work_orders(i)
+        close = closes[i]
+        if broker.trades:
+            value = broker.cash + close * broker.size - broker.cost
+            equity[i] = value
+            if value <= 0:
+                _set_indicators(precomputed, i)
+                _liquidate(broker, i)
+                return warmup, True
+        else:
+            equity[i] = broker.cash
+        if i == signal:
+            _set_indicators(precomputed, i)
+            on_bar(Bar(i, times[i], opens[i], highs[i], lows[i], close, volumes[i]))
+            signal = next(active, n)
+        i += 1
+    _set_indicators(precomputed, n - 1)
+    return warmup, False
+
+
+def _set_indicators(precomputed: list[tuple[Indicator, list[float]]], i: int) -> None:
+    for ind, values in precomputed:
+        ind.previous = values[i - 1] if i else NAN
+        ind.value = values[i]
+
+
 def run_backtest(
     strategy_class: type[Strategy],
     data: BarData,
@@ -382,78 +546,35 @@ def run_backtest(
             "DATA_TOO_SHORT",
             f"too few bars: {n}, but the indicators of {strategy_class.name!r} need {needed}",
         )
-    times, opens, highs, lows, closes, volumes = (
-        data.times,
-        data.open,
-        data.high,
-        data.low,
-        data.close,
-        data.volume,
-    )
-    on_bar = strategy.on_bar
+    closes = data.close
     # Close-fed indicators that can compute their whole series in one loop (SMA) are
     # precomputed; the loop then only moves their value along. Same numbers as update().
-    precomputed = [
+    precomputed: list[tuple[Indicator, list[float]]] = [
         (ind, ind.series(closes)) for ind in indicators if isinstance(ind, SMA) and type(ind) is SMA
     ]
-    fresh = {id(ind) for ind, _ in precomputed}
-    close_fed = [
-        ind.update
-        for ind in indicators
-        if id(ind) not in fresh and type(ind).update_bar is Indicator.update_bar
-    ]
-    bar_fed = [
-        ind.update_bar for ind in indicators if type(ind).update_bar is not Indicator.update_bar
-    ]
-    equity = [settings.cash] * n
-    warmup = -1 if indicators else 0
-    pending = broker.pending
-    stopped = False
-    for i in range(n):
-        broker.index = i
-        if pending:
-            broker.work_orders(i)
-        close = closes[i]
+    signals: Iterable[int] | None = None
+    if indicators and len(precomputed) == len(indicators) and _declares_signals(strategy):
         for ind, values in precomputed:
-            ind.previous = ind.value
-            ind.value = values[i]
-        for update in close_fed:
-            update(close)
-        if bar_fed:
-            high, low = highs[i], lows[i]
-            for update_bar in bar_fed:
-                update_bar(high, low, close)
-        if broker.trades:
-            value = broker.cash + close * broker.size - broker.cost
-            equity[i] = value
-            if value <= 0:
-                for trade in list(broker.trades):
-                    broker._close(trade, close, i)
-                broker.cash = 0.0
-                for j in range(i, n):
-                    equity[j] = 0.0
-                stopped = True
-                break
-        else:
-            equity[i] = broker.cash
-        if warmup < 0:
-            if all(ind.ready for ind in indicators):
-                warmup = i
-            continue
-        if i > warmup:
-            on_bar(Bar(i, times[i], opens[i], highs[i], lows[i], close, volumes[i]))
+            ind.history = values
+        signals = strategy.signal_bars()
+    if signals is None:
+        warmup, stopped = _run_every_bar(broker, strategy, precomputed)
+    else:
+        warmup, stopped = _run_signal_bars(broker, strategy, precomputed, signals)
     if warmup < 0:
         raise DataError(
             "DATA_TOO_SHORT",
             f"the indicators of {strategy_class.name!r} never became ready in {n} bars",
         )
+    equity = broker.equity_curve
     if not stopped:
         # Close what is open on the last bar at its open, then work the orders placed
         # on that bar there too (a strategy's own close then finds nothing to close).
         last = n - 1
+        broker.index = last
         for trade in list(broker.trades):
-            broker._close(trade, opens[last], last)
-        if pending:
+            broker._close(trade, data.open[last], last)
+        if broker.pending:
             broker.work_orders(last)
         equity[last] = broker.cash + closes[last] * broker.size - broker.cost
     return BacktestResult(

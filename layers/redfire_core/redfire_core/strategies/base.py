@@ -12,7 +12,7 @@ floats inside a run; Decimal lives at the edges.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, TypeVar
 
@@ -216,6 +216,14 @@ class Strategy:
 
     def on_bar(self, bar: Bar) -> None:
         """Called once per bar, after the indicators have taken it."""
+
+    def signal_bars(self) -> Iterable[int] | None:
+        """Optional, for speed: the bars on which ``on_bar`` may act, read from the
+        indicators' precomputed ``history`` (a backtest precomputes every SMA). A backtest
+        then calls ``on_bar`` only there and moves the equity column-wise in between.
+        Declare it in the class that defines ``on_bar`` (a subclass overriding ``on_bar``
+        alone gets every bar). None, the default: every bar."""
+        return None
 
     def on_fill(self, fill: Fill) -> None:
         """Called for every execution of this strategy's orders."""

@@ -8,16 +8,19 @@ special cases), so a crossover that hinges on the last bits agrees with it.
 
 from __future__ import annotations
 
+import itertools
 import math
+import operator
 from collections import deque
 
 NAN = math.nan
 
 
 class Indicator:
-    """Base: the current and previous value, and how many bars it needs."""
+    """Base: the current and previous value, and how many bars it needs. ``history`` is
+    the whole series when a backtest has precomputed it (else None)."""
 
-    __slots__ = ("needed", "previous", "value")
+    __slots__ = ("history", "needed", "previous", "value")
 
     def __init__(self, needed: int) -> None:
         if needed < 1:
@@ -25,6 +28,7 @@ class Indicator:
         self.needed = needed
         self.value = NAN
         self.previous = NAN
+        self.history: list[float] | None = None
 
     @property
     def ready(self) -> bool:
@@ -307,6 +311,16 @@ class Lowest(Highest):
         self._window.append(value)
         self.value = min(self._window) if len(self._window) == self.n else NAN
         return self.value
+
+
+def crossing_bars(a: list[float], b: list[float]) -> list[int]:
+    """The bars ``i`` on which ``crossover`` holds between the series ``a`` and ``b``
+    either way (a above b or b above a), computed column-wise."""
+    below = list(map(operator.lt, a, b))
+    above = list(map(operator.gt, a, b))
+    ups = map(operator.and_, below, above[1:])
+    downs = map(operator.and_, above, below[1:])
+    return list(itertools.compress(range(1, len(a)), map(operator.or_, ups, downs)))
 
 
 def crossover(a: Indicator | float, b: Indicator | float) -> bool:
