@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-_POSITIVE = (0.0).__lt__
+_BLOCK = 1 << 20  # characters of CSV split at a time
 
 
 class DataError(ValueError):
@@ -184,37 +184,53 @@ def read_rows(rows: Iterable[list[str]]) -> BarData:
         return BarData(times, opens, highs, lows, closes, volumes)
     except DataError as exc:
         if "at bar " in str(exc):  # bar k is on line k + 1
-            head, _, bar = str(exc).rpartition("at bar ")
-            raise DataError(exc.code, f"{head}on line {int(bar) + 1}") from None
+            head, _, tail = str(exc).rpartition("at bar ")
+            bar, _, rest = tail.partition(" ")
+            message = f"{head}on line {int(bar) + 1}{' ' if rest else ''}{rest}"
+            raise DataError(exc.code, message) from None
         raise
 
 
 def _read_plain(text: str) -> BarData | None:
     """The common case in bulk, column by column; None when anything is unusual, and
-    ``read_rows`` then reads row by row and names the line at fault."""
-    header, _, body = text.replace("\r", "").partition("\n")
-    names = [name.strip().lower() for name in header.split(",")]
-    if not all(c in names[1:] for c in ("open", "high", "low", "close")):
+    ``read_rows`` then reads row by row and names the line at fault. Read in blocks of
+    lines, so the texts of one block are freed before the next is split."""
+    if "\r" in text:
+        text = text.replace("\r", "")
+    start = text.find("\n") + 1
+    names = [name.strip().lower() for name in text[: start - 1 if start else None].split(",")]
+    if not start or not all(c in names[1:] for c in ("open", "high", "low", "close")):
         return None
-    body = body.strip("\n")
-    if not body or "\n\n" in body:
+    end = len(text)
+    while end > start and text[end - 1] == "\n":
+        end -= 1
+    while start < end and text[start] == "\n":
+        start += 1
+    if start == end or text.find("\n\n", start, end) != -1:
         return None
     width = len(names)
-    flat = body.replace("\n", ",").split(",")
-    if len(flat) != (body.count("\n") + 1) * width:
-        return None
+    columns = [names.index(name) for name in ("open", "high", "low", "close")]
+    if "volume" in names[1:]:
+        columns.append(names.index("volume"))
+    times: list[datetime] = []
+    values: list[list[float]] = [[] for _ in columns]
     try:
-        times = list(map(datetime.fromisoformat, map("{}+00:00".format, flat[0::width])))
+        while start < end:
+            stop = text.find("\n", min(start + _BLOCK, end), end)
+            stop = end if stop < 0 else stop
+            block = text[start:stop]
+            flat = block.replace("\n", ",").split(",")
+            if len(flat) != (block.count("\n") + 1) * width:
+                return None
+            times += map(datetime.fromisoformat, map("{}+00:00".format, flat[0::width]))
+            for column, index in zip(values, columns, strict=True):
+                column += _floats(flat[index::width])
+            start = stop + 1
         if times[0].tzinfo is None:  # date-only stamps ignore the suffix: still UTC
             times = [t.replace(tzinfo=UTC) for t in times]
-        values = {
-            name: _floats(flat[names.index(name) :: width])
-            for name in ("open", "high", "low", "close")
-        }
-        volume = _floats(flat[names.index("volume") :: width]) if "volume" in names[1:] else None
-        return BarData.of_floats(
-            times, values["open"], values["high"], values["low"], values["close"], volume
-        )
+        opens, highs, lows, closes = values[:4]
+        volume = values[4] if len(values) > 4 else None
+        return BarData.of_floats(times, opens, highs, lows, closes, volume)
     except (ValueError, TypeError):  # includes DataError; an offset in a stamp, etc.
         return None
 
