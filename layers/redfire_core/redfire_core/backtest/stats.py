@@ -10,6 +10,7 @@ returns are net of both commissions relative to the entry notional.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 import operator
@@ -150,13 +151,24 @@ def _period_key(moment: datetime, freq_days: int) -> tuple[int, ...]:
     return (moment.date().toordinal(),)
 
 
+def _weekend_bars(days: list[int]) -> int:
+    """How many of the bars (their day ordinals, sorted) fall on a Saturday or Sunday."""
+    count = 0
+    for day in dict.fromkeys(days):
+        if (day + 6) % 7 >= 5:  # date.weekday() of an ordinal
+            count += bisect.bisect_right(days, day) - bisect.bisect_left(days, day)
+    return count
+
+
 def _drawdowns(equity: list[float]) -> list[float]:
-    """1 - equity / running peak, value by value (any equity, a zero peak included)."""
+    """1 - equity / running peak (a plain loop beats ``accumulate(equity, max)``)."""
     peak = -math.inf
     dd: list[float] = []
+    append = dd.append
     for value in equity:
-        peak = value if value > peak else peak
-        dd.append(1 - value / peak if peak else 0.0)
+        if value > peak:
+            peak = value
+        append(1 - value / peak if peak else 0.0)
     return dd
 
 
@@ -168,12 +180,8 @@ def compute_statistics(result: BacktestResult) -> Statistics:
     n = len(equity)
     trades = result.trades
 
-    # Drawdowns (column-wise; the running peak is positive as equity starts at the cash).
-    if equity[0] > 0:
-        peaks = list(itertools.accumulate(equity, max))
-        dd = list(map(operator.sub, itertools.repeat(1.0), map(operator.truediv, equity, peaks)))
-    else:
-        dd = _drawdowns(equity)
+    # Drawdowns.
+    dd = _drawdowns(equity)
     zeros = list(itertools.compress(range(n), map(operator.eq, dd, itertools.repeat(0.0))))
     if not zeros or zeros[-1] != n - 1:
         zeros.append(n - 1)
@@ -195,7 +203,8 @@ def compute_statistics(result: BacktestResult) -> Statistics:
     # Daily (weekly, monthly, yearly) returns.
     period = _period(times)
     freq_days = period.days
-    weekend_share = sum(map((4).__lt__, map(datetime.weekday, times))) / n
+    days = list(map(datetime.toordinal, times))
+    weekend_share = _weekend_bars(days) / n
     have_weekends = weekend_share > 2 / 7 * 0.6
     annual = (
         52
@@ -212,9 +221,7 @@ def compute_statistics(result: BacktestResult) -> Statistics:
             last_per_period[_period_key(moment, freq_days)] = value
         period_values = list(last_per_period.values())
     else:  # days: the last equity of each calendar day (the key keeps the first's place)
-        period_values = list(
-            dict(zip(map(datetime.toordinal, times), equity, strict=True)).values()
-        )
+        period_values = list(dict(zip(days, equity, strict=True)).values())
     day_returns = [b / a - 1 for a, b in itertools.pairwise(period_values)]
     gmean_day = geometric_mean(day_returns) if day_returns else 0.0
     if gmean_day != gmean_day:
