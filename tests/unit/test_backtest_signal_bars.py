@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from redfire_core.backtest.data import BarData
 from redfire_core.backtest.engine import BacktestResult, BacktestSettings, run_backtest
-from redfire_core.strategies import Bar, Strategy
+from redfire_core.strategies import Bar, Fill, Strategy, StrategyOrder
 from redfire_core.strategies.builtin import SmaCross
 from redfire_core.strategies.indicators import SMA, crossing_bars, crossover
 
@@ -153,3 +153,33 @@ def test_a_short_ruined_between_signals_stops_where_the_general_loop_stops() -> 
     assert ruined < len(data) - 1 and ruined not in crossing_bars(
         SMA(5).series(data.close), SMA(2).series(data.close)
     )
+
+
+class Watching(LimitCross):
+    """Records in its state what its fill and order hooks see (the indicators too)."""
+
+    def on_fill(self, fill: Fill) -> None:
+        seen = (vars_of(fill), self.fast.value, self.fast.previous, self.slow.value)
+        self.state.setdefault("seen", []).append(seen)
+
+    def on_order(self, order: StrategyOrder) -> None:
+        seen = (order.id, order.status, self.fast.value, self.slow.previous)
+        self.state.setdefault("seen", []).append(seen)
+
+
+class WatchingEveryBar(Watching):
+    def on_bar(self, bar: Bar) -> None:
+        super().on_bar(bar)
+
+
+@settings(max_examples=60, deadline=None)
+@given(moves=moves)
+def test_fill_and_order_hooks_see_what_they_see_bar_by_bar(moves: list[float]) -> None:
+    data = walk(moves)
+    if len(data) < 8:
+        return
+    run = BacktestSettings(10_000.0, 0.001)
+    signal = run_backtest(Watching, data, {}, run)
+    general = run_backtest(WatchingEveryBar, data, {}, run)
+    same(signal, general)
+    assert signal.state == general.state

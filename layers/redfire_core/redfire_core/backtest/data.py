@@ -12,9 +12,12 @@ import itertools
 import math
 import operator
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
 
 _BLOCK = 1 << 20  # characters of CSV split at a time
 
@@ -30,7 +33,7 @@ class DataError(ValueError):
 class BarData:
     """Columns of one symbol's bars, sorted strictly by time."""
 
-    __slots__ = ("_digest", "close", "high", "low", "open", "times", "volume")
+    __slots__ = ("_derived", "_digest", "close", "high", "low", "open", "times", "volume")
 
     def __init__(
         self,
@@ -48,6 +51,7 @@ class BarData:
         self.close = list(map(float, close))
         self.volume = list(map(float, volume)) if volume is not None else [0.0] * len(times)
         self._digest: str | None = None
+        self._derived: dict[Hashable, Any] = {}
         self._validate()
 
     @classmethod
@@ -66,6 +70,7 @@ class BarData:
         bars.times, bars.open, bars.high, bars.low, bars.close = times, open, high, low, close
         bars.volume = volume if volume is not None else [0.0] * len(times)
         bars._digest = None
+        bars._derived = {}
         bars._validate()
         return bars
 
@@ -95,6 +100,15 @@ class BarData:
                 raise DataError(
                     "DATA_INVALID_PRICE", f"price {value!r} at bar {i + 1} is not positive"
                 )
+
+    def derived(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        """``compute()``, kept under ``key`` for these bars: a series derived from them
+        (an SMA of the closes) is computed once for every run of a sweep. Read-only."""
+        try:
+            return self._derived[key]  # type: ignore[no-any-return]
+        except KeyError:
+            value = self._derived[key] = compute()
+            return value
 
     def __len__(self) -> int:
         return len(self.times)

@@ -24,9 +24,10 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from itertools import repeat
 from math import nan as NAN
 from operator import add, mul, sub
@@ -134,6 +135,10 @@ class BacktestBroker:
         self.size = 0.0  # sum of trade sizes
         self.cost = 0.0  # sum of size x entry price
         self.strategy: Strategy | None = None
+        # The strategy's own on_fill / on_order, None when it keeps the base's no-ops
+        # (then no Fill is built for nobody).
+        self.on_fill: Callable[[Fill], None] | None = None
+        self.on_order: Callable[[StrategyOrder], None] | None = None
         self.risk: RiskGate | None = None
         if settings.risk_limits is not None:
             from redfire_core.backtest.risk_gate import RiskGate
@@ -268,9 +273,18 @@ class BacktestBroker:
             self.cash -= abs(need) * price * rate
         self._fill(order, side * units, price, i)
 
+    def attach(self, strategy: Strategy) -> None:
+        """Trade for ``strategy``: its fills and ended orders are reported to it."""
+        self.strategy = strategy
+        kind = type(strategy)
+        self.on_fill = strategy.on_fill if kind.on_fill is not Strategy.on_fill else None
+        self.on_order = strategy.on_order if kind.on_order is not Strategy.on_order else None
+
     def _margin_available(self, i: int) -> float:
         last = self.data.close[i]
         equity = self.cash + last * self.size - self.cost
+        if not self.trades:
+            return max(0.0, equity)  # equity - 0 (an empty sum) is equity
         used = sum(abs(t.size) * last for t in self.trades)
         return max(0.0, equity - used)
 
@@ -304,17 +318,17 @@ class BacktestBroker:
     def _notify_fill(self, order: StrategyOrder, quantity: float, price: float, i: int) -> None:
         order.filled_quantity = abs(quantity)
         order.fill_price = price
-        strategy = self.strategy
-        if strategy is not None:
+        on_fill = self.on_fill
+        if on_fill is not None:
             commission = abs(quantity) * price * self.rate
-            strategy.on_fill(Fill(order.id, quantity, price, commission, i, self.data.times[i]))
+            on_fill(Fill(order.id, quantity, price, commission, i, self.data.times[i]))
 
     def _finish(self, order: StrategyOrder, status: str, reason: str) -> None:
         order.status = status
         order.reason = reason
         self.done.append(order)
-        if self.strategy is not None:
-            self.strategy.on_order(order)
+        if self.on_order is not None:
+            self.on_order(order)
 
 
 def _cost(units: float, price: float, rate: float) -> float:
@@ -471,6 +485,7 @@ def _run_signal_bars(
     if warmup >= n:
         return -1, False
     on_bar = strategy.on_bar
+    hooks = broker.on_fill is not None or broker.on_order is not None
     equity = broker.equity_curve
     pending = broker.pending
     active = iter(sorted({i for i in signals if warmup < i < n}))
@@ -496,8 +511,9 @@ def _run_signal_bars(
             i = signal
             continue
         broker.index = i
-        if pending:  # worked before the bar's indicator values, as in the general loop
-            _set_indicators(precomputed, i - 1)
+        if pending:
+            if hooks:  # they see the indicators as the general loop shows them here
+                _set_indicators(precomputed, i - 1)
             broker.work_orders(i)
         close = closes[i]
         if broker.trades:
@@ -536,7 +552,7 @@ def run_backtest(
     settings = settings or BacktestSettings()
     broker = BacktestBroker(data, settings)
     strategy = strategy_class(broker, params or {}, state)
-    broker.strategy = strategy
+    broker.attach(strategy)
     strategy.on_start()
     indicators = strategy.indicators
     n = len(data)
@@ -548,9 +564,12 @@ def run_backtest(
         )
     closes = data.close
     # Close-fed indicators that can compute their whole series in one loop (SMA) are
-    # precomputed; the loop then only moves their value along. Same numbers as update().
+    # precomputed (once per bars and period: a sweep shares them); the loop then only moves
+    # their value along. Same numbers as update().
     precomputed: list[tuple[Indicator, list[float]]] = [
-        (ind, ind.series(closes)) for ind in indicators if isinstance(ind, SMA) and type(ind) is SMA
+        (ind, data.derived(("sma", ind.n), partial(ind.series, closes)))
+        for ind in indicators
+        if isinstance(ind, SMA) and type(ind) is SMA
     ]
     signals: Iterable[int] | None = None
     if indicators and len(precomputed) == len(indicators) and _declares_signals(strategy):
