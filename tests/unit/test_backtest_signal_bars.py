@@ -4,6 +4,7 @@ everything and stop."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -80,13 +81,21 @@ def vars_of(item: Any) -> tuple[Any, ...]:
     return tuple(getattr(item, name) for name in type(item).__slots__)
 
 
-moves = st.lists(
-    st.one_of(
-        st.floats(min_value=-0.03, max_value=0.03),
-        st.sampled_from([0.0, 0.0, 1.5, 3.0, -0.6]),  # flat bars and jumps that ruin a short
+def _seeded(seed: int, n: int) -> list[float]:
+    rng = random.Random(seed)
+    return [rng.uniform(-0.03, 0.03) for _ in range(n)]
+
+
+moves = st.one_of(
+    st.lists(
+        st.one_of(
+            st.floats(min_value=-0.03, max_value=0.03),
+            st.sampled_from([0.0, 0.0, 1.5, 3.0, -0.6]),  # flat bars, jumps that ruin a short
+        ),
+        min_size=1,
+        max_size=300,
     ),
-    min_size=1,
-    max_size=300,
+    st.builds(_seeded, st.integers(0, 2**32), st.integers(1, 400)),  # long random walks
 )
 
 
