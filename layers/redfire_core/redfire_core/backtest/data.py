@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 _T = TypeVar("_T")
 
-_BLOCK = 1 << 20  # characters of CSV split at a time
+_BLOCK = 1 << 18  # characters of CSV split at a time (256 KiB: fewer page faults than 1 MiB)
 
 
 class DataError(ValueError):
