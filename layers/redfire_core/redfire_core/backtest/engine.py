@@ -136,7 +136,7 @@ class BacktestBroker:
         self.cost = 0.0  # sum of size x entry price
         self.strategy: Strategy | None = None
         # The strategy's own on_fill / on_order, None when it keeps the base's no-ops
-        # (then no Fill is built for nobody).
+        # (then no Fill is built).
         self.on_fill: Callable[[Fill], None] | None = None
         self.on_order: Callable[[StrategyOrder], None] | None = None
         self.risk: RiskGate | None = None
