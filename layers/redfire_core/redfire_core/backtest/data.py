@@ -6,7 +6,6 @@ Open/High/Low/Close[/Volume] headers in any case, as backtesting.py's bundled fi
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import itertools
 import math
@@ -153,6 +152,8 @@ def load_csv(path: str | Path) -> BarData:
             fast = _read_plain(text)
             if fast is not None:
                 return fast
+        import csv  # quoted or unusual files only: the plain path does without it
+
         return read_rows(csv.reader(text.splitlines()))
     except OSError as exc:
         raise DataError("DATA_UNREADABLE", f"cannot read {path}: {exc.strerror}") from None

@@ -26,7 +26,6 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from functools import partial
 from itertools import repeat
 from math import nan as NAN
@@ -39,6 +38,8 @@ from redfire_core.strategies.base import Bar, Fill, Strategy, StrategyOrder
 from redfire_core.strategies.indicators import SMA, Indicator
 
 if TYPE_CHECKING:  # the paper gateway's cost model and risk limits: not on the plain path
+    from decimal import Decimal
+
     from redfire_core.backtest.risk_gate import RiskGate
     from redfire_core.domain.matching import ExecutionModel
     from redfire_core.domain.risk import RiskLimits

@@ -16,7 +16,6 @@ import math
 import operator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from statistics import median
 from typing import Any
 
 from redfire_core.backtest.engine import BacktestResult
@@ -127,7 +126,15 @@ def _period(times: list[datetime]) -> timedelta:
     """The median spacing of the last 100 timestamps."""
     tail = times[-100:]
     gaps = [b - a for a, b in itertools.pairwise(tail)]
-    return timedelta(seconds=median(g.total_seconds() for g in gaps)) if gaps else timedelta(0)
+    return timedelta(seconds=_median([g.total_seconds() for g in gaps])) if gaps else timedelta(0)
+
+
+def _median(values: list[float]) -> float:
+    """``statistics.median``, without importing ``statistics`` (and ``random``, ``decimal``
+    with it) on the CLI's path."""
+    ordered = sorted(values)
+    half = len(ordered) // 2
+    return ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
 
 
 def _ceil(value: timedelta | None, period: timedelta) -> timedelta | None:
