@@ -13,6 +13,8 @@ TEST_ENV := env -u AWS_PROFILE -u AWS_ENDPOINT_URL
 # pinned, hashed requirements file (tests/infra/test_scanners.py runs it on the prod template).
 CHECKOV_VENV := .venv-checkov
 CHECKOV_REQUIREMENTS := devtools/scanners/checkov-requirements.txt
+# The `vectorbt` dependency group (numba, scipy, ...) is for the backtest benchmark only:
+# it installs the group into .venv-vectorbt itself; install, dev and test leave it out.
 
 .PHONY: install scanners console console-report chromium dev test lint unit integration e2e infra bench synth schemas docs clean
 
@@ -21,7 +23,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	test -x $(UV) || $(BIN)/pip install --quiet uv==0.13.9
-	$(UV) sync --frozen --inexact --all-groups --python $(BIN)/python --quiet  # --inexact: keeps installed plug-ins
+	$(UV) sync --frozen --inexact --all-groups --no-group vectorbt --python $(BIN)/python --quiet  # --inexact: keeps installed plug-ins
 	touch $@
 
 scanners: $(CHECKOV_VENV)/.installed

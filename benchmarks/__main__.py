@@ -34,7 +34,7 @@ BENCHMARKS: tuple[tuple[str, float], ...] = (
     ("idle_cost", 300),
     ("aws_calls", 120),
     ("local_cloud", 420),
-    ("backtest_speed", 600),
+    ("backtest_speed", 1200),  # three configurations, two sweep references (numba compiles)
     ("ws_push", 600),
     ("risk_check", 120),
     ("marketdata_store", 300),

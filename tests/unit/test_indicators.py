@@ -171,3 +171,23 @@ def test_sma_series_equals_its_incremental_updates(values: list[float], n: int) 
     expected = [sma.update(v) for v in values]
     got = SMA(n).series(values)
     assert all(_same(a, b) for a, b in zip(expected, got, strict=True))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False),
+            st.sampled_from([0.0, -0.0, -1.5, 2.5]),
+        ),
+        min_size=1,
+        max_size=200,
+    ),
+    n=st.integers(min_value=1, max_value=40),
+)
+def test_sma_series_of_any_sign_equals_its_incremental_updates(values: list[float], n: int) -> None:
+    sma = SMA(n)
+    expected = [sma.update(v) for v in values]
+    got = SMA(n).series(values)
+    assert all(_same(a, b) and math.copysign(1, a) == math.copysign(1, b)
+               for a, b in zip(expected, got, strict=True))  # fmt: skip

@@ -23,19 +23,31 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from functools import partial
+from itertools import repeat
+from math import nan as NAN
+from operator import add, mul, sub
 from typing import TYPE_CHECKING, Any
 
 from redfire_core.backtest.data import BarData, DataError
 from redfire_core.backtest.risk_gate import RiskGate
-from redfire_core.strategies.base import Bar, Fill, Strategy, StrategyOrder, guard_hooks
+from redfire_core.strategies.base import (
+    Bar,
+    Fill,
+    Strategy,
+    StrategyOrder,
+    guard_hooks,
+    guarded,
+)
 from redfire_core.strategies.code import identity
 from redfire_core.strategies.history import PriceHistory
 from redfire_core.strategies.indicators import SMA, Indicator
 
 if TYPE_CHECKING:  # the paper gateway's cost model and risk limits: not on the plain path
+    from decimal import Decimal
+
     from redfire_core.domain.orders import ExecutionModel
     from redfire_core.domain.risk import RiskLimits
 
@@ -127,10 +139,15 @@ class BacktestBroker:
         self.pending: list[StrategyOrder] = []
         self.done: list[StrategyOrder] = []
         self.index = 0
+        self.equity_curve = [settings.cash] * len(data)
         self.size = 0.0  # sum of trade sizes
         self.cost = 0.0  # sum of size x entry price
         self.strategy: Strategy | None = None
         self._history: PriceHistory | None = None
+        # The strategy's own on_fill / on_order, None when it keeps the base's no-ops
+        # (then no Fill is built).
+        self.on_fill: Callable[[Fill], None] | None = None
+        self.on_order: Callable[[StrategyOrder], None] | None = None
         self.risk: RiskGate | None = None
         if settings.risk_limits is not None:
             self.risk = RiskGate(settings.risk_limits)
@@ -285,9 +302,18 @@ class BacktestBroker:
             self.cash -= abs(need) * price * rate
         self._fill(order, side * units, price, i)
 
+    def attach(self, strategy: Strategy) -> None:
+        """Trade for ``strategy``: its fills and ended orders are reported to it."""
+        self.strategy = strategy
+        kind = type(strategy)
+        self.on_fill = strategy.on_fill if kind.on_fill is not Strategy.on_fill else None
+        self.on_order = strategy.on_order if kind.on_order is not Strategy.on_order else None
+
     def _margin_available(self, i: int) -> float:
         last = self.data.close[i]
         equity = self.cash + last * self.size - self.cost
+        if not self.trades:
+            return max(0.0, equity)  # equity - 0 (an empty sum) is equity
         used = sum(abs(t.size) * last for t in self.trades)
         return max(0.0, equity - used)
 
@@ -321,17 +347,17 @@ class BacktestBroker:
     def _notify_fill(self, order: StrategyOrder, quantity: float, price: float, i: int) -> None:
         order.filled_quantity = abs(quantity)
         order.fill_price = price
-        strategy = self.strategy
-        if strategy is not None:
+        on_fill = self.on_fill
+        if on_fill is not None:
             commission = abs(quantity) * price * self.rate
-            strategy.on_fill(Fill(order.id, quantity, price, commission, i, self.data.times[i]))
+            on_fill(Fill(order.id, quantity, price, commission, i, self.data.times[i]))
 
     def _finish(self, order: StrategyOrder, status: str, reason: str) -> None:
         order.status = status
         order.reason = reason
         self.done.append(order)
-        if self.strategy is not None:
-            self.strategy.on_order(order)
+        if self.on_order is not None:
+            self.on_order(order)
 
 
 def _cost(units: float, price: float, rate: float) -> float:
@@ -377,30 +403,39 @@ def reproducibility_hash(
     return hashlib.sha256(document.encode()).hexdigest()
 
 
-def run_backtest(
-    strategy_class: type[Strategy],
-    data: BarData,
-    params: Mapping[str, Any] | None = None,
-    settings: BacktestSettings | None = None,
-    state: dict[str, Any] | None = None,
-) -> BacktestResult:
-    """Run ``strategy_class`` over ``data`` and return the equity curve and the trades.
-    ``state`` is the strategy's persistent state to start from (it is updated in place)."""
-    settings = settings or BacktestSettings()
-    broker = BacktestBroker(data, settings)
-    strategy = strategy_class(broker, params or {}, state)
-    broker.strategy = strategy
-    # An exception in the strategy's code ends the run as StrategyFailed naming the bar.
-    guard_hooks(strategy, lambda: data.times[broker.index])
-    strategy.on_start()
+def _declares_signals(strategy: Strategy) -> bool:
+    """True when the class that gives ``strategy`` its ``on_bar`` also declares the bars
+    it acts on (a subclass that overrides ``on_bar`` alone keeps every bar)."""
+    owners = {}
+    for hook in ("on_bar", "signal_bars"):
+        owners[hook] = next(k for k in type(strategy).__mro__ if hook in k.__dict__)
+    return owners["signal_bars"] is not Strategy and owners["signal_bars"] is owners["on_bar"]
+
+
+def _listed_signals(strategy: Strategy) -> list[int] | None:
+    signals = strategy.signal_bars()
+    return None if signals is None else list(signals)
+
+
+def _liquidate(broker: BacktestBroker, i: int) -> None:
+    """Equity at or below zero on bar ``i``: close everything at its close and stop."""
+    close = broker.data.close[i]
+    for trade in list(broker.trades):
+        broker._close(trade, close, i)
+    broker.cash = 0.0
+    equity = broker.equity_curve
+    equity[i:] = [0.0] * (len(equity) - i)
+
+
+def _run_every_bar(
+    broker: BacktestBroker,
+    strategy: Strategy,
+    precomputed: list[tuple[Indicator, list[float]]],
+) -> tuple[int, bool]:
+    """The general loop: indicators, equity and ``on_bar`` on every bar. Returns the
+    warm-up bar (-1: never ready) and whether equity ran out."""
+    data = broker.data
     indicators = strategy.indicators
-    n = len(data)
-    needed = max((ind.needed for ind in indicators), default=1)
-    if needed > n:
-        raise DataError(
-            "DATA_TOO_SHORT",
-            f"too few bars: {n}, but the indicators of {strategy_class.name!r} need {needed}",
-        )
     times, opens, highs, lows, closes, volumes = (
         data.times,
         data.open,
@@ -409,12 +444,8 @@ def run_backtest(
         data.close,
         data.volume,
     )
+    n = len(closes)
     on_bar = strategy.on_bar
-    # Close-fed indicators that can compute their whole series in one loop (SMA) are
-    # precomputed; the loop then only moves their value along. Same numbers as update().
-    precomputed = [
-        (ind, ind.series(closes)) for ind in indicators if isinstance(ind, SMA) and type(ind) is SMA
-    ]
     fresh = {id(ind) for ind, _ in precomputed}
     close_fed = [
         ind.update
@@ -424,10 +455,9 @@ def run_backtest(
     bar_fed = [
         ind.update_bar for ind in indicators if type(ind).update_bar is not Indicator.update_bar
     ]
-    equity = [settings.cash] * n
+    equity = broker.equity_curve
     warmup = -1 if indicators else 0
     pending = broker.pending
-    stopped = False
     for i in range(n):
         broker.index = i
         if pending:
@@ -446,13 +476,8 @@ def run_backtest(
             value = broker.cash + close * broker.size - broker.cost
             equity[i] = value
             if value <= 0:
-                for trade in list(broker.trades):
-                    broker._close(trade, close, i)
-                broker.cash = 0.0
-                for j in range(i, n):
-                    equity[j] = 0.0
-                stopped = True
-                break
+                _liquidate(broker, i)
+                return warmup, True
         else:
             equity[i] = broker.cash
         if warmup < 0:
@@ -461,18 +486,148 @@ def run_backtest(
             continue
         if i > warmup:
             on_bar(Bar(i, times[i], opens[i], highs[i], lows[i], close, volumes[i]))
+    return warmup, False
+
+
+def _run_signal_bars(
+    broker: BacktestBroker,
+    strategy: Strategy,
+    precomputed: list[tuple[Indicator, list[float]]],
+    signals: Iterable[int],
+) -> tuple[int, bool]:
+    """The same run for a strategy whose indicators are all precomputed and whose
+    ``on_bar`` acts only on the bars ``signal_bars`` names: those bars and the bars with
+    working orders are handled one by one, as the general loop does; in between, with
+    nothing to do, only the equity moves, column-wise and in the same arithmetic."""
+    data = broker.data
+    times, opens, highs, lows, closes, volumes = (
+        data.times,
+        data.open,
+        data.high,
+        data.low,
+        data.close,
+        data.volume,
+    )
+    n = len(closes)
+    # Warm-up: the first bar on which every indicator has a value (a precomputed series
+    # of positive prices keeps its value once it has one).
+    warmup = max(next((i for i, v in enumerate(values) if v == v), n) for _, values in precomputed)
+    if warmup >= n:
+        return -1, False
+    on_bar = strategy.on_bar
+    hooks = broker.on_fill is not None or broker.on_order is not None
+    equity = broker.equity_curve
+    pending = broker.pending
+    active = iter(sorted({i for i in signals if warmup < i < n}))
+    signal = next(active, n)
+    i = 0
+    while i < n:
+        if not pending and i < signal:  # quiet bars up to the next signal
+            if broker.trades:
+                cash, size, cost = broker.cash, broker.size, broker.cost
+                values = list(
+                    map(sub, map(add, repeat(cash), map(mul, closes[i:signal], repeat(size))),
+                        repeat(cost))
+                )  # fmt: skip
+                equity[i:signal] = values
+                if min(values) <= 0:
+                    i += next(k for k, value in enumerate(values) if value <= 0)
+                    broker.index = i
+                    _set_indicators(precomputed, i)
+                    _liquidate(broker, i)
+                    return warmup, True
+            else:
+                equity[i:signal] = [broker.cash] * (signal - i)
+            i = signal
+            continue
+        broker.index = i
+        if pending:
+            if hooks:  # they see the indicators as the general loop shows them here
+                _set_indicators(precomputed, i - 1)
+            broker.work_orders(i)
+        close = closes[i]
+        if broker.trades:
+            value = broker.cash + close * broker.size - broker.cost
+            equity[i] = value
+            if value <= 0:
+                _set_indicators(precomputed, i)
+                _liquidate(broker, i)
+                return warmup, True
+        else:
+            equity[i] = broker.cash
+        if i == signal:
+            _set_indicators(precomputed, i)
+            on_bar(Bar(i, times[i], opens[i], highs[i], lows[i], close, volumes[i]))
+            signal = next(active, n)
+        i += 1
+    _set_indicators(precomputed, n - 1)
+    return warmup, False
+
+
+def _set_indicators(precomputed: list[tuple[Indicator, list[float]]], i: int) -> None:
+    for ind, values in precomputed:
+        ind.previous = values[i - 1] if i else NAN
+        ind.value = values[i]
+
+
+def run_backtest(
+    strategy_class: type[Strategy],
+    data: BarData,
+    params: Mapping[str, Any] | None = None,
+    settings: BacktestSettings | None = None,
+    state: dict[str, Any] | None = None,
+) -> BacktestResult:
+    """Run ``strategy_class`` over ``data`` and return the equity curve and the trades.
+    ``state`` is the strategy's persistent state to start from (it is updated in place)."""
+    settings = settings or BacktestSettings()
+    broker = BacktestBroker(data, settings)
+    strategy = strategy_class(broker, params or {}, state)
+    # An exception in the strategy's code ends the run as StrategyFailed naming the bar;
+    # guarded before attach, so the fills and orders the broker reports go through it too.
+    guard_hooks(strategy, lambda: data.times[broker.index])
+    broker.attach(strategy)
+    strategy.on_start()
+    indicators = strategy.indicators
+    n = len(data)
+    needed = max((ind.needed for ind in indicators), default=1)
+    if needed > n:
+        raise DataError(
+            "DATA_TOO_SHORT",
+            f"too few bars: {n}, but the indicators of {strategy_class.name!r} need {needed}",
+        )
+    closes = data.close
+    # Close-fed indicators that can compute their whole series in one loop (SMA) are
+    # precomputed (once per bars and period: a sweep shares them); the loop then only moves
+    # their value along. Same numbers as update().
+    precomputed: list[tuple[Indicator, list[float]]] = [
+        (ind, data.derived(("sma", ind.n), partial(ind.series, closes)))
+        for ind in indicators
+        if isinstance(ind, SMA) and type(ind) is SMA
+    ]
+    signals: Iterable[int] | None = None
+    if indicators and len(precomputed) == len(indicators) and _declares_signals(strategy):
+        for ind, values in precomputed:
+            ind.history = values
+        # Strategy code too: guarded, and read out here so a lazy iterable fails here.
+        signals = guarded(_listed_signals, "signal_bars", lambda: None)(strategy)
+    if signals is None:
+        warmup, stopped = _run_every_bar(broker, strategy, precomputed)
+    else:
+        warmup, stopped = _run_signal_bars(broker, strategy, precomputed, signals)
     if warmup < 0:
         raise DataError(
             "DATA_TOO_SHORT",
             f"the indicators of {strategy_class.name!r} never became ready in {n} bars",
         )
+    equity = broker.equity_curve
     if not stopped:
         # Close what is open on the last bar at its open, then work the orders placed
         # on that bar there too (a strategy's own close then finds nothing to close).
         last = n - 1
+        broker.index = last
         for trade in list(broker.trades):
-            broker._close(trade, opens[last], last)
-        if pending:
+            broker._close(trade, data.open[last], last)
+        if broker.pending:
             broker.work_orders(last)
         equity[last] = broker.cash + closes[last] * broker.size - broker.cost
     return BacktestResult(

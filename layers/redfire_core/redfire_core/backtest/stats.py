@@ -10,11 +10,12 @@ returns are net of both commissions relative to the entry notional.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
+import operator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from statistics import median
 from typing import Any
 
 from redfire_core.backtest.engine import BacktestResult
@@ -125,7 +126,15 @@ def _period(times: list[datetime]) -> timedelta:
     """The median spacing of the last 100 timestamps."""
     tail = times[-100:]
     gaps = [b - a for a, b in itertools.pairwise(tail)]
-    return timedelta(seconds=median(g.total_seconds() for g in gaps)) if gaps else timedelta(0)
+    return timedelta(seconds=_median([g.total_seconds() for g in gaps])) if gaps else timedelta(0)
+
+
+def _median(values: list[float]) -> float:
+    """``statistics.median``, without importing ``statistics`` (and ``random``, ``decimal``
+    with it) on the CLI's path."""
+    ordered = sorted(values)
+    half = len(ordered) // 2
+    return ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
 
 
 def _ceil(value: timedelta | None, period: timedelta) -> timedelta | None:
@@ -149,6 +158,27 @@ def _period_key(moment: datetime, freq_days: int) -> tuple[int, ...]:
     return (moment.date().toordinal(),)
 
 
+def _weekend_bars(days: list[int]) -> int:
+    """How many of the bars (their day ordinals, sorted) fall on a Saturday or Sunday."""
+    count = 0
+    for day in dict.fromkeys(days):
+        if (day + 6) % 7 >= 5:  # date.weekday() of an ordinal
+            count += bisect.bisect_right(days, day) - bisect.bisect_left(days, day)
+    return count
+
+
+def _drawdowns(equity: list[float]) -> list[float]:
+    """1 - equity / running peak (a plain loop beats ``accumulate(equity, max)``)."""
+    peak = -math.inf
+    dd: list[float] = []
+    append = dd.append
+    for value in equity:
+        if value > peak:
+            peak = value
+        append(1 - value / peak if peak else 0.0)
+    return dd
+
+
 def compute_statistics(result: BacktestResult) -> Statistics:
     data = result.data
     times = data.times
@@ -158,30 +188,30 @@ def compute_statistics(result: BacktestResult) -> Statistics:
     trades = result.trades
 
     # Drawdowns.
-    peak = -math.inf
-    dd: list[float] = []
-    for value in equity:
-        peak = value if value > peak else peak
-        dd.append(1 - value / peak if peak else 0.0)
-    zeros = sorted({i for i, d in enumerate(dd) if d == 0} | {n - 1})
+    dd = _drawdowns(equity)
+    zeros = list(itertools.compress(range(n), map(operator.eq, dd, itertools.repeat(0.0))))
+    if not zeros or zeros[-1] != n - 1:
+        zeros.append(n - 1)
     durations: list[timedelta] = []
-    peaks: list[float] = []
-    for prev, cur in itertools.pairwise(zeros):
-        if cur > prev + 1:
-            durations.append(times[cur] - times[prev])
-            peaks.append(max(dd[prev : cur + 1]))
+    peaks_dd: list[float] = []
+    gaps = map(operator.lt, map(operator.add, zeros, itertools.repeat(1)), zeros[1:])
+    for prev, cur in itertools.compress(itertools.pairwise(zeros), gaps):
+        durations.append(times[cur] - times[prev])
+        peaks_dd.append(max(dd[prev : cur + 1]))
     max_dd = max(dd) if dd else 0.0
 
-    # Exposure.
-    exposed = [False] * n
+    # Exposure: the bars from each trade's entry to its exit, inclusive.
+    exposed = bytearray(n)
     for trade in trades:
-        for i in range(trade.entry_bar, trade.exit_bar + 1):
-            exposed[i] = True
+        exposed[trade.entry_bar : trade.exit_bar + 1] = b"\x01" * (
+            trade.exit_bar + 1 - trade.entry_bar
+        )
 
     # Daily (weekly, monthly, yearly) returns.
     period = _period(times)
     freq_days = period.days
-    weekend_share = sum(1 for t in times if t.weekday() >= 5) / n
+    days = list(map(datetime.toordinal, times))
+    weekend_share = _weekend_bars(days) / n
     have_weekends = weekend_share > 2 / 7 * 0.6
     annual = (
         52
@@ -192,10 +222,13 @@ def compute_statistics(result: BacktestResult) -> Statistics:
         if freq_days == 365
         else (365 if have_weekends else 252)
     )
-    last_per_period: dict[tuple[int, ...], float] = {}
-    for moment, value in zip(times, equity, strict=True):
-        last_per_period[_period_key(moment, freq_days)] = value
-    period_values = list(last_per_period.values())
+    if freq_days in (7, 31, 365):
+        last_per_period: dict[tuple[int, ...], float] = {}
+        for moment, value in zip(times, equity, strict=True):
+            last_per_period[_period_key(moment, freq_days)] = value
+        period_values = list(last_per_period.values())
+    else:  # days: the last equity of each calendar day (the key keeps the first's place)
+        period_values = list(dict(zip(days, equity, strict=True)).values())
     day_returns = [b / a - 1 for a, b in itertools.pairwise(period_values)]
     gmean_day = geometric_mean(day_returns) if day_returns else 0.0
     if gmean_day != gmean_day:
@@ -246,7 +279,7 @@ def compute_statistics(result: BacktestResult) -> Statistics:
         start=times[0],
         end=times[-1],
         duration=duration,
-        exposure_time_pct=sum(exposed) / n * 100,
+        exposure_time_pct=(n - exposed.count(0)) / n * 100,
         equity_final=final,
         equity_peak=max(equity),
         commissions=math.fsum(t.commission for t in trades),
@@ -259,7 +292,7 @@ def compute_statistics(result: BacktestResult) -> Statistics:
         sortino_ratio=sortino,
         calmar_ratio=calmar,
         max_drawdown_pct=-max_dd * 100,
-        avg_drawdown_pct=-_mean(peaks) * 100 if peaks else NAN,
+        avg_drawdown_pct=-_mean(peaks_dd) * 100 if peaks_dd else NAN,
         max_drawdown_duration=_ceil(max(durations), period) if durations else None,
         avg_drawdown_duration=(
             _ceil(sum(durations, timedelta(0)) / len(durations), period) if durations else None

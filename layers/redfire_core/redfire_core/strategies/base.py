@@ -12,7 +12,7 @@ floats inside a run; Decimal lives at the edges.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, TypeVar
 
@@ -29,6 +29,7 @@ from redfire_core.strategies.indicators import (
 )
 
 _I = TypeVar("_I", bound=Indicator)
+_T = TypeVar("_T")
 ALL_EQUITY = None  # size=None: the largest whole number of units the equity pays for
 # Numeric parameters without declared bounds stay within ±this: no request can make a run
 # allocate, loop or store without limit (10**400, 1e308 as a 309-digit int).
@@ -45,7 +46,8 @@ class StrategyError(ValueError):
 
 class StrategyFailed(StrategyError):
     """The strategy's own code raised in one of its hooks: ``STRATEGY_ERROR`` with the
-    start of the bar it was handling (None in ``on_start``), so a runner can report it."""
+    start of the bar it was handling (None before the bars: ``on_start``, ``signal_bars``),
+    so a runner can report it."""
 
     def __init__(self, message: str, hook: str, bar_time: datetime | None) -> None:
         super().__init__("STRATEGY_ERROR", message)
@@ -63,21 +65,25 @@ class StrategyFailed(StrategyError):
 
 
 HOOKS = ("on_start", "on_bar", "on_fill", "on_order")
+# Called before any bar is handled: a failure there names no bar.
+BEFORE_BARS = ("on_start", "signal_bars")
 
 
 def guard_hooks(strategy: Strategy, bar_time: Callable[[], datetime | None]) -> None:
     """Make an exception raised in any of the strategy's hooks a ``StrategyFailed`` naming
     the hook and ``bar_time()`` (the bar being handled), whichever runner calls them."""
     for name in HOOKS:
-        setattr(strategy, name, _guarded(getattr(strategy, name), name, bar_time))
+        setattr(strategy, name, guarded(getattr(strategy, name), name, bar_time))
 
 
-def _guarded(
-    hook: Callable[..., None], name: str, bar_time: Callable[[], datetime | None]
-) -> Callable[..., None]:
-    def call(*args: Any) -> None:
+def guarded(
+    hook: Callable[..., _T], name: str, bar_time: Callable[[], datetime | None]
+) -> Callable[..., _T]:
+    """``hook`` with its exceptions turned into ``StrategyFailed`` (its result passed on)."""
+
+    def call(*args: Any) -> _T:
         try:
-            hook(*args)
+            return hook(*args)
         except StrategyFailed:
             raise  # a nested hook already named it
         except Exception as error:  # the strategy's own code: reported, never swallowed
@@ -85,7 +91,7 @@ def _guarded(
             raise StrategyFailed(
                 f"{type(error).__name__} in {name}: {detail}",
                 name,
-                None if name == "on_start" else bar_time(),
+                None if name in BEFORE_BARS else bar_time(),
             ) from error
 
     return call
@@ -281,6 +287,14 @@ class Strategy:
 
     def on_bar(self, bar: Bar) -> None:
         """Called once per bar, after the indicators have taken it."""
+
+    def signal_bars(self) -> Iterable[int] | None:
+        """Optional, for speed: the bars on which ``on_bar`` may act, read from the
+        indicators' precomputed ``history`` (a backtest precomputes every SMA). A backtest
+        then calls ``on_bar`` only there and moves the equity column-wise in between.
+        Declare it in the class that defines ``on_bar`` (a subclass overriding ``on_bar``
+        alone gets every bar). None, the default: every bar."""
+        return None
 
     def on_fill(self, fill: Fill) -> None:
         """Called for every execution of this strategy's orders."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from redfire_core.strategies.base import Bar, Strategy, StrategyError
-from redfire_core.strategies.indicators import crossover
+from redfire_core.strategies.indicators import crossing_bars, crossover
 
 # Longest indicator window a bundled strategy takes: a live instance reads this many bars
 # of history for its warm-up on every bar.
@@ -26,6 +27,11 @@ class SmaCross(Strategy):
     def on_start(self) -> None:
         self.fast_sma = self.sma(self.params["fast"])
         self.slow_sma = self.sma(self.params["slow"])
+
+    def signal_bars(self) -> Iterable[int] | None:
+        """It acts only where the averages cross."""
+        fast, slow = self.fast_sma.history, self.slow_sma.history
+        return None if fast is None or slow is None else crossing_bars(fast, slow)
 
     def on_bar(self, bar: Bar) -> None:
         if crossover(self.fast_sma, self.slow_sma):

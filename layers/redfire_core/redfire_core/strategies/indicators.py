@@ -8,16 +8,19 @@ special cases), so a crossover that hinges on the last bits agrees with it.
 
 from __future__ import annotations
 
+import itertools
 import math
+import operator
 from collections import deque
 
 NAN = math.nan
 
 
 class Indicator:
-    """Base: the current and previous value, and how many bars it needs."""
+    """Base: the current and previous value, and how many bars it needs. ``history`` is
+    the whole series when a backtest has precomputed it (else None)."""
 
-    __slots__ = ("needed", "previous", "value")
+    __slots__ = ("history", "needed", "previous", "value")
 
     def __init__(self, needed: int) -> None:
         if needed < 1:
@@ -25,6 +28,7 @@ class Indicator:
         self.needed = needed
         self.value = NAN
         self.previous = NAN
+        self.history: list[float] | None = None
 
     @property
     def ready(self) -> bool:
@@ -104,8 +108,50 @@ class SMA(Indicator):
         return result
 
     def series(self, values: list[float]) -> list[float]:
-        """The values ``update`` would give for each of ``values`` from a fresh start, in
-        one tight loop (what a backtest precomputes); leaves this indicator untouched."""
+        """The values ``update`` would give for each of ``values`` from a fresh start (what
+        a backtest precomputes); leaves this indicator untouched. For positive finite
+        values (prices) only the compensated sums run in a Python loop: pandas' special
+        cases (a flat window, a mean of the wrong sign) are settled afterwards."""
+        n = self.n
+        count = len(values)
+        # min() may skip a NaN, sum() does not: together, every value positive and finite.
+        if not count or not (min(values) > 0 and sum(values) < math.inf):
+            return self._series_stepwise(values)
+        if n == 1:  # a window of one value is that value
+            return list(values)
+        if count < n:
+            return [NAN] * count
+        out = [NAN] * (n - 1)
+        total = add_comp = remove_comp = 0.0
+        for value in values[:n]:  # filling the window: nothing to take out yet
+            y = value - add_comp
+            t = total + y
+            add_comp = t - total - y
+            total = t
+        out.append(total / n)
+        append = out.append
+        for value, old in zip(values[n:], values, strict=False):
+            y = -old - remove_comp
+            t = total + y
+            remove_comp = t - total - y
+            y = value - add_comp
+            total = t + y
+            add_comp = total - t - y
+            append(total / n)
+        # A window of n equal values averages to exactly that value.
+        run, previous = 1, -2
+        for i in itertools.compress(range(1, count), map(operator.eq, values[1:], values)):
+            run = run + 1 if i == previous + 1 else 2
+            previous = i
+            if run >= n:
+                out[i] = values[i]
+        if min(out[n - 1 :]) < 0:  # no value is negative: neither is a mean
+            out[n - 1 :] = [0.0 if v < 0 else v for v in out[n - 1 :]]
+        return out
+
+    def _series_stepwise(self, values: list[float]) -> list[float]:
+        """``series`` for any values (zeros, negatives, NaN): ``update``'s steps in one
+        loop."""
         n = self.n
         out = [NAN] * len(values)
         total = add_comp = remove_comp = 0.0
@@ -307,6 +353,16 @@ class Lowest(Highest):
         self._window.append(value)
         self.value = min(self._window) if len(self._window) == self.n else NAN
         return self.value
+
+
+def crossing_bars(a: list[float], b: list[float]) -> list[int]:
+    """The bars ``i`` on which ``crossover`` holds between the series ``a`` and ``b``
+    either way (a above b or b above a), computed column-wise."""
+    below = list(map(operator.lt, a, b))
+    above = list(map(operator.gt, a, b))
+    ups = map(operator.and_, below, above[1:])
+    downs = map(operator.and_, above, below[1:])
+    return list(itertools.compress(range(1, len(a)), map(operator.or_, ups, downs)))
 
 
 def crossover(a: Indicator | float, b: Indicator | float) -> bool:
