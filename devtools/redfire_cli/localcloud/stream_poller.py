@@ -47,7 +47,8 @@ class StreamHousekeeping(Protocol):
 
 def check_filter_pattern(pattern: dict[str, Any]) -> None:
     """Refuse a filter pattern this poller cannot apply as Lambda would: it knows nested
-    objects, lists of exact values and ``{"prefix": ...}``, which is all RedFire declares."""
+    objects, lists of exact values, ``{"prefix": ...}`` and ``{"exists": ...}``, which is all
+    RedFire declares."""
     for key, expected in pattern.items():
         if isinstance(expected, dict):
             check_filter_pattern(expected)
@@ -55,7 +56,7 @@ def check_filter_pattern(pattern: dict[str, Any]) -> None:
         if not isinstance(expected, list) or not expected:
             raise ValueError(f"filter {key!r}: expected a non-empty list, got {expected!r}")
         for rule in expected:
-            if isinstance(rule, dict) and set(rule) != {"prefix"}:
+            if isinstance(rule, dict) and set(rule) not in ({"prefix"}, {"exists"}):
                 raise ValueError(f"filter {key!r}: rule {rule!r} is not supported locally")
 
 
@@ -63,6 +64,10 @@ def matches_filter(pattern: dict[str, Any], record: dict[str, Any]) -> bool:
     """Whether a stream record matches a Lambda event filter pattern (see
     ``check_filter_pattern``): every key present, each value one of the rules."""
     for key, expected in pattern.items():
+        if isinstance(expected, list) and {"exists": False} in expected:
+            if key in record:
+                return False
+            continue
         if key not in record:
             return False
         value = record[key]
@@ -75,6 +80,8 @@ def matches_filter(pattern: dict[str, Any], record: dict[str, Any]) -> bool:
 
 
 def _matches_rule(rule: Any, value: Any) -> bool:
+    if isinstance(rule, dict) and "exists" in rule:
+        return bool(rule["exists"])  # the key is present (checked by the caller)
     if isinstance(rule, dict):
         return isinstance(value, str) and value.startswith(rule["prefix"])
     return bool(rule == value)

@@ -108,6 +108,9 @@ class OrderItem(_Base):
     execution = UnicodeAttribute(null=True)
     version = NumberAttribute()
     correlation_id = UnicodeAttribute(null=True)
+    # The events this write of the order reports (JSON, see trading_store.attach_events):
+    # the orders table's stream carries them to the relay, so no outbox row is written.
+    events = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
     gsi2pk = UnicodeAttribute(null=True)
@@ -130,12 +133,13 @@ class ClientOrderIdItem(_Base):
 
 
 class OutboxItem(_Base):
-    """An event written with the state change it reports; the relay publishes and deletes it."""
+    """An event whose state change wrote no order item (accounts, risk control, backtests):
+    the stream carries it to the relay; TTL removes it (the relay never deletes)."""
 
     class Meta:
         table_name = "orders"
 
-    event = UnicodeAttribute()  # the envelope as JSON
+    events = UnicodeAttribute()  # [the envelope] as JSON, the same shape as an order's events
     event_type = UnicodeAttribute()
     ttl = NumberAttribute()
 
