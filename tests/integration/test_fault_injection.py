@@ -28,7 +28,7 @@ from unittest.mock import patch
 import pytest
 from botocore.client import BaseClient
 
-from redfire_core.adapters.trading_store import TradingStore
+from redfire_core.adapters.trading_store import TradingStore, events_of_image
 from redfire_core.auth import Role, issue_token
 from redfire_core.config import get_settings
 from redfire_core.domain.orders import OrderStatus
@@ -155,8 +155,8 @@ class RedeliveringPipeline(Pipeline):
             fresh = self._stream_records(table)
             for record in fresh:
                 image = record["dynamodb"].get("NewImage", {})
-                if record["eventName"] == "INSERT" and "event" in image:
-                    self.outbox_ids.add(json.loads(image["event"]["S"])["id"])
+                if "events" in image:  # the events this write carries (the stream is the outbox)
+                    self.outbox_ids.update(e.id for e in events_of_image(image))
             records = self.pending[table] + fresh
             if not records:
                 continue

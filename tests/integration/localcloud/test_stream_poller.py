@@ -10,8 +10,6 @@ import pytest
 from redfire_cli.localcloud.moto_server import LocalMoto
 from redfire_cli.localcloud.provision import Provisioner
 from redfire_cli.localcloud.stream_poller import (
-    IDLE_AFTER_SECONDS,
-    IDLE_POLL_INTERVAL_SECONDS,
     POLL_INTERVAL_SECONDS,
     StreamPoller,
     check_filter_pattern,
@@ -192,21 +190,17 @@ def test_handled_records_are_trimmed_from_moto_and_numbering_continues(
     assert int(third_number) == int(first_numbers[-1]) + 1
 
 
-def test_the_poller_slows_down_when_the_table_is_quiet(
+def test_the_poller_keeps_lambdas_rhythm_busy_or_quiet(
     client: Any, moto: LocalMoto, stream_arn: str
 ) -> None:
-    # Given a poller that has just handled a record
+    # Given a poller that has just handled a record, and one that has seen nothing
     put(client("dynamodb"), "a")
-    poller, _ = make_poller(client, moto, stream_arn, Consumer())
-    poller.poll_once()
-    busy = poller.poll_interval()
+    busy, _ = make_poller(client, moto, stream_arn, Consumer())
+    busy.poll_once()
+    quiet, _ = make_poller(client, moto, stream_arn, Consumer())
 
-    # When no record has arrived for a while
-    poller._last_record_at -= IDLE_AFTER_SECONDS
-
-    # Then it polls less often
-    assert busy == POLL_INTERVAL_SECONDS
-    assert poller.poll_interval() == IDLE_POLL_INTERVAL_SECONDS > busy
+    # Then both poll about four times a second, as Lambda polls a shard: never faster
+    assert busy.poll_interval() == quiet.poll_interval() == POLL_INTERVAL_SECONDS == 0.25
 
 
 def test_with_the_declared_orders_filter_only_writes_carrying_events_reach_the_consumer(

@@ -107,6 +107,7 @@ class OrderItem(_Base):
     # JSON of the execution settings fixed at acceptance (absent on orders accepted before).
     execution = UnicodeAttribute(null=True)
     version = NumberAttribute()
+    sequence = NumberAttribute(null=True)  # the account's order number
     correlation_id = UnicodeAttribute(null=True)
     # The events this write of the order reports (JSON, see trading_store.attach_events):
     # the orders table's stream carries them to the relay, so no outbox row is written.
@@ -130,6 +131,16 @@ class ClientOrderIdItem(_Base):
 
     order_id = UnicodeAttribute()
     request_hash = UnicodeAttribute()
+
+
+class SequenceItem(_Base):
+    """An account's order counter (accounts table, sk ``SEQUENCE``): only ever a plain
+    ``UpdateItem ADD``, never in a transaction, so concurrent submits never conflict."""
+
+    class Meta:
+        table_name = "accounts"
+
+    seq = NumberAttribute(default=0)
 
 
 class OutboxItem(_Base):
@@ -162,6 +173,7 @@ class AccountItem(_Base):
     max_volume_share = DecimalAttribute(default=Decimal)
     created_at = UnicodeAttribute()
     version = NumberAttribute()
+    last_sequence = NumberAttribute(default=0)  # the highest order sequence decided
 
 
 class ActivityItem(_Base):
@@ -284,6 +296,7 @@ MODELS: tuple[type[Model], ...] = (
     ClientOrderIdItem,
     OutboxItem,
     AccountItem,
+    SequenceItem,
     ActivityItem,
     TradeItem,
     PositionItem,

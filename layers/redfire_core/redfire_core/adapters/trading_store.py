@@ -93,6 +93,14 @@ class TradingStore:
             orders_created=[(order, request_hash)], events=[event], correlation_id=correlation_id
         )
 
+    def next_sequence(self, account_id: str) -> int:
+        """The account's next order number: one ``UpdateItem ADD`` on an item that no
+        transaction touches (an item in a concurrent transaction would make a plain update
+        fail with TransactionConflict)."""
+        counter = m.SequenceItem(account_id, "SEQUENCE")
+        counter.update(actions=[m.SequenceItem.seq.add(1)])
+        return int(counter.seq)
+
     def get_order(self, account_id: str, order_id: str) -> Order | None:
         try:
             item = m.OrderItem.get(account_id, ORDER_PREFIX + order_id, consistent_read=True)
@@ -284,6 +292,7 @@ class TradingStore:
                 max_volume_share=item.max_volume_share,
             ),
             version=int(item.version),
+            last_sequence=int(item.last_sequence or 0),
         )
 
     def create_account(self, account: Account, opening: Sequence[Activity] = ()) -> bool:
@@ -460,6 +469,7 @@ def _order_item(order: Order, correlation_id: str | None) -> m.OrderItem:
         closes_position=order.closes_position,
         execution=_execution_json(order.execution),
         version=order.version,
+        sequence=order.sequence,
         correlation_id=correlation_id,
         gsi1pk=f"OPEN#{order.symbol}" if open_ else None,
         gsi1sk=sort_key if open_ else None,
@@ -503,6 +513,7 @@ def order_from_item(item: m.OrderItem) -> Order:
         closes_position=bool(item.closes_position),
         execution=_execution_from_json(item.execution),
         version=int(item.version),
+        sequence=int(item.sequence) if item.sequence is not None else None,
     )
 
 
@@ -676,6 +687,7 @@ def _account_item(account: Account) -> m.AccountItem:
         max_volume_share=execution.max_volume_share,
         created_at=iso(account.created_at),
         version=account.version,
+        last_sequence=account.last_sequence,
     )
 
 

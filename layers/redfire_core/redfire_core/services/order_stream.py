@@ -24,13 +24,17 @@ from redfire_core.domain.orders import Order, OrderStatus
 from redfire_core.events import Envelope
 from redfire_core.observability import logger
 from redfire_core.services.relay import relay
-from redfire_core.services.risk_review import decide_order
+from redfire_core.services.risk_review import SequenceGap, decide_order
 
 
-def submitted_orders(stream_records: list[dict[str, Any]]) -> list[tuple[Order, Envelope]]:
-    """(order, its OrderSubmitted event) of each order inserted in ``submitted``."""
+def submitted_orders(
+    stream_records: list[dict[str, Any]],
+) -> list[tuple[int, Order, Envelope]]:
+    """(position in the batch, order, its OrderSubmitted event) of each order inserted in
+    ``submitted``, each account's in sequence order (two API calls may store their orders
+    in the other order than they took their numbers)."""
     found = []
-    for record in stream_records:
+    for position, record in enumerate(stream_records):
         image = record["dynamodb"].get("NewImage", {})
         if record.get("eventName") != "INSERT" or "events" not in image:
             continue
@@ -41,8 +45,14 @@ def submitted_orders(stream_records: list[dict[str, Any]]) -> list[tuple[Order, 
             continue
         submitted = [e for e in events_of_image(image) if e.type == "OrderSubmitted"]
         if submitted:
-            found.append((order, submitted[0]))
-    return found
+            found.append((position, order, submitted[0]))
+    first_seen: dict[str, int] = {}
+    for position, order, _ in found:
+        first_seen.setdefault(order.account_id, position)
+    return sorted(
+        found,
+        key=lambda f: (first_seen[f[1].account_id], f[1].sequence or 0, f[0]),
+    )
 
 
 def on_orders_stream(
@@ -51,13 +61,33 @@ def on_orders_stream(
     publisher: EventBridgePublisher,
     stream_records: list[dict[str, Any]],
 ) -> str | None:
-    """Decide the batch's new orders, then publish its events; returns the sequence number
-    to retry from. A decision that raises fails the whole batch: every step is idempotent
-    (decided orders are skipped, event ids repeat), so the retry redoes only what is left."""
+    """Decide the batch's new orders, each account's in sequence order, then publish its
+    events; returns the sequence number to retry from. An order whose predecessor is not
+    decided yet (``SequenceGap``) is retried with the rest of its account's orders, from
+    the first of them in the batch (the mapping retries; a gap older than
+    ``SEQUENCE_GAP_WAIT_SECONDS`` is skipped). A decision that raises otherwise fails the
+    whole batch: every step is idempotent (decided orders are skipped, event ids repeat),
+    so the retry redoes only what is left."""
     outcomes: dict[str, int] = {}
-    for order, cause in submitted_orders(stream_records):
-        outcome = decide_order(store, order, cause, datetime.now(UTC), risk)
+    waiting: set[str] = set()
+    retry_from: list[int] = []
+    for position, order, cause in submitted_orders(stream_records):
+        if order.account_id in waiting:
+            retry_from.append(position)
+            continue
+        try:
+            outcome = decide_order(store, order, cause, datetime.now(UTC), risk, in_sequence=True)
+        except SequenceGap:
+            waiting.add(order.account_id)
+            retry_from.append(position)
+            outcome = "waiting"
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    if outcomes:
-        logger.info("orders decided", extra=outcomes)
-    return relay(publisher, stream_records)
+    failed_from = relay(publisher, stream_records)
+    if retry_from:
+        gap_from = stream_records[min(retry_from)]["dynamodb"]["SequenceNumber"]
+        positions = [r["dynamodb"]["SequenceNumber"] for r in stream_records]
+        if failed_from is None or positions.index(gap_from) < positions.index(failed_from):
+            failed_from = gap_from
+    # One lean line per invocation at INFO; each order's and event's detail is at DEBUG.
+    logger.info("orders stream", extra={**outcomes, "records": len(stream_records)})
+    return failed_from

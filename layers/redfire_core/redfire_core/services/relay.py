@@ -61,5 +61,5 @@ def relay(publisher: EventBridgePublisher, stream_records: list[dict[str, Any]])
             logger.exception("publishing failed", extra={"from_sequence": batch[0][0]})
             return batch[0][0]
     if pending:
-        logger.info("events relayed", extra={"count": len(pending)})
+        logger.debug("events relayed", extra={"types": [event.type for _, event in pending]})
     return None

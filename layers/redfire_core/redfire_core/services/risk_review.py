@@ -42,6 +42,14 @@ from redfire_core.services.retrying import on_conflict_retry
 from redfire_core.views import account_changed, order_view
 
 RECENT_ORDERS_PAGE = 200
+# How long an order waits for the account's order numbered just before it (a gap in the
+# sequence: an API call that took its number and has not stored its order yet, or crashed)
+# before it is decided anyway. Within the stream mapping's retry budget (see order_stream).
+SEQUENCE_GAP_WAIT_SECONDS = 1.0
+
+
+class SequenceGap(Exception):
+    """The account's previous order (by sequence) is not decided yet: decide this one later."""
 
 
 @dataclass(frozen=True)
@@ -160,9 +168,15 @@ def _restore_original(
 
 
 def deny(
-    store: TradingStore, order: Order, denials: list[Denial], cause: Envelope | None, now: datetime
+    store: TradingStore,
+    order: Order,
+    denials: list[Denial],
+    cause: Envelope | None,
+    now: datetime,
+    book: tuple[Account, Account] | None = None,
 ) -> None:
-    """``denied`` with the headline and every reason, and OrderDenied, in one transaction."""
+    """``denied`` with the headline and every reason, and OrderDenied, in one transaction
+    (with the book's last decided sequence, when given)."""
     reasons = [d.as_dict() for d in denials]
     after = order.deny(reasons, now)
     outcome = Envelope.wrap(
@@ -174,9 +188,10 @@ def deny(
     )
     store.write(
         orders_changed=[(order, after, reasons), *_restore_original(store, order, now)],
+        accounts_changed=[book] if book and book[0] != book[1] else [],
         events=[outcome],
     )
-    logger.info("order denied", extra={"order_id": order.id, "codes": [d.code for d in denials]})
+    logger.debug("order denied", extra={"order_id": order.id, "codes": [d.code for d in denials]})
 
 
 def review_order(
@@ -200,13 +215,17 @@ def decide_order(
     now: datetime,
     risk: RiskStore | None = None,
     settings: Settings | None = None,
+    *,
+    in_sequence: bool = False,
 ) -> str:
     """Accept or deny ``submitted`` and, when the gateway fills an accepted order at once
     (a paper market order with a price), fill it: one transaction either way.
 
     Idempotent: an order that is no longer ``submitted`` was decided already and is left
     as it is. ``submitted`` is the order as the caller saw it (a stream image); a lost
-    race re-reads it.
+    race re-reads it. With ``in_sequence``, an order whose predecessor (by the account's
+    sequence) is not decided yet raises ``SequenceGap`` for up to
+    ``SEQUENCE_GAP_WAIT_SECONDS`` after it was stored; the book records the last decided.
     """
     settings = settings or get_settings()
     risk = risk or RiskStore(settings)
@@ -221,15 +240,18 @@ def decide_order(
             logger.debug("order already decided", extra={"order_id": order_id})
             return "skipped"
         assessment = assess(store, risk, order, now, settings)
+        ctx = assessment.context
+        book = ctx.account
+        if in_sequence and _waits_for_predecessor(order, book, now):
+            raise SequenceGap(f"order {order.sequence} waits for {book.last_sequence + 1}")
         denials = assessment.denials
         if denials:
-            deny(store, order, denials, cause, now)
+            deny(store, order, denials, cause, now, book=(book, book.decided(order.sequence)))
             return "denied"
-        ctx = assessment.context
         held = assessment.reservation(order)
         # The settings the hold was computed with are the ones its fills will pay.
         accepted = order.accept(now, reserved=held, execution=ctx.account.execution)
-        reserved = ctx.account.reserve(held)
+        reserved = ctx.account.reserve(held).decided(order.sequence)
         counted = risk.order_counted(
             account_id, order.symbol, now, assessment.limits, assessment.symbol_limits
         )
@@ -246,7 +268,7 @@ def decide_order(
                 events=[accepted_event, *filled.events],
                 raw_updates=counted,
             )
-            logger.info("order filled", extra={"order_id": order_id, "decided": "accepted"})
+            logger.debug("order accepted and filled", extra={"order_id": order_id})
             return "filled"
         if decision.changes:
             accepted = accepted.update(now, **decision.changes)
@@ -259,10 +281,16 @@ def decide_order(
             events=events,
             raw_updates=counted,
         )
-        logger.info("order accepted", extra={"order_id": order_id, "reserved": str(held)})
+        logger.debug("order accepted", extra={"order_id": order_id, "reserved": str(held)})
         return "accepted"
 
     return on_conflict_retry(decide)
+
+
+def _waits_for_predecessor(order: Order, book: Account, now: datetime) -> bool:
+    if order.sequence is None or order.sequence <= book.last_sequence + 1:
+        return False
+    return (now - order.created_at).total_seconds() < SEQUENCE_GAP_WAIT_SECONDS
 
 
 def gateway_decision(
@@ -340,7 +368,9 @@ def deny_timed_out(store: TradingStore, now: datetime, max_age_seconds: int) -> 
 
 
 __all__ = [
+    "SEQUENCE_GAP_WAIT_SECONDS",
     "Assessment",
+    "SequenceGap",
     "TradingState",
     "assess",
     "decide_order",
