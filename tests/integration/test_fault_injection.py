@@ -362,7 +362,7 @@ def test_random_faults_across_the_pipeline_leave_the_books_exact(
     by_cid = Counter(o.client_order_id for o in orders)
     assert {cid: by_cid[cid] for cid in placed} == dict.fromkeys(placed, 1)
     assert {o.id for o in orders} == set(placed.values())
-    assert [o.id for o in orders if o.status not in FINAL | RESTING] == []
+    assert [(o.id, o.status) for o in orders if o.status not in FINAL | RESTING] == []
 
     # No duplicate trade; every order's fills add up to its filled quantity.
     trades = _all(lambda cursor: store.list_trades("demo", 100, cursor))

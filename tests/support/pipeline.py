@@ -28,20 +28,29 @@ class Pipeline:
         self.dynamodb = boto3.client("dynamodb")
         self.streams = boto3.client("dynamodbstreams")
         self.sqs = boto3.client("sqs")
-        self._iterators: dict[str, str] = {}
+        self._iterators: dict[str, str] = {}  # table -> the last sequence number read
         self.failures: list[dict[str, Any]] = []
 
     def _stream_records(self, table: str) -> list[dict[str, Any]]:
+        """The records written since the last call. Each call asks for a fresh iterator
+        after the last record read, as the local cloud's poller does: moto's iterators hold
+        the shard itself, which a cancelled transaction replaces with a copy."""
         name = self.declaration.name(table)
-        if name not in self._iterators:
-            arn = self.dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
-            shard = self.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
-            self._iterators[name] = self.streams.get_shard_iterator(
-                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
-        response = self.streams.get_records(ShardIterator=self._iterators[name])
-        self._iterators[name] = response["NextShardIterator"]
-        return response["Records"]
+        arn = self.dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+        shard = self.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+        position: dict[str, str] = {"ShardIteratorType": "TRIM_HORIZON"}
+        if name in self._iterators:
+            position = {
+                "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+                "SequenceNumber": self._iterators[name],
+            }
+        iterator = self.streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], **position
+        )["ShardIterator"]
+        records: list[dict[str, Any]] = self.streams.get_records(ShardIterator=iterator)["Records"]
+        if records:
+            self._iterators[name] = records[-1]["dynamodb"]["SequenceNumber"]
+        return records
 
     def relay(self) -> int:
         moved = 0
