@@ -95,6 +95,7 @@ class Pipeline:
         for _ in range(rounds):
             moved = self.relay()
             self.deliver(queue)
+            moved += self.relay()  # what the delivery wrote (the stream is the outbox)
             if not moved and not self._depth(queue):
                 return
         raise AssertionError(f"{queue} still busy after {rounds} rounds")

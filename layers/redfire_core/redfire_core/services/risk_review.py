@@ -238,6 +238,8 @@ def decide_order(
             raise LookupError(f"order {order_id} of {account_id} does not exist")
         if order.status is not OrderStatus.SUBMITTED:
             logger.debug("order already decided", extra={"order_id": order_id})
+            if in_sequence:
+                _mark_decided(store, order)  # canceled before its decision: not a gap
             return "skipped"
         assessment = assess(store, risk, order, now, settings)
         ctx = assessment.context
@@ -285,6 +287,13 @@ def decide_order(
         return "accepted"
 
     return on_conflict_retry(decide)
+
+
+def _mark_decided(store: TradingStore, order: Order) -> None:
+    """Move the book past an order that left ``submitted`` without a decision here."""
+    book = store.get_account(order.account_id)
+    if book is not None and book.decided(order.sequence) != book:
+        store.save_account(book, book.decided(order.sequence))
 
 
 def _waits_for_predecessor(order: Order, book: Account, now: datetime) -> bool:
