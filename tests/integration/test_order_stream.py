@@ -166,3 +166,22 @@ def test_an_order_waits_for_its_predecessor_then_goes_ahead_after_the_bound(
         assert outbox({"Records": batch}, LambdaContext()) == {"batchItemFailures": []}
     filled = seeded.get_order("demo", order["id"])
     assert filled is not None and filled.status == "filled"
+
+
+def test_an_ioc_order_that_cannot_trade_is_canceled_in_the_decision_hop(
+    seeded: TradingStore, pipeline: Pipeline
+) -> None:
+    # Given an immediate-or-cancel buy limited below the latest price (100.00)
+    body = {"symbol": "GOOG", "side": "buy", "type": "limit", "limit_price": "90.00"}
+    order = place({**body, "quantity": "1", "time_in_force": "ioc"})
+
+    # When the stream's consumer decides it
+    assert outbox({"Records": stream_batch(pipeline)}, LambdaContext()) == {"batchItemFailures": []}
+
+    # Then it is accepted and canceled at once, holding nothing
+    canceled = seeded.get_order("demo", order["id"])
+    assert canceled is not None and canceled.status == "canceled"
+    assert canceled.reject_reason is not None
+    assert canceled.reject_reason["code"] == "ORDER_CANCELED"
+    book = seeded.get_account("demo")
+    assert book is not None and book.reserved == 0 and book.last_sequence == order["sequence"]

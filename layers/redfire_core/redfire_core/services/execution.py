@@ -255,6 +255,14 @@ def _fill(
     return "filled"
 
 
+def close_reason(status: OrderStatus, reason: str) -> dict[str, str]:
+    """The ``reject_reason`` of an order closed with ``status``."""
+    code = {"canceled": "ORDER_CANCELED", "expired": "ORDER_EXPIRED"}.get(
+        status.value, "ORDER_REJECTED"
+    )
+    return {"code": code, "message": reason}
+
+
 def _close(
     store: TradingStore,
     order: Order,
@@ -265,10 +273,7 @@ def _close(
     now: datetime,
 ) -> None:
     """Cancel, expire or reject the order and release what it still holds, together."""
-    code = {"canceled": "ORDER_CANCELED", "expired": "ORDER_EXPIRED"}.get(
-        status.value, "ORDER_REJECTED"
-    )
-    after = order.close(status, now, {"code": code, "message": reason})
+    after = order.close(status, now, close_reason(status, reason))
     payload = CLOSE_EVENTS[status](order=order_view(after))
     released = account.reserve(-order.reserved)
     events = [_event(payload, order, cause, now)]

@@ -36,7 +36,7 @@ from redfire_core.domain.risk import (
 from redfire_core.events import Envelope, OrderAccepted, OrderDenied, new_id
 from redfire_core.gateways import gateway_named
 from redfire_core.observability import logger
-from redfire_core.services.execution import execution_of, fill_of
+from redfire_core.services.execution import CLOSE_EVENTS, close_reason, execution_of, fill_of
 from redfire_core.services.instruments import instrument_cache
 from redfire_core.services.retrying import on_conflict_retry
 from redfire_core.views import account_changed, order_view
@@ -272,6 +272,18 @@ def decide_order(
             )
             logger.debug("order accepted and filled", extra={"order_id": order_id})
             return "filled"
+        if decision.close is not None:  # ioc / fok not marketable: nothing was held
+            closed = accepted.close(
+                decision.close, now, close_reason(decision.close, decision.reason or "")
+            )
+            closing = CLOSE_EVENTS[decision.close](order=order_view(closed))
+            store.write(
+                orders_changed=[(order, closed, None)],
+                accounts_changed=[(ctx.account, ctx.account.decided(order.sequence))],
+                events=[accepted_event, _caused(closing, cause, now)],
+                raw_updates=counted,
+            )
+            return decision.close.value
         if decision.changes:
             accepted = accepted.update(now, **decision.changes)
         events = [accepted_event]
