@@ -101,3 +101,13 @@ def test_records_keep_their_stream_order() -> None:
         a_record("MODIFY", order, sequence="3"),
     ]
     assert [r.sequence_number for r in outbox_records(records)] == ["2", "3"]
+
+
+def test_the_events_of_one_write_get_ids_that_sort_as_they_happened() -> None:
+    # Given the types of a decision and fill, written together (same time, same version)
+    types = ["OrderAccepted", "OrderFilled", "PositionChanged", "AccountChanged"]
+    at = "2026-11-25T14:30:00.000Z"
+    ids = [derived_event_id("01JD0000000000000000000001", 3, t, i, at) for i, t in enumerate(types)]
+
+    # Then their ids sort in that order (the pusher streams a batch in id order)
+    assert sorted(ids) == ids

@@ -4,6 +4,7 @@ which ends connections whose token expired or whose API key was revoked."""
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.batch import (
@@ -56,4 +57,14 @@ def sweep(event: dict[str, Any]) -> dict[str, int]:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if "Records" not in event:
         return dict(sweep(event))
+    # A standard queue may hand a batch out of order: stream it in event order (ids are
+    # ULIDs; one write's events sort as they happened, e.g. accepted before filled).
+    event["Records"].sort(key=_event_order)
     return process_partial_response(event, push, processor, context)
+
+
+def _event_order(record: dict[str, Any]) -> str:
+    try:
+        return str(json.loads(record["body"])["detail"]["id"])
+    except (ValueError, KeyError, TypeError):
+        return ""  # not an event: its own processing fails it

@@ -578,11 +578,12 @@ def encode_events(events: Sequence[Envelope], order: Order) -> str:
 
 
 def derived_event_id(subject: str, version: int, event_type: str, index: int, at: str) -> str:
-    """A ULID (time of the event, then a hash of what identifies it): the same stream
-    record always yields the same ids, so a replayed batch publishes nothing new."""
+    """A ULID (time of the event, its place among the write's events, then a hash of what
+    identifies it): the same stream record always yields the same ids, so a replayed batch
+    publishes nothing new; and ids sort as the events happened (accepted before filled)."""
     digest = hashlib.sha256(f"{subject}#{version}#{event_type}#{index}".encode()).digest()
     millis = int(parse_iso(at).timestamp() * 1000)
-    return str(ULID.from_bytes(millis.to_bytes(6, "big") + digest[:10]))
+    return str(ULID.from_bytes(millis.to_bytes(6, "big") + bytes([index % 256]) + digest[:9]))
 
 
 def events_of_image(image: dict[str, Any]) -> list[Envelope]:
