@@ -401,8 +401,9 @@ FUNCTIONS: dict[str, Function] = {
             handler="redfire_strategies.runner.handler",
             timeout_seconds=30,
             tables_read=("marketdata", "instruments", "accounts", "positions"),
-            # strategies: instance state; orders: orders placed through the normal path.
-            tables_write=("strategies", "orders"),
+            # strategies: instance state; orders: orders placed through the normal path;
+            # accounts: the account's order counter (SEQUENCE) each placed order takes.
+            tables_write=("strategies", "orders", "accounts"),
             purpose="live strategy instances: bars and fills in, orders out (through risk)",
         ),
     )
