@@ -136,7 +136,9 @@ class Invocation:
         if self.source == "http":
             return "POST /v1/orders"
         if self.source == STREAM:
-            return "orders stream: " + (", ".join(sorted(set(self.published))) or "-")
+            published = ", ".join(sorted(set(self.published))) or "-"
+            decided = "decision + fill; " if self.writes_order() else ""
+            return f"orders stream: {decided}relays {published}"
         return f"{self.source} queue: " + ", ".join(sorted(set(self.inputs)))
 
 
@@ -366,12 +368,11 @@ def bar(minutes_ahead: int) -> Any:
 
 
 def mark_critical_path(invocations: list[Invocation]) -> None:
-    """Submit to fill: the API call, each consumer invocation that moved the order (its
-    status), and the relay invocations that published the events those consumed."""
+    """Submit to fill: the API call, each invocation that moved the order (its status; the
+    stream consumer's decision and fill included), and the relay invocations that
+    published the events a critical queue consumer consumed."""
     for invocation in invocations:
-        invocation.critical = invocation.source == "http" or (
-            invocation.source != STREAM and invocation.writes_order()
-        )
+        invocation.critical = invocation.source == "http" or invocation.writes_order()
     carried = {t for i in invocations if i.critical for t in i.inputs}
     for invocation in invocations:
         if invocation.source == STREAM and carried & set(invocation.published):
@@ -676,11 +677,12 @@ def run() -> Result:
             f"account seeded with a fresh GOOG price. One uncounted market order warms every "
             f"cache; then {n} market buys, each placed through `redfire_api.handler` and "
             "driven to `filled` by `tests.support.pipeline.Pipeline.run_until_quiet()`; "
-            "figures are per order. The relay is handed only the stream records its event "
-            "source mapping's filter (`STREAM_FILTERS`) lets through, as on AWS.",
-            "Critical path: the POST, each consumer invocation that changed the order item "
-            "(risk's decision, the fill), and the relay invocations that published the events "
-            "those consumed; priced at batch size 1. Every other consumer invocation is "
+            "figures are per order. The orders stream's consumer is handed only the records "
+            "its event source mapping's filter (`STREAM_FILTERS`) lets through, as on AWS.",
+            "Critical path: the POST, each invocation that changed the order item (the "
+            "orders stream consumer's decision and fill), and the relay invocations that "
+            "published events a critical queue consumer consumed; priced at batch size 1. "
+            "Every other consumer invocation is "
             f"fan-out, priced at its queue's configured batch size at a steady "
             f"{ORDERS_PER_SECOND:g} orders/s: its share of a Lambda request, of the batch's "
             "ReceiveMessage and DeleteMessageBatch, and of platform log lines is "

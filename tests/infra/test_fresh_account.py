@@ -297,12 +297,17 @@ def test_every_bucket_is_versioned_and_expires_the_versions_it_replaces(
         assert any(rule.get("ExpiredObjectDeleteMarker") for rule in rules), logical_id
 
 
-# --- issue 20 item 8: the outbox relay is invoked for outbox inserts only ---------------------
+# --- issue 20 item 8 / issue 14: the stream consumer is invoked for writes carrying events ---
 
 
-def _stream_record(event_name: str, sk: str) -> dict[str, Any]:
-    image = {"pk": {"S": "acct-1"}, "sk": {"S": sk}}
-    return {"eventName": event_name, "dynamodb": {"Keys": image, "NewImage": image}}
+def _stream_record(event_name: str, sk: str, *, carries_events: bool) -> dict[str, Any]:
+    image: dict[str, Any] = {"pk": {"S": "acct-1"}, "sk": {"S": sk}}
+    if carries_events:
+        image["events"] = {"S": "[]"}
+    record: dict[str, Any] = {"eventName": event_name, "dynamodb": {"Keys": image}}
+    if event_name != "REMOVE":
+        record["dynamodb"]["NewImage"] = image
+    return record
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -322,14 +327,18 @@ def test_a_stream_consumer_mapping_filters_to_the_records_it_needs(
         assert json.loads(filter_["Pattern"]) == STREAM_FILTERS[table], consumer
 
 
-def test_the_orders_stream_filter_passes_outbox_inserts_and_nothing_else() -> None:
+def test_the_orders_stream_filter_passes_writes_carrying_events_and_nothing_else() -> None:
     pattern = STREAM_FILTERS["orders"]
-    assert matches_filter(pattern, _stream_record("INSERT", "OUTBOX#01J"))
     for event_name, sk in (
         ("INSERT", "ORDER#01J"),
         ("MODIFY", "ORDER#01J"),
-        ("INSERT", "CID#client-1"),
-        ("REMOVE", "OUTBOX#01J"),  # the relay's own delete of a published row
-        ("MODIFY", "OUTBOX#01J"),
+        ("INSERT", "OUTBOX#1"),
     ):
-        assert not matches_filter(pattern, _stream_record(event_name, sk)), (event_name, sk)
+        assert matches_filter(pattern, _stream_record(event_name, sk, carries_events=True))
+    for event_name, sk, carries in (
+        ("MODIFY", "ORDER#01J", False),  # a write that reports nothing
+        ("INSERT", "CID#client-1", False),
+        ("REMOVE", "OUTBOX#01J", True),  # TTL's removal of a relayed row
+    ):
+        record = _stream_record(event_name, sk, carries_events=carries)
+        assert not matches_filter(pattern, record), (event_name, sk)

@@ -9,8 +9,13 @@ from decimal import Decimal
 import pytest
 
 from redfire_core.adapters.trading_store import TradingStore
+from redfire_core.domain.instruments import Instrument
+from redfire_core.domain.matching import Decision
+from redfire_core.domain.orders import Order
+from redfire_core.domain.positions import Account
 from redfire_core.events import Envelope, OrderAccepted
-from redfire_core.services.execution import on_order_accepted
+from redfire_core.gateways import gateway_named
+from redfire_core.services.execution import act, execution_of
 from redfire_core.services.placing import place_order
 from redfire_core.views import order_view
 from tests.support.serialised_moto import serialised_aws_calls
@@ -32,6 +37,19 @@ def accepted_market_buy(store: TradingStore, quantity: str) -> Envelope:
     )
 
 
+def fill_at_latest(store: TradingStore, event: Envelope, now: datetime) -> str:
+    """What the orders function does when a price reaches an accepted order: the gateway
+    decides on fresh reads and the fill is one conditional transaction, retried on a race."""
+
+    def decide(order: Order, account: Account, instrument: Instrument) -> Decision:
+        latest = store.latest_price(order.symbol)
+        assert latest is not None
+        execution = execution_of(order, account)
+        return gateway_named().on_accept(order, latest.price, execution, instrument)
+
+    return act(store, "demo", str(event.payload["order"]["id"]), decide, event, now)
+
+
 @pytest.mark.slow
 def test_fifty_concurrent_fills_on_one_position_lose_nothing(seeded: TradingStore) -> None:
     # Given 50 accepted market buys of 1..50 GOOG at a latest price of 100.00
@@ -39,7 +57,7 @@ def test_fifty_concurrent_fills_on_one_position_lose_nothing(seeded: TradingStor
 
     # When all are filled at once, each by its own handler invocation
     with serialised_aws_calls(), ThreadPoolExecutor(max_workers=FILLS) as pool:
-        outcomes = list(pool.map(lambda e: on_order_accepted(seeded, e, datetime.now(UTC)), events))
+        outcomes = list(pool.map(lambda e: fill_at_latest(seeded, e, datetime.now(UTC)), events))
 
     # Then every fill landed exactly once, in the position and in the cash
     total = Decimal(FILLS * (FILLS + 1) // 2)

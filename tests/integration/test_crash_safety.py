@@ -7,6 +7,7 @@ on fresh state with call n failing: afterwards the state is exactly "before" or 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -21,10 +22,11 @@ from moto import mock_aws
 from redfire_core.adapters import models
 from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.config import get_settings
-from redfire_core.events import Envelope, OrderAccepted, OrderCancelRequested
-from redfire_core.services.execution import on_cancel_requested, on_order_accepted
+from redfire_core.events import Envelope, OrderAccepted, OrderCancelRequested, OrderSubmitted
+from redfire_core.services.execution import on_cancel_requested
 from redfire_core.services.managing import cancel_order
 from redfire_core.services.placing import place_order
+from redfire_core.services.risk_review import review_order
 from redfire_core.views import order_view
 from tests.integration.conftest import SECRET, seed
 from tests.support.provisioning import provision
@@ -49,8 +51,12 @@ def failing_call(number: int | None, calls: list[str]) -> Iterator[None]:
 
 
 def outbox_types(account_id: str = "demo") -> list[str]:
+    """The events written so far: on outbox rows, and on the order items (as the stream
+    would carry them to the relay)."""
     rows = models.OutboxItem.query(account_id, models.OutboxItem.sk.startswith("OUTBOX#"))
-    return sorted(row.event_type for row in rows)
+    orders = models.OrderItem.query(account_id, models.OrderItem.sk.startswith("ORDER#"))
+    carried = [json.loads(item.events or "[]") for item in orders]
+    return sorted([row.event_type for row in rows] + [e["type"] for es in carried for e in es])
 
 
 def snapshot(store: TradingStore, order_id: str) -> tuple[Any, ...]:
@@ -82,6 +88,18 @@ def accepted_order(store: TradingStore) -> Envelope:
     store.save_transition(order, accepted, [], account=(account, account.reserve(Decimal("420"))))
     return Envelope.wrap(
         OrderAccepted(order=order_view(accepted)),
+        account_id="demo",
+        correlation_id="c",
+        occurred_at=now,
+    )
+
+
+def submitted_order(store: TradingStore) -> Envelope:
+    now = datetime.now(UTC)
+    body = {"symbol": "GOOG", "side": "buy", "type": "market", "quantity": "4"}
+    order = place_order(store, "demo", body, correlation_id="c", now=now).order
+    return Envelope.wrap(
+        OrderSubmitted(order=order_view(order)),
         account_id="demo",
         correlation_id="c",
         occurred_at=now,
@@ -129,8 +147,12 @@ def run_with_crashes(
             )
 
 
-def test_a_crash_at_any_step_of_a_fill_leaves_nothing_half_written() -> None:
-    run_with_crashes(lambda store, event: on_order_accepted(store, event, datetime.now(UTC)))
+def test_a_crash_at_any_step_of_a_decision_and_fill_leaves_nothing_half_written() -> None:
+    # The decision hop: pre-trade review and the paper fill, from the submitted order.
+    run_with_crashes(
+        lambda store, event: review_order(store, event, datetime.now(UTC)),
+        prepare=submitted_order,
+    )
 
 
 def test_a_crash_at_any_step_of_a_cancel_leaves_nothing_half_written() -> None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from unittest.mock import patch
 
 import boto3
+from botocore.client import BaseClient
 
 from redfire_core.adapters import models
 from redfire_core.adapters.trading_store import TradingStore
@@ -15,9 +18,9 @@ from redfire_core.config import get_settings
 from redfire_core.domain.orders import Order, OrderRequest
 from redfire_core.events import Envelope, OrderAccepted, OrderSubmitted
 from redfire_core.services.placing import place_order
+from redfire_core.services.risk_review import gateway_decision
 from redfire_core.views import order_view
 from redfire_ingest.handler import handler as ingest
-from redfire_orders.handler import handler as orders
 from redfire_outbox.handler import handler as outbox
 from redfire_risk.handler import handler as risk
 from tests.integration.conftest import sqs_messages
@@ -32,9 +35,13 @@ def submitted(store: TradingStore, **body: str) -> Order:
     return place_order(store, "demo", request, correlation_id="corr-1", now=NOW).order
 
 
-def outbox_types() -> list[str]:
+def carried_types() -> list[str]:
+    """The events the account's items carry now (the stream brings each write's events to
+    the relay), and its outbox rows."""
     rows = models.OutboxItem.query("demo", models.OutboxItem.sk.startswith("OUTBOX#"))
-    return sorted(row.event_type for row in rows)
+    orders = models.OrderItem.query("demo", models.OrderItem.sk.startswith("ORDER#"))
+    carried = [e["type"] for item in orders for e in json.loads(item.events or "[]")]
+    return sorted([row.event_type for row in rows] + carried)
 
 
 def envelope_body(payload: OrderSubmitted | OrderAccepted) -> str:
@@ -42,39 +49,42 @@ def envelope_body(payload: OrderSubmitted | OrderAccepted) -> str:
     return eventbridge_body(event.model_dump_json())
 
 
-def test_risk_accepts_a_submitted_order_and_records_order_accepted(seeded: TradingStore) -> None:
-    order = submitted(seeded)
-    result = risk(
-        sqs_event([envelope_body(OrderSubmitted(order=order_view(order)))]), LambdaContext()
-    )
+def _stream_records(pipeline: Pipeline) -> list[dict[str, object]]:
+    return pipeline._stream_records("orders")
+
+
+def test_the_stream_consumer_accepts_a_submitted_limit_order_and_it_rests(
+    seeded: TradingStore, pipeline: Pipeline
+) -> None:
+    order = submitted(seeded, type="limit", limit_price="99.00", time_in_force="gtc")
+    result = outbox({"Records": _stream_records(pipeline)}, LambdaContext())
     assert result == {"batchItemFailures": []}
     accepted = seeded.get_order("demo", order.id)
     assert accepted is not None and accepted.status == "accepted" and accepted.version == 2
     # The reservation it holds is announced with it.
-    assert outbox_types() == ["AccountChanged", "OrderAccepted", "OrderSubmitted"]
+    assert carried_types() == ["AccountChanged", "OrderAccepted"]
 
 
-def test_a_redelivered_order_submitted_changes_nothing(seeded: TradingStore) -> None:
-    order = submitted(seeded)
-    body = envelope_body(OrderSubmitted(order=order_view(order)))
-    risk(sqs_event([body]), LambdaContext())
-    result = risk(sqs_event([body]), LambdaContext())
+def test_a_redelivered_stream_batch_decides_nothing_twice(
+    seeded: TradingStore, pipeline: Pipeline
+) -> None:
+    order = submitted(seeded, type="limit", limit_price="99.00", time_in_force="gtc")
+    records = _stream_records(pipeline)
+    outbox({"Records": records}, LambdaContext())
+    result = outbox({"Records": records}, LambdaContext())
     assert result == {"batchItemFailures": []}
     again = seeded.get_order("demo", order.id)
     assert again is not None and again.version == 2
-    # The reservation it holds is announced with it.
-    assert outbox_types() == ["AccountChanged", "OrderAccepted", "OrderSubmitted"]
+    assert carried_types() == ["AccountChanged", "OrderAccepted"]
 
 
 def test_a_malformed_message_fails_alone_and_the_rest_of_the_batch_goes_through(
     seeded: TradingStore,
 ) -> None:
     order = submitted(seeded)
-    good = envelope_body(OrderSubmitted(order=order_view(order)))
+    good = envelope_body(OrderAccepted(order=order_view(order)))  # the risk function ignores it
     result = risk(sqs_event(["{not json", good, json.dumps({"detail": {}})]), LambdaContext())
     assert result == {"batchItemFailures": [{"itemIdentifier": "m0"}, {"itemIdentifier": "m2"}]}
-    accepted = seeded.get_order("demo", order.id)
-    assert accepted is not None and accepted.status == "accepted"
 
 
 def test_a_poison_message_reaches_the_dlq_after_max_receive_count(
@@ -91,13 +101,11 @@ def test_a_poison_message_reaches_the_dlq_after_max_receive_count(
     assert [m["Body"] for m in dead] == ["{poison"]
 
 
-def test_duplicate_order_accepted_fills_once(seeded: TradingStore) -> None:
-    order = submitted(seeded)
-    accepted = order.accept(NOW)
-    seeded.save_transition(order, accepted, [])
-    body = envelope_body(OrderAccepted(order=order_view(accepted)))
-    first = orders(sqs_event([body, body]), LambdaContext())
-    second = orders(sqs_event([body]), LambdaContext())
+def test_a_duplicate_stream_batch_fills_once(seeded: TradingStore, pipeline: Pipeline) -> None:
+    submitted(seeded)
+    records = _stream_records(pipeline)
+    first = outbox({"Records": records + records}, LambdaContext())
+    second = outbox({"Records": records}, LambdaContext())
     assert first == second == {"batchItemFailures": []}
     assert len(seeded.list_trades("demo").items) == 1
     assert seeded.get_position("demo", "GOOG").quantity == Decimal("10")
@@ -107,49 +115,54 @@ def test_duplicate_order_accepted_fills_once(seeded: TradingStore) -> None:
 
 def test_a_market_order_without_any_price_rests_instead_of_failing(seeded: TradingStore) -> None:
     order = submitted(seeded, symbol="MSFT")
-    accepted = order.accept(NOW)
-    seeded.save_transition(order, accepted, [])
-    result = orders(
-        sqs_event([envelope_body(OrderAccepted(order=order_view(accepted)))]), LambdaContext()
-    )
-    assert result == {"batchItemFailures": []}
-    resting = seeded.get_order("demo", order.id)
-    assert resting is not None and resting.status == "accepted"
+    account = seeded.get_account("demo")
+    assert account is not None
+    decision = gateway_decision(seeded, order.accept(NOW), account, latest=None)
+    assert not decision.fills and decision.close is None
 
 
-def _stream_records(pipeline: Pipeline) -> list[dict[str, object]]:
-    return pipeline._stream_records("orders")
+def test_a_replacement_is_left_to_the_orders_function(seeded: TradingStore) -> None:
+    # A replacement first retires the order it replaces (OrderAccepted -> orders queue).
+    order = replace(submitted(seeded), replaces="01JD0000000000000000000001")
+    account = seeded.get_account("demo")
+    assert account is not None
+    latest = seeded.latest_price("GOOG")
+    assert not gateway_decision(seeded, order.accept(NOW), account, latest).fills
 
 
-def test_outbox_relay_publishes_to_the_bus_and_deletes_the_row(
+def test_outbox_relay_publishes_the_events_an_order_item_carries(
     seeded: TradingStore, pipeline: Pipeline
 ) -> None:
     order = submitted(seeded)
     result = outbox({"Records": _stream_records(pipeline)}, LambdaContext())
     assert result == {"batchItemFailures": []}
-    routed = sqs_messages("risk")
-    assert [json.loads(m["Body"])["detail"]["payload"]["order"]["id"] for m in routed] == [order.id]
-    assert outbox_types() == []
+    routed = [json.loads(m["Body"])["detail"] for m in sqs_messages("stream")]
+    assert [(e["type"], e["payload"]["order"]["id"]) for e in routed] == [
+        ("OrderSubmitted", order.id)
+    ]
+    assert list(models.OutboxItem.query("demo", models.OutboxItem.sk.startswith("OUTBOX#"))) == []
 
 
 def test_outbox_relay_reports_the_first_unpublished_record_when_eventbridge_refuses(
     seeded: TradingStore, pipeline: Pipeline
 ) -> None:
-    submitted(seeded)
+    submitted(seeded, type="limit", limit_price="99.00", time_in_force="gtc")
     records = _stream_records(pipeline)
-    outbox_seq = [
-        r["dynamodb"]["SequenceNumber"]
-        for r in records
-        if r["dynamodb"]["Keys"]["sk"]["S"].startswith("OUTBOX#")
+    carrying = [
+        r["dynamodb"]["SequenceNumber"] for r in records if "events" in r["dynamodb"]["NewImage"]
     ]
     refused = {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure"}]}
+    original = BaseClient._make_api_call
+
+    def refuse_put_events(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        return refused if operation == "PutEvents" else original(self, operation, params)
+
     with (
         patch("redfire_core.adapters.event_bus.time.sleep"),
-        patch("botocore.client.BaseClient._make_api_call", return_value=refused),
+        patch.object(BaseClient, "_make_api_call", refuse_put_events),
     ):
         result = outbox({"Records": records}, LambdaContext())
-    assert result == {"batchItemFailures": [{"itemIdentifier": outbox_seq[0]}]}
-    assert outbox_types() == ["OrderSubmitted"]  # kept for the retry
+    assert result == {"batchItemFailures": [{"itemIdentifier": carrying[0]}]}
 
 
 def test_ingest_writes_bars_and_announces_them_once(seeded: TradingStore) -> None:

@@ -14,7 +14,7 @@ from tests.support.pipeline import Pipeline
 ORDER_FIELDS = """
     id clientOrderId status symbol side type quantity limitPrice stopPrice trailPrice
     trailPercent timeInForce filledQuantity averageFillPrice commission rejectReason rejectReasons
-    replaces replacedBy expiresAt createdAt updatedAt
+    replaces replacedBy expiresAt createdAt updatedAt sequence
 """
 PLACE = f"""
 mutation Place($input: PlaceOrderInput!) {{ placeOrder(input: $input) {{ {ORDER_FIELDS} }} }}

@@ -7,8 +7,8 @@ step through the real routing (EventBridge rules deliver to SQS in moto).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 import boto3
 
@@ -28,20 +28,32 @@ class Pipeline:
         self.dynamodb = boto3.client("dynamodb")
         self.streams = boto3.client("dynamodbstreams")
         self.sqs = boto3.client("sqs")
-        self._iterators: dict[str, str] = {}
+        self._iterators: dict[str, str] = {}  # table -> the last sequence number read
         self.failures: list[dict[str, Any]] = []
 
-    def _stream_records(self, table: str) -> Sequence[Mapping[str, Any]]:
+    def _stream_records(self, table: str) -> list[dict[str, Any]]:
+        """The records written since the last call. Each call asks for a fresh iterator
+        after the last record read, as the local cloud's poller does: moto's iterators hold
+        the shard itself, which a cancelled transaction replaces with a copy."""
         name = self.declaration.name(table)
-        if name not in self._iterators:
-            arn = self.dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
-            shard = self.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
-            self._iterators[name] = self.streams.get_shard_iterator(
+        arn = self.dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+        shard = self.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+        if name in self._iterators:
+            iterator = self.streams.get_shard_iterator(
+                StreamArn=arn,
+                ShardId=shard["ShardId"],
+                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                SequenceNumber=self._iterators[name],
+            )["ShardIterator"]
+        else:
+            iterator = self.streams.get_shard_iterator(
                 StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
             )["ShardIterator"]
-        response = self.streams.get_records(ShardIterator=self._iterators[name])
-        self._iterators[name] = response["NextShardIterator"]
-        return response["Records"]
+        response = self.streams.get_records(ShardIterator=iterator)
+        records = cast(list[dict[str, Any]], response["Records"])
+        if records:
+            self._iterators[name] = records[-1]["dynamodb"]["SequenceNumber"]
+        return records
 
     def relay(self) -> int:
         moved = 0
@@ -86,6 +98,7 @@ class Pipeline:
         for _ in range(rounds):
             moved = self.relay()
             self.deliver(queue)
+            moved += self.relay()  # what the delivery wrote (the stream is the outbox)
             if not moved and not self._depth(queue):
                 return
         raise AssertionError(f"{queue} still busy after {rounds} rounds")

@@ -1,11 +1,19 @@
-"""The relay publishes outbox rows that were just inserted, and nothing else."""
+"""The relay publishes the events a stream record's new image carries, and nothing else:
+order items carry theirs (the order view rebuilt from the item, ids derived from the order
+id, version and type); outbox rows carry whole envelopes."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from redfire_core.events import Envelope, OrderAccepted
+from redfire_core.adapters.trading_store import (
+    _order_item,
+    derived_event_id,
+    encode_events,
+    outbox_item,
+)
+from redfire_core.events import Envelope, OrderAccepted, OrderSubmitted
 from redfire_core.services.relay import outbox_records
 from redfire_core.views import order_view
 from tests.support.events import load_event
@@ -14,70 +22,92 @@ from tests.unit.factories import an_order
 AT = datetime(2026, 11, 25, 14, 30, tzinfo=UTC)
 
 
-def an_envelope() -> Envelope:
-    payload = OrderAccepted(order=order_view(an_order().accept(AT)))
+def wrap(payload: Any) -> Envelope:
     return Envelope.wrap(payload, account_id="acct-1", correlation_id="corr-1", occurred_at=AT)
 
 
 def a_record(
-    event_name: str, sk: str, *, sequence: str = "100", envelope: Envelope | None = None
+    event_name: str, image: dict[str, Any] | None, sequence: str = "100"
 ) -> dict[str, Any]:
-    """A DynamoDB stream record (real shape from the fixture) for a row of the orders table."""
+    """A DynamoDB stream record (real shape from the fixture) with ``image`` as NewImage."""
     record: dict[str, Any] = load_event("dynamodb_stream")["Records"][0]
     record["eventName"] = event_name
     record["dynamodb"]["SequenceNumber"] = sequence
-    record["dynamodb"]["Keys"] = {"pk": {"S": "acct-1"}, "sk": {"S": sk}}
-    image = {"pk": {"S": "acct-1"}, "sk": {"S": sk}}
-    if envelope is not None:
-        image["event"] = {"S": envelope.model_dump_json()}
-    if event_name == "REMOVE":
+    if image is None:
         record["dynamodb"].pop("NewImage", None)
     else:
+        record["dynamodb"]["Keys"] = {"pk": image["pk"], "sk": image["sk"]}
         record["dynamodb"]["NewImage"] = image
     return record
 
 
-def test_an_inserted_outbox_row_is_relayed_with_its_event() -> None:
-    # Given the insert of an outbox row
-    envelope = an_envelope()
-    record = a_record("INSERT", f"OUTBOX#{envelope.id}", sequence="42", envelope=envelope)
+def order_image(with_events: bool = True) -> tuple[dict[str, Any], Envelope]:
+    order = an_order().accept(AT)
+    event = wrap(OrderAccepted(order=order_view(order)))
+    item = _order_item(order, "corr-1")
+    if with_events:
+        item.events = encode_events([event], order)
+    return item.serialize(), event
+
+
+def test_an_order_write_is_relayed_with_the_order_rebuilt_from_the_item() -> None:
+    # Given the stream record of an order write carrying OrderAccepted
+    image, sent = order_image()
+    assert '"order"' not in image["events"]["S"]  # the item holds the order once
 
     # When the stream batch is read
-    rows = outbox_records([record])
+    rows = outbox_records([a_record("MODIFY", image, sequence="42")])
 
-    # Then the row is relayed with its keys, stream position and envelope
-    assert [(r.pk, r.sk, r.sequence_number, r.event) for r in rows] == [
-        ("acct-1", f"OUTBOX#{envelope.id}", "42", envelope)
-    ]
-
-
-def test_an_inserted_order_row_is_not_relayed() -> None:
-    # Given the insert of an order row, then it is not an event to relay
-    assert outbox_records([a_record("INSERT", "ORDER#01JD0000000000000000000001")]) == []
+    # Then the event comes out whole, with an id derived from the order's version and type
+    [row] = rows
+    assert row.sequence_number == "42"
+    [event] = row.events
+    order = sent.payload["order"]
+    expected_id = derived_event_id(order["id"], 2, "OrderAccepted", 0, sent.occurred_at)
+    assert event == sent.model_copy(update={"id": expected_id})
 
 
-def test_modified_and_removed_outbox_rows_are_not_relayed() -> None:
-    # Given an outbox row being modified and then deleted by the relay itself
-    envelope = an_envelope()
+def test_the_same_record_always_yields_the_same_event_ids() -> None:
+    image, _ = order_image()
+    first = outbox_records([a_record("INSERT", image)])
+    again = outbox_records([a_record("INSERT", image)])
+    assert [e.id for r in first for e in r.events] == [e.id for r in again for e in r.events]
+
+
+def test_an_order_write_without_events_is_not_relayed() -> None:
+    image, _ = order_image(with_events=False)
+    assert outbox_records([a_record("MODIFY", image)]) == []
+
+
+def test_an_outbox_row_is_relayed_with_its_envelope() -> None:
+    envelope = wrap(OrderSubmitted(order=order_view(an_order())))
+    image = outbox_item(envelope).serialize()
+    [row] = outbox_records([a_record("INSERT", image, sequence="7")])
+    assert (row.sk, row.events) == (f"OUTBOX#{envelope.id}", [envelope])
+
+
+def test_removals_are_not_relayed() -> None:
+    # TTL removes outbox rows: a REMOVE record has no new image and reports nothing
+    assert outbox_records([a_record("REMOVE", None)]) == []
+
+
+def test_records_keep_their_stream_order() -> None:
+    order, _ = order_image()
+    row = outbox_item(wrap(OrderSubmitted(order=order_view(an_order())))).serialize()
+    claim = {"pk": {"S": "acct-1"}, "sk": {"S": "CID#client-1"}}
     records = [
-        a_record("MODIFY", f"OUTBOX#{envelope.id}", envelope=envelope),
-        a_record("REMOVE", f"OUTBOX#{envelope.id}"),
+        a_record("INSERT", claim, sequence="1"),
+        a_record("INSERT", row, sequence="2"),
+        a_record("MODIFY", order, sequence="3"),
     ]
-
-    # Then neither is relayed again
-    assert outbox_records(records) == []
+    assert [r.sequence_number for r in outbox_records(records)] == ["2", "3"]
 
 
-def test_outbox_rows_keep_their_stream_order_among_other_changes() -> None:
-    # Given a batch mixing order rows, claims and two outbox inserts
-    first, second = an_envelope(), an_envelope()
-    records = [
-        a_record("INSERT", "ORDER#01JD0000000000000000000001", sequence="1"),
-        a_record("INSERT", f"OUTBOX#{first.id}", sequence="2", envelope=first),
-        a_record("INSERT", "CID#client-1", sequence="3"),
-        a_record("MODIFY", "ORDER#01JD0000000000000000000001", sequence="4"),
-        a_record("INSERT", f"OUTBOX#{second.id}", sequence="5", envelope=second),
-    ]
+def test_the_events_of_one_write_get_ids_that_sort_as_they_happened() -> None:
+    # Given the types of a decision and fill, written together (same time, same version)
+    types = ["OrderAccepted", "OrderFilled", "PositionChanged", "AccountChanged"]
+    at = "2026-11-25T14:30:00.000Z"
+    ids = [derived_event_id("01JD0000000000000000000001", 3, t, i, at) for i, t in enumerate(types)]
 
-    # Then only the outbox inserts come out, in stream order
-    assert [r.sequence_number for r in outbox_records(records)] == ["2", "5"]
+    # Then their ids sort in that order (the pusher streams a batch in id order)
+    assert sorted(ids) == ids

@@ -9,8 +9,8 @@ the whole batch. After ``max_retries`` retries of the same record it gives up on
 record: it is logged as an error and sent to the local on-failure queue (Lambda's
 OnFailure destination), then the poller moves on.
 
-It polls every 50 ms while records flow and every 200 ms once the table has been quiet
-for two seconds (each poll is two requests to moto). Each poll asks for a fresh iterator
+It polls every 250 ms, as Lambda polls a shard about four times a second (each poll is two
+requests to moto). Each poll asks for a fresh iterator
 after the last record read instead of following ``NextShardIterator``: moto's iterators
 hold the shard object itself, and a cancelled transaction replaces the table (and its
 shard) with a copy, so an old iterator chain would see the rolled-back writes and none
@@ -33,9 +33,7 @@ logger = logging.getLogger("redfire.localcloud")
 BATCH_SIZE = 100  # Lambda's default for DynamoDB streams
 MAX_RETRIES = 3
 FIRST_RETRY_DELAY_SECONDS = 0.2
-POLL_INTERVAL_SECONDS = 0.05  # while records flow
-IDLE_POLL_INTERVAL_SECONDS = 0.2  # after IDLE_AFTER_SECONDS without records: 14% -> 4% CPU
-IDLE_AFTER_SECONDS = 2.0
+POLL_INTERVAL_SECONDS = 0.25  # Lambda polls a stream's shard about four times a second
 FETCH_LIMIT = 1000
 
 
@@ -47,7 +45,8 @@ class StreamHousekeeping(Protocol):
 
 def check_filter_pattern(pattern: dict[str, Any]) -> None:
     """Refuse a filter pattern this poller cannot apply as Lambda would: it knows nested
-    objects, lists of exact values and ``{"prefix": ...}``, which is all RedFire declares."""
+    objects, lists of exact values, ``{"prefix": ...}`` and ``{"exists": ...}``, which is all
+    RedFire declares."""
     for key, expected in pattern.items():
         if isinstance(expected, dict):
             check_filter_pattern(expected)
@@ -55,7 +54,7 @@ def check_filter_pattern(pattern: dict[str, Any]) -> None:
         if not isinstance(expected, list) or not expected:
             raise ValueError(f"filter {key!r}: expected a non-empty list, got {expected!r}")
         for rule in expected:
-            if isinstance(rule, dict) and set(rule) != {"prefix"}:
+            if isinstance(rule, dict) and set(rule) not in ({"prefix"}, {"exists"}):
                 raise ValueError(f"filter {key!r}: rule {rule!r} is not supported locally")
 
 
@@ -63,6 +62,10 @@ def matches_filter(pattern: dict[str, Any], record: dict[str, Any]) -> bool:
     """Whether a stream record matches a Lambda event filter pattern (see
     ``check_filter_pattern``): every key present, each value one of the rules."""
     for key, expected in pattern.items():
+        if isinstance(expected, list) and {"exists": False} in expected:
+            if key in record:
+                return False
+            continue
         if key not in record:
             return False
         value = record[key]
@@ -75,6 +78,8 @@ def matches_filter(pattern: dict[str, Any], record: dict[str, Any]) -> bool:
 
 
 def _matches_rule(rule: Any, value: Any) -> bool:
+    if isinstance(rule, dict) and "exists" in rule:
+        return bool(rule["exists"])  # the key is present (checked by the caller)
     if isinstance(rule, dict):
         return isinstance(value, str) and value.startswith(rule["prefix"])
     return bool(rule == value)
@@ -142,7 +147,6 @@ class StreamPoller:
         self._head_failures = 0
         self._retry_at = 0.0
         self._trimmed_through: int | None = None
-        self._last_record_at = 0.0
 
     def poll_once(self) -> int:
         """Read new records, then hand one batch to the handler; the batch size."""
@@ -165,10 +169,8 @@ class StreamPoller:
         return len(batch)
 
     def poll_interval(self) -> float:
-        """Poll often while records flow, less when the table is quiet."""
-        if self.pending or time.monotonic() - self._last_record_at < IDLE_AFTER_SECONDS:
-            return POLL_INTERVAL_SECONDS
-        return IDLE_POLL_INTERVAL_SECONDS
+        """Lambda's rhythm, busy or quiet: no local poller polls faster than Lambda would."""
+        return POLL_INTERVAL_SECONDS
 
     def read_new_records(self) -> None:
         if self._shard_id is None:
@@ -192,7 +194,6 @@ class StreamPoller:
             )
         records = response.get("Records", [])
         if records:
-            self._last_record_at = time.monotonic()
             pattern = self.filter_pattern
             self.pending.extend(r for r in records if pattern is None or matches_filter(pattern, r))
             self._last_read = sequence_number(records[-1])

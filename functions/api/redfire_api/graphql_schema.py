@@ -89,6 +89,7 @@ class Order:
     expires_at: str | None
     created_at: str
     updated_at: str
+    sequence: int | None = None  # the account's order number
 
     @classmethod
     def of(cls, view: OrderView) -> Order:

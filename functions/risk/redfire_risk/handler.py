@@ -1,6 +1,6 @@
-"""Risk function: pre-trade review of OrderSubmitted; counters and post-trade monitoring
-on OrderFilled, OrderCanceled, OrderExpired and MarketDataUpdated (SQS, partial batch
-responses); and the ``risk-timeout`` schedule (``{"action": "deny_timed_out"}``).
+"""Risk function: counters and post-trade monitoring on OrderFilled, OrderCanceled,
+OrderExpired and MarketDataUpdated (SQS, partial batch responses); and the ``risk-timeout``
+schedule (``{"action": "deny_timed_out"}``). New orders are decided on the orders stream.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from redfire_core.config import get_settings
 from redfire_core.lambda_events import envelope_from_sqs_body, validated_env
 from redfire_core.observability import count, logger, metrics, tracer
 from redfire_core.services.risk_monitoring import on_market_data, on_order_event
-from redfire_core.services.risk_review import deny_timed_out, review_order
+from redfire_core.services.risk_review import deny_timed_out
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -55,10 +55,6 @@ def review(record: SQSRecord) -> str:
     event = envelope_from_sqs_body(record.body)
     logger.set_correlation_id(event.correlation_id)
     now = datetime.now(UTC)
-    if event.type == "OrderSubmitted":
-        outcome = review_order(_store(), event, now, _risk())
-        count(f"Orders{outcome.capitalize()}", 1)
-        return outcome
     if event.type in ("OrderFilled", "OrderCanceled", "OrderExpired"):
         return on_order_event(_store(), _risk(), _audit(), event, now)
     if event.type == "MarketDataUpdated":

@@ -46,6 +46,7 @@ class OrderView(BaseModel):
     expires_at: str | None = None
     created_at: str
     updated_at: str
+    sequence: int | None = None  # the account's order number, given when it was stored
 
 
 class FillView(BaseModel):

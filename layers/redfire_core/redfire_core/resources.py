@@ -179,7 +179,9 @@ class TimeseriesTable:
 
 ORDERS = Table(
     "orders",
-    # pk = account id; sk = "ORDER#<ulid>" | "CID#<client_order_id>" | "OUTBOX#<event id>".
+    # pk = account id; sk = "ORDER#<ulid>" | "CID#<client_order_id>" | "OUTBOX#<event id>"
+    # (events of writes without an order; TTL removes them). Order items carry the events
+    # of each write (``events``): the stream is the outbox.
     # Open orders carry gsi1 keys ("OPEN#<symbol>") so a price update finds them with one
     # query, and gsi2 keys ("OPEN#<account>") for cancel-all and the expiry sweep; both
     # are removed when the order is final (sparse indexes). Orders still ``submitted``
@@ -407,9 +409,11 @@ FUNCTIONS: dict[str, Function] = {
             "outbox",
             asset="functions/outbox",
             handler="redfire_outbox.handler.handler",
-            tables_write=("orders",),  # deletes published outbox rows
+            tables_read=("instruments", "marketdata"),
+            # The decision hop: order, book (accounts), fill (trades, positions), counters.
+            tables_write=("orders", "accounts", "trades", "positions", "limits"),
             publishes_events=True,
-            purpose="relay: orders table stream -> EventBridge",
+            purpose="orders table stream: decide (and paper-fill) new orders; relay events",
         ),
         Function(
             "ws",
@@ -451,22 +455,25 @@ FUNCTIONS: dict[str, Function] = {
             handler="redfire_strategies.runner.handler",
             timeout_seconds=30,
             tables_read=("marketdata", "instruments", "accounts", "positions"),
-            # strategies: instance state; orders: orders placed through the normal path.
-            tables_write=("strategies", "orders"),
+            # strategies: instance state; orders: orders placed through the normal path;
+            # accounts: the account's order counter (SEQUENCE) each placed order takes.
+            tables_write=("strategies", "orders", "accounts"),
             purpose="live strategy instances: bars and fills in, orders out (through risk)",
         ),
     )
 }
 
-# The outbox relay consumes this table's stream.
+# The orders table's stream is the outbox; its one consumer decides new orders (each new
+# order's insert carries OrderSubmitted) and relays every event the stream carries.
 STREAM_CONSUMERS: dict[str, str] = {"orders": "outbox"}
 # What each stream consumer is invoked for (a Lambda event filter pattern on the stream
-# record): the relay needs outbox rows as they are inserted, not every order write. The event
-# source mapping and the local cloud's stream poller both apply it.
+# record): writes that carry events (``events`` on an order item or an outbox row); writes
+# without events and TTL removals invoke nothing. The event source mapping and the local
+# cloud's stream poller both apply it.
 STREAM_FILTERS: dict[str, dict[str, Any]] = {
     "orders": {
-        "eventName": ["INSERT"],
-        "dynamodb": {"NewImage": {"sk": {"S": [{"prefix": "OUTBOX#"}]}}},
+        "eventName": ["INSERT", "MODIFY"],
+        "dynamodb": {"NewImage": {"events": {"S": [{"exists": True}]}}},
     }
 }
 
@@ -543,7 +550,6 @@ RULES: dict[str, Rule] = {
             "to-risk",
             queue="risk",
             detail_types=(
-                "OrderSubmitted",
                 "OrderFilled",
                 "OrderCanceled",
                 "OrderExpired",

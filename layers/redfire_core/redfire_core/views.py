@@ -46,6 +46,7 @@ def order_view(order: Order) -> OrderView:
         expires_at=iso(order.expires_at) if order.expires_at else None,
         created_at=iso(order.created_at),
         updated_at=iso(order.updated_at),
+        sequence=order.sequence,
     )
 
 

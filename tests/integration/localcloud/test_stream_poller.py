@@ -10,11 +10,10 @@ import pytest
 from redfire_cli.localcloud.moto_server import LocalMoto
 from redfire_cli.localcloud.provision import Provisioner
 from redfire_cli.localcloud.stream_poller import (
-    IDLE_AFTER_SECONDS,
-    IDLE_POLL_INTERVAL_SECONDS,
     POLL_INTERVAL_SECONDS,
     StreamPoller,
     check_filter_pattern,
+    matches_filter,
 )
 from redfire_core.resources import STREAM_CONSUMERS, STREAM_FILTERS, Declaration, Table
 
@@ -191,32 +190,29 @@ def test_handled_records_are_trimmed_from_moto_and_numbering_continues(
     assert int(third_number) == int(first_numbers[-1]) + 1
 
 
-def test_the_poller_slows_down_when_the_table_is_quiet(
+def test_the_poller_keeps_lambdas_rhythm_busy_or_quiet(
     client: Any, moto: LocalMoto, stream_arn: str
 ) -> None:
-    # Given a poller that has just handled a record
+    # Given a poller that has just handled a record, and one that has seen nothing
     put(client("dynamodb"), "a")
-    poller, _ = make_poller(client, moto, stream_arn, Consumer())
-    poller.poll_once()
-    busy = poller.poll_interval()
+    busy, _ = make_poller(client, moto, stream_arn, Consumer())
+    busy.poll_once()
+    quiet, _ = make_poller(client, moto, stream_arn, Consumer())
 
-    # When no record has arrived for a while
-    poller._last_record_at -= IDLE_AFTER_SECONDS
-
-    # Then it polls less often
-    assert busy == POLL_INTERVAL_SECONDS
-    assert poller.poll_interval() == IDLE_POLL_INTERVAL_SECONDS > busy
+    # Then both poll about four times a second, as Lambda polls a shard: never faster
+    assert busy.poll_interval() == quiet.poll_interval() == POLL_INTERVAL_SECONDS == 0.25
 
 
-def test_with_the_declared_orders_filter_only_inserted_outbox_rows_reach_the_relay(
+def test_with_the_declared_orders_filter_only_writes_carrying_events_reach_the_consumer(
     client: Any, moto: LocalMoto, stream_arn: str
 ) -> None:
     # Given the orders stream's declared filter, and writes of every kind to the table
     dynamodb = client("dynamodb")
-    put(dynamodb, "ORDER#1", "OUTBOX#1", "CID#1")
-    put(dynamodb, "ORDER#1")  # an update of the order (MODIFY)
+    put(dynamodb, "CID#1")  # a claim: no events
+    put_carrying(dynamodb, "ORDER#1", "OUTBOX#1")  # an order's insert, an outbox row
+    put_carrying(dynamodb, "ORDER#1")  # an update of the order with its events (MODIFY)
+    put(dynamodb, "ORDER#1")  # an update that reports nothing (MODIFY, no events)
     dynamodb.delete_item(TableName=TABLE_NAME, Key={"pk": {"S": "p"}, "sk": {"S": "OUTBOX#1"}})
-    put(dynamodb, "OUTBOX#2")
     consumer = Consumer()
     poller, _ = make_poller(
         client, moto, stream_arn, consumer, filter_pattern=STREAM_FILTERS["orders"]
@@ -226,10 +222,18 @@ def test_with_the_declared_orders_filter_only_inserted_outbox_rows_reach_the_rel
     poller.poll_once()
     poller.poll_once()
 
-    # Then the consumer is invoked for the outbox inserts only, as the mapping's filter does
-    assert consumer.delivered() == ["OUTBOX#1", "OUTBOX#2"]
-    assert {r["eventName"] for e in consumer.events for r in e["Records"]} == {"INSERT"}
+    # Then the consumer is invoked for the writes that carry events only, as the mapping's
+    # filter does (no claim, no silent update, no TTL removal)
+    assert consumer.delivered() == ["ORDER#1", "OUTBOX#1", "ORDER#1"]
+    names = [r["eventName"] for e in consumer.events for r in e["Records"]]
+    assert names == ["INSERT", "INSERT", "MODIFY"]
     assert poller.pending == []
+
+
+def put_carrying(dynamodb: Any, *sort_keys: str) -> None:
+    for sk in sort_keys:
+        item = {"pk": {"S": "p"}, "sk": {"S": sk}, "events": {"S": "[]"}}
+        dynamodb.put_item(TableName=TABLE_NAME, Item=item)
 
 
 def test_every_declared_stream_filter_is_one_the_local_poller_applies() -> None:
@@ -238,3 +242,10 @@ def test_every_declared_stream_filter_is_one_the_local_poller_applies() -> None:
         check_filter_pattern(pattern)
     with pytest.raises(ValueError, match="not supported"):
         check_filter_pattern({"dynamodb": {"NewImage": {"sk": {"S": [{"suffix": "#"}]}}}})
+
+
+def test_an_exists_rule_matches_a_present_key_only() -> None:
+    pattern = {"dynamodb": {"NewImage": {"events": {"S": [{"exists": True}]}}}}
+    assert matches_filter(pattern, {"dynamodb": {"NewImage": {"events": {"S": "[]"}}}})
+    assert not matches_filter(pattern, {"dynamodb": {"NewImage": {"sk": {"S": "ORDER#1"}}}})
+    assert not matches_filter(pattern, {"dynamodb": {"Keys": {}}})

@@ -108,7 +108,11 @@ class OrderItem(_Base):
     # JSON of the execution settings fixed at acceptance (absent on orders accepted before).
     execution = UnicodeAttribute(null=True)
     version = NumberAttribute()
+    sequence = NumberAttribute(null=True)  # the account's order number
     correlation_id = UnicodeAttribute(null=True)
+    # The events this write of the order reports (JSON, see trading_store.attach_events):
+    # the orders table's stream carries them to the relay, so no outbox row is written.
+    events = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
     gsi2pk = UnicodeAttribute(null=True)
@@ -130,13 +134,24 @@ class ClientOrderIdItem(_Base):
     request_hash = UnicodeAttribute()
 
 
+class SequenceItem(_Base):
+    """An account's order counter (accounts table, sk ``SEQUENCE``): only ever a plain
+    ``UpdateItem ADD``, never in a transaction, so concurrent submits never conflict."""
+
+    class Meta:
+        table_name = "accounts"
+
+    seq = NumberAttribute(default=0)
+
+
 class OutboxItem(_Base):
-    """An event written with the state change it reports; the relay publishes and deletes it."""
+    """An event whose state change wrote no order item (accounts, risk control, backtests):
+    the stream carries it to the relay; TTL removes it (the relay never deletes)."""
 
     class Meta:
         table_name = "orders"
 
-    event = UnicodeAttribute()  # the envelope as JSON
+    events = UnicodeAttribute()  # [the envelope] as JSON, the same shape as an order's events
     event_type = UnicodeAttribute()
     ttl = NumberAttribute()
 
@@ -159,6 +174,7 @@ class AccountItem(_Base):
     max_volume_share = DecimalAttribute(default=Decimal)
     created_at = UnicodeAttribute()
     version = NumberAttribute()
+    last_sequence = NumberAttribute(default=0)  # the highest order sequence decided
 
 
 class ActivityItem(_Base):
@@ -281,6 +297,7 @@ MODELS: tuple[type[Model], ...] = (
     ClientOrderIdItem,
     OutboxItem,
     AccountItem,
+    SequenceItem,
     ActivityItem,
     TradeItem,
     PositionItem,

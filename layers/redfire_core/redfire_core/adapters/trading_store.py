@@ -8,6 +8,7 @@ replayed change fails (``ConflictError``) instead of overwriting.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterable, Sequence
@@ -38,8 +39,9 @@ from redfire_core.domain.orders import (
 from redfire_core.domain.positions import Account, Fill, Position
 from redfire_core.domain.risk import LatestPrice
 from redfire_core.events import Envelope, iso, parse_iso
+from redfire_core.views import order_view
 
-OUTBOX_TTL_SECONDS = 7 * 86400  # a safety net: the relay deletes rows once published
+OUTBOX_TTL_SECONDS = 2 * 86400  # rows are never deleted: TTL removes them once relayed
 ORDER_PREFIX = "ORDER#"
 SUBMITTED_KEY = "SUBMITTED"  # gsi3pk of an order waiting for risk
 T = TypeVar("T")
@@ -96,6 +98,14 @@ class TradingStore:
         self.write(
             orders_created=[(order, request_hash)], events=[event], correlation_id=correlation_id
         )
+
+    def next_sequence(self, account_id: str) -> int:
+        """The account's next order number: one ``UpdateItem ADD`` on an item that no
+        transaction touches (an item in a concurrent transaction would make a plain update
+        fail with TransactionConflict)."""
+        counter = m.SequenceItem(account_id, "SEQUENCE")
+        counter.update(actions=[m.SequenceItem.seq.add(1)])
+        return int(counter.seq)
 
     def get_order(self, account_id: str, order_id: str) -> Order | None:
         try:
@@ -212,14 +222,22 @@ class TradingStore:
         """One transaction of conditional writes: new items must not exist, changed
         aggregates must still have the version they were read at. ``raw_puts`` and
         ``raw_updates`` are low-level Put/Update operations of other tables (the risk
-        function's counters and trading state) that must commit with the rest."""
+        function's counters and trading state) that must commit with the rest.
+
+        Events ride on the order item they report (the stream carries them to the relay);
+        only events of a write without an order become outbox rows."""
+        written = [order for order, _ in orders_created] + [a for _, a, _ in orders_changed]
+        attached, rows = attach_events(events, written)
+        before_correlation = {
+            after.id: events[0].correlation_id for _, after, _ in orders_changed if events
+        }
         with self._transaction() as tx:
             tx._put_items.extend(raw_puts)
             tx._update_items.extend(raw_updates)
             for order, request_hash in orders_created:
-                tx.save(
-                    _order_item(order, correlation_id), condition=m.OrderItem.pk.does_not_exist()
-                )
+                item = _order_item(order, correlation_id)
+                item.events = attached.get(order.id)
+                tx.save(item, condition=m.OrderItem.pk.does_not_exist())
                 if order.client_order_id:
                     claim = m.ClientOrderIdItem(
                         order.account_id,
@@ -229,7 +247,8 @@ class TradingStore:
                     )
                     tx.save(claim, condition=m.ClientOrderIdItem.pk.does_not_exist())
             for before, after, reasons in orders_changed:
-                item = _order_item(after, correlation_id)
+                item = _order_item(after, correlation_id or before_correlation.get(after.id))
+                item.events = attached.get(after.id)
                 if reasons is not None:
                     item.reject_reasons = json.dumps(reasons)
                 tx.save(item, condition=m.OrderItem.version == before.version)
@@ -251,7 +270,7 @@ class TradingStore:
                 )
             for activity in activities:
                 tx.save(_activity_item(activity), condition=m.ActivityItem.pk.does_not_exist())
-            for event in events:
+            for event in rows:
                 tx.save(outbox_item(event))
 
     # --- accounts, positions, trades, ledger ----------------------------------------
@@ -279,6 +298,7 @@ class TradingStore:
                 max_volume_share=item.max_volume_share,
             ),
             version=int(item.version),
+            last_sequence=int(item.last_sequence or 0),
         )
 
     def create_account(self, account: Account, opening: Sequence[Activity] = ()) -> bool:
@@ -390,11 +410,6 @@ class TradingStore:
             return None
         return LatestPrice(symbol, item.price, parse_iso(item.timestamp))
 
-    # --- outbox ---------------------------------------------------------------------
-
-    def delete_outbox_row(self, pk: str, sk: str) -> None:
-        m.OutboxItem(pk, sk).delete()
-
     def _transaction(self) -> Transaction:
         return Transaction(self.connection)
 
@@ -460,6 +475,7 @@ def _order_item(order: Order, correlation_id: str | None) -> m.OrderItem:
         closes_position=order.closes_position,
         execution=_execution_json(order.execution),
         version=order.version,
+        sequence=order.sequence,
         correlation_id=correlation_id,
         gsi1pk=f"OPEN#{order.symbol}" if open_ else None,
         gsi1sk=sort_key if open_ else None,
@@ -503,6 +519,7 @@ def order_from_item(item: m.OrderItem) -> Order:
         closes_position=bool(item.closes_position),
         execution=_execution_from_json(item.execution),
         version=int(item.version),
+        sequence=int(item.sequence) if item.sequence is not None else None,
     )
 
 
@@ -522,10 +539,79 @@ def outbox_item(event: Envelope) -> m.OutboxItem:
     return m.OutboxItem(
         event.account_id or PLATFORM_KEY,
         f"OUTBOX#{event.id}",
-        event=event.model_dump_json(),
+        events=json.dumps([event.model_dump(mode="json")], separators=(",", ":")),
         event_type=event.type,
         ttl=int(time.time()) + OUTBOX_TTL_SECONDS,
     )
+
+
+# --- events carried by the items they report ------------------------------------------
+
+FROM_ITEM = "o"  # an encoded event whose payload's ``order`` is the order item itself
+
+
+def attach_events(
+    events: Sequence[Envelope], orders: Sequence[Order]
+) -> tuple[dict[str, str], list[Envelope]]:
+    """({order id: its encoded events}, the events left for outbox rows): each event rides
+    on the order it is about, else on the first order written; none without an order."""
+    ids = [order.id for order in orders]
+    by_order: dict[str, list[Envelope]] = {}
+    rows: list[Envelope] = []
+    for event in events:
+        subject = (event.payload.get("order") or {}).get("id") or event.payload.get("order_id")
+        target = subject if subject in ids else (ids[0] if ids else None)
+        if target is None:
+            rows.append(event)
+        else:
+            by_order.setdefault(target, []).append(event)
+    final = {order.id: order for order in orders}  # the last write of each order wins
+    return {oid: encode_events(evs, final[oid]) for oid, evs in by_order.items()}, rows
+
+
+def encode_events(events: Sequence[Envelope], order: Order) -> str:
+    """The events as JSON without what the item already holds: the event id (derived from
+    the order id, version and type) and, where it is the item, the order view."""
+    view = order_view(order).model_dump(mode="json")
+    encoded = []
+    for event in events:
+        data = event.model_dump(mode="json", exclude={"id", "account_id"})
+        if data["payload"].get("order") == view:
+            del data["payload"]["order"]
+            data[FROM_ITEM] = 1
+        encoded.append(data)
+    return json.dumps(encoded, separators=(",", ":"))
+
+
+def derived_event_id(subject: str, version: int, event_type: str, index: int, at: str) -> str:
+    """A ULID (time of the event, its place among the write's events, then a hash of what
+    identifies it): the same stream record always yields the same ids, so a replayed batch
+    publishes nothing new; and ids sort as the events happened (accepted before filled)."""
+    digest = hashlib.sha256(f"{subject}#{version}#{event_type}#{index}".encode()).digest()
+    millis = int(parse_iso(at).timestamp() * 1000)
+    return str(ULID.from_bytes(millis.to_bytes(6, "big") + bytes([index % 256]) + digest[:9]))
+
+
+def events_of_image(image: dict[str, Any]) -> list[Envelope]:
+    """The events a stream record's new image carries (an order item or an outbox row)."""
+    if "events" not in image:
+        return []
+    if not image["sk"]["S"].startswith(ORDER_PREFIX):
+        return [Envelope.model_validate(e) for e in json.loads(image["events"]["S"])]
+    item = m.OrderItem.from_raw_data(image)
+    order = order_from_item(item)
+    view: dict[str, Any] | None = None
+    envelopes = []
+    for index, data in enumerate(json.loads(item.events or "[]")):
+        if data.pop(FROM_ITEM, None):
+            view = view or order_view(order).model_dump(mode="json")
+            data["payload"]["order"] = view
+        data["id"] = derived_event_id(
+            order.id, order.version, data["type"], index, data["occurred_at"]
+        )
+        data["account_id"] = order.account_id
+        envelopes.append(Envelope.model_validate(data))
+    return envelopes
 
 
 def _trade_item(fill: Fill) -> m.TradeItem:
@@ -608,6 +694,7 @@ def _account_item(account: Account) -> m.AccountItem:
         max_volume_share=execution.max_volume_share,
         created_at=iso(account.created_at),
         version=account.version,
+        last_sequence=account.last_sequence,
     )
 
 

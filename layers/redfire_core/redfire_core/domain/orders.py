@@ -341,6 +341,9 @@ class Order:
     # was computed with): its fills are costed with these, whatever changes later.
     execution: ExecutionModel | None = None
     version: int = 1
+    # The account's order number (1, 2, 3...) given when it was stored: an account's orders
+    # are decided in this order.
+    sequence: int | None = None
 
     @classmethod
     def submit(
@@ -352,6 +355,7 @@ class Order:
         *,
         replaces: str | None = None,
         closes_position: bool = False,
+        sequence: int | None = None,
     ) -> Order:
         return cls(
             id=order_id,
@@ -372,6 +376,7 @@ class Order:
             expires_at=end_of_utc_day(now) if request.time_in_force is TimeInForce.DAY else None,
             replaces=replaces,
             closes_position=closes_position,
+            sequence=sequence,
         )
 
     @property

@@ -104,6 +104,13 @@ class Account:
     reserved: Decimal = ZERO
     execution: ExecutionModel = field(default_factory=ExecutionModel)
     version: int = 1
+    last_sequence: int = 0  # the highest order sequence decided on this book
+
+    def decided(self, sequence: int | None) -> Account:
+        """The book after deciding the order numbered ``sequence`` (never moves back)."""
+        if sequence is None or sequence <= self.last_sequence:
+            return self
+        return replace(self, last_sequence=sequence, version=self.version + 1)
 
     def apply(self, fill: Fill, realized_delta: Decimal, released: Decimal = ZERO) -> Account:
         """Cash moves by the fill; ``released`` is the order's reservation the fill frees."""

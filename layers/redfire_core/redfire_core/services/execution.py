@@ -7,18 +7,18 @@ or reordered events find the order already moved on and change nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
 from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.config import get_settings
 from redfire_core.domain.instruments import Instrument
-from redfire_core.domain.ledger import fill_activities
+from redfire_core.domain.ledger import Activity, fill_activities
 from redfire_core.domain.matching import Decision, PriceBar
 from redfire_core.domain.orders import ExecutionModel, Order, OrderStatus
-from redfire_core.domain.positions import Account, Fill
+from redfire_core.domain.positions import Account, Fill, Position
 from redfire_core.events import (
     Envelope,
     MarketDataUpdated,
@@ -62,8 +62,11 @@ def execution_of(order: Order, account: Account) -> ExecutionModel:
 
 
 def on_order_accepted(store: TradingStore, event: Envelope, now: datetime) -> str:
-    """Finish a replace if this order is one, then let the gateway act on it."""
+    """Finish a replace if this order is one, then let the gateway act on it. Any other
+    order was given to the gateway when it was decided (``risk_review.decide_order``)."""
     account_id, order_id = str(event.account_id), str(event.payload["order"]["id"])
+    if not event.payload["order"].get("replaces"):
+        return "decided"
     order = store.get_order(account_id, order_id)
     if order is None:
         raise LookupError(f"order {order_id} of {account_id} does not exist")
@@ -166,14 +169,27 @@ def act(
     return on_conflict_retry(attempt)
 
 
-def _fill(
-    store: TradingStore,
+@dataclass(frozen=True)
+class Filled:
+    """Everything one fill changes, computed from what was read: written together."""
+
+    order: tuple[Order, Order]
+    fill: Fill
+    position: tuple[Position, Position]
+    account: tuple[Account, Account]
+    activities: Sequence[Activity]
+    events: list[Envelope]
+
+
+def fill_of(
     order: Order,
     account: Account,
+    position: Position,
     decision: Decision,
     cause: Envelope,
     now: datetime,
-) -> str:
+) -> Filled:
+    """The fill a gateway decided, as the changes it makes (pure: no reads, no writes)."""
     quantity, price = decision.fill_quantity, decision.fill_price
     assert price is not None
     commission = execution_of(order, account).fill_commission(
@@ -198,7 +214,6 @@ def _fill(
     )
     released = order.reservation_released_by(quantity)
     after = replace(order.fill(quantity, price, now, commission), **decision.changes)
-    position = store.get_position(order.account_id, order.symbol)
     position_after = position.apply(fill)
     account_after = account.apply(
         fill, position_after.realized_pnl - position.realized_pnl, released
@@ -213,7 +228,7 @@ def _fill(
         ),
         _event(account_changed(account_after, "fill", order.id), order, cause, now),
     ]
-    store.apply_fill(
+    return Filled(
         (order, after),
         fill,
         (position, position_after),
@@ -221,16 +236,31 @@ def _fill(
         fill_activities(fill),
         events,
     )
-    logger.info(
-        "order filled",
-        extra={
-            "order_id": order.id,
-            "trade_id": fill.trade_id,
-            "price": str(price),
-            "quantity": str(quantity),
-        },
+
+
+def _fill(
+    store: TradingStore,
+    order: Order,
+    account: Account,
+    decision: Decision,
+    cause: Envelope,
+    now: datetime,
+) -> str:
+    position = store.get_position(order.account_id, order.symbol)
+    filled = fill_of(order, account, position, decision, cause, now)
+    store.apply_fill(
+        filled.order, filled.fill, filled.position, filled.account, filled.activities, filled.events
     )
+    logger.info("order filled", extra={"order_id": order.id, "trade_id": filled.fill.trade_id})
     return "filled"
+
+
+def close_reason(status: OrderStatus, reason: str) -> dict[str, str]:
+    """The ``reject_reason`` of an order closed with ``status``."""
+    code = {"canceled": "ORDER_CANCELED", "expired": "ORDER_EXPIRED"}.get(
+        status.value, "ORDER_REJECTED"
+    )
+    return {"code": code, "message": reason}
 
 
 def _close(
@@ -243,10 +273,7 @@ def _close(
     now: datetime,
 ) -> None:
     """Cancel, expire or reject the order and release what it still holds, together."""
-    code = {"canceled": "ORDER_CANCELED", "expired": "ORDER_EXPIRED"}.get(
-        status.value, "ORDER_REJECTED"
-    )
-    after = order.close(status, now, {"code": code, "message": reason})
+    after = order.close(status, now, close_reason(status, reason))
     payload = CLOSE_EVENTS[status](order=order_view(after))
     released = account.reserve(-order.reserved)
     events = [_event(payload, order, cause, now)]

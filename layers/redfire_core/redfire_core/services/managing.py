@@ -98,6 +98,8 @@ def replace_order(
         field = sorted(unknown)[0]
         raise DomainError("ORDER_INVALID", f"{field} cannot be changed by a replace", field)
 
+    numbers: list[int] = []  # one sequence for the replacement, however many attempts
+
     def attempt() -> Order:
         original = store.get_order(account_id, order_id)
         if original is None:
@@ -124,8 +126,12 @@ def replace_order(
                 "quantity",
             )
         remaining = replace(request, quantity=request.quantity - original.filled_quantity)
+        if not numbers:
+            numbers.append(store.next_sequence(account_id))
         new = replace(
-            Order.submit(new_id(), account_id, remaining, now, replaces=original.id),
+            Order.submit(
+                new_id(), account_id, remaining, now, replaces=original.id, sequence=numbers[0]
+            ),
             replaced_filled_quantity=original.filled_quantity,
         )
         pending = original.transition(OrderStatus.PENDING_REPLACE, now)

@@ -43,7 +43,10 @@ def place_order(
         earlier = _earlier(store, account_id, request.client_order_id, digest)
         if earlier is not None:
             return Placed(earlier, created=False)
-    order = Order.submit(new_id(), account_id, request, now, closes_position=closes_position)
+    sequence = store.next_sequence(account_id)  # a crash after this leaves a gap: see order_stream
+    order = Order.submit(
+        new_id(), account_id, request, now, closes_position=closes_position, sequence=sequence
+    )
     event = Envelope.wrap(
         OrderSubmitted(order=order_view(order)),
         account_id=account_id,

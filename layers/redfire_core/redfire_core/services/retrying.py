@@ -8,10 +8,18 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from redfire_core.adapters.trading_store import ConflictError
+from redfire_core.observability import count
 
 T = TypeVar("T")
 ATTEMPTS = 25  # enough for dozens of fills racing on one account
 MAX_BACKOFF_SECONDS = 0.2
+_retries = [0]  # conflict retries made by this process (a container), all steps together
+
+
+def conflict_retries() -> int:
+    """How many times a lost race was retried in this process (the ``ConflictRetries``
+    metric counts the same per invocation)."""
+    return _retries[0]
 
 
 def on_conflict_retry(step: Callable[[], T], attempts: int = ATTEMPTS) -> T:
@@ -26,6 +34,8 @@ def on_conflict_retry(step: Callable[[], T], attempts: int = ATTEMPTS) -> T:
         except ConflictError:
             if attempt == attempts - 1:
                 raise
+            _retries[0] += 1
+            count("ConflictRetries", 1)
             # Full jitter spreads the contenders; the cap keeps a handler's latency bounded.
             time.sleep(random.uniform(0, min(MAX_BACKOFF_SECONDS, 0.005 * 2**attempt)))
     raise AssertionError("unreachable")

@@ -16,11 +16,13 @@ from typing import Any
 from redfire_core.adapters.risk_store import RiskSnapshot, RiskStore
 from redfire_core.adapters.trading_store import OrderFilter, TradingStore
 from redfire_core.config import Settings, get_settings
+from redfire_core.domain.matching import Decision
 from redfire_core.domain.orders import Order, OrderRequest, OrderStatus
-from redfire_core.domain.positions import Position
+from redfire_core.domain.positions import Account, Position
 from redfire_core.domain.risk import (
     AccountBook,
     Denial,
+    LatestPrice,
     RiskContext,
     RiskLimits,
     TradingState,
@@ -32,12 +34,22 @@ from redfire_core.domain.risk import (
     timeout_denial,
 )
 from redfire_core.events import Envelope, OrderAccepted, OrderDenied, new_id
+from redfire_core.gateways import gateway_named
 from redfire_core.observability import logger
+from redfire_core.services.execution import CLOSE_EVENTS, close_reason, execution_of, fill_of
 from redfire_core.services.instruments import instrument_cache
 from redfire_core.services.retrying import on_conflict_retry
 from redfire_core.views import account_changed, order_view
 
 RECENT_ORDERS_PAGE = 200
+# How long an order waits for the account's order numbered just before it (a gap in the
+# sequence: an API call that took its number and has not stored its order yet, or crashed)
+# before it is decided anyway. Within the stream mapping's retry budget (see order_stream).
+SEQUENCE_GAP_WAIT_SECONDS = 1.0
+
+
+class SequenceGap(Exception):
+    """The account's previous order (by sequence) is not decided yet: decide this one later."""
 
 
 @dataclass(frozen=True)
@@ -156,9 +168,15 @@ def _restore_original(
 
 
 def deny(
-    store: TradingStore, order: Order, denials: list[Denial], cause: Envelope | None, now: datetime
+    store: TradingStore,
+    order: Order,
+    denials: list[Denial],
+    cause: Envelope | None,
+    now: datetime,
+    book: tuple[Account, Account] | None = None,
 ) -> None:
-    """``denied`` with the headline and every reason, and OrderDenied, in one transaction."""
+    """``denied`` with the headline and every reason, and OrderDenied, in one transaction
+    (with the book's last decided sequence, when given)."""
     reasons = [d.as_dict() for d in denials]
     after = order.deny(reasons, now)
     outcome = Envelope.wrap(
@@ -170,9 +188,10 @@ def deny(
     )
     store.write(
         orders_changed=[(order, after, reasons), *_restore_original(store, order, now)],
+        accounts_changed=[book] if book and book[0] != book[1] else [],
         events=[outcome],
     )
-    logger.info("order denied", extra={"order_id": order.id, "codes": [d.code for d in denials]})
+    logger.debug("order denied", extra={"order_id": order.id, "codes": [d.code for d in denials]})
 
 
 def review_order(
@@ -182,60 +201,140 @@ def review_order(
     risk: RiskStore | None = None,
     settings: Settings | None = None,
 ) -> str:
-    """Decide on the order of an OrderSubmitted event; returns what happened.
+    """Decide on the order of an OrderSubmitted event; returns what happened."""
+    order = store.get_order(str(event.account_id), str(event.payload["order"]["id"]))
+    if order is None:
+        raise LookupError(f"order {event.payload['order']['id']} does not exist")
+    return decide_order(store, order, event, now, risk, settings)
 
-    Idempotent: an order that is no longer ``submitted`` was decided already (or moved
-    on through a reordered event) and is left as it is.
+
+def decide_order(
+    store: TradingStore,
+    submitted: Order,
+    cause: Envelope,
+    now: datetime,
+    risk: RiskStore | None = None,
+    settings: Settings | None = None,
+    *,
+    in_sequence: bool = False,
+) -> str:
+    """Accept or deny ``submitted`` and, when the gateway fills an accepted order at once
+    (a paper market order with a price), fill it: one transaction either way.
+
+    Idempotent: an order that is no longer ``submitted`` was decided already and is left
+    as it is. ``submitted`` is the order as the caller saw it (a stream image); a lost
+    race re-reads it. With ``in_sequence``, an order whose predecessor (by the account's
+    sequence) is not decided yet raises ``SequenceGap`` for up to
+    ``SEQUENCE_GAP_WAIT_SECONDS`` after it was stored; the book records the last decided.
     """
     settings = settings or get_settings()
     risk = risk or RiskStore(settings)
-    order_id = str(event.payload["order"]["id"])
-    account_id = str(event.account_id)
+    account_id, order_id = submitted.account_id, submitted.id
+    seen: list[Order] = [submitted]
 
     def decide() -> str:
-        order = store.get_order(account_id, order_id)
+        order = seen.pop() if seen else store.get_order(account_id, order_id)
         if order is None:
             raise LookupError(f"order {order_id} of {account_id} does not exist")
         if order.status is not OrderStatus.SUBMITTED:
-            logger.info(
-                "order already reviewed", extra={"order_id": order_id, "status": order.status.value}
-            )
+            logger.debug("order already decided", extra={"order_id": order_id})
+            if in_sequence:
+                _mark_decided(store, order)  # canceled before its decision: not a gap
             return "skipped"
         assessment = assess(store, risk, order, now, settings)
+        ctx = assessment.context
+        book = ctx.account
+        if in_sequence and _waits_for_predecessor(order, book, now):
+            raise SequenceGap(f"order {order.sequence} waits for {book.last_sequence + 1}")
         denials = assessment.denials
         if denials:
-            deny(store, order, denials, event, now)
+            deny(store, order, denials, cause, now, book=(book, book.decided(order.sequence)))
             return "denied"
-        ctx = assessment.context
         held = assessment.reservation(order)
         # The settings the hold was computed with are the ones its fills will pay.
-        after = order.accept(now, reserved=held, execution=ctx.account.execution)
-        account_after = ctx.account.reserve(held)
-        outcomes = [
-            Envelope.wrap(
-                payload,
-                account_id=account_id,
-                correlation_id=event.correlation_id,
-                causation_id=event.id,
-                occurred_at=now,
-            )
-            for payload in (
-                OrderAccepted(order=order_view(after)),
-                *([account_changed(account_after, "reserved", order.id)] if held else []),
-            )
-        ]
-        store.write(
-            orders_changed=[(order, after, None)],
-            accounts_changed=[(ctx.account, account_after)],
-            events=outcomes,
-            raw_updates=risk.order_counted(
-                account_id, order.symbol, now, assessment.limits, assessment.symbol_limits
-            ),
+        accepted = order.accept(now, reserved=held, execution=ctx.account.execution)
+        reserved = ctx.account.reserve(held).decided(order.sequence)
+        counted = risk.order_counted(
+            account_id, order.symbol, now, assessment.limits, assessment.symbol_limits
         )
-        logger.info("order accepted", extra={"order_id": order_id, "reserved": str(held)})
+        accepted_event = _caused(OrderAccepted(order=order_view(accepted)), cause, now)
+        decision = gateway_decision(store, accepted, reserved, ctx.latest)
+        if decision.fills:
+            filled = fill_of(accepted, reserved, ctx.position, decision, cause, now)
+            store.write(
+                orders_changed=[(order, filled.order[1], None)],
+                trades=[filled.fill],
+                positions_changed=[filled.position],
+                accounts_changed=[(ctx.account, filled.account[1])],
+                activities=filled.activities,
+                events=[accepted_event, *filled.events],
+                raw_updates=counted,
+            )
+            logger.debug("order accepted and filled", extra={"order_id": order_id})
+            return "filled"
+        if decision.close is not None:  # ioc / fok not marketable: nothing was held
+            closed = accepted.close(
+                decision.close, now, close_reason(decision.close, decision.reason or "")
+            )
+            closing = CLOSE_EVENTS[decision.close](order=order_view(closed))
+            store.write(
+                orders_changed=[(order, closed, None)],
+                accounts_changed=[(ctx.account, ctx.account.decided(order.sequence))],
+                events=[accepted_event, _caused(closing, cause, now)],
+                raw_updates=counted,
+            )
+            return decision.close.value
+        if decision.changes:
+            accepted = accepted.update(now, **decision.changes)
+        events = [accepted_event]
+        if held:
+            events.append(_caused(account_changed(reserved, "reserved", order.id), cause, now))
+        store.write(
+            orders_changed=[(order, accepted, None)],
+            accounts_changed=[(ctx.account, reserved)],
+            events=events,
+            raw_updates=counted,
+        )
+        logger.debug("order accepted", extra={"order_id": order_id, "reserved": str(held)})
         return "accepted"
 
     return on_conflict_retry(decide)
+
+
+def _mark_decided(store: TradingStore, order: Order) -> None:
+    """Move the book past an order that left ``submitted`` without a decision here."""
+    book = store.get_account(order.account_id)
+    if book is not None and book.decided(order.sequence) != book:
+        store.save_account(book, book.decided(order.sequence))
+
+
+def _waits_for_predecessor(order: Order, book: Account, now: datetime) -> bool:
+    if order.sequence is None or order.sequence <= book.last_sequence + 1:
+        return False
+    return (now - order.created_at).total_seconds() < SEQUENCE_GAP_WAIT_SECONDS
+
+
+def gateway_decision(
+    store: TradingStore, accepted: Order, account: Account, latest: LatestPrice | None
+) -> Decision:
+    """What the gateway does with a newly accepted order. A replacement is not acted on
+    here: the orders function first retires the order it replaces (``OrderAccepted``)."""
+    instrument = instrument_cache(store).get(accepted.symbol)
+    if accepted.replaces or instrument is None:
+        return Decision()
+    return gateway_named().on_accept(
+        accepted, latest.price if latest else None, execution_of(accepted, account), instrument
+    )
+
+
+def _caused(payload: Any, cause: Envelope, now: datetime) -> Envelope:
+    return Envelope.wrap(
+        payload,
+        account_id=cause.account_id,
+        correlation_id=cause.correlation_id,
+        causation_id=cause.id,
+        occurred_at=now,
+    )
 
 
 def dry_run(
@@ -290,9 +389,12 @@ def deny_timed_out(store: TradingStore, now: datetime, max_age_seconds: int) -> 
 
 
 __all__ = [
+    "SEQUENCE_GAP_WAIT_SECONDS",
     "Assessment",
+    "SequenceGap",
     "TradingState",
     "assess",
+    "decide_order",
     "deny",
     "deny_timed_out",
     "dry_run",
