@@ -31,12 +31,13 @@ CONCURRENT_ORDERS = 40
 BURST_ORDERS = 40
 CLIENTS = 4
 WARMUP_ORDERS = 5
-POLL_SECONDS = 0.010
+POLL_SECONDS = 0.050  # issue 14: one at a time, polled at 50 ms
 BURST_POLL_SECONDS = 0.050
 ORDER_TIMEOUT_SECONDS = 10.0
 PHASE_BUDGET_SECONDS = 90.0  # a phase stops early (and says so) past this
 STARTUP_TIMEOUT_SECONDS = 90.0
-TARGET_P50_SECONDS = 0.5
+TARGET_P50_SECONDS = 0.25  # issue 14 goal 3
+TARGET_P99_SECONDS = 1.0
 READY_PREFIX = "RedFire local cloud ready:"
 MARKET_BUY = {
     "symbol": "GOOG",
@@ -331,21 +332,23 @@ def run() -> Result:
     finally:
         cloud.stop()
 
-    p50 = percentile(sequential.latencies, 50)
-    met = p50 <= TARGET_P50_SECONDS and not sequential.stopped_early
+    p50, p99 = percentile(sequential.latencies, 50), percentile(sequential.latencies, 99)
+    met = p50 <= TARGET_P50_SECONDS and p99 <= TARGET_P99_SECONDS and not sequential.stopped_early
     return Result(
         name="local_cloud",
         title="Submit-to-filled latency on the local cloud",
         status="met" if met else "missed",
         summary=(
-            f"p50 {ms(p50)} ms, p99 {ms(percentile(sequential.latencies, 99))} ms one at a time "
-            f"(target p50 <= {TARGET_P50_SECONDS * 1000:.0f} ms); orders/s end to end: "
+            f"p50 {ms(p50)} ms, p99 {ms(p99)} ms one at a time "
+            f"(target p50 <= {TARGET_P50_SECONDS * 1000:.0f} ms, p99 <= "
+            f"{TARGET_P99_SECONDS * 1000:.0f} ms); orders/s end to end: "
             f"{_rate(sequential)} one at a time, {_rate(concurrent)} with {CLIENTS} polling "
             f"clients, {_rate(burst)} in a burst"
         ),
-        target=f"p50 submit-to-filled <= {TARGET_P50_SECONDS} s ({mark(met)})",
-        reference=f"the {TARGET_P50_SECONDS} s target; one client vs {CLIENTS} concurrent "
-        "clients vs a burst, in the same run against the same local cloud",
+        target=f"p50 submit-to-filled <= {TARGET_P50_SECONDS} s and p99 <= "
+        f"{TARGET_P99_SECONDS} s ({mark(met)})",
+        reference=f"the {TARGET_P50_SECONDS} s / {TARGET_P99_SECONDS} s targets; one client vs "
+        f"{CLIENTS} concurrent clients vs a burst, in the same run against the same local cloud",
         method=[
             "`.venv/bin/redfire dev --reset` in a temporary directory with "
             "REDFIRE_API_PORT=0 and REDFIRE_MOTO_PORT=0 (free loopback ports); ready when it "
