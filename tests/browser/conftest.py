@@ -34,7 +34,10 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+# Package-scoped, not session-scoped: Playwright's sync API runs an event loop in this
+# thread until it stops, and the tests after this package call Mangum, which needs none
+# running; ending the browser and its local cloud with the package also frees them early.
+@pytest.fixture(scope="package")
 def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloudProcess]:
     if not CONSOLE_BUILD.is_file():
         pytest.fail(f"the console is not built ({CONSOLE_BUILD}): run `make console`")
@@ -43,13 +46,13 @@ def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud
     assert cloud.stop() == 0, cloud.log()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
     yield browser

@@ -124,12 +124,19 @@ def test_replace_then_cancel_all_and_close_all(client: TradingClient) -> None:
     new = client.replace_order_by_id(resting.id, ReplaceOrderRequest(qty=3))
     assert isinstance(new, Order) and new.replaces == resting.id and Decimal(str(new.qty)) == 3
     wait_for(client, new, OrderStatus.NEW)
+    wait_for(client, resting, OrderStatus.REPLACED)
     opened = client.get_orders(GetOrdersRequest(status=QueryOrderStatus.OPEN))
     assert new.id in [o.id for o in opened]  # type: ignore[union-attr]
 
     closed = client.close_all_positions(cancel_orders=True)
 
-    assert [answer.status for answer in closed] == [200], [a.body for a in closed]
+    assert [answer.status for answer in closed] == [200], (
+        [a.body for a in closed],
+        [
+            (o.type, o.qty, o.status, o.limit_price, o.replaces)
+            for o in client.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL))  # type: ignore[union-attr]
+        ],
+    )
     assert wait_for(client, new, OrderStatus.CANCELED).canceled_at is not None
     deadline = time.monotonic() + 10
     while client.get_all_positions() and time.monotonic() < deadline:

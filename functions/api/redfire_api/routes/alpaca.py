@@ -45,6 +45,10 @@ from redfire_core.services.placing import place_order
 router = APIRouter(prefix="/v2", tags=["alpaca"])
 CLOCK_CALENDAR = "XNYS"  # Alpaca's clock and calendar are the US equity market's
 MAX_LIST = 500
+# How long closing everything waits for its cancels to finish before it places the closing
+# orders (well inside the API function's 29 s): an order still pending cancel can fill, so
+# the risk rules (self-trade) still count it.
+CANCEL_WAIT_SECONDS = 10
 
 # A number as Alpaca's clients send it: a JSON number or a decimal string.
 Number = Annotated[str | float | int, Field(union_mode="left_to_right")]
@@ -423,7 +427,12 @@ def close_all_positions(
             now=datetime.now(UTC),
         )
         for order in pending:
-            await_decision(store, order, MAX_WAIT_SECONDS, pending=OrderStatus.PENDING_CANCEL)
+            await_decision(store, order, CANCEL_WAIT_SECONDS, pending=OrderStatus.PENDING_CANCEL)
+        for order in store.open_orders_of(principal.account_id):  # replaces finish too
+            if order.status is OrderStatus.PENDING_REPLACE:
+                await_decision(
+                    store, order, CANCEL_WAIT_SECONDS, pending=OrderStatus.PENDING_REPLACE
+                )
     answers: list[dict[str, Any]] = []
     for marked in open_positions(store, principal.account_id):
         symbol = marked.position.symbol
