@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from itertools import cycle
 from unittest.mock import patch
@@ -62,3 +64,33 @@ def test_a_full_window_refuses_until_the_next_one(writes: list[str]) -> None:
     assert [limiter.allow("key_a", SECOND) for _ in range(7)] == [True] * 5 + [False] * 2
     assert limiter.allow("key_b", SECOND)  # another caller has its own window
     assert limiter.allow("key_a", SECOND + 1)
+
+
+def test_a_container_s_threads_together_get_exactly_the_limit(writes: list[str]) -> None:
+    # Given one container (50 a second, leases of 20) and 100 threads of one caller,
+    # released together, each lease slowed as a loaded DynamoDB call would be
+    limiter = RateLimiter(50, lease=20)
+    take_lease = limiter._take_lease
+    released = threading.Barrier(100)
+    answers: list[bool] = []
+
+    def slow(caller: str, start: int) -> int:
+        time.sleep(0.02)
+        return take_lease(caller, start)
+
+    def request() -> None:
+        released.wait()
+        answers.append(limiter.allow("key_a", SECOND))
+
+    # When they all ask in the same second
+    with patch.object(limiter, "_take_lease", slow):
+        threads = [threading.Thread(target=request) for _ in range(100)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    # Then exactly the limit passes, on three leases (20 + 20 + 10) and one refused ADD:
+    # the refused requests after it cost no write
+    assert sum(answers) == 50
+    assert len(writes) == 4

@@ -34,6 +34,9 @@ class RateWindowItem(Model):
 
 # Callers whose leased tokens a container remembers before it drops other windows' leases.
 MAX_HELD_CALLERS = 10_000
+# Callers are spread over this many locks (one lease at a time per caller, see allow).
+CALLER_LOCKS = 64
+FULL = -1  # held tokens of a window this container found full
 
 
 class RateLimiter:
@@ -54,6 +57,7 @@ class RateLimiter:
         # caller -> (window start, tokens leased in that window and not used yet)
         self._held: dict[str, tuple[int, int]] = {}
         self._lock = threading.Lock()
+        self._caller_locks = [threading.Lock() for _ in range(CALLER_LOCKS)]
         m.bind_model(RateWindowItem, "idempotency", settings or get_settings())
 
     def allow(self, caller: str, epoch_second: int) -> bool:
@@ -61,17 +65,24 @@ class RateLimiter:
         if self.limit <= 0:
             return True
         start = epoch_second - epoch_second % self.window_seconds
-        with self._lock:
-            window, tokens = self._held.get(caller, (start, 0))
-            if window == start and tokens > 0:
-                self._held[caller] = (start, tokens - 1)
-                return True
-        granted = self._take_lease(caller, start)
-        with self._lock:
-            if len(self._held) >= MAX_HELD_CALLERS:
-                self._held = {c: held for c, held in self._held.items() if held[0] == start}
-            self._held[caller] = (start, max(granted - 1, 0))
-        return granted > 0
+        # One lease at a time per caller in a container: threads that all found no token
+        # would otherwise each lease, over-lease the window, and refuse requests while the
+        # tokens their neighbours won sat unused (a busy caller then got fewer than
+        # ``limit`` requests through).
+        with self._caller_locks[hash(caller) % len(self._caller_locks)]:
+            with self._lock:
+                window, tokens = self._held.get(caller, (start, 0))
+                if window == start and tokens > 0:
+                    self._held[caller] = (start, tokens - 1)
+                    return True
+                if window == start and tokens == FULL:  # refused without another write
+                    return False
+            granted = self._take_lease(caller, start)
+            with self._lock:
+                if len(self._held) >= MAX_HELD_CALLERS:
+                    self._held = {c: held for c, held in self._held.items() if held[0] == start}
+                self._held[caller] = (start, granted - 1 if granted else FULL)
+            return granted > 0
 
     def _take_lease(self, caller: str, start: int) -> int:
         """Tokens won for ``caller`` in the window at ``start``: up to ``lease``, never more
