@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from benchmarks.common import REPO_ROOT, Result, Table, ms, percentile
+from redfire_cli.localcloud import dev_env
 
 DIST = REPO_ROOT / "console" / "dist"
 LOADS = 10
@@ -93,11 +94,7 @@ def run() -> Result:
     cloud = LocalCloudProcess()
     client = cloud.start()
     try:
-        settings = dict(
-            line.split("=", 1)
-            for line in (cloud.workdir / ".redfire" / "dev.env").read_text().splitlines()
-            if "=" in line
-        )
+        settings = dev_env.read(dev_env.dev_env_path(cloud.workdir))
         url, token = settings["REDFIRE_CONSOLE_URL"], settings["REDFIRE_TOKEN"]
         with (
             sync_playwright() as driver,

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import Result, Table, bench_environment, mark, ms, percentile
+from redfire_cli.localcloud import dev_env
 
 SEQUENTIAL_ORDERS = 60
 CONCURRENT_ORDERS = 40
@@ -229,10 +230,7 @@ class LocalCloudProcess:
         raise Unavailable(f"no ready line within {STARTUP_TIMEOUT_SECONDS:.0f} s: {self._tail()}")
 
     def _client(self) -> Client:
-        values = {}
-        for line in (self.workdir / ".redfire" / "dev.env").read_text().splitlines():
-            name, _, value = line.partition("=")
-            values[name.strip()] = value.strip()
+        values = dev_env.read(dev_env.dev_env_path(self.workdir))
         return Client(values["REDFIRE_API_URL"], values["REDFIRE_TOKEN"])
 
     def _tail(self) -> str:

@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from benchmarks.common import Result, Table, ms, percentile
+from redfire_cli.localcloud import dev_env
 
 FAN_OUTS = ((1, 50), (100, 10), (1000, 3))  # (connections, events)
 RECEIVE_TIMEOUT_SECONDS = 120.0
@@ -24,11 +25,7 @@ PAGE = 50
 
 
 def _settings(workdir: Any) -> dict[str, str]:
-    values = {}
-    for line in (workdir / ".redfire" / "dev.env").read_text().splitlines():
-        name, _, value = line.partition("=")
-        values[name.strip()] = value.strip()
-    return values
+    return dev_env.read(dev_env.dev_env_path(workdir))
 
 
 def _events_client(endpoint: str) -> Any:
