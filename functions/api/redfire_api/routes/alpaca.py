@@ -189,14 +189,15 @@ def _statuses(status: str) -> frozenset[OrderStatus] | None:
     return {"open": OPEN_STATUSES, "closed": FINAL_STATUSES, "all": None}[status]
 
 
-def _moment(text: str | None, field: str) -> datetime | None:
+def moment(text: str | None, field: str) -> datetime | None:
+    """An RFC 3339 timestamp (or a date) of a query parameter, UTC when it names no zone."""
     if text is None:
         return None
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise invalid(field, "must be an RFC 3339 timestamp") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        raise invalid(field, "must be an RFC 3339 timestamp or a date") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @router.get("/orders")
@@ -214,7 +215,7 @@ def list_orders(
     """Alpaca's filters: `after` and `until` are exclusive bounds on the submission time."""
     store = trading_store()
     wanted = {redfire_symbol(s.strip()) for s in symbols.split(",")} if symbols else None
-    start, end = _moment(after, "after"), _moment(until, "until")
+    start, end = moment(after, "after"), moment(until, "until")
     where = OrderFilter(status=_statuses(status), created_from=start, created_to=end)
     found: list[Order] = []
     cursor: str | None = None
@@ -527,7 +528,7 @@ def account_activities(
     if activity_type not in (None, "FILL"):
         return []
     store = trading_store()
-    start, end = _moment(after, "after"), _moment(until, "until")
+    start, end = moment(after, "after"), moment(until, "until")
     fills = []
     cursor: str | None = None
     while True:

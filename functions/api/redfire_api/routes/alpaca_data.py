@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Query
 from redfire_api.alpaca_shapes import redfire_symbol
 from redfire_api.paging import seal, unseal
 from redfire_api.problems import invalid
+from redfire_api.routes.alpaca import moment
 from redfire_api.routes.marketdata import store
 from redfire_api.security import require_any
 from redfire_core.auth import Principal
@@ -65,16 +66,6 @@ def bar_shape(bar: Bar) -> dict[str, Any]:
     }
 
 
-def _moment(text: str | None, field: str, default: datetime) -> datetime:
-    if text is None:
-        return default
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise invalid(field, "must be an RFC 3339 timestamp or a date") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _encode(position: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
 
@@ -101,8 +92,8 @@ def bars_response(
     """Alpaca's multi-symbol page: up to ``limit`` bars in all, symbol after symbol."""
     interval = interval_of(timeframe)
     now = datetime.now(UTC)
-    first = _moment(start, "start", now.replace(hour=0, minute=0, second=0, microsecond=0))
-    last = _moment(end, "end", now)
+    first = moment(start, "start") or now.replace(hour=0, minute=0, second=0, microsecond=0)
+    last = moment(end, "end") or now
     names = [s.strip() for s in symbols.split(",") if s.strip()]
     if not names:
         raise invalid("symbols", "name at least one symbol")
