@@ -200,6 +200,10 @@ ORDERS = Table(
 ACCOUNTS = Table(
     "accounts",
     # sk = "ACCOUNT" (cash, reservations, paper costs) | "ACTIVITY#<at>#<id>" (cash ledger)
+    # Book items of accounts routed to a venue carry ``gateway`` ("alpaca", "ccxt:binance";
+    # absent on paper accounts), the key of gsi1: the venue reconciliation lists a venue's
+    # accounts from it without scanning the ledger (sparse index).
+    gsis=(Gsi("gsi1", "gateway", "pk"),),
     purpose="accounts, their cash and the cash ledger",
 )
 TRADES = Table("trades", purpose="fills (executions), keyed by trade id per account")

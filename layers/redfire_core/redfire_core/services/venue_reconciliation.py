@@ -1,0 +1,243 @@
+"""Reconciliation of a venue account: RedFire's orders, positions and cash against the venue's.
+
+The per-order intake polls an order for up to 10 minutes after its submit; what it misses
+(a GTC order filled hours later, a lost poll message, an order placed at the venue by
+hand) is found here, every 5 minutes (the ``venue-reconcile`` schedule). A difference is a
+``ReconciliationDrift`` event (through the outbox, like every event), an audit record and,
+through the handler, a metric that raises an alarm; where the venue's record of an order
+is final, RedFire's order is brought to it through the same path the intake uses
+(``venue_orders.apply_venue_order``: the fill transaction of paper fills).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from redfire_core.adapters.audit_log import AuditLog
+from redfire_core.adapters.trading_store import TradingStore
+from redfire_core.domain.orders import Order, OrderStatus
+from redfire_core.events import Envelope, ReconciliationDrift, new_id
+from redfire_core.observability import logger
+from redfire_core.venues import VenueGateway, VenueNotFound, VenueOrder
+
+RECONCILER_ACTOR = "venue-reconciler"
+AUDIT_ACTION = "venue.drift"
+# An order accepted this recently may still wait in its venue queue for its submit (or be
+# backing off a rate limit): the venue not knowing it yet is no drift.
+SUBMIT_GRACE = timedelta(minutes=5)
+# The outbox rows of one reconciliation go out in transactions of at most this many.
+EVENTS_PER_WRITE = 25
+
+# apply_venue_order(account_id, order_id, venue, *, now) -> True when the order is final.
+ApplyVenueOrder = Callable[..., bool]
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One difference between RedFire's record and the venue's (see ``ReconciliationDrift``)."""
+
+    kind: str
+    symbol: str | None = None
+    order_id: str | None = None
+    ours: str | None = None
+    theirs: str | None = None
+    repaired: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "symbol": self.symbol,
+            "order_id": self.order_id,
+            "ours": self.ours,
+            "theirs": self.theirs,
+            "repaired": self.repaired,
+        }
+
+
+@dataclass
+class Reconciliation:
+    """What one run found and did for one account."""
+
+    account_id: str
+    drifts: list[Drift] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)  # order ids brought to the venue's state
+    caught_up: list[str] = field(default_factory=list)  # open orders whose new fills were applied
+
+
+def _apply_venue_order() -> ApplyVenueOrder:
+    """The intake's repair (``redfire_core.services.venue_orders``), loaded on first use."""
+    module = importlib.import_module("redfire_core.services.venue_orders")
+    apply: ApplyVenueOrder = module.apply_venue_order
+    return apply
+
+
+def reconcile_account(
+    account_id: str,
+    gateway: VenueGateway,
+    *,
+    now: datetime,
+    venue: str = "",
+    store: TradingStore | None = None,
+    audit: AuditLog | None = None,
+    apply: ApplyVenueOrder | None = None,
+) -> Reconciliation:
+    """Compare the account's open orders, positions and cash with ``gateway``'s; repair the
+    orders the venue holds final; record every difference (event, audit record).
+
+    Venue errors propagate (the caller decides per account); nothing is written for an
+    account whose venue could not be read."""
+    store = store or TradingStore()
+    apply = apply or _apply_venue_order()
+    result = Reconciliation(account_id)
+
+    ours = {o.id: o for o in store.open_orders_of(account_id) if _sent_to_venue(o)}
+    theirs = {o.client_order_id: o for o in gateway.open_orders()}
+    for order_id, order in ours.items():
+        at_venue = theirs.get(order_id)
+        if at_venue is not None:
+            if at_venue.filled_quantity > order.filled_quantity:
+                # Fills the intake has not applied (it stops polling after 10 minutes).
+                apply(account_id, order_id, _with_fills(gateway, at_venue), now=now)
+                result.caught_up.append(order_id)
+            continue
+        _reconcile_closed(store, order, gateway, apply, now, result)
+
+    for client_order_id, at_venue in theirs.items():
+        if client_order_id in ours:
+            continue
+        known = store.get_order(account_id, client_order_id)
+        if known is not None and not known.is_final and not _sent_to_venue(known):
+            continue  # still waiting for risk here: the venue cannot hold it; ids collide
+        result.drifts.append(
+            Drift(
+                kind="order_unknown",
+                order_id=client_order_id,
+                ours=known.status.value if known is not None else None,
+                theirs=at_venue.status.value,
+            )
+        )
+
+    balances = gateway.balances()
+    held = {p.symbol: p.quantity for p in store.list_positions(account_id) if p.quantity != 0}
+    at_venue_held = {p.symbol: p.quantity for p in balances.positions if p.quantity != 0}
+    for symbol in sorted(held.keys() | at_venue_held.keys()):
+        mine, venues = held.get(symbol), at_venue_held.get(symbol)
+        if mine != venues:
+            result.drifts.append(
+                Drift(kind="position", symbol=symbol, ours=_text(mine), theirs=_text(venues))
+            )
+    account = store.get_account(account_id)
+    if account is None:
+        raise LookupError(f"account {account_id} does not exist")
+    if account.cash != balances.cash:
+        result.drifts.append(
+            Drift(kind="cash", symbol=None, ours=_text(account.cash), theirs=_text(balances.cash))
+        )
+
+    if result.drifts:
+        _record(store, audit or AuditLog(), account_id, venue, result.drifts, now)
+    return result
+
+
+def _sent_to_venue(order: Order) -> bool:
+    """Orders still waiting for risk were never sent; every other open order was."""
+    return order.status is not OrderStatus.SUBMITTED
+
+
+def _with_fills(gateway: VenueGateway, listed: VenueOrder) -> VenueOrder:
+    """The order with its executions: a listing may leave them out."""
+    if listed.fills or listed.filled_quantity == 0:
+        return listed
+    return gateway.find(listed.client_order_id)
+
+
+def _reconcile_closed(
+    store: TradingStore,
+    order: Order,
+    gateway: VenueGateway,
+    apply: ApplyVenueOrder,
+    now: datetime,
+    result: Reconciliation,
+) -> None:
+    """An order open here that the venue does not list as open: look it up by its id."""
+    try:
+        at_venue = gateway.find(order.id)
+    except VenueNotFound:
+        sent_at = order.accepted_at or order.updated_at
+        if now - sent_at >= SUBMIT_GRACE:
+            result.drifts.append(
+                Drift(
+                    kind="order_missing_at_venue",
+                    symbol=order.symbol,
+                    order_id=order.id,
+                    ours=order.status.value,
+                )
+            )
+        return
+    if not at_venue.status.is_final:
+        return  # listed late (the listing and the lookup raced): the intake has it
+    current = store.get_order(order.account_id, order.id)  # the index may lag a write
+    if current is None or current.is_final:
+        return
+    repaired = apply(order.account_id, order.id, at_venue, now=now)
+    if repaired:
+        result.repaired.append(order.id)
+    result.drifts.append(
+        Drift(
+            kind="order_closed_at_venue",
+            symbol=order.symbol,
+            order_id=order.id,
+            ours=current.status.value,
+            theirs=at_venue.status.value,
+            repaired=bool(repaired),
+        )
+    )
+
+
+def _record(
+    store: TradingStore,
+    audit: AuditLog,
+    account_id: str,
+    venue: str,
+    drifts: Sequence[Drift],
+    now: datetime,
+) -> None:
+    correlation_id = new_id()
+    events = [
+        Envelope.wrap(
+            ReconciliationDrift(venue=venue, **drift.as_dict()),
+            account_id=account_id,
+            correlation_id=correlation_id,
+            occurred_at=now,
+        )
+        for drift in drifts
+    ]
+    for start in range(0, len(events), EVENTS_PER_WRITE):
+        store.write(events=events[start : start + EVENTS_PER_WRITE])
+    for drift in drifts:
+        audit.record(
+            account_id=account_id,
+            actor=RECONCILER_ACTOR,
+            action=AUDIT_ACTION,
+            detail={"venue": venue, **drift.as_dict()},
+            now=now,
+            object_id=drift.order_id or drift.symbol,
+        )
+    logger.warning(
+        "venue drift",
+        extra={
+            "account_id": account_id,
+            "venue": venue,
+            "kinds": sorted({d.kind for d in drifts}),
+            "drifts": len(drifts),
+        },
+    )
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
