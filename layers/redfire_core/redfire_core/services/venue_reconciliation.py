@@ -19,11 +19,13 @@ from decimal import Decimal
 from typing import Any
 
 from redfire_core.adapters.audit_log import AuditLog
+from redfire_core.adapters.routed_accounts import accounts_on
 from redfire_core.adapters.trading_store import TradingStore
+from redfire_core.config import Settings
 from redfire_core.domain.orders import Order, OrderStatus
 from redfire_core.events import Envelope, ReconciliationDrift, new_id
 from redfire_core.observability import logger
-from redfire_core.venues import VenueGateway, VenueNotFound, VenueOrder
+from redfire_core.venues import VenueError, VenueGateway, VenueNotFound, VenueOrder
 
 RECONCILER_ACTOR = "venue-reconciler"
 AUDIT_ACTION = "venue.drift"
@@ -32,6 +34,9 @@ AUDIT_ACTION = "venue.drift"
 SUBMIT_GRACE = timedelta(minutes=5)
 # The outbox rows of one reconciliation go out in transactions of at most this many.
 EVENTS_PER_WRITE = 25
+# The gateway status of an account whose venue answered its check (venuecore's account
+# gateway setting); only those are reconciled.
+CONNECTED = "connected"
 
 # apply_venue_order(account_id, order_id, venue, *, now) -> True when the order is final.
 ApplyVenueOrder = Callable[..., bool]
@@ -241,3 +246,71 @@ def _record(
 
 def _text(value: Decimal | None) -> str | None:
     return None if value is None else format(value, "f")
+
+
+@dataclass
+class VenueSweep:
+    """One run of the ``venue-reconcile`` schedule over a venue's accounts."""
+
+    accounts: int = 0  # reconciled
+    skipped: int = 0  # not connected (connecting, or in error until the admin fixes it)
+    failed: int = 0  # the venue could not be read (unavailable, rate limited, refused)
+    drifts: int = 0
+    repaired: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "accounts": self.accounts,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "drifts": self.drifts,
+            "repaired": self.repaired,
+        }
+
+
+def reconcile_venue(
+    kind: str,
+    gateway_for: Callable[[str], VenueGateway],
+    *,
+    now: datetime,
+    apply: ApplyVenueOrder | None = None,
+    settings: Settings | None = None,
+) -> VenueSweep:
+    """Reconcile every connected account routed to venue ``kind`` (``alpaca``, ``ccxt``).
+
+    One account's venue failing does not stop the others: its error is logged and counted
+    (the next run, 5 minutes later, tries again; the intake puts a refused key's gateway in
+    ``error``, which this sweep then skips)."""
+    swept = VenueSweep()
+    store = TradingStore(settings)
+    audit = AuditLog(settings)
+    for routed in accounts_on(kind, settings):
+        if routed.status != CONNECTED:
+            swept.skipped += 1
+            continue
+        try:
+            result = reconcile_account(
+                routed.account_id,
+                gateway_for(routed.account_id),
+                now=now,
+                venue=routed.gateway,
+                store=store,
+                audit=audit,
+                apply=apply,
+            )
+        except VenueError as failed:
+            swept.failed += 1
+            logger.warning(
+                "venue reconciliation failed",
+                extra={
+                    "account_id": routed.account_id,
+                    "venue": routed.gateway,
+                    "error": type(failed).__name__,
+                    "venue_message": failed.message,
+                },
+            )
+            continue
+        swept.accounts += 1
+        swept.drifts += len(result.drifts)
+        swept.repaired += len(result.repaired)
+    return swept

@@ -1,0 +1,150 @@
+"""Venue reconciliation on moto: a drift is an outbox event and an audit record, and a
+venue's accounts are read from the accounts table's sparse gateway index (issue 17)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from pynamodb.connection.base import Connection
+
+from redfire_core.adapters import models
+from redfire_core.adapters.audit_log import AuditLog
+from redfire_core.adapters.routed_accounts import RoutedAccount, accounts_on
+from redfire_core.adapters.trading_store import TradingStore
+from redfire_core.config import get_settings
+from redfire_core.events import Envelope, ReconciliationDrift
+from redfire_core.services.accounts import open_account
+from redfire_core.services.venue_reconciliation import reconcile_account, reconcile_venue
+from redfire_core.venues import VenueOrder, VenuePosition, VenueUnavailable
+from tests.support.scripted_venue import ScriptedVenue
+
+
+def no_repair(account_id: str, order_id: str, venue: VenueOrder, *, now: datetime) -> bool:
+    raise AssertionError("nothing to repair in these tests")
+
+
+def outbox_events(account_id: str) -> list[Envelope]:
+    rows = models.OutboxItem.query(account_id, models.OutboxItem.sk.startswith("OUTBOX#"))
+    return [Envelope.model_validate(e) for row in rows for e in json.loads(row.events)]
+
+
+def test_a_position_drift_is_an_outbox_event_and_an_audit_record(seeded: TradingStore) -> None:
+    # Given the demo account (100,000 USD, no positions) and a venue holding 7 GOOG
+    venue = ScriptedVenue(positions=(VenuePosition("GOOG", Decimal("7")),))
+    # When reconciled
+    result = reconcile_account(
+        "demo", venue, now=datetime.now(UTC), venue="alpaca", store=seeded, apply=no_repair
+    )
+    # Then the drift rides on an outbox row (the stream relays it to the bus)
+    assert [d.kind for d in result.drifts] == ["position"]
+    (event,) = outbox_events("demo")
+    assert event.type == "ReconciliationDrift" and event.account_id == "demo"
+    drift = ReconciliationDrift.model_validate(event.payload)
+    assert (drift.venue, drift.symbol, drift.ours, drift.theirs) == ("alpaca", "GOOG", None, "7")
+    # and the audit log has the record, naming the reconciler
+    records, _ = AuditLog().list("demo", limit=10, cursor=None)
+    (record,) = [r for r in records if r.action == "venue.drift"]
+    assert record.actor == "venue-reconciler" and record.object_id == "GOOG"
+    assert record.detail["kind"] == "position" and record.detail["theirs"] == "7"
+
+
+def test_matching_books_write_nothing(seeded: TradingStore) -> None:
+    # Given a venue holding what the demo account holds (cash only)
+    venue = ScriptedVenue(cash=Decimal("100000"))
+    # When reconciled, then no event and no audit record is written
+    reconcile_account("demo", venue, now=datetime.now(UTC), store=seeded, apply=no_repair)
+    assert outbox_events("demo") == []
+    records, _ = AuditLog().list("demo", limit=10, cursor=None)
+    assert [r for r in records if r.action == "venue.drift"] == []
+
+
+def put_book(account_id: str, gateway: str | None, status: str = "connected") -> None:
+    """An account's book item as the gateway setting writes it (gateway absent on paper)."""
+    item: dict[str, Any] = {"pk": {"S": account_id}, "sk": {"S": "ACCOUNT"}}
+    if gateway is not None:
+        item |= {"gateway": {"S": gateway}, "gateway_status": {"S": status}}
+    boto3.client("dynamodb").put_item(TableName=get_settings().table_name("accounts"), Item=item)
+
+
+@pytest.fixture
+def dynamodb_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
+    calls: Counter[str] = Counter()
+    dispatch = Connection.dispatch
+
+    def counted(self: Connection, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
+        index = operation_kwargs.get("IndexName", "table")
+        calls[f"{operation_name} {index}"] += 1
+        return dispatch(self, operation_name, operation_kwargs)
+
+    monkeypatch.setattr(Connection, "dispatch", counted)
+    yield calls
+
+
+def test_a_venues_accounts_come_from_the_sparse_index(
+    aws: None, dynamodb_calls: Counter[str]
+) -> None:
+    # Given paper accounts, two Alpaca accounts and ccxt accounts on two exchanges
+    for n in range(5):
+        put_book(f"paper-{n}", None)
+    put_book("al-1", "alpaca")
+    put_book("al-2", "alpaca", status="error")
+    put_book("cx-1", "ccxt:binance")
+    put_book("cx-2", "ccxt:kraken")
+    dynamodb_calls.clear()
+    # When the Alpaca accounts are listed, then one index query finds both, no paper account
+    assert accounts_on("alpaca") == [
+        RoutedAccount("al-1", "alpaca", "connected"),
+        RoutedAccount("al-2", "alpaca", "error"),
+    ]
+    assert dynamodb_calls == Counter({"Query gsi1": 1})
+    # And the ccxt accounts of every exchange come from the index alone, never the table
+    dynamodb_calls.clear()
+    assert sorted(a.account_id for a in accounts_on("ccxt")) == ["cx-1", "cx-2"]
+    assert dynamodb_calls == Counter({"Scan gsi1": 1})
+
+
+def route(account_id: str, gateway: str, status: str) -> None:
+    """What the gateway setting adds to an account's book item."""
+    boto3.client("dynamodb").update_item(
+        TableName=get_settings().table_name("accounts"),
+        Key={"pk": {"S": account_id}, "sk": {"S": "ACCOUNT"}},
+        UpdateExpression="SET gateway = :g, gateway_status = :s",
+        ExpressionAttributeValues={":g": {"S": gateway}, ":s": {"S": status}},
+    )
+
+
+def test_the_sweep_reconciles_connected_accounts_and_survives_a_failing_venue(
+    store: TradingStore,
+) -> None:
+    # Given three Alpaca accounts: one drifting, one whose venue is down, one in error
+    now = datetime.now(UTC)
+    for account_id, status in (
+        ("a-drift", "connected"),
+        ("a-down", "connected"),
+        ("a-err", "error"),
+    ):
+        open_account(store, AuditLog(), account_id, actor="test", now=now)
+        route(account_id, "alpaca", status)
+    venues = {
+        "a-drift": ScriptedVenue(positions=(VenuePosition("GOOG", Decimal("1")),)),
+        "a-down": ScriptedVenue(fail_with=VenueUnavailable("503 service unavailable")),
+    }
+    # When the schedule's sweep runs
+    swept = reconcile_venue("alpaca", venues.__getitem__, now=now, apply=no_repair)
+    # Then the drifting account is reported, the failing one counted, the one in error skipped
+    assert swept.as_dict() == {
+        "accounts": 1,
+        "skipped": 1,
+        "failed": 1,
+        "drifts": 1,
+        "repaired": 0,
+    }
+    assert [e.type for e in outbox_events("a-drift")] == ["ReconciliationDrift"]
+    assert outbox_events("a-down") == []
