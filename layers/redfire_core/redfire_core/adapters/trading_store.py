@@ -299,6 +299,10 @@ class TradingStore:
             ),
             version=int(item.version),
             last_sequence=int(item.last_sequence or 0),
+            gateway=item.gateway or "paper",
+            gateway_mode=item.gateway_mode or "paper",
+            gateway_status=item.gateway_status,
+            gateway_error=item.gateway_error,
         )
 
     def create_account(self, account: Account, opening: Sequence[Activity] = ()) -> bool:
@@ -476,6 +480,8 @@ def _order_item(order: Order, correlation_id: str | None) -> m.OrderItem:
         execution=_execution_json(order.execution),
         version=order.version,
         sequence=order.sequence,
+        venue=order.venue,
+        venue_order_id=order.venue_order_id,
         correlation_id=correlation_id,
         gsi1pk=f"OPEN#{order.symbol}" if open_ else None,
         gsi1sk=sort_key if open_ else None,
@@ -520,6 +526,8 @@ def order_from_item(item: m.OrderItem) -> Order:
         execution=_execution_from_json(item.execution),
         version=int(item.version),
         sequence=int(item.sequence) if item.sequence is not None else None,
+        venue=item.venue,
+        venue_order_id=item.venue_order_id,
     )
 
 
@@ -695,6 +703,10 @@ def _account_item(account: Account) -> m.AccountItem:
         created_at=iso(account.created_at),
         version=account.version,
         last_sequence=account.last_sequence,
+        gateway=None if account.gateway == "paper" else account.gateway,
+        gateway_mode=None if account.gateway == "paper" else account.gateway_mode,
+        gateway_status=account.gateway_status,
+        gateway_error=account.gateway_error,
     )
 
 
