@@ -100,6 +100,8 @@ class Schedule:
     payload: dict[str, Any]
     stages: tuple[str, ...] | None = None  # None = every stage
     purpose: str = ""
+    # The local cloud runs schedules at most every 30 s; one that calls a venue keeps its rate.
+    local_keeps_rate: bool = False
 
     def rate_seconds(self) -> int:
         """Period of a ``rate(N unit)`` expression, for the local scheduler."""
@@ -676,6 +678,19 @@ SCHEDULES: dict[str, Schedule] = {
             expression="rate(1 minute)",
             payload={"action": "deny_timed_out"},
             purpose="deny orders left submitted past risk_timeout_seconds (RISK_TIMEOUT)",
+        ),
+        *(
+            Schedule(
+                f"venue-reconcile-{kind}",
+                function=f"venue-{kind}",
+                expression="rate(5 minutes)",
+                payload={"action": "reconcile"},
+                purpose=f"{kind} accounts' open orders, fills, positions and cash vs the venue",
+                # Each run calls the venue for every connected account: locally too, no more
+                # often than deployed (a real paper account's rate limits are shared).
+                local_keeps_rate=True,
+            )
+            for kind in ("alpaca", "ccxt")
         ),
         Schedule(
             "close-stale-connections",

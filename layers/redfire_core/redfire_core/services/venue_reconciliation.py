@@ -94,24 +94,50 @@ def reconcile_account(
     """Compare the account's open orders, positions and cash with ``gateway``'s; repair the
     orders the venue holds final; record every difference (event, audit record).
 
-    Venue errors propagate (the caller decides per account); nothing is written for an
-    account whose venue could not be read."""
+    Venue errors propagate (the caller decides per account); drift is recorded only once
+    every venue read succeeded (repairs made before a failure stay: they are idempotent)."""
     store = store or TradingStore()
     apply = apply or _apply_venue_order()
     result = Reconciliation(account_id)
-
     ours = {o.id: o for o in store.open_orders_of(account_id) if _sent_to_venue(o)}
     theirs = {o.client_order_id: o for o in gateway.open_orders()}
+    _open_here(store, gateway, apply, ours, theirs, now, result)
+    _open_there(store, account_id, ours, theirs, result)
+    _balances(store, gateway, account_id, result)
+    if result.drifts:
+        _record(store, audit or AuditLog(), account_id, venue, result.drifts, now)
+    return result
+
+
+def _open_here(
+    store: TradingStore,
+    gateway: VenueGateway,
+    apply: ApplyVenueOrder,
+    ours: dict[str, Order],
+    theirs: dict[str, VenueOrder],
+    now: datetime,
+    result: Reconciliation,
+) -> None:
+    """Orders open here: catch up on fills of those open there too, repair the others."""
     for order_id, order in ours.items():
         at_venue = theirs.get(order_id)
-        if at_venue is not None:
-            if at_venue.filled_quantity > order.filled_quantity:
-                # Fills the intake has not applied (it stops polling after 10 minutes).
-                apply(account_id, order_id, _with_fills(gateway, at_venue), now=now)
-                result.caught_up.append(order_id)
-            continue
-        _reconcile_closed(store, order, gateway, apply, now, result)
+        if at_venue is None:
+            _reconcile_closed(store, order, gateway, apply, now, result)
+        elif at_venue.filled_quantity > order.filled_quantity:
+            # Fills the intake has not applied (it stops polling after 10 minutes).
+            apply(order.account_id, order_id, _with_fills(gateway, at_venue), now=now)
+            result.caught_up.append(order_id)
 
+
+def _open_there(
+    store: TradingStore,
+    account_id: str,
+    ours: dict[str, Order],
+    theirs: dict[str, VenueOrder],
+    result: Reconciliation,
+) -> None:
+    """Orders open at the venue that RedFire does not hold open: never placed here, or
+    closed here (a cancel the venue never got)."""
     for client_order_id, at_venue in theirs.items():
         if client_order_id in ours:
             continue
@@ -127,6 +153,11 @@ def reconcile_account(
             )
         )
 
+
+def _balances(
+    store: TradingStore, gateway: VenueGateway, account_id: str, result: Reconciliation
+) -> None:
+    """Positions (non-zero quantities per symbol) and cash, after the repairs above."""
     balances = gateway.balances()
     held = {p.symbol: p.quantity for p in store.list_positions(account_id) if p.quantity != 0}
     at_venue_held = {p.symbol: p.quantity for p in balances.positions if p.quantity != 0}
@@ -143,10 +174,6 @@ def reconcile_account(
         result.drifts.append(
             Drift(kind="cash", symbol=None, ours=_text(account.cash), theirs=_text(balances.cash))
         )
-
-    if result.drifts:
-        _record(store, audit or AuditLog(), account_id, venue, result.drifts, now)
-    return result
 
 
 def _sent_to_venue(order: Order) -> bool:
