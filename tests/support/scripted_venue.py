@@ -47,7 +47,7 @@ class ScriptedVenue:
             raise self.fail_with
         return list(self.open)
 
-    def find(self, client_order_id: str) -> VenueOrder:
+    def find(self, client_order_id: str, symbol: str | None = None) -> VenueOrder:
         self.calls.append(f"find {client_order_id}")
         if client_order_id not in self.orders:
             raise VenueNotFound("order not found")
@@ -63,7 +63,7 @@ class ScriptedVenue:
     def submit(self, order: Order, instrument: Instrument) -> VenueOrder:
         raise AssertionError("reconciliation never submits")
 
-    def cancel(self, client_order_id: str) -> VenueOrder:
+    def cancel(self, client_order_id: str, symbol: str | None = None) -> VenueOrder:
         raise AssertionError("reconciliation never cancels")
 
     def replace(self, client_order_id: str, order: Order, instrument: Instrument) -> VenueOrder:

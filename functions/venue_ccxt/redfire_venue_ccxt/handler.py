@@ -18,13 +18,13 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ConfigDict
-from redfire_venue_ccxt.gateway import CcxtGateway
 
 from redfire_core.lambda_events import validated_env
 from redfire_core.observability import count, logger, metrics, tracer
 from redfire_core.services.venue_intake import handle_venue_message, venue_gateway_for
 from redfire_core.services.venue_reconciliation import reconcile_venue
 from redfire_core.venues import VenueGateway, VenueKind
+from redfire_venue_ccxt.gateway import CcxtGateway
 
 KIND = VenueKind.CCXT
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -46,7 +46,9 @@ class ScheduledReconcile(BaseModel):
 
 
 def gateway_of(account_id: str) -> VenueGateway:
-    return venue_gateway_for(account_id, CcxtGateway)
+    """The account's gateway on its own credentials (cached per container briefly)."""
+    gateway: VenueGateway = venue_gateway_for(account_id, CcxtGateway)
+    return gateway
 
 
 def execute(record: SQSRecord) -> None:

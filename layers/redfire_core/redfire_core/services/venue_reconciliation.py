@@ -125,7 +125,7 @@ def _open_here(
             _reconcile_closed(store, order, gateway, apply, now, result)
         elif at_venue.filled_quantity > order.filled_quantity:
             # Fills the intake has not applied (it stops polling after 10 minutes).
-            apply(order.account_id, order_id, _with_fills(gateway, at_venue), now=now)
+            apply(order.account_id, order_id, _with_fills(gateway, at_venue, order), now=now)
             result.caught_up.append(order_id)
 
 
@@ -181,11 +181,11 @@ def _sent_to_venue(order: Order) -> bool:
     return order.status is not OrderStatus.SUBMITTED
 
 
-def _with_fills(gateway: VenueGateway, listed: VenueOrder) -> VenueOrder:
+def _with_fills(gateway: VenueGateway, listed: VenueOrder, order: Order) -> VenueOrder:
     """The order with its executions: a listing may leave them out."""
     if listed.fills or listed.filled_quantity == 0:
         return listed
-    return gateway.find(listed.client_order_id)
+    return gateway.find(listed.client_order_id, order.symbol)
 
 
 def _reconcile_closed(
@@ -198,7 +198,7 @@ def _reconcile_closed(
 ) -> None:
     """An order open here that the venue does not list as open: look it up by its id."""
     try:
-        at_venue = gateway.find(order.id)
+        at_venue = gateway.find(order.id, order.symbol)
     except VenueNotFound:
         sent_at = order.accepted_at or order.updated_at
         if now - sent_at >= SUBMIT_GRACE:
