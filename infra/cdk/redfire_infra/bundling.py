@@ -29,6 +29,7 @@ from redfire_infra.layer_contents import (
     compile_bytecode,
     install,
     layer_distributions,
+    layer_target,
     pinned,
 )
 
@@ -75,8 +76,10 @@ def layer_code(name: str) -> lambda_.Code:
     """Asset of one layer; its hash covers the requirements (and ``redfire_core`` for core)."""
     locked = LockedPackages.load()
     requirements = pinned(layer_distributions(locked)[name], locked)
-    target = Target.lambda_()
+    target = layer_target(Target.lambda_(), name)
     recipe = "|".join([name, *requirements, "compiled" if target.compile_with else "sources"])
+    if target.platform != LAMBDA_PLATFORM:  # a layer's own platform (Layer.platform)
+        recipe += f"|{target.platform}"
     fingerprint = hashlib.sha256(recipe.encode()).hexdigest()[:16]
     bundling = BundlingOptions(
         image=_UNUSED_IMAGE,

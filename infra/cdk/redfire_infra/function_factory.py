@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from redfire_core.resources import STREAM_CONSUMERS, Declaration, Function
@@ -38,6 +39,18 @@ TABLE_WRITE_ACTIONS = (
     "dynamodb:UpdateItem",
 )
 INDEX_READ_ACTIONS = ("dynamodb:Query", "dynamodb:Scan")
+# Accounts' venue credentials (``Declaration.venue_secrets_prefix``): the venue functions read
+# them; the API stores, replaces and deletes them (PUT /v1/account/gateway).
+VENUE_SECRET_ACTIONS = {
+    "read": ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"),
+    "write": (
+        "secretsmanager:CreateSecret",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:DeleteSecret",
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:TagResource",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -48,6 +61,7 @@ class SharedResources:
     bus: events.IEventBus
     jwt_secret: secretsmanager.ISecret
     layers: dict[str, lambda_.ILayerVersion]  # LAYERS key -> layer version
+    queues: dict[str, sqs.IQueue]  # QUEUES key -> queue (for ``queues_send``)
 
 
 class DeclaredFunction(Construct):
@@ -137,6 +151,10 @@ class DeclaredFunction(Construct):
             # Token checkers also accept the stage's external identity provider, if it has one.
             for variable, value in config.jwks_environment.items():
                 self.function.add_environment(variable, value)
+        for queue in spec.queues_send:
+            shared.queues[queue].grant_send_messages(self.role)
+        if spec.venue_secrets:
+            self._grant_venue_secrets(declaration, spec.venue_secrets)
         if spec.name == "api":
             for variable, value in config.api_environment.items():
                 self.function.add_environment(variable, value)
@@ -157,6 +175,34 @@ class DeclaredFunction(Construct):
         if spec.name in STREAM_CONSUMERS.values():
             wildcard_reason += " and dynamodb:ListStreams (the table stream event source)"
         acknowledge(self.role, "AwsSolutions-IAM5[Resource::*]", wildcard_reason + ".")
+
+    def _grant_venue_secrets(self, declaration: Declaration, access: str) -> None:
+        """The accounts' venue credentials, under the stage's prefix only. Secrets Manager
+        appends six random characters to a secret's ARN, hence the trailing wildcard."""
+        stack = Stack.of(self)
+        prefix = declaration.venue_secrets_prefix
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="VenueCredentials",
+                actions=list(VENUE_SECRET_ACTIONS[access]),
+                resources=[
+                    stack.format_arn(
+                        service="secretsmanager",
+                        resource="secret",
+                        resource_name=f"{prefix}*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+        acknowledge(
+            self.role,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:"
+            f"<AWS::AccountId>:secret:{prefix}*]",
+            "One secret per account under the stage's venue prefix, created when an admin "
+            "routes an account to a venue: the names are not known at deploy time, and "
+            "the prefix holds venue credentials only.",
+        )
 
     def _grant_tables(self, declaration: Declaration, tables: dict[str, dynamodb.Table]) -> None:
         """Read on ``tables_read``, read-write on ``tables_write``; GSIs by name, no wildcard."""

@@ -19,8 +19,10 @@ import subprocess
 import sys
 import tempfile
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from packaging.markers import Marker
 
 from redfire_core.resources import CORE_LAYER, LAYERS
 
@@ -36,7 +38,7 @@ PROVIDED_BY_RUNTIME = frozenset(
 )
 
 # Installed files nothing reads at run time: pyarrow's C++ headers and sources, Cython
-# sources and its own test suite (~12 MB of the ~126 MB pyarrow adds), type stubs.
+# sources and its own test suite (~12 MB of the ~126 MB pyarrow adds), test suites, type stubs.
 LAYER_PRUNE = (
     "pyarrow/include",
     "pyarrow/includes",
@@ -45,10 +47,19 @@ LAYER_PRUNE = (
     "pyarrow/*.pyx",
     "pyarrow/*.pxd",
     "pyarrow/*.pxi",
+    # pandas' and numpy's own test suites (~60 MB of the venue-alpaca layer's ~160 MB).
+    "pandas/tests",
+    "numpy/tests",
+    "numpy/*/tests",
     "wrapt-stubs",
     "bin",  # console scripts
     ".lock",  # uv's lock file
 )
+
+# Sources shipped but never compiled: ccxt 4.5 ships BIP-44 configuration modules with an
+# empty relative import (``from  import ...``), a SyntaxError in any Python; nothing the
+# binance exchange loads imports them, and they fail the same way with or without bytecode.
+COMPILE_EXCLUDE = r"ccxt/static_dependencies/bip/conf/"
 
 # What a deployed layer is built for (must match bundling.LAMBDA_RUNTIME/ARCHITECTURE).
 LAMBDA_PLATFORM = "aarch64-manylinux2014"
@@ -75,19 +86,41 @@ class LockedPackages:
 
     versions: dict[str, str]
     edges: dict[str, tuple[str, ...]]  # "name" or "name[extra]" -> requirements
+    # Distributions locked at more than one version, one per Python range (numpy 2.5 dropped
+    # 3.11): name -> [(version, its resolution markers)].
+    forks: dict[str, list[tuple[str, tuple[str, ...]]]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, lock_file: Path = LOCK_FILE) -> LockedPackages:
         lock = tomllib.loads(lock_file.read_text())
         versions: dict[str, str] = {}
         edges: dict[str, tuple[str, ...]] = {}
+        forks: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
         for package in lock["package"]:
             name = _normalise(package["name"])
             versions[name] = package.get("version", "")
+            markers = tuple(package.get("resolution-markers", ()))
+            forks.setdefault(name, []).append((versions[name], markers))
             edges[name] = tuple(_requirement(d) for d in package.get("dependencies", ()))
             for extra, deps in package.get("optional-dependencies", {}).items():
                 edges[f"{name}[{extra}]"] = (name, *(_requirement(d) for d in deps))
-        return cls(versions, edges)
+        return cls(versions, edges, {n: f for n, f in forks.items() if len(f) > 1})
+
+    def version(self, name: str, python_version: str = LAMBDA_PYTHON_VERSION) -> str:
+        """The locked version of ``name`` for Linux CPython ``python_version``."""
+        if name not in self.forks:
+            return self.versions[name]
+        environment = {
+            "python_full_version": f"{python_version}.0",
+            "python_version": python_version,
+            "sys_platform": "linux",
+            "platform_system": "Linux",
+            "implementation_name": "cpython",
+        }
+        for version, markers in self.forks[name]:
+            if any(Marker(marker).evaluate(environment) for marker in markers):
+                return version
+        raise LayerBuildError(f"no locked version of {name} for Python {python_version}")
 
     def closure(self, roots: tuple[str, ...]) -> set[str]:
         """Distribution names ``roots`` need, themselves included."""
@@ -133,8 +166,10 @@ def layer_distributions(locked: LockedPackages | None = None) -> dict[str, set[s
     return contents
 
 
-def pinned(names: set[str], locked: LockedPackages) -> list[str]:
-    return sorted(f"{name}=={locked.versions[name]}" for name in names)
+def pinned(
+    names: set[str], locked: LockedPackages, python_version: str = LAMBDA_PYTHON_VERSION
+) -> list[str]:
+    return sorted(f"{name}=={locked.version(name, python_version)}" for name in names)
 
 
 def _uv() -> str:
@@ -180,6 +215,8 @@ def compile_bytecode(site_packages: Path, python: str, subtree: str | None = Non
             "0",
             "--invalidation-mode",
             "unchecked-hash",
+            "-x",
+            COMPILE_EXCLUDE,
             "-s",
             str(site_packages),
             "-p",
@@ -216,6 +253,15 @@ class Target:
     @classmethod
     def host(cls) -> Target:
         return cls("host", None, f"{sys.version_info.major}.{sys.version_info.minor}")
+
+
+def layer_target(target: Target, name: str) -> Target:
+    """``target`` with the wheel platform layer ``name`` declares (``Layer.platform``), for
+    Lambda builds; host builds use this machine's own platform."""
+    platform = LAYERS[name].platform if name in LAYERS else None
+    if target.platform is None or platform is None:
+        return target
+    return replace(target, platform=platform)
 
 
 def install(requirements: list[str], target: Target, label: str) -> Path:
@@ -270,7 +316,9 @@ def installed_layers(target: Target) -> dict[str, Path]:
     """Layer name -> its installed distributions (without ``redfire_core``) for ``target``."""
     locked = LockedPackages.load()
     return {
-        name: install(pinned(names, locked), target, name)
+        name: install(
+            pinned(names, locked, target.python_version), layer_target(target, name), name
+        )
         for name, names in layer_distributions(locked).items()
     }
 
@@ -279,4 +327,4 @@ def installed_runtime(target: Target) -> Path:
     """What the Lambda runtime provides (locked versions), for running handlers here."""
     locked = LockedPackages.load()
     provided = locked.closure(tuple(PROVIDED_BY_RUNTIME & set(locked.versions)))
-    return install(pinned(provided, locked), target, "runtime")
+    return install(pinned(provided, locked, target.python_version), target, "runtime")

@@ -304,6 +304,10 @@ class Layer:
     name: str
     requires: tuple[str, ...]
     purpose: str = ""
+    # The wheel platform of the Lambda build when the default (manylinux2014 aarch64) has no
+    # wheels: numpy 2.5 and pandas 3 ship manylinux_2_28 only, which Lambda's python3.12
+    # (Amazon Linux 2023, glibc 2.34) runs.
+    platform: str | None = None
 
 
 CORE_LAYER = "core"
@@ -337,6 +341,21 @@ LAYERS: dict[str, Layer] = {
             "parquet",
             ("pyarrow",),
             purpose="Parquet uploads (redfire_core.providers.files), ingest only",
+        ),
+        # One layer per venue kind (the dependency groups of the same names in pyproject.toml,
+        # pinned in uv.lock), so no venue SDK reaches the paper path and the two stacks never
+        # share a package (docs/venues.md, "Packaging").
+        Layer(
+            "venue-alpaca",
+            ("alpaca-py",),
+            purpose="alpaca-py with pandas and numpy: the venue-alpaca function only",
+            platform="aarch64-manylinux_2_28",
+        ),
+        Layer(
+            "venue-ccxt",
+            ("ccxt",),
+            purpose="ccxt and its HTTP stack: the venue-ccxt function only",
+            platform="aarch64-manylinux_2_28",  # pycares (aiodns)
         ),
     )
 }
@@ -454,6 +473,7 @@ FUNCTIONS: dict[str, Function] = {
                 queues_send=(f"venue-{kind}",),  # its own delayed polls
                 venue_secrets="read",
                 purpose=f"{kind} venue orders: submit, poll, cancel, replace, connect",
+                layers=(CORE_LAYER, f"venue-{kind}"),
             )
             for kind in ("alpaca", "ccxt")
         ),
