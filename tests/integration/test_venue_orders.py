@@ -13,6 +13,7 @@ import pytest
 
 from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.domain.orders import Order, OrderStatus
+from redfire_core.domain.roles import Role
 from redfire_core.services.venue_intake import POLL_WINDOW_SECONDS
 from redfire_core.services.venue_orders import apply_venue_order
 from redfire_core.venues import (
@@ -342,3 +343,66 @@ def test_an_open_order_is_polled_with_backoff_then_left_to_reconciliation(
     assert desk.now - started <= timedelta(seconds=POLL_WINDOW_SECONDS + 60)
     assert desk.pending == []
     assert order_of(seeded, order["id"]).status is OrderStatus.ACCEPTED
+
+
+def test_the_kill_switch_cancels_at_the_venue(
+    seeded: TradingStore, desk: VenueDesk, venue: FakeVenue
+) -> None:
+    order = place(LIMIT_BUY)
+    desk.run(until=desk.now)
+
+    status, _, body = call_api(
+        "PUT",
+        "/v1/risk/state",
+        body={"state": "halted", "reason": "drill"},
+        token=token_for(role=Role.ADMIN),
+    )
+    desk.run()
+
+    assert status == 200 and body["canceled_orders"] == [order["id"]]
+    assert order_of(seeded, order["id"]).status is OrderStatus.CANCELED
+    assert venue.orders[order["id"]].status is VenueStatus.CANCELED
+    assert_books(seeded, "demo")
+
+
+def test_a_replace_reaches_the_venue_and_retires_the_original(
+    seeded: TradingStore, desk: VenueDesk, venue: FakeVenue
+) -> None:
+    original = place(LIMIT_BUY)
+    desk.run(until=desk.now)
+
+    status, _, replacement = call_api(
+        "PATCH", f"/v1/orders/{original['id']}", body={"limit_price": "99.50"}, token=token_for()
+    )
+    assert status in (200, 201, 202), replacement
+    assert order_of(seeded, original["id"]).status is OrderStatus.PENDING_REPLACE
+    desk.run(until=desk.now + timedelta(seconds=3))
+
+    assert "replace" in [b["action"] for b in desk.handled]
+    assert order_of(seeded, original["id"]).status is OrderStatus.REPLACED
+    new = order_of(seeded, replacement["id"])
+    assert new.status is OrderStatus.ACCEPTED and new.venue_order_id is not None
+    assert venue.orders[original["id"]].status is VenueStatus.CANCELED
+    venue.execute(replacement["id"], "10", "99.50")
+    desk.run()
+    assert order_of(seeded, replacement["id"]).status is OrderStatus.FILLED
+    account = seeded.get_account("demo")
+    assert account is not None and account.reserved == 0
+    assert_books(seeded, "demo")
+
+
+def test_closing_a_position_sells_it_at_the_venue(
+    seeded: TradingStore, desk: VenueDesk, venue: FakeVenue
+) -> None:
+    venue.fill_on_submit = [("10", "100")]
+    place(MARKET_BUY)
+    desk.run()
+
+    status, _, close = call_api("DELETE", "/v1/positions/GOOG", token=token_for())
+    desk.run()
+
+    assert status in (200, 201, 202), close
+    assert order_of(seeded, close["id"]).status is OrderStatus.FILLED
+    assert seeded.get_position("demo", "GOOG").quantity == 0
+    assert venue.submits[-1] == close["id"]
+    assert_books(seeded, "demo")
