@@ -14,6 +14,8 @@ import pytest
 from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.domain.orders import Order, OrderStatus
 from redfire_core.domain.roles import Role
+from redfire_core.events import Envelope, MarketDataUpdated, iso
+from redfire_core.services.execution import expire_due, on_market_data
 from redfire_core.services.venue_intake import POLL_WINDOW_SECONDS
 from redfire_core.services.venue_orders import apply_venue_order
 from redfire_core.venues import (
@@ -406,3 +408,33 @@ def test_closing_a_position_sells_it_at_the_venue(
     assert seeded.get_position("demo", "GOOG").quantity == 0
     assert venue.submits[-1] == close["id"]
     assert_books(seeded, "demo")
+
+
+def test_the_paper_gateway_leaves_a_resting_venue_order_alone(
+    seeded: TradingStore, desk: VenueDesk
+) -> None:
+    # Given a venue day limit buy at 99 resting at the venue
+    order = place({**LIMIT_BUY, "time_in_force": "day"})
+    desk.run(until=desk.now)
+    now = datetime.now(UTC)
+    bar = MarketDataUpdated(
+        symbol="GOOG",
+        interval="1m",
+        first_start=iso(now - timedelta(minutes=1)),
+        last_end=iso(now + timedelta(minutes=1)),
+        open="95",
+        high="96",
+        low="90",
+        close="95",
+        volume="1000",
+        bar_count=1,
+    )
+    event = Envelope.wrap(bar, account_id=None, correlation_id="c", occurred_at=now)
+
+    # When a bar trades through its limit, and the expiry sweep runs past its time
+    filled = on_market_data(seeded, event, now + timedelta(minutes=2))
+    expired = expire_due(seeded, now + timedelta(days=400), event)
+
+    # Then the paper gateway neither fills nor expires it: only the venue does
+    assert (filled, expired) == (0, 0)
+    assert order_of(seeded, order["id"]).status is OrderStatus.ACCEPTED
