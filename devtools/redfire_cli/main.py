@@ -242,20 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return revoke_key(args.key_id, stage=args.stage, reason=args.reason, workdir=Path.cwd())
     if args.command == "admin" and args.admin_command == "set-gateway":
-        from redfire_cli.admin import set_account_gateway
-
-        secret = None
-        if args.gateway != "paper":
-            secret = os.environ.get("REDFIRE_VENUE_SECRET") or getpass.getpass("secret: ")
-        return set_account_gateway(
-            args.account,
-            args.gateway,
-            mode=args.mode,
-            key_id=args.key_id,
-            secret=secret,
-            stage=args.stage,
-            workdir=Path.cwd(),
-        )
+        return _set_gateway(args)
     if args.command == "admin" and args.admin_command == "seed-instruments":
         from redfire_cli.admin import seed_instruments
 
@@ -286,6 +273,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     from redfire_cli import schemas
 
     return schemas.main()
+
+
+def _set_gateway(args: argparse.Namespace) -> int:
+    from redfire_cli.admin import set_account_gateway
+
+    secret = None
+    if args.gateway != "paper":
+        secret = os.environ.get("REDFIRE_VENUE_SECRET") or getpass.getpass("secret: ")
+    return set_account_gateway(
+        args.account,
+        args.gateway,
+        mode=args.mode,
+        key_id=args.key_id,
+        secret=secret,
+        stage=args.stage,
+        workdir=Path.cwd(),
+    )
 
 
 def _operate(args: argparse.Namespace) -> int:

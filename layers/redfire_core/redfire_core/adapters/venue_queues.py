@@ -30,7 +30,7 @@ class SqsVenueSender:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
+            import boto3  # lazy: built on the first venue message, never on the paper path
 
             self._client = boto3.client("sqs")
         return self._client
