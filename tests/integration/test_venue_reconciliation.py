@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,10 +19,16 @@ from redfire_core.adapters.audit_log import AuditLog
 from redfire_core.adapters.routed_accounts import RoutedAccount, accounts_on
 from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.config import get_settings
+from redfire_core.domain.orders import OrderStatus
 from redfire_core.events import Envelope, ReconciliationDrift
 from redfire_core.services.accounts import open_account
 from redfire_core.services.venue_reconciliation import reconcile_account, reconcile_venue
 from redfire_core.venues import VenueOrder, VenuePosition, VenueUnavailable
+from tests.integration.test_order_flow import place
+from tests.integration.test_venue_orders import LIMIT_BUY, order_of, route_to_venue
+from tests.support.books import assert_books
+from tests.support.fake_venue import FakeVenue
+from tests.support.pipeline import Pipeline, VenueDesk
 from tests.support.scripted_venue import ScriptedVenue
 
 
@@ -148,3 +154,47 @@ def test_the_sweep_reconciles_connected_accounts_and_survives_a_failing_venue(
     }
     assert [e.type for e in outbox_events("a-drift")] == ["ReconciliationDrift"]
     assert outbox_events("a-down") == []
+
+
+class Symbolled:
+    """The fake venue under the port's ``find(client_order_id, symbol)`` (it ignores the
+    symbol, as a venue with global order ids does)."""
+
+    def __init__(self, venue: FakeVenue) -> None:
+        self.venue = venue
+
+    def find(self, client_order_id: str, symbol: str | None = None) -> VenueOrder:
+        return self.venue.find(client_order_id)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.venue, name)
+
+
+def test_a_gtc_order_filled_after_the_intake_stopped_is_repaired_by_reconciliation(
+    seeded: TradingStore, pipeline: Pipeline
+) -> None:
+    # Given a GTC limit order at the venue that the intake polled for its 10 minutes
+    route_to_venue(seeded)
+    venue = FakeVenue()
+    desk = VenueDesk(pipeline, venue, datetime.now(UTC))
+    order = place(LIMIT_BUY)
+    desk.run()
+    assert desk.pending == [] and order_of(seeded, order["id"]).status is OrderStatus.ACCEPTED
+    # When the venue fills it later, and the reconcile schedule runs
+    venue.execute(order["id"], "10", "98.75")
+    result = reconcile_account(
+        "demo", Symbolled(venue), now=desk.now + timedelta(hours=1), venue="alpaca"
+    )
+    # Then the order is filled through the intake's fill transaction, and the books balance
+    filled = order_of(seeded, order["id"])
+    assert filled.status is OrderStatus.FILLED and filled.filled_quantity == 10
+    assert result.repaired == [order["id"]]
+    assert_books(seeded, "demo")
+    # and the repair is reported as drift, with both sides' states
+    (drift,) = [d for d in result.drifts if d.order_id == order["id"]]
+    assert (drift.kind, drift.ours, drift.theirs, drift.repaired) == (
+        "order_closed_at_venue",
+        "accepted",
+        "filled",
+        True,
+    )
