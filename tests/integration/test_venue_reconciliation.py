@@ -23,7 +23,7 @@ from redfire_core.domain.orders import OrderStatus
 from redfire_core.events import Envelope, ReconciliationDrift
 from redfire_core.services.accounts import open_account
 from redfire_core.services.venue_reconciliation import reconcile_account, reconcile_venue
-from redfire_core.venues import VenueOrder, VenuePosition, VenueUnavailable
+from redfire_core.venues import VenueAuthError, VenueOrder, VenuePosition, VenueUnavailable
 from tests.integration.test_order_flow import place
 from tests.integration.test_venue_orders import LIMIT_BUY, order_of, route_to_venue
 from tests.support.books import assert_books
@@ -198,3 +198,20 @@ def test_a_gtc_order_filled_after_the_intake_stopped_is_repaired_by_reconciliati
         "filled",
         True,
     )
+
+
+def test_a_key_refused_during_the_sweep_puts_the_gateway_in_error(store: TradingStore) -> None:
+    # Given a connected Alpaca account whose key has been revoked at the venue
+    now = datetime.now(UTC)
+    open_account(store, AuditLog(), "a-revoked", actor="test", now=now)
+    route("a-revoked", "alpaca", "connected")
+    revoked = ScriptedVenue(fail_with=VenueAuthError("forbidden."))
+    # When the schedule's sweep runs
+    swept = reconcile_venue("alpaca", lambda _account: revoked, now=now, apply=no_repair)
+    # Then the account's gateway is in error with the venue's words (new orders are denied)
+    account = store.get_account("a-revoked")
+    assert account is not None
+    assert (account.gateway_status, account.gateway_error) == ("error", "forbidden.")
+    assert swept.failed == 1
+    # and the next sweep skips it until the admin sets working credentials
+    assert reconcile_venue("alpaca", lambda _account: revoked, now=now).skipped == 1

@@ -25,7 +25,14 @@ from redfire_core.config import Settings
 from redfire_core.domain.orders import Order, OrderStatus
 from redfire_core.events import Envelope, ReconciliationDrift, new_id
 from redfire_core.observability import logger
-from redfire_core.venues import VenueError, VenueGateway, VenueNotFound, VenueOrder
+from redfire_core.services.venue_accounts import CONNECTED, record_gateway_error
+from redfire_core.venues import (
+    VenueAuthError,
+    VenueError,
+    VenueGateway,
+    VenueNotFound,
+    VenueOrder,
+)
 
 RECONCILER_ACTOR = "venue-reconciler"
 AUDIT_ACTION = "venue.drift"
@@ -34,9 +41,6 @@ AUDIT_ACTION = "venue.drift"
 SUBMIT_GRACE = timedelta(minutes=5)
 # The outbox rows of one reconciliation go out in transactions of at most this many.
 EVENTS_PER_WRITE = 25
-# The gateway status of an account whose venue answered its check (venuecore's account
-# gateway setting); only those are reconciled.
-CONNECTED = "connected"
 
 # apply_venue_order(account_id, order_id, venue, *, now) -> True when the order is final.
 ApplyVenueOrder = Callable[..., bool]
@@ -305,9 +309,10 @@ def reconcile_venue(
 ) -> VenueSweep:
     """Reconcile every connected account routed to venue ``kind`` (``alpaca``, ``ccxt``).
 
-    One account's venue failing does not stop the others: its error is logged and counted
-    (the next run, 5 minutes later, tries again; the intake puts a refused key's gateway in
-    ``error``, which this sweep then skips)."""
+    One account's venue failing does not stop the others: its error is logged and counted,
+    and the next run, 5 minutes later, tries again; a refused key puts the account's gateway
+    in ``error`` (as the intake does: new orders denied, the gateway-errors alarm), which
+    this sweep then skips until the admin sets working credentials."""
     swept = VenueSweep()
     store = TradingStore(settings)
     audit = AuditLog(settings)
@@ -327,6 +332,8 @@ def reconcile_venue(
             )
         except VenueError as failed:
             swept.failed += 1
+            if isinstance(failed, VenueAuthError):  # revoked: new orders are denied, alarm
+                record_gateway_error(store, routed.account_id, failed.message)
             logger.warning(
                 "venue reconciliation failed",
                 extra={
