@@ -2,9 +2,10 @@
 intake with the account's gateway (partial batch response); the schedule reconciles the
 venue's accounts and publishes the drift metric the alarm watches.
 
-The intake (``redfire_core.services.venue_intake``, venuecore) and the adapters
-(``redfire_venue_alpaca.gateway``, ``redfire_venue_ccxt.gateway``) are replaced here by
-stand-ins with their documented names, so these tests need neither SDK nor the intake."""
+The intake's two functions (``venue_intake.handle_venue_message`` and
+``venue_gateway_for``) are replaced per test, so these tests check the wiring, not the
+intake; a module not on the branch yet (the intake, an adapter) is a stand-in of the
+same name."""
 
 from __future__ import annotations
 
@@ -151,9 +152,7 @@ def test_the_schedule_reconciles_the_venues_accounts_and_counts_the_drift(
         raise AssertionError("nothing to repair")
 
     monkeypatch.setattr(venue, "venue_gateway_for", gateway_for)
-    monkeypatch.setattr(
-        "redfire_core.services.venue_reconciliation._apply_venue_order", lambda: no_repair
-    )
+    monkeypatch.setattr("redfire_core.services.venue_reconciliation.apply_venue_order", no_repair)
     capsys.readouterr()
     # When the reconcile schedule fires
     result = venue.handler({"action": "reconcile"}, LambdaContext())

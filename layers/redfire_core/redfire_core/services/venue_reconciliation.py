@@ -11,7 +11,6 @@ is final, RedFire's order is brought to it through the same path the intake uses
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,6 +25,7 @@ from redfire_core.domain.orders import Order, OrderStatus
 from redfire_core.events import Envelope, ReconciliationDrift, new_id
 from redfire_core.observability import logger
 from redfire_core.services.venue_accounts import CONNECTED, record_gateway_error
+from redfire_core.services.venue_orders import apply_venue_order
 from redfire_core.venues import (
     VenueAuthError,
     VenueError,
@@ -78,13 +78,6 @@ class Reconciliation:
     caught_up: list[str] = field(default_factory=list)  # open orders whose new fills were applied
 
 
-def _apply_venue_order() -> ApplyVenueOrder:
-    """The intake's repair (``redfire_core.services.venue_orders``), loaded on first use."""
-    module = importlib.import_module("redfire_core.services.venue_orders")
-    apply: ApplyVenueOrder = module.apply_venue_order
-    return apply
-
-
 def reconcile_account(
     account_id: str,
     gateway: VenueGateway,
@@ -101,7 +94,7 @@ def reconcile_account(
     Venue errors propagate (the caller decides per account); drift is recorded only once
     every venue read succeeded (repairs made before a failure stay: they are idempotent)."""
     store = store or TradingStore()
-    apply = apply or _apply_venue_order()
+    apply = apply or apply_venue_order
     result = Reconciliation(account_id)
     ours = {o.id: o for o in store.open_orders_of(account_id) if _sent_to_venue(o)}
     theirs = {o.client_order_id: o for o in gateway.open_orders()}
