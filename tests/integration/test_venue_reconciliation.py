@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -215,3 +216,16 @@ def test_a_key_refused_during_the_sweep_puts_the_gateway_in_error(store: Trading
     assert swept.failed == 1
     # and the next sweep skips it until the admin sets working credentials
     assert reconcile_venue("alpaca", lambda _account: revoked, now=now).skipped == 1
+
+
+def test_an_account_routed_by_the_gateway_setting_is_in_the_index(seeded: TradingStore) -> None:
+    # Given the demo account routed to Alpaca through the book (as a finished connect does)
+    route_to_venue(seeded)
+    # Then the reconcile schedule finds it; routed back to paper, it is gone from the index
+    assert accounts_on("alpaca") == [RoutedAccount("demo", "alpaca", "connected")]
+    before = seeded.get_account("demo")
+    assert before is not None
+    seeded.save_account(
+        before, replace(before, gateway="paper", gateway_status=None, version=before.version + 1)
+    )
+    assert accounts_on("alpaca") == [] and accounts_on("ccxt") == []
