@@ -10,9 +10,12 @@ pusher batches therefore never post the same channel at the same time, and a res
 replay holds the same lease, so replayed and live messages cannot interleave.
 
 Only watched channels pay for this. A subscription marks its channel watched until the
-subscription's end plus the retention window; an event of an unwatched channel is
-neither sequenced nor kept: one conditional write raises the channel's ``resume_floor`` instead,
-so a resume point from before it is answered ``RESUME_POINT_EXPIRED``, never silently.
+subscription's end plus the retention window; the pusher reads the states of a batch's
+channels in one strongly consistent read and writes nothing for an unwatched one (a
+subscribe that lands after that read starts after the event, which its REST snapshot
+holds). The first watch after a lapse raises the channel's ``resume_floor`` past every
+earlier seq, so a resume point from before the lapse is answered ``RESUME_POINT_EXPIRED``,
+never silently (see ``StreamStore.watch``).
 
 A connection receives only while the token it connected with would still be accepted: the
 pusher checks the token's expiry and its API key's revocation (cached briefly) before it
@@ -28,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from redfire_core.adapters.stream_store import (
@@ -65,8 +68,8 @@ class StreamStorePort(Protocol):
     def subscribers(self, sub: Subscription, now: int) -> list[Subscriber]: ...
     def claimed_seq(self, event_key: str) -> int | None: ...
     def channel_state(self, sub: Subscription) -> ChannelState: ...
-    def watch(self, sub: Subscription, until: int) -> ChannelState: ...
-    def drop_unwatched(self, sub: Subscription, now: int) -> ChannelState | None: ...
+    def channel_states(self, subs: Iterable[Subscription]) -> dict[Subscription, ChannelState]: ...
+    def watch(self, sub: Subscription, until: int, now: int) -> ChannelState: ...
     def append(
         self,
         sub: Subscription,
@@ -234,7 +237,7 @@ class Stream:
         it precedes the ``last_seq`` the subscriber is answered with."""
         until = self.now + CONNECTION_TTL_SECONDS
         self.store.put_subscription(connection, sub, until)
-        return self.store.watch(sub, until + self.retention_seconds)
+        return self.store.watch(sub, until + self.retention_seconds, self.now)
 
     def _resume(self, connection: Connection, name: str, sub: Subscription, resume: int) -> None:
         """Under the channel's lease: subscribe, acknowledge, replay; so live messages
@@ -281,17 +284,26 @@ class Stream:
 
     # --- the pusher -----------------------------------------------------------------
 
-    def publish(self, event: Envelope) -> list[tuple[Subscription, int]]:
+    def publish(
+        self, event: Envelope, states: dict[Subscription, ChannelState] | None = None
+    ) -> list[tuple[Subscription, int]]:
         """Store the event on each of its watched channels (seq assigned), then deliver
-        them; on an unwatched channel it is only counted as not kept (one write). Returns
-        the stored publications; the posts this delivery made are in ``last_posts``."""
+        them; nothing is written for a channel nobody watches. ``states`` are the channel
+        states read for the batch (``channel_states``), carried forward by each append; a
+        channel not in it is read now. Returns the stored publications; the posts this
+        delivery made are in ``last_posts``."""
+        states = {} if states is None else states
+        pending = [
+            (index, Subscription(p.scope, p.channel), p)
+            for index, p in enumerate(publications(event.type, event.account_id, event.payload))
+        ]
+        missing = [sub for _, sub, _ in pending if sub not in states]
+        if missing:
+            states.update(self.store.channel_states(missing))
         stored = []
-        for index, publication in enumerate(
-            publications(event.type, event.account_id, event.payload)
-        ):
-            sub = Subscription(publication.scope, publication.channel)
-            watched = self.store.drop_unwatched(sub, self.now)
-            if watched is None:
+        for index, sub, publication in pending:
+            state = states[sub]
+            if state.watched_until < self.now:
                 continue
             message = {
                 "channel": publication.channel,
@@ -300,9 +312,21 @@ class Stream:
                 "event_id": event.id,
                 "data": publication.data,
             }
-            stored.append((sub, self.allocate(sub, f"{event.id}#{index}", message, watched)))
+            seq = self.allocate(sub, f"{event.id}#{index}", message, state)
+            states[sub] = replace(state, last_seq=max(seq, state.last_seq))
+            stored.append((sub, seq))
         self.last_posts = sum(self.deliver(sub) for sub in dict.fromkeys(s for s, _ in stored))
         return stored
+
+    def channel_states(self, events: Iterable[Envelope]) -> dict[Subscription, ChannelState]:
+        """The states of every channel a batch of events publishes on, in one strongly
+        consistent read per 100 channels (not one per event and channel)."""
+        subs = {
+            Subscription(p.scope, p.channel)
+            for event in events
+            for p in publications(event.type, event.account_id, event.payload)
+        }
+        return self.store.channel_states(subs) if subs else {}
 
     def allocate(
         self,
