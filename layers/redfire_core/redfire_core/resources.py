@@ -214,8 +214,9 @@ POSITIONS = Table(
 INSTRUMENTS = Table("instruments", purpose="tradable instruments with tick and lot sizes")
 LIMITS = Table(
     "limits",
-    # pk = account | "PLATFORM"; sk = "LIMITS" | "STATE" | "COUNTERS#<day>" | "RATE#S#<second>"
-    # | "RATE#M#<minute>" | "SEEN#<event id>" (see redfire_core.adapters.risk_store).
+    # pk = account | "PLATFORM"; sk = "LIMITS" | "STATE" | "COUNTERS#<day>" (the day's
+    # equity marks; see redfire_core.adapters.risk_store). Order, cancel and trade counts
+    # live on the account's book item.
     ttl_attribute="expires_at",
     purpose="risk limits per account and symbol, trading states and risk counters",
 )
@@ -549,12 +550,7 @@ RULES: dict[str, Rule] = {
         Rule(
             "to-risk",
             queue="risk",
-            detail_types=(
-                "OrderFilled",
-                "OrderCanceled",
-                "OrderExpired",
-                "MarketDataUpdated",
-            ),
+            detail_types=("OrderFilled", "MarketDataUpdated"),
         ),
         Rule(
             "to-orders",
