@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from redfire_core.lambda_events import envelope_from_sqs_body, validated_env
 from redfire_core.observability import count, logger, metrics, tracer
-from redfire_stream.wiring import management_url, stream
+from redfire_stream.wiring import AUTH_DEADLINE, management_url, stream
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -29,8 +29,23 @@ class ScheduledSweep(BaseModel):
     action: Literal["close_stale_connections"]
 
 
+class AuthDeadline(BaseModel):
+    """An Alpaca stream connection's authentication deadline (sent delayed by $connect)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["close_unauthenticated"]
+    connection_id: str
+
+
 def push(record: SQSRecord) -> int:
     """Store and deliver one event; raises (the record is retried) on any failure."""
+    body = json.loads(record.body)
+    if isinstance(body, dict) and body.get("action") == AUTH_DEADLINE:  # not an event
+        deadline = AuthDeadline.model_validate(body)
+        closed = stream(management_url()).close_unauthenticated(deadline.connection_id)
+        count("WebSocketAuthDeadlineClosed", int(closed))
+        return 0
     event = envelope_from_sqs_body(record.body)
     logger.set_correlation_id(event.correlation_id)
     service = stream(management_url())
