@@ -160,3 +160,18 @@ def test_a_partial_fill_is_a_partial_fill_update_with_price_qty_and_position() -
 
 def test_events_alpaca_has_not_have_no_update() -> None:
     assert trade_update("PositionChanged", {"order": {"status": "filled"}}, "", "crypto") is None
+
+
+def test_replaced_carries_the_order_that_was_replaced() -> None:
+    from redfire_core.views import order_view
+
+    original = replace(_order_of(OrderStatus.REPLACED), replaced_by=new_id())
+    replacement = replace(_order_of(OrderStatus.ACCEPTED), id=new_id(), replaces=original.id)
+    payload = {
+        "order": order_view(replacement).model_dump(mode="json"),
+        "replaced": order_view(original).model_dump(mode="json"),
+    }
+    update = trade_update("OrderReplaced", payload, "2026-12-07T15:00:00Z", "us_equity")
+    assert update is not None and update["event"] == "replaced"
+    assert update["order"]["status"] == "replaced"
+    assert update["order"]["replaced_by"] == uuid_of(str(original.replaced_by))

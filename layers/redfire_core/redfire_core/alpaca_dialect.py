@@ -211,7 +211,11 @@ def trade_update(
     """Alpaca's ``trade_updates`` data for a RedFire order event, or None when Alpaca has
     no such event. A fill carries its ``price``, ``qty``, ``execution_id`` (the trade's
     name-based UUID) and the position's quantity after it."""
+    # Alpaca's `replaced` carries the order that was replaced (its `replaced_by` names the
+    # replacement, whose own `new` comes with its acceptance).
     view = payload["order"]
+    if event_type == "OrderReplaced" and payload.get("replaced"):
+        view = payload["replaced"]
     event = trade_update_event(event_type, view["status"])
     if event is None:
         return None
