@@ -19,13 +19,12 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field
 
 from redfire_core import hs256
-from redfire_core.adapters.rate_limits import RateLimiter
 from redfire_core.auth import (
     InvalidToken,
     JwksCache,
@@ -41,10 +40,12 @@ from redfire_core.domain.roles import ROLE_SCOPES
 from redfire_core.events import iso
 from redfire_core.lambda_events import validated_env
 from redfire_core.observability import count, logger, metrics, tracer
-from redfire_core.services.keys import check_key
 from redfire_core.snapstart import forget_on_restore
 from redfire_stream.wiring import api_keys as _api_keys
 from redfire_stream.wiring import management_url, schedule_auth_deadline, stream
+
+if TYPE_CHECKING:
+    from redfire_core.adapters.rate_limits import RateLimiter
 
 SUBPROTOCOL = "redfire"
 ALPACA_DIALECT = "alpaca"  # ?dialect=alpaca: Alpaca's trade_updates stream
@@ -103,6 +104,8 @@ def _checked_keys() -> dict[bytes, Principal]:
 @cache
 def _key_limiters() -> tuple[RateLimiter, RateLimiter]:
     """The token exchange's throttles: per source address, and per (key id, address)."""
+    from redfire_core.adapters.rate_limits import RateLimiter  # lazy: pynamodb
+
     settings = get_settings()
     return (
         RateLimiter(settings.token_exchanges_per_address_per_minute, window_seconds=60),
@@ -136,6 +139,8 @@ def alpaca_principal(key_id: str, secret: str, source_ip: str) -> Principal | No
         ):
             count("WebSocketKeyThrottled", 1)
             return None
+        from redfire_core.services.keys import check_key  # lazy: pynamodb
+
         try:
             key = check_key(_api_keys(), key_id, secret)
         except DomainError:
