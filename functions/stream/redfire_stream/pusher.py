@@ -22,7 +22,7 @@ from redfire_core.domain.channels import Subscription
 from redfire_core.events import Envelope
 from redfire_core.lambda_events import envelope_from_sqs_body, validated_env
 from redfire_core.observability import count, logger, metrics, tracer
-from redfire_stream.wiring import management_url, stream
+from redfire_stream.wiring import AUTH_DEADLINE, management_url, stream
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -33,9 +33,24 @@ class ScheduledSweep(BaseModel):
     action: Literal["close_stale_connections"]
 
 
+class AuthDeadline(BaseModel):
+    """An Alpaca stream connection's authentication deadline (sent delayed by $connect)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["close_unauthenticated"]
+    connection_id: str
+
+
 def push(record: SQSRecord, states: dict[Subscription, ChannelState] | None = None) -> int:
     """Store and deliver one event; raises (the record is retried) on any failure.
     ``states``: the batch's channel states, read once for the whole batch."""
+    body = json.loads(record.body)
+    if isinstance(body, dict) and body.get("action") == AUTH_DEADLINE:  # not an event
+        deadline = AuthDeadline.model_validate(body)
+        closed = stream(management_url()).close_unauthenticated(deadline.connection_id)
+        count("WebSocketAuthDeadlineClosed", int(closed))
+        return 0
     event = envelope_from_sqs_body(record.body)
     logger.set_correlation_id(event.correlation_id)
     service = stream(management_url())
@@ -72,7 +87,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any] | PartialItem
 
 def _envelopes(records: list[dict[str, Any]]) -> list[Envelope]:
     """The batch's events, for reading their channels' states at once; a record that is
-    not an event is left to fail in ``push``."""
+    not an event (an authentication deadline, or malformed) is left to ``push``."""
     found = []
     for record in records:
         with contextlib.suppress(ValueError, KeyError, TypeError):

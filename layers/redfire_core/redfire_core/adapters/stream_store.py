@@ -55,6 +55,13 @@ class Connection:
     connected_at: str
     expires_at: int = 0  # epoch seconds the connecting token expires (0: not recorded)
     key_id: str | None = None  # the API key the token was exchanged from, if it was
+    # "alpaca": Alpaca's trade_updates dialect (authenticates after connecting; until then
+    # account_id is "" and expires_at is the authentication deadline)
+    dialect: str = ""
+
+    @property
+    def authenticated(self) -> bool:
+        return bool(self.account_id)
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,7 @@ def _connection(connection_id: str, item: dict[str, Any]) -> Connection:
         item["connected_at"]["S"],
         int(item["expires_at"]["N"]) if "expires_at" in item else 0,
         item["key_id"]["S"] if "key_id" in item else None,
+        item["dialect"]["S"] if "dialect" in item else "",
     )
 
 
@@ -151,6 +159,7 @@ class StreamStore:
                 "subject": _s(connection.subject),
                 "connected_at": _s(connection.connected_at),
                 **_grant(connection.expires_at, connection.key_id),
+                **({"dialect": _s(connection.dialect)} if connection.dialect else {}),
                 "gsi1pk": _s(CONNECTIONS_KEY),
                 "gsi1sk": _s(connection.connection_id),
                 "ttl": _n(ttl),

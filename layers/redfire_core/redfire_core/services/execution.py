@@ -219,7 +219,16 @@ def fill_of(
         fill, position_after.realized_pnl - position.realized_pnl, released
     ).counted_trade(order.symbol, now)
     events = [
-        _event(OrderFilled(order=order_view(after), fill=fill_view(fill)), order, cause, now),
+        _event(
+            OrderFilled(
+                order=order_view(after),
+                fill=fill_view(fill),
+                position_quantity=format(position_after.quantity, "f"),
+            ),
+            order,
+            cause,
+            now,
+        ),
         _event(
             PositionChanged(position=position_view(position_after), trade_id=fill.trade_id),
             order,

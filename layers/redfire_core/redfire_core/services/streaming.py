@@ -42,7 +42,14 @@ from redfire_core.adapters.stream_store import (
     Subscriber,
 )
 from redfire_core.adapters.ws_management import ConnectionGone, ConnectionPoster
-from redfire_core.domain.channels import ChannelError, Subscription, publications, resolve
+from redfire_core.auth import Principal
+from redfire_core.domain.channels import (
+    TRADE_UPDATES,
+    ChannelError,
+    Subscription,
+    publications,
+    resolve,
+)
 from redfire_core.events import Envelope, new_id
 
 CONNECTION_TTL_SECONDS = 2 * 3600 + 600  # API Gateway closes a connection after 2 hours
@@ -52,6 +59,8 @@ MAX_SEQ_ATTEMPTS = 100
 MAX_CHANNELS_PER_REQUEST = 20
 POST_CONCURRENCY = 16  # connections posted to at once (each one's messages stay in order)
 ACTIONS = ("subscribe", "unsubscribe", "ping")
+ALPACA = "alpaca"  # the dialect of an Alpaca trade_updates connection
+ALPACA_AUTH_SECONDS = 10  # an Alpaca connection that has not authenticated by then is closed
 ENDINGS = {
     "TOKEN_EXPIRED": "the token expired; connect again with a fresh token and resume",
     "TOKEN_REVOKED": "the token's API key was revoked",
@@ -93,6 +102,11 @@ class Stream:
     # True while an API key is not revoked (the key store's briefly cached check); None:
     # tokens exchanged from keys are only checked for expiry.
     key_is_live: Callable[[str], bool] | None = None
+    # Alpaca's trade_updates dialect: the check of an ``authenticate`` message's key (key
+    # id, secret, source address -> the key's principal; None when refused or throttled),
+    # and an order event's trade update (None when Alpaca has no such event).
+    check_key: Callable[[str, str, str], Principal | None] | None = None
+    trade_update: Callable[[Envelope], dict[str, Any] | None] | None = None
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     posts: int = 0  # management API posts made by this container (all routes)
@@ -122,20 +136,45 @@ class Stream:
             self.now + CONNECTION_TTL_SECONDS,
         )
 
+    def connect_alpaca(self, connection_id: str, connected_at: str) -> int:
+        """Record an Alpaca trade_updates connection, which has no principal until it sends
+        ``authenticate``; its ``expires_at`` is that deadline, returned (epoch seconds)."""
+        deadline = self.now + ALPACA_AUTH_SECONDS
+        self.store.put_connection(
+            Connection(connection_id, "", "", connected_at, deadline, None, ALPACA),
+            self.now + CONNECTION_TTL_SECONDS,
+        )
+        return deadline
+
+    def close_unauthenticated(self, connection_id: str) -> bool:
+        """The authentication deadline: close the connection if it has not authenticated
+        (silently: it receives nothing before a successful ``authenticate``)."""
+        connection = self.store.get_connection(connection_id)
+        if connection is None or connection.authenticated:
+            return False
+        self.poster.close(connection_id)
+        self.store.delete_connection(connection_id)
+        return True
+
     def disconnect(self, connection_id: str) -> None:
         self.store.delete_connection(connection_id)
 
     # --- client messages ------------------------------------------------------------
 
-    def receive(self, connection_id: str, body: str | None) -> None:
-        """Handle one client message; every failure is answered on the socket."""
+    def receive(self, connection_id: str, body: str | None, source: str = "") -> None:
+        """Handle one client message; every failure is answered on the socket (an
+        unauthenticated Alpaca connection's are not: it receives nothing before
+        ``authenticate`` succeeds). ``source`` is the caller's address (for throttling)."""
         connection = self.store.get_connection(connection_id)
         if connection is None:
             self._send(connection_id, _error("CONNECTION_UNKNOWN", "connect again"))
             return
         ending = self.refusal(connection)
         if ending is not None:
-            self.end(connection_id, ending)
+            self.end(connection_id, ending, tell=connection.authenticated)
+            return
+        if connection.dialect == ALPACA:
+            self._receive_alpaca(connection, body, source)
             return
         try:
             request = json.loads(body or "")
@@ -183,6 +222,65 @@ class Stream:
                 self._send(cid, _error(error.code, error.message, channel=name))
                 continue
             self._subscribe_one(connection, name, sub, resume.get(name))
+
+    # --- Alpaca's trade_updates dialect -------------------------------------------------
+
+    def _receive_alpaca(self, connection: Connection, body: str | None, source: str) -> None:
+        try:
+            request = json.loads(body or "")
+        except ValueError:
+            request = None
+        action = request.get("action") if isinstance(request, dict) else None
+        data = request.get("data") if isinstance(request, dict) else None
+        data = data if isinstance(data, dict) else {}
+        if action == "authenticate":
+            self._authenticate_alpaca(connection, data, source)
+        elif not connection.authenticated:
+            return  # nothing before a successful authenticate
+        elif action == "listen":
+            self._listen(connection, data.get("streams"))
+        else:
+            self._send(
+                connection.connection_id,
+                {"stream": "error", "data": {"error": f"unknown action {action!r}"}},
+            )
+
+    def _authenticate_alpaca(
+        self, connection: Connection, data: dict[str, Any], source: str
+    ) -> None:
+        cid = connection.connection_id
+        if not connection.authenticated:
+            key_id, secret = data.get("key_id"), data.get("secret_key")
+            principal = None
+            if isinstance(key_id, str) and isinstance(secret, str) and self.check_key:
+                principal = self.check_key(key_id, secret, source)
+            if principal is None or not principal.has_scope("read"):
+                self._send(cid, _authorization("unauthorized"))
+                self.poster.close(cid)
+                self.store.delete_connection(cid)
+                return
+            # From now on the connection lives while the key does (checked before each post).
+            connection = replace(
+                connection,
+                account_id=principal.account_id,
+                subject=principal.subject,
+                expires_at=0,
+                key_id=principal.subject,
+            )
+            self.store.put_connection(connection, self.now + CONNECTION_TTL_SECONDS)
+        self._send(cid, _authorization("authorized"))
+
+    def _listen(self, connection: Connection, streams: Any) -> None:
+        listening = isinstance(streams, list) and TRADE_UPDATES in streams
+        sub = Subscription(connection.account_id, TRADE_UPDATES)
+        if listening:
+            self._subscribe_and_watch(connection, sub)
+        else:
+            self.store.delete_subscription(connection.connection_id, sub)
+        self._send(
+            connection.connection_id,
+            {"stream": "listening", "data": {"streams": [TRADE_UPDATES] if listening else []}},
+        )
 
     def unsubscribe(self, connection: Connection, channels: Any) -> None:
         cid = connection.connection_id
@@ -305,13 +403,19 @@ class Stream:
             state = states[sub]
             if state.watched_until < self.now:
                 continue
-            message = {
+            message: dict[str, Any] = {
                 "channel": publication.channel,
                 "type": event.type,
                 "occurred_at": event.occurred_at,
                 "event_id": event.id,
                 "data": publication.data,
             }
+            if publication.channel == TRADE_UPDATES:
+                # Alpaca's framing and shapes, built only for a channel someone listens to
+                update = self.trade_update(event) if self.trade_update else None
+                if update is None:
+                    continue
+                message = {"stream": TRADE_UPDATES, "data": update}
             seq = self.allocate(sub, f"{event.id}#{index}", message, state)
             states[sub] = replace(state, last_seq=max(seq, state.last_seq))
             stored.append((sub, seq))
@@ -415,11 +519,13 @@ class Stream:
             return "TOKEN_REVOKED"
         return None
 
-    def end(self, cid: str, code: str) -> None:
+    def end(self, cid: str, code: str, *, tell: bool = True) -> None:
         """Tell the client why (it reconnects with a fresh token and resumes), close the
         connection and forget it."""
-        with contextlib.suppress(ConnectionGone):
-            self._post(cid, json.dumps(_error(code, ENDINGS[code]), separators=(",", ":")).encode())
+        if tell:
+            with contextlib.suppress(ConnectionGone):
+                message = _error(code, ENDINGS[code])
+                self._post(cid, json.dumps(message, separators=(",", ":")).encode())
         self.poster.close(cid)
         self.store.delete_connection(cid)
 
@@ -430,7 +536,7 @@ class Stream:
         for connection in self.store.connections():
             ending = self.refusal(connection)
             if ending is not None:
-                self.end(connection.connection_id, ending)
+                self.end(connection.connection_id, ending, tell=connection.authenticated)
                 ended[ending] += 1
         return ended
 
@@ -449,6 +555,10 @@ class Stream:
             self._post(cid, json.dumps(message, separators=(",", ":")).encode())
         except ConnectionGone:
             self.store.delete_connection(cid)
+
+
+def _authorization(status: str) -> dict[str, Any]:
+    return {"stream": "authorization", "data": {"status": status, "action": "authenticate"}}
 
 
 def _error(code: str, message: str, **extra: Any) -> dict[str, Any]:
