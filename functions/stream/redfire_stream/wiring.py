@@ -13,9 +13,9 @@ from redfire_core.alpaca_dialect import trade_update as alpaca_trade_update
 from redfire_core.config import get_settings
 from redfire_core.events import Envelope
 from redfire_core.services.streaming import ALPACA_AUTH_SECONDS, Stream
+from redfire_stream.alpaca_keys import alpaca_principal, api_keys
 
 if TYPE_CHECKING:
-    from redfire_core.adapters.api_keys import ApiKeyStore
     from redfire_core.adapters.trading_store import TradingStore
 
 STREAM_QUEUE = "stream"  # the pusher's queue, which also carries the auth deadlines
@@ -25,8 +25,6 @@ AUTH_DEADLINE = "close_unauthenticated"  # a message of the stream queue that is
 @cache
 def stream(management_url: str) -> Stream:
     """The stream service posting through the management API at ``management_url``."""
-    from redfire_stream.ws_handler import alpaca_principal  # the ws function's key check
-
     return Stream(
         StreamStore(),
         ApiGatewayManagement(management_url),
@@ -79,13 +77,6 @@ def schedule_auth_deadline(connection_id: str) -> None:
         MessageBody=json.dumps({"action": AUTH_DEADLINE, "connection_id": connection_id}),
         DelaySeconds=ALPACA_AUTH_SECONDS,
     )
-
-
-@cache
-def api_keys() -> ApiKeyStore:
-    from redfire_core.adapters.api_keys import ApiKeyStore  # lazy: pynamodb on first use
-
-    return ApiKeyStore()
 
 
 def key_is_live(key_id: str) -> bool:

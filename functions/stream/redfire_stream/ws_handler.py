@@ -13,9 +13,6 @@ after 10 s without it (a delayed message on the stream queue; docs/security.md).
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -34,18 +31,16 @@ from redfire_core.auth import (
     verify_token,
 )
 from redfire_core.config import get_settings
-from redfire_core.domain.errors import DomainError
 from redfire_core.domain.keys import KEY_PREFIX
-from redfire_core.domain.roles import ROLE_SCOPES
 from redfire_core.events import iso
 from redfire_core.lambda_events import validated_env
 from redfire_core.observability import count, logger, metrics, tracer
 from redfire_core.snapstart import forget_on_restore
-from redfire_stream.wiring import api_keys as _api_keys
+from redfire_stream.alpaca_keys import api_keys as _api_keys
 from redfire_stream.wiring import management_url, schedule_auth_deadline, stream
 
 if TYPE_CHECKING:
-    from redfire_core.adapters.rate_limits import RateLimiter
+    pass
 
 SUBPROTOCOL = "redfire"
 ALPACA_DIALECT = "alpaca"  # ?dialect=alpaca: Alpaca's trade_updates stream
@@ -91,66 +86,6 @@ def _secret() -> SecretCache:
 @cache
 def _jwks() -> JwksCache | None:
     return jwks_from_settings(get_settings())
-
-
-@forget_on_restore
-@cache
-def _checked_keys() -> dict[bytes, Principal]:
-    """Alpaca keys already checked here (digest of key id and secret -> principal)."""
-    return {}
-
-
-@forget_on_restore
-@cache
-def _key_limiters() -> tuple[RateLimiter, RateLimiter]:
-    """The token exchange's throttles: per source address, and per (key id, address)."""
-    from redfire_core.adapters.rate_limits import RateLimiter  # lazy: pynamodb
-
-    settings = get_settings()
-    return (
-        RateLimiter(settings.token_exchanges_per_address_per_minute, window_seconds=60),
-        RateLimiter(settings.token_exchanges_per_key_per_minute, window_seconds=60),
-    )
-
-
-def _address(source_ip: str) -> str:
-    """The caller for throttling: its address (a whole /64 for IPv6), as on the API."""
-    try:
-        address = ipaddress.ip_address(source_ip)
-    except ValueError:
-        return source_ip or "unknown"
-    if address.version == 6:
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
-
-
-def alpaca_principal(key_id: str, secret: str, source_ip: str) -> Principal | None:
-    """The principal of an API key sent in Alpaca's ``authenticate``, checked as the `/v2`
-    key headers are: a success is kept per container by key id and secret digest (one
-    scrypt hash per key and secret), a miss is throttled before hashing per source address
-    and per (key id, address), and revocation is checked every time. None when refused."""
-    digest = hashlib.sha256(f"{key_id}\0{secret}".encode()).digest()
-    principal = _checked_keys().get(digest)
-    if principal is None:
-        address, now = _address(source_ip), int(time.time())
-        by_address, by_key = _key_limiters()
-        if not by_address.allow(f"TOKEN#{address}", now) or not by_key.allow(
-            f"TOKEN#{address}#{key_id}", now
-        ):
-            count("WebSocketKeyThrottled", 1)
-            return None
-        from redfire_core.services.keys import check_key  # lazy: pynamodb
-
-        try:
-            key = check_key(_api_keys(), key_id, secret)
-        except DomainError:
-            return None
-        scopes = frozenset(key.scopes) & frozenset(ROLE_SCOPES[key.role])
-        principal = Principal(key.key_id, key.account_id, key.role, scopes, f"apca:{key.key_id}")
-        _checked_keys()[digest] = principal
-    if not _api_keys().is_live(key_id):
-        return None
-    return principal
 
 
 def offered_token(event: WebSocketEvent) -> tuple[str | None, str | None]:
