@@ -485,6 +485,16 @@ def test_server_errors_are_unavailable(gateway: CcxtGateway, venue: FakeBinanceV
         gateway.check()
 
 
+def test_a_5xx_is_unavailable_whatever_code_its_body_carries(
+    gateway: CcxtGateway, venue: FakeBinanceVenue
+) -> None:
+    # Binance: a 5xx means the execution status is unknown, never a refusal.
+    venue.fail_next(503, -2010, "Order would immediately trigger.")
+
+    with pytest.raises(VenueUnavailable):
+        gateway.submit(order(), BTC)
+
+
 def test_clock_off_the_venue_is_unavailable_once_then_resynced(
     gateway: CcxtGateway, venue: FakeBinanceVenue
 ) -> None:
