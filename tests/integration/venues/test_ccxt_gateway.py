@@ -182,6 +182,9 @@ def test_limit_order_rests_then_fills_over_several_polls(
     venue.fill(placed.id, "0.02", "49000.00")
     second = gateway.find(placed.id, "BTC-USDT")
 
+    lookups = [params for method, path, params in venue.requests if path != "/api/v3/exchangeInfo"]
+    assert lookups[1]["origClientOrderId"] == placed.id  # GET /api/v3/order by client id
+    assert lookups[2]["orderId"] == accepted.venue_order_id  # GET /api/v3/myTrades of it
     assert (first.status, first.filled_quantity) == (VenueStatus.PARTIALLY_FILLED, Decimal("0.01"))
     assert [f.quantity for f in first.fills] == [Decimal("0.01")]
     assert (second.status, second.filled_quantity) == (VenueStatus.FILLED, Decimal("0.03"))
