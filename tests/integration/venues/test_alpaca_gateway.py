@@ -514,9 +514,23 @@ def test_a_replace_that_timed_out_is_found_under_the_new_id_when_sent_again(
     with pytest.raises(VenueUnavailable):
         gateway.replace(old.id, new, AAPL)
     found = gateway.find(new.id)
+    again = gateway.replace(old.id, new, AAPL)
 
     assert found.status is VenueStatus.NEW
+    assert again.venue_order_id == found.venue_order_id
     assert len(venue.orders) == 2
+    assert sum(1 for method, _ in venue.requests if method == "PATCH") == 1
+
+
+def test_replace_of_an_order_another_replace_won_is_venue_rejected(
+    gateway: AlpacaGateway,
+) -> None:
+    old = an_order()
+    gateway.submit(old, AAPL)
+    gateway.replace(old.id, an_order(limit_price="189.00"), AAPL)
+
+    with pytest.raises(VenueRejected, match="already replaced"):
+        gateway.replace(old.id, an_order(limit_price="188.00"), AAPL)
 
 
 # -- open orders, balances, instruments -----------------------------------------------------
