@@ -335,7 +335,7 @@ def venue_order(order: AlpacaOrder, fills: tuple[VenueFill, ...] = ()) -> VenueO
 
 def _status(order: AlpacaOrder, filled: Decimal) -> VenueStatus:
     status = STATUS[order.status]
-    if order.status is AlpacaStatus.CALCULATED and filled == _decimal(order.qty):
+    if order.status is AlpacaStatus.CALCULATED and 0 < filled == _decimal(order.qty):
         return V.FILLED  # done for the day and settling: it filled whole
     if status in (V.NEW, V.PENDING) and filled > 0:
         return V.PARTIALLY_FILLED

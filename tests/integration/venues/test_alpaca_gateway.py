@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import requests
+from alpaca.trading.enums import OrderStatus as AlpacaStatus
 from alpaca.trading.models import Asset, Position, TradeAccount, TradeActivity
 from alpaca.trading.models import Order as AlpacaOrder
 from alpaca.trading.requests import CancelOrderResponse
@@ -31,7 +32,7 @@ from redfire_core.venues import (
     VenueStatus,
     VenueUnavailable,
 )
-from redfire_venue_alpaca.gateway import AlpacaGateway
+from redfire_venue_alpaca.gateway import STATUS, AlpacaGateway
 from tests.fakes.alpaca_venue import ACTIVITIES, FakeAlpacaVenue
 
 NOW = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
@@ -269,6 +270,36 @@ def test_an_order_rejected_after_acceptance_is_rejected_with_a_reason(
 
     assert found.status is VenueStatus.REJECTED
     assert found.reason
+
+
+def test_every_alpaca_order_status_has_a_venue_status() -> None:
+    assert set(STATUS) == set(AlpacaStatus)
+
+
+@pytest.mark.parametrize(
+    ("status", "filled", "expected"),
+    [
+        ("done_for_day", "0", VenueStatus.NEW),
+        ("done_for_day", "4", VenueStatus.PARTIALLY_FILLED),
+        ("pending_cancel", "4", VenueStatus.PARTIALLY_FILLED),
+        ("calculated", "10", VenueStatus.FILLED),
+        ("calculated", "4", VenueStatus.PARTIALLY_FILLED),
+    ],
+)
+def test_working_states_map_by_what_has_filled(
+    venue: FakeAlpacaVenue,
+    gateway: AlpacaGateway,
+    status: str,
+    filled: str,
+    expected: VenueStatus,
+) -> None:
+    order = an_order(qty="10", tif=TimeInForce.GTC)
+    gateway.submit(order, AAPL)
+    if filled != "0":
+        venue.fill(order.id, filled, "190.00")
+    venue.set_status(order.id, status)
+
+    assert gateway.find(order.id).status is expected
 
 
 @pytest.mark.parametrize("status", ["pending_new", "accepted"])
