@@ -376,7 +376,7 @@ def test_429_is_rate_limited_with_retry_after_and_no_retry_inside(
 
     assert raised.value.retry_after == 7.0
     assert venue.count("POST", "/v2/orders") == 1
-    assert time.monotonic() - started < 2.5  # alpaca-py would have slept 3 s to retry
+    assert time.monotonic() - started < 3.0  # alpaca-py would have slept 3 s to retry
 
 
 def test_a_dropped_connection_is_venue_unavailable(
