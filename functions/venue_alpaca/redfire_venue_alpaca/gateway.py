@@ -129,10 +129,11 @@ class AlpacaGateway:
     def submit(self, order: Order, instrument: Instrument) -> VenueOrder:
         return self._place(lambda: self._client.post("/orders", order_body(order)), order.id)
 
-    def find(self, client_order_id: str) -> VenueOrder:
+    def find(self, client_order_id: str, symbol: str | None = None) -> VenueOrder:
+        # Alpaca looks an order up by client order id alone: ``symbol`` is not needed
         return self._venue_orders([self._order(client_order_id)])[0]
 
-    def cancel(self, client_order_id: str) -> VenueOrder:
+    def cancel(self, client_order_id: str, symbol: str | None = None) -> VenueOrder:
         current = self._order(client_order_id)
         if STATUS[current.status].is_final:
             return self._venue_orders([current])[0]
