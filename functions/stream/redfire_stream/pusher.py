@@ -4,35 +4,22 @@ which ends connections whose token expired or whose API key was revoked."""
 
 from __future__ import annotations
 
-import json
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from pydantic import BaseModel, ConfigDict
 
-from redfire_core.lambda_events import envelope_from_sqs_body, validated_env
+from redfire_core.consumers import Consumer, action, in_event_order
+from redfire_core.domain.channels import STREAMED_EVENTS
+from redfire_core.events import Envelope
+from redfire_core.lambda_events import validated_env
 from redfire_core.observability import count, logger, metrics, tracer
 from redfire_stream.wiring import management_url, stream
 
-processor = BatchProcessor(event_type=EventType.SQS)
 
-
-class ScheduledSweep(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    action: Literal["close_stale_connections"]
-
-
-def push(record: SQSRecord) -> int:
+def stream_event(event: Envelope, now: datetime) -> int:
     """Store and deliver one event; raises (the record is retried) on any failure."""
-    event = envelope_from_sqs_body(record.body)
-    logger.set_correlation_id(event.correlation_id)
     service = stream(management_url())
     stored = service.publish(event)
     count("StreamPosts", service.last_posts)
@@ -43,12 +30,24 @@ def push(record: SQSRecord) -> int:
     return len(stored)
 
 
-def sweep(event: dict[str, Any]) -> dict[str, int]:
-    ScheduledSweep.model_validate(event)
+def sweep(now: datetime) -> dict[str, int]:
     ended = stream(management_url()).close_stale()
     metrics.add_metric(name="WebSocketsEnded", unit="Count", value=sum(ended.values()))
     logger.info("stale connections closed", extra=ended)
     return ended
+
+
+consumer = Consumer(
+    # Every event a client may watch: the stream queue's rule routes exactly these.
+    routes=dict.fromkeys(STREAMED_EVENTS, stream_event),
+    actions={"close_stale_connections": action(sweep)},
+    before_batch=in_event_order,
+)
+
+
+def push(record: SQSRecord) -> object:
+    """One SQS record of the stream queue, as the batch processor hands it."""
+    return consumer.record(record)
 
 
 @validated_env
@@ -56,16 +55,4 @@ def sweep(event: dict[str, Any]) -> dict[str, int]:
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any] | PartialItemFailureResponse:
-    if "Records" not in event:
-        return dict(sweep(event))
-    # A standard queue may hand a batch out of order: stream it in event order (ids are
-    # ULIDs; one write's events sort as they happened, e.g. accepted before filled).
-    event["Records"].sort(key=_event_order)
-    return process_partial_response(event, push, processor, context)
-
-
-def _event_order(record: dict[str, Any]) -> str:
-    try:
-        return str(json.loads(record["body"])["detail"]["id"])
-    except (ValueError, KeyError, TypeError):
-        return ""  # not an event: its own processing fails it
+    return consumer(event, context)

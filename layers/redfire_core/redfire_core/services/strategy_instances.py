@@ -34,6 +34,7 @@ from redfire_core.adapters.strategy_instances import (
 from redfire_core.adapters.trading_store import ConflictError, Page, TradingStore
 from redfire_core.domain.bars import INTERVALS, floor_to
 from redfire_core.domain.bars import Bar as StoredBar
+from redfire_core.domain.channels import STRATEGY_ORDER_EVENTS
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.positions import Account
@@ -72,9 +73,7 @@ MAX_HISTORY_BARS = 2000
 HISTORY_READS = 5  # each doubles the look-back window (nights, weekends, holidays)
 SEEN_EVENTS_KEPT = 50
 SAVE_ATTEMPTS = 5
-ORDER_EVENTS = frozenset(
-    {"OrderFilled", "OrderCanceled", "OrderDenied", "OrderRejected", "OrderExpired"}
-)
+ORDER_EVENTS = STRATEGY_ORDER_EVENTS
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 
