@@ -136,7 +136,7 @@ def _interval(interval: str) -> str:
     return interval
 
 
-def _moment(name: str, text: str) -> datetime:
+def parse_moment(name: str, text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -145,7 +145,7 @@ def _moment(name: str, text: str) -> datetime:
 
 
 def _range(start: str, end: str) -> tuple[datetime, datetime]:
-    first, last = _moment("start", start), _moment("end", end)
+    first, last = parse_moment("start", start), parse_moment("end", end)
     if first >= last:
         raise invalid("start", "start must be before end", "MARKETDATA_RANGE_INVALID")
     return first, last
