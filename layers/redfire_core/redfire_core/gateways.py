@@ -12,8 +12,9 @@ from importlib.metadata import entry_points
 from typing import Protocol
 
 from redfire_core.domain import matching
+from redfire_core.domain.bars import Bar
 from redfire_core.domain.instruments import Instrument
-from redfire_core.domain.matching import Decision, PriceBar
+from redfire_core.domain.matching import Decision
 from redfire_core.domain.orders import ExecutionModel, Order
 
 ENTRY_POINT_GROUP = "redfire.gateways"
@@ -26,7 +27,7 @@ class Gateway(Protocol):
     ) -> Decision: ...
 
     def on_bar(
-        self, order: Order, bar: PriceBar, model: ExecutionModel, instrument: Instrument
+        self, order: Order, bar: Bar, model: ExecutionModel, instrument: Instrument
     ) -> Decision: ...
 
 
@@ -39,7 +40,7 @@ class PaperGateway:
         return matching.on_accept(order, latest, model, instrument)
 
     def on_bar(
-        self, order: Order, bar: PriceBar, model: ExecutionModel, instrument: Instrument
+        self, order: Order, bar: Bar, model: ExecutionModel, instrument: Instrument
     ) -> Decision:
         return matching.on_bar(order, bar, model, instrument)
 

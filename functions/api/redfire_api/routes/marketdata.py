@@ -19,7 +19,7 @@ from redfire_core.adapters.market_data import IngestJob, MarketDataRecords, Mark
 from redfire_core.adapters.paging import decode_cursor, encode_cursor
 from redfire_core.auth import Principal
 from redfire_core.config import get_settings
-from redfire_core.domain.bars import INTERVALS, bar_document
+from redfire_core.domain.bars import INTERVALS, Bar, bar_document
 from redfire_core.domain.instruments import Instrument
 from redfire_core.events import iso, new_id, parse_iso
 from redfire_core.resources import MARKETDATA_UPLOADS
@@ -57,6 +57,11 @@ class BarView(BaseModel):
     low: str
     close: str
     volume: str
+
+
+def bar_view(bar: Bar) -> BarView:
+    """A stored bar as ``GET /v1/bars`` shows it (the CSV rows are the same document)."""
+    return BarView(**bar_document(bar))
 
 
 class BarPage(BaseModel):
@@ -187,7 +192,7 @@ def list_bars(
         writer.writerows(items)
         headers = {"X-Next-Cursor": next_cursor} if next_cursor else {}
         return Response(out.getvalue(), media_type="text/csv", headers=headers)
-    return BarPage(items=[BarView(**i) for i in items], next_cursor=next_cursor)
+    return BarPage(items=[bar_view(b) for b in bars], next_cursor=next_cursor)
 
 
 @router.get("/v1/quotes/latest", response_model=QuotePage)

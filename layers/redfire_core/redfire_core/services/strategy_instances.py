@@ -320,7 +320,7 @@ def run_bar(
             if live.ready:
                 context = _context(trading, instance, bar.close, bar.end)
                 live.broker.attach(context, len(history) - 1)
-                live.strategy.on_bar(_strategy_bar(len(history) - 1, bar))
+                live.strategy.on_bar(Bar.of(len(history) - 1, bar))
                 placed = live.send(trading, bar.start, correlation_id, now)
             updated = live.saved(last_bar_start=bar.start)
         except StrategyFailed as error:
@@ -511,18 +511,6 @@ def _warm_up(strategy: Strategy, history: Sequence[StoredBar]) -> bool:
 
 def _reads_bars(indicator: Indicator) -> bool:
     return type(indicator).update_bar is not Indicator.update_bar
-
-
-def _strategy_bar(index: int, bar: StoredBar) -> Bar:
-    return Bar(
-        index,
-        bar.start,
-        float(bar.open),
-        float(bar.high),
-        float(bar.low),
-        float(bar.close),
-        float(bar.volume),
-    )
 
 
 # --- the live broker ----------------------------------------------------------------------
