@@ -54,7 +54,8 @@ class Pipeline:
         records = cast(list[dict[str, Any]], response["Records"])
         if records:
             self._iterators[name] = records[-1]["dynamodb"]["SequenceNumber"]
-        return records
+        # As Lambda delivers them (and the local cloud's stream poller): JSON types, the ARN.
+        return [lambda_shapes.dynamodb_stream_record(r, arn) for r in records]
 
     def relay(self) -> int:
         moved = 0
