@@ -13,9 +13,10 @@ from typing import Protocol
 
 from redfire_core.calendars import calendar_of
 from redfire_core.domain import matching
+from redfire_core.domain.bars import Bar
 from redfire_core.domain.calendars import fills_at, fills_during
 from redfire_core.domain.instruments import Instrument
-from redfire_core.domain.matching import NOTHING, Decision, PriceBar
+from redfire_core.domain.matching import NOTHING, Decision
 from redfire_core.domain.orders import ExecutionModel, Order, OrderStatus, TimeInForce
 
 ENTRY_POINT_GROUP = "redfire.gateways"
@@ -28,7 +29,7 @@ class Gateway(Protocol):
     ) -> Decision: ...
 
     def on_bar(
-        self, order: Order, bar: PriceBar, model: ExecutionModel, instrument: Instrument
+        self, order: Order, bar: Bar, model: ExecutionModel, instrument: Instrument
     ) -> Decision: ...
 
 
@@ -48,7 +49,7 @@ class PaperGateway:
         return matching.on_accept(order, latest, model, instrument)
 
     def on_bar(
-        self, order: Order, bar: PriceBar, model: ExecutionModel, instrument: Instrument
+        self, order: Order, bar: Bar, model: ExecutionModel, instrument: Instrument
     ) -> Decision:
         accepted_at = order.accepted_at
         out_of_session = (

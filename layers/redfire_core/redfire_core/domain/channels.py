@@ -35,6 +35,11 @@ ORDER_EVENTS = (
     "OrderReplaced",
     "OrderExpired",
 )
+# The order events a live strategy instance hears about its own orders (the strategy runner's
+# queue rule, and the runner's routes).
+STRATEGY_ORDER_EVENTS = frozenset(
+    {"OrderFilled", "OrderCanceled", "OrderDenied", "OrderRejected", "OrderExpired"}
+)
 STREAMED_EVENTS = (
     *ORDER_EVENTS,
     "PositionChanged",

@@ -16,7 +16,7 @@ from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.config import get_settings
 from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.ledger import Activity, fill_activities
-from redfire_core.domain.matching import Decision, PriceBar
+from redfire_core.domain.matching import Decision
 from redfire_core.domain.orders import ExecutionModel, Order, OrderStatus
 from redfire_core.domain.positions import Account, Fill, Position
 from redfire_core.events import (
@@ -29,13 +29,18 @@ from redfire_core.events import (
     OrderReplaced,
     Payload,
     PositionChanged,
-    parse_iso,
 )
 from redfire_core.gateways import gateway_named
 from redfire_core.observability import logger
 from redfire_core.services.instruments import instrument_cache
 from redfire_core.services.retrying import on_conflict_retry
-from redfire_core.views import account_changed, fill_view, order_view, position_view
+from redfire_core.views import (
+    account_changed,
+    bar_of_update,
+    fill_view,
+    order_view,
+    position_view,
+)
 
 WORKING = frozenset(
     {
@@ -87,15 +92,7 @@ def on_order_accepted(store: TradingStore, event: Envelope, now: datetime) -> st
 def on_market_data(store: TradingStore, event: Envelope, now: datetime) -> int:
     """Let the gateway match every open order on the symbol against the new bar(s)."""
     update = MarketDataUpdated.model_validate(event.payload)
-    bar = PriceBar(
-        start=parse_iso(update.first_start),
-        end=parse_iso(update.last_end),
-        open=Decimal(update.open),
-        high=Decimal(update.high),
-        low=Decimal(update.low),
-        close=Decimal(update.close),
-        volume=Decimal(update.volume),
-    )
+    bar = bar_of_update(update)
 
     def decide(order: Order, account: Account, instrument: Instrument) -> Decision:
         if order.status not in WORKING:
