@@ -12,9 +12,9 @@ import pytest
 
 from redfire_core import gateways
 from redfire_core.calendars import calendar_named
+from redfire_core.domain.bars import Bar
 from redfire_core.domain.calendars import day_order_end
 from redfire_core.domain.instruments import DEMO_INSTRUMENTS
-from redfire_core.domain.matching import PriceBar
 from redfire_core.domain.orders import ExecutionModel, Order, OrderStatus, OrderType, TimeInForce
 from redfire_core.gateways import PaperGateway, gateway_named
 from tests.unit.factories import an_order
@@ -62,9 +62,11 @@ def accepted(
     return replace(order, status=OrderStatus.ACCEPTED, accepted_at=accepted_at, expires_at=expires)
 
 
-def a_bar(start: datetime, minutes: int = 1, price: str = "100") -> PriceBar:
+def a_bar(start: datetime, minutes: int = 1, price: str = "100") -> Bar:
     p = Decimal(price)
-    return PriceBar(start, start + timedelta(minutes=minutes), p, p, p, p, Decimal(1000))
+    return Bar(
+        "SPY", "1m", start, p, p, p, p, Decimal(1000), until=start + timedelta(minutes=minutes)
+    )
 
 
 def test_a_market_order_accepted_in_session_fills_at_once() -> None:
