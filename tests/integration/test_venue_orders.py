@@ -465,3 +465,12 @@ def test_an_unknown_action_is_refused(seeded: TradingStore, desk: VenueDesk) -> 
         handle_venue_message(
             {"action": "_order", "account_id": "demo"}, desk.gateway, now=desk.now, sender=desk
         )
+
+
+def test_accounts_routed_to_a_venue_kind_are_found(
+    seeded: TradingStore, other_account: str
+) -> None:
+    route_to_venue(seeded)
+
+    assert [a.id for a in seeded.accounts_routed_to("alpaca")] == ["demo"]
+    assert seeded.accounts_routed_to("ccxt") == []

@@ -358,6 +358,23 @@ class TradingStore:
         items = [_fill_from_item(item) for item in results]
         return Page(items, encode_cursor(results.last_evaluated_key))
 
+    def has_trade(self, account_id: str, trade_id: str) -> bool:
+        """Whether the trade is recorded (a venue execution is recorded once)."""
+        try:
+            m.TradeItem.get(account_id, f"TRADE#{trade_id}", consistent_read=True)
+        except DoesNotExist:
+            return False
+        return True
+
+    def accounts_routed_to(self, kind: str) -> list[Account]:
+        """Every account whose gateway is of ``kind`` (``alpaca``, ``ccxt``): a scan of the
+        accounts table, for the reconciliation schedule (a few accounts per stage)."""
+        condition = (m.AccountItem.sk == "ACCOUNT") & (
+            (m.AccountItem.gateway == kind) | m.AccountItem.gateway.startswith(f"{kind}:")
+        )
+        ids = [item.pk for item in m.AccountItem.scan(condition)]
+        return [a for a in (self.get_account(i) for i in ids) if a is not None]
+
     def list_activities(
         self, account_id: str, limit: int = 100, cursor: str | None = None
     ) -> Page[Activity]:
