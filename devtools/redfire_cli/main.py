@@ -8,6 +8,8 @@ Subcommands: ``dev`` (the local cloud), ``token`` (a bearer token for it),
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -132,6 +134,19 @@ def build_parser() -> argparse.ArgumentParser:
         "min_quantity, price_precision, optional tradable and calendar)",
     )
 
+    gateway = admin_commands.add_parser(
+        "set-gateway",
+        help="route an account's orders to paper, alpaca or ccxt:<exchange>",
+        description="Credentials go to Secrets Manager and are checked by the venue "
+        "function; the secret is read from REDFIRE_VENUE_SECRET or prompted for (never an "
+        "argument: shell history keeps those). Without --stage it targets the local cloud.",
+    )
+    gateway.add_argument("account", help="account id")
+    gateway.add_argument("gateway", help="paper, alpaca or ccxt:<exchange> (ccxt:binance)")
+    gateway.add_argument("--mode", choices=("paper", "live"), default="paper")
+    gateway.add_argument("--key-id", help="the venue's API key id")
+    gateway.add_argument("--stage", help="a deployed stage (dev, staging, prod)")
+
     dlq = commands.add_parser("dlq", help="inspect and redrive dead-letter queues")
     dlq.add_argument("action", choices=("list", "show", "redrive"))
     dlq.add_argument("queue", nargs="?", help="a queue of the declaration, e.g. risk")
@@ -226,6 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from redfire_cli.admin import revoke_key
 
         return revoke_key(args.key_id, stage=args.stage, reason=args.reason, workdir=Path.cwd())
+    if args.command == "admin" and args.admin_command == "set-gateway":
+        return _set_gateway(args)
     if args.command == "admin" and args.admin_command == "seed-instruments":
         from redfire_cli.admin import seed_instruments
 
@@ -256,6 +273,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     from redfire_cli import schemas
 
     return schemas.main()
+
+
+def _set_gateway(args: argparse.Namespace) -> int:
+    from redfire_cli.admin import set_account_gateway
+
+    secret = None
+    if args.gateway != "paper":
+        secret = os.environ.get("REDFIRE_VENUE_SECRET") or getpass.getpass("secret: ")
+    return set_account_gateway(
+        args.account,
+        args.gateway,
+        mode=args.mode,
+        key_id=args.key_id,
+        secret=secret,
+        stage=args.stage,
+        workdir=Path.cwd(),
+    )
 
 
 def _operate(args: argparse.Namespace) -> int:

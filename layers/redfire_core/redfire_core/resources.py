@@ -134,6 +134,9 @@ class Function:
     queues_send: tuple[str, ...] = ()  # keys of QUEUES it sends messages to itself
     fetches_market_data: bool = False  # calls external providers (their stage settings)
     enforces_quotas: bool = False  # gets the stage's per-account quotas (cdk.json "quotas")
+    # The accounts' venue credentials in Secrets Manager (``redfire/<stage>/venues/*``):
+    # "read" (the venue functions), "write" (the API, which sets them).
+    venue_secrets: Literal["read", "write"] | None = None
     purpose: str = ""
     # Keys of LAYERS the function runs with ("core" always; tests/infra/test_layers.py runs
     # every handler with only these layers on its path).
@@ -331,6 +334,16 @@ LAYERS: dict[str, Layer] = {
     )
 }
 
+# One queue (and function) per venue kind, so the paper path never loads a venue SDK;
+# messages are sent by the decision hop, the API and the venue functions (delayed polls).
+VENUE_QUEUES = ("venue-alpaca", "venue-ccxt")
+
+
+def venue_queue(gateway: str) -> str:
+    """The queue (and function) of an account's gateway: ``ccxt:binance`` -> ``venue-ccxt``."""
+    return f"venue-{gateway.split(':', 1)[0]}"
+
+
 FUNCTIONS: dict[str, Function] = {
     f.name: f
     for f in (
@@ -362,6 +375,9 @@ FUNCTIONS: dict[str, Function] = {
                 "strategies",  # backtest and sweep requests
             ),
             reads_jwt_secret=True,
+            # PUT /v1/account/gateway: credentials, then a connect message to the venue.
+            queues_send=VENUE_QUEUES,
+            venue_secrets="write",
             enforces_quotas=True,  # backtests, sweeps and strategy instances
             buckets_write=("marketdata-uploads",),  # pushed bars, then ingested
             buckets_read=("backtest-results",),  # presigned links to backtest results
@@ -415,7 +431,24 @@ FUNCTIONS: dict[str, Function] = {
             # The decision hop: order, book (accounts), fill (trades, positions), counters.
             tables_write=("orders", "accounts", "trades", "positions", "limits"),
             publishes_events=True,
+            queues_send=VENUE_QUEUES,  # a venue account's accepted and canceled orders
             purpose="orders table stream: decide (and paper-fill) new orders; relay events",
+        ),
+        *(
+            Function(
+                f"venue-{kind}",
+                asset=f"functions/venue_{kind}",
+                handler=f"redfire_venue_{kind}.handler.handler",
+                timeout_seconds=30,
+                tables_read=("orders", "accounts", "instruments", "positions", "trades"),
+                # The fill transaction (order, trade, position, book, ledger), the gateway
+                # status on the book, and the audit of the opening entry.
+                tables_write=("orders", "accounts", "trades", "positions", "audit"),
+                queues_send=(f"venue-{kind}",),  # its own delayed polls
+                venue_secrets="read",
+                purpose=f"{kind} venue orders: submit, poll, cancel, replace, connect",
+            )
+            for kind in ("alpaca", "ccxt")
         ),
         Function(
             "ws",
@@ -486,6 +519,7 @@ STREAM_FILTERS: dict[str, dict[str, Any]] = {
 
 # --- events, queues, rules ------------------------------------------------------------
 
+
 QUEUES: dict[str, Queue] = {
     q.logical: q
     for q in (
@@ -518,6 +552,15 @@ QUEUES: dict[str, Queue] = {
             consumer="strategy-runner",
             visibility_timeout_seconds=180,
             purpose="bars and order outcomes that drive live strategy instances",
+        ),
+        *(
+            Queue(
+                queue,
+                consumer=queue,
+                visibility_timeout_seconds=180,  # 6x the venue function's timeout
+                purpose="a venue's order work: submit, delayed polls, cancel, replace, connect",
+            )
+            for queue in VENUE_QUEUES
         ),
     )
 }
@@ -662,6 +705,12 @@ class Declaration:
     @property
     def jwt_secret_name(self) -> str:
         return f"{APP}/{self.stage}/{JWT_SECRET_LOGICAL}"
+
+    @property
+    def venue_secrets_prefix(self) -> str:
+        """Where accounts' venue credentials live (``<prefix><account id>``); IAM grants
+        the venue functions and the API this prefix only."""
+        return f"{APP}/{self.stage}/venues/"
 
     def bucket_name(self, logical: str) -> str:
         """The local cloud's name of a bucket; deployed stages let CloudFormation name their

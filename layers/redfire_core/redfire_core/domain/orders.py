@@ -351,6 +351,10 @@ class Order:
     # The account's order number (1, 2, 3...) given when it was stored: an account's orders
     # are decided in this order.
     sequence: int | None = None
+    # A venue account's order: the route it was accepted for ("alpaca", "ccxt:binance";
+    # None = the paper gateway) and the venue's id once the venue acknowledged it.
+    venue: str | None = None
+    venue_order_id: str | None = None
 
     @classmethod
     def submit(

@@ -8,7 +8,7 @@ re-reads and is judged again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -39,6 +39,7 @@ from redfire_core.observability import logger
 from redfire_core.services.execution import CLOSE_EVENTS, close_reason, execution_of, fill_of
 from redfire_core.services.instruments import instrument_cache
 from redfire_core.services.retrying import on_conflict_retry
+from redfire_core.services.venue_accounts import CONNECTED, ERROR, GATEWAY_UNAVAILABLE, PAPER
 from redfire_core.views import account_changed, order_view
 
 RECENT_ORDERS_PAGE = 200
@@ -246,13 +247,17 @@ def decide_order(
         book = ctx.account
         if in_sequence and _waits_for_predecessor(order, book, now):
             raise SequenceGap(f"order {order.sequence} waits for {book.last_sequence + 1}")
-        denials = assessment.denials
+        denials = assessment.denials + gateway_denials(book)
         if denials:
             deny(store, order, denials, cause, now, book=(book, book.decided(order.sequence)))
             return "denied"
         held = assessment.reservation(order)
         # The settings the hold was computed with are the ones its fills will pay.
         accepted = order.accept(now, reserved=held, execution=ctx.account.execution)
+        if book.gateway != PAPER:
+            # A venue account's order is accepted here and sent to its venue after this
+            # write (order_stream routes the accepted image): the venue decides the fills.
+            accepted = replace(accepted, venue=book.gateway)
         reserved = (
             ctx.account.reserve(held).decided(order.sequence).counted_order(order.symbol, now)
         )
@@ -300,6 +305,18 @@ def decide_order(
     return on_conflict_retry(decide)
 
 
+def gateway_denials(book: Account) -> list[Denial]:
+    """GATEWAY_UNAVAILABLE for a venue account whose gateway is not ``connected``
+    (credentials refused, or still being checked): checked with the risk rules."""
+    if book.gateway == PAPER or book.gateway_status == CONNECTED:
+        return []
+    if book.gateway_status == ERROR:
+        message = f"the account's gateway {book.gateway} is in error: {book.gateway_error}"
+    else:
+        message = f"the account's gateway {book.gateway} is not connected yet"
+    return [Denial(GATEWAY_UNAVAILABLE, message, actual=book.gateway_status)]
+
+
 def _mark_decided(store: TradingStore, order: Order) -> None:
     """Move the book past an order that left ``submitted`` without a decision here."""
     book = store.get_account(order.account_id)
@@ -317,9 +334,10 @@ def gateway_decision(
     store: TradingStore, accepted: Order, account: Account, latest: LatestPrice | None
 ) -> Decision:
     """What the gateway does with a newly accepted order. A replacement is not acted on
-    here: the orders function first retires the order it replaces (``OrderAccepted``)."""
+    here: the orders function first retires the order it replaces (``OrderAccepted``).
+    A venue account's order is the venue's to fill."""
     instrument = instrument_cache(store).get(accepted.symbol)
-    if accepted.replaces or instrument is None:
+    if accepted.replaces or accepted.venue or instrument is None:
         return Decision()
     return gateway_named().on_accept(
         accepted, latest.price if latest else None, execution_of(accepted, account), instrument
