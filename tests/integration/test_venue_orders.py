@@ -16,7 +16,7 @@ from redfire_core.domain.orders import Order, OrderStatus
 from redfire_core.domain.roles import Role
 from redfire_core.events import Envelope, MarketDataUpdated, iso
 from redfire_core.services.execution import expire_due, on_market_data
-from redfire_core.services.venue_intake import POLL_WINDOW_SECONDS
+from redfire_core.services.venue_intake import POLL_WINDOW_SECONDS, handle_venue_message
 from redfire_core.services.venue_orders import apply_venue_order
 from redfire_core.venues import (
     VenueFill,
@@ -438,3 +438,39 @@ def test_the_paper_gateway_leaves_a_resting_venue_order_alone(
     # Then the paper gateway neither fills nor expires it: only the venue does
     assert (filled, expired) == (0, 0)
     assert order_of(seeded, order["id"]).status is OrderStatus.ACCEPTED
+
+
+def test_a_venue_that_never_answers_a_check_ends_in_error(
+    seeded: TradingStore, pipeline: Pipeline, venue: FakeVenue
+) -> None:
+    route_to_venue(seeded, status="connecting")
+    for _ in range(10):
+        venue.fail_next("check", VenueUnavailable("503 service unavailable"))
+    desk = VenueDesk(pipeline, venue, datetime.now(UTC))
+    desk.send("venue-alpaca", {"action": "connect", "account_id": "demo"})
+
+    desk.run()
+
+    account = seeded.get_account("demo")
+    assert account is not None
+    assert (account.gateway_status, account.gateway_error) == (
+        "error",
+        "the venue does not answer",
+    )
+    assert venue.calls.count("check") == 6
+
+
+def test_an_unknown_action_is_refused(seeded: TradingStore, desk: VenueDesk) -> None:
+    with pytest.raises(ValueError, match="unknown venue action"):
+        handle_venue_message(
+            {"action": "_order", "account_id": "demo"}, desk.gateway, now=desk.now, sender=desk
+        )
+
+
+def test_accounts_routed_to_a_venue_kind_are_found(
+    seeded: TradingStore, other_account: str
+) -> None:
+    route_to_venue(seeded)
+
+    assert [a.id for a in seeded.accounts_routed_to("alpaca")] == ["demo"]
+    assert seeded.accounts_routed_to("ccxt") == []

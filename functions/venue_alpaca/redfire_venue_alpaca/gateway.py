@@ -127,21 +127,13 @@ class AlpacaGateway:
         return self._balances(account)
 
     def submit(self, order: Order, instrument: Instrument) -> VenueOrder:
-        body = order_body(order)
-        try:
-            raw = self._client.post("/orders", body)
-        except APIError as error:
-            if _is_duplicate(error):  # sent before (an earlier attempt timed out): that one
-                return self.find(order.id)
-            raise _venue_error(error, placing=True) from error
-        except requests.RequestException as error:
-            raise _unavailable(error) from error
-        return self._venue_orders([AlpacaOrder(**_expect(raw, dict))])[0]
+        return self._place(lambda: self._client.post("/orders", order_body(order)), order.id)
 
-    def find(self, client_order_id: str) -> VenueOrder:
+    def find(self, client_order_id: str, symbol: str | None = None) -> VenueOrder:
+        # Alpaca looks an order up by client order id alone: ``symbol`` is not needed
         return self._venue_orders([self._order(client_order_id)])[0]
 
-    def cancel(self, client_order_id: str) -> VenueOrder:
+    def cancel(self, client_order_id: str, symbol: str | None = None) -> VenueOrder:
         current = self._order(client_order_id)
         if STATUS[current.status].is_final:
             return self._venue_orders([current])[0]
@@ -152,15 +144,15 @@ class AlpacaGateway:
 
     def replace(self, client_order_id: str, order: Order, instrument: Instrument) -> VenueOrder:
         current = self._order(client_order_id)
-        try:
-            raw = self._client.patch(f"/orders/{current.id}", replace_body(order))
-        except APIError as error:
-            if _is_duplicate(error):
+        if current.status is AlpacaStatus.REPLACED:
+            # An earlier attempt got through (its answer was lost): its replacement has the
+            # new id. Otherwise another replace won.
+            try:
                 return self.find(order.id)
-            raise _venue_error(error, placing=True) from error
-        except requests.RequestException as error:
-            raise _unavailable(error) from error
-        return self._venue_orders([AlpacaOrder(**_expect(raw, dict))])[0]
+            except VenueNotFound:
+                raise VenueRejected(f"already replaced by {current.replaced_by}") from None
+        path = f"/orders/{current.id}"
+        return self._place(lambda: self._client.patch(path, replace_body(order)), order.id)
 
     def open_orders(self) -> Sequence[VenueOrder]:
         return self._venue_orders(self._open_orders())
@@ -177,7 +169,20 @@ class AlpacaGateway:
             return None
         return instrument_of(asset, symbol)
 
-    # -- reading ----------------------------------------------------------------------
+    # -- placing and reading ----------------------------------------------------------
+
+    def _place(self, request: Callable[[], Any], client_order_id: str) -> VenueOrder:
+        """A submit or replace. Alpaca's 422 for a client order id it already holds means an
+        earlier attempt got through (its answer was lost): that order is the result."""
+        try:
+            raw = request()
+        except APIError as error:
+            if _is_duplicate(error):
+                return self.find(client_order_id)
+            raise _venue_error(error, placing=True) from error
+        except requests.RequestException as error:
+            raise _unavailable(error) from error
+        return self._venue_orders([AlpacaOrder(**_expect(raw, dict))])[0]
 
     def _order(self, client_order_id: str) -> AlpacaOrder:
         return _expect(
@@ -331,7 +336,7 @@ def venue_order(order: AlpacaOrder, fills: tuple[VenueFill, ...] = ()) -> VenueO
 
 def _status(order: AlpacaOrder, filled: Decimal) -> VenueStatus:
     status = STATUS[order.status]
-    if order.status is AlpacaStatus.CALCULATED and filled == _decimal(order.qty):
+    if order.status is AlpacaStatus.CALCULATED and 0 < filled == _decimal(order.qty):
         return V.FILLED  # done for the day and settling: it filled whole
     if status in (V.NEW, V.PENDING) and filled > 0:
         return V.PARTIALLY_FILLED

@@ -118,6 +118,15 @@ class CcxtGateway:
         # Kept so a failure's venue error code can be read (see _venue_error).
         self._exchange.enableLastJsonResponse = True
         self._exchange.enableLastResponseHeaders = True
+        self._last_status: int | None = None
+        answered = self._exchange.on_rest_response
+
+        def record_status(code: Any, *rest: Any) -> Any:
+            self._last_status = int(code)
+            return answered(code, *rest)
+
+        # A 5xx means the outcome is unknown whatever code its body carries (Binance's docs).
+        self._exchange.on_rest_response = record_status
         if credentials.mode is VenueMode.PAPER:
             try:
                 self._exchange.set_sandbox_mode(True)
@@ -390,6 +399,7 @@ class CcxtGateway:
         """One ccxt call, its failure mapped to the port's errors."""
         self._exchange.last_json_response = None
         self._exchange.last_response_headers = None
+        self._last_status = None
         try:
             return operation(*args)
         except ccxt.BaseError as error:
@@ -399,6 +409,8 @@ class CcxtGateway:
         body = self._exchange.last_json_response
         code = _int(body.get("code")) if isinstance(body, dict) else None
         message = _venue_message(body) or _QUERY.sub("", str(error))
+        if self._last_status is not None and self._last_status >= 500:
+            return VenueUnavailable(message)
         if code in _AUTH_CODES:
             return VenueAuthError(message)
         if code in _CLOCK_CODES or isinstance(error, ccxt.InvalidNonce):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -61,7 +61,7 @@ class SharedResources:
     bus: events.IEventBus
     jwt_secret: secretsmanager.ISecret
     layers: dict[str, lambda_.ILayerVersion]  # LAYERS key -> layer version
-    queues: dict[str, sqs.IQueue]  # QUEUES key -> queue (for ``queues_send``)
+    queues: dict[str, sqs.IQueue] = field(default_factory=dict)  # QUEUES key -> queue
 
 
 class DeclaredFunction(Construct):
@@ -143,6 +143,8 @@ class DeclaredFunction(Construct):
         self._grant_tables(declaration, shared.tables)
         if spec.publishes_events:
             shared.bus.grant_put_events_to(self.role)
+        for queue in spec.queues_send:
+            shared.queues[queue].grant_send_messages(self.role)
         if spec.fetches_market_data:
             for variable, value in config.provider_environment.items():
                 self.function.add_environment(variable, value)
@@ -151,8 +153,6 @@ class DeclaredFunction(Construct):
             # Token checkers also accept the stage's external identity provider, if it has one.
             for variable, value in config.jwks_environment.items():
                 self.function.add_environment(variable, value)
-        for queue in spec.queues_send:
-            shared.queues[queue].grant_send_messages(self.role)
         if spec.venue_secrets:
             self._grant_venue_secrets(declaration, spec.venue_secrets)
         if spec.name == "api":

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import requests
+from alpaca.trading.enums import OrderStatus as AlpacaStatus
 from alpaca.trading.models import Asset, Position, TradeAccount, TradeActivity
 from alpaca.trading.models import Order as AlpacaOrder
 from alpaca.trading.requests import CancelOrderResponse
@@ -31,7 +32,7 @@ from redfire_core.venues import (
     VenueStatus,
     VenueUnavailable,
 )
-from redfire_venue_alpaca.gateway import AlpacaGateway
+from redfire_venue_alpaca.gateway import STATUS, AlpacaGateway
 from tests.fakes.alpaca_venue import ACTIVITIES, FakeAlpacaVenue
 
 NOW = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
@@ -271,6 +272,36 @@ def test_an_order_rejected_after_acceptance_is_rejected_with_a_reason(
     assert found.reason
 
 
+def test_every_alpaca_order_status_has_a_venue_status() -> None:
+    assert set(STATUS) == set(AlpacaStatus)
+
+
+@pytest.mark.parametrize(
+    ("status", "filled", "expected"),
+    [
+        ("done_for_day", "0", VenueStatus.NEW),
+        ("done_for_day", "4", VenueStatus.PARTIALLY_FILLED),
+        ("pending_cancel", "4", VenueStatus.PARTIALLY_FILLED),
+        ("calculated", "10", VenueStatus.FILLED),
+        ("calculated", "4", VenueStatus.PARTIALLY_FILLED),
+    ],
+)
+def test_working_states_map_by_what_has_filled(
+    venue: FakeAlpacaVenue,
+    gateway: AlpacaGateway,
+    status: str,
+    filled: str,
+    expected: VenueStatus,
+) -> None:
+    order = an_order(qty="10", tif=TimeInForce.GTC)
+    gateway.submit(order, AAPL)
+    if filled != "0":
+        venue.fill(order.id, filled, "190.00")
+    venue.set_status(order.id, status)
+
+    assert gateway.find(order.id).status is expected
+
+
 @pytest.mark.parametrize("status", ["pending_new", "accepted"])
 def test_an_order_the_venue_has_not_acknowledged_is_pending(
     venue: FakeAlpacaVenue, gateway: AlpacaGateway, status: str
@@ -345,7 +376,7 @@ def test_429_is_rate_limited_with_retry_after_and_no_retry_inside(
 
     assert raised.value.retry_after == 7.0
     assert venue.count("POST", "/v2/orders") == 1
-    assert time.monotonic() - started < 2.5  # alpaca-py would have slept 3 s to retry
+    assert time.monotonic() - started < 3.0  # alpaca-py would have slept 3 s to retry
 
 
 def test_a_dropped_connection_is_venue_unavailable(
@@ -514,9 +545,23 @@ def test_a_replace_that_timed_out_is_found_under_the_new_id_when_sent_again(
     with pytest.raises(VenueUnavailable):
         gateway.replace(old.id, new, AAPL)
     found = gateway.find(new.id)
+    again = gateway.replace(old.id, new, AAPL)
 
     assert found.status is VenueStatus.NEW
+    assert again.venue_order_id == found.venue_order_id
     assert len(venue.orders) == 2
+    assert sum(1 for method, _ in venue.requests if method == "PATCH") == 1
+
+
+def test_replace_of_an_order_another_replace_won_is_venue_rejected(
+    gateway: AlpacaGateway,
+) -> None:
+    old = an_order()
+    gateway.submit(old, AAPL)
+    gateway.replace(old.id, an_order(limit_price="189.00"), AAPL)
+
+    with pytest.raises(VenueRejected, match="already replaced"):
+        gateway.replace(old.id, an_order(limit_price="188.00"), AAPL)
 
 
 # -- open orders, balances, instruments -----------------------------------------------------

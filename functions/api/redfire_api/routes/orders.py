@@ -141,7 +141,7 @@ def list_orders(
     """Newest first. A filtered page may hold fewer than ``limit`` orders and still have a
     next page: follow ``next_cursor`` until it is null."""
     where = OrderFilter(
-        status=_statuses(status),
+        status=parse_statuses(status),
         symbol=symbol,
         created_from=_moment(start, "start"),
         created_to=_moment(end, "end"),
@@ -230,7 +230,7 @@ def replace(
     return order_view(new)
 
 
-def _statuses(text: str | None) -> frozenset[OrderStatus] | None:
+def parse_statuses(text: str | None) -> frozenset[OrderStatus] | None:
     if not text:
         return None
     names = [name.strip() for name in text.split(",") if name.strip()]

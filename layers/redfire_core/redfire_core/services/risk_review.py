@@ -1,9 +1,9 @@
 """Pre-trade review of a submitted order: accept it or deny it with every reason.
 
-The order's move, its reservation (conditional on the account version read) and the
-counters it uses up (conditional on ``count < limit``) are one transaction: two orders
-racing for the last of the buying power, or of a daily or rate limit, cannot both pass;
-the loser re-reads and is judged again.
+The order's move, its reservation and the counters it uses up (both on the account's
+book item, conditional on the version read) are one transaction: two orders racing for
+the last of the buying power, or of a daily or rate limit, cannot both pass; the loser
+re-reads and is judged again.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def assess(
     account = store.get_account(account_id)
     if account is None:
         raise LookupError(f"account {account_id} does not exist")
-    snapshot = risk.snapshot(account_id, now)
+    snapshot = risk.snapshot(account_id)
     limits, symbol_limits = effective_limits(settings, snapshot.overrides, order.symbol)
     positions = store.list_positions(account_id)
     position = next(
@@ -144,7 +144,7 @@ def assess(
         prices=prices,
         open_orders=store.open_orders_of(account_id),
         recent_orders=recent,
-        counters=snapshot.counters,
+        counters=account.counters,
         state=snapshot.state.state,
         global_state=snapshot.global_state.state,
         instrument_known=instrument is not None,
@@ -258,16 +258,11 @@ def decide_order(
             # A venue account's order is accepted here and sent to its venue after this
             # write (order_stream routes the accepted image): the venue decides the fills.
             accepted = replace(accepted, venue=book.gateway)
-        reserved = ctx.account.reserve(held).decided(order.sequence)
-        counted = risk.order_counted(
-            account_id, order.symbol, now, assessment.limits, assessment.symbol_limits
+        reserved = (
+            ctx.account.reserve(held).decided(order.sequence).counted_order(order.symbol, now)
         )
         accepted_event = _caused(OrderAccepted(order=order_view(accepted)), cause, now)
-        decision = (
-            Decision()
-            if accepted.venue
-            else gateway_decision(store, accepted, reserved, ctx.latest)
-        )
+        decision = gateway_decision(store, accepted, reserved, ctx.latest)
         if decision.fills:
             filled = fill_of(accepted, reserved, ctx.position, decision, cause, now)
             store.write(
@@ -277,7 +272,6 @@ def decide_order(
                 accounts_changed=[(ctx.account, filled.account[1])],
                 activities=filled.activities,
                 events=[accepted_event, *filled.events],
-                raw_updates=counted,
             )
             logger.debug("order accepted and filled", extra={"order_id": order_id})
             return "filled"
@@ -286,11 +280,13 @@ def decide_order(
                 decision.close, now, close_reason(decision.close, decision.reason or "")
             )
             closing = CLOSE_EVENTS[decision.close](order=order_view(closed))
+            book = ctx.account.decided(order.sequence).counted_order(order.symbol, now)
+            if decision.close is OrderStatus.CANCELED:
+                book = book.counted_cancel(order.symbol, now)
             store.write(
                 orders_changed=[(order, closed, None)],
-                accounts_changed=[(ctx.account, ctx.account.decided(order.sequence))],
+                accounts_changed=[(ctx.account, book)],
                 events=[accepted_event, _caused(closing, cause, now)],
-                raw_updates=counted,
             )
             return decision.close.value
         if decision.changes:
@@ -302,7 +298,6 @@ def decide_order(
             orders_changed=[(order, accepted, None)],
             accounts_changed=[(ctx.account, reserved)],
             events=events,
-            raw_updates=counted,
         )
         logger.debug("order accepted", extra={"order_id": order_id, "reserved": str(held)})
         return "accepted"

@@ -53,6 +53,9 @@ POLL_WINDOW_SECONDS = 600
 # Retries of a submit whose outcome stayed unknown (each one looks the order up first).
 MAX_SUBMIT_ATTEMPTS = 8
 GATEWAY_CACHE_SECONDS = 60.0
+# Checks of new credentials while the venue does not answer (about 40 s), then ``error``.
+MAX_CONNECT_ATTEMPTS = 6
+ACTIONS = frozenset({"submit", "poll", "cancel", "replace", "connect"})
 
 
 @cache
@@ -86,8 +89,10 @@ def handle_venue_message(
     """One SQS message of a venue queue: {"action": "submit"|"poll"|"cancel"|"replace"
     |"connect", "account_id", "order_id"?, "attempt"?, ...}; schedules the next poll as a
     delayed SQS message (1, 2, 5, 10, 20, 30, 60 s ... up to 10 min after submit)."""
-    intake = _Intake(body, gateway, now, store or _store(), sender or _sender(), audit)
     action = body["action"]
+    if action not in ACTIONS:
+        raise ValueError(f"unknown venue action {action!r}")
+    intake = _Intake(body, gateway, now, store or _store(), sender or _sender(), audit)
     try:
         getattr(intake, action)()
     except VenueRateLimited as limited:
@@ -99,7 +104,10 @@ def handle_venue_message(
         # The outcome is unknown (a lookup that failed too): try again later; a submit
         # with an attempt looks the order up before sending it.
         attempt = int(body.get("attempt", 0))
-        intake.resend({**body, "attempt": attempt + 1}, poll_delay(attempt))
+        if action == "connect" and attempt + 1 >= MAX_CONNECT_ATTEMPTS:
+            record_gateway_error(intake.store, body["account_id"], "the venue does not answer")
+        else:
+            intake.resend({**body, "attempt": attempt + 1}, poll_delay(attempt))
     except VenueAuthError as refused:
         record_gateway_error(intake.store, body["account_id"], refused.message)
         if action == "submit":  # never reached the venue: it ends here

@@ -115,11 +115,11 @@ def _next_fill(store: TradingStore, order: Order, venue: VenueOrder) -> VenueFil
     """The first execution of the report not recorded yet. A venue that reports only the
     cumulative quantity and average price gets one execution per increase of it."""
     if venue.fills:
-        recorded = {
-            t.trade_id for t in store.list_trades(order.account_id, 1000, order_id=order.id).items
-        }
         for fill in sorted(venue.fills, key=lambda f: (f.at, f.execution_id)):
-            if venue_trade_id(order.id, fill.execution_id) not in recorded:
+            recorded = store.has_trade(
+                order.account_id, venue_trade_id(order.id, fill.execution_id)
+            )
+            if not recorded:
                 if fill.quantity > order.remaining_quantity:
                     logger.warning(
                         "venue execution exceeds the order",
