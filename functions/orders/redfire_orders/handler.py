@@ -11,11 +11,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Literal
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ConfigDict
@@ -24,6 +20,7 @@ from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.events import Envelope, iso, new_id
 from redfire_core.lambda_events import envelope_from_sqs_body, validated_env
 from redfire_core.observability import count, logger, metrics, tracer
+from redfire_core.services.dead_letters import RecordingBatchProcessor
 from redfire_core.services.execution import (
     expire_due,
     on_cancel_requested,
@@ -31,7 +28,7 @@ from redfire_core.services.execution import (
     on_order_accepted,
 )
 
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = RecordingBatchProcessor("orders")  # failure reasons for `redfire dlq show`
 ROUTES: dict[str, Callable[[TradingStore, Envelope, datetime], object]] = {
     "OrderAccepted": on_order_accepted,
     "OrderCancelRequested": on_cancel_requested,

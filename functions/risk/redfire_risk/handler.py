@@ -9,11 +9,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Literal
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ConfigDict
@@ -24,10 +20,11 @@ from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.config import get_settings
 from redfire_core.lambda_events import envelope_from_sqs_body, validated_env
 from redfire_core.observability import count, logger, metrics, tracer
+from redfire_core.services.dead_letters import RecordingBatchProcessor
 from redfire_core.services.risk_monitoring import on_market_data, on_order_event
 from redfire_core.services.risk_review import deny_timed_out
 
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = RecordingBatchProcessor("risk")  # failure reasons for `redfire dlq show`
 
 
 class ScheduledSweep(BaseModel):

@@ -8,11 +8,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -20,12 +16,13 @@ from redfire_core.events import Envelope
 from redfire_core.lambda_events import envelope_from_sqs_body, validated_env
 from redfire_core.observability import count, logger, metrics, tracer
 from redfire_core.services import backtesting
+from redfire_core.services.dead_letters import RecordingBatchProcessor
 
 if TYPE_CHECKING:
     from redfire_core.adapters.backtest_store import BacktestStore
     from redfire_core.adapters.market_data import MarketDataStore
 
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = RecordingBatchProcessor("backtests")  # failure reasons for `redfire dlq show`
 Route = Callable[["BacktestStore", "MarketDataStore", Envelope, datetime], str]
 ROUTES: dict[str, Route] = {
     "BacktestRequested": backtesting.run_requested,

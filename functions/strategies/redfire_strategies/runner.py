@@ -11,23 +11,20 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from redfire_core.lambda_events import envelope_from_sqs_body, validated_env
 from redfire_core.observability import count, logger, metrics, tracer
+from redfire_core.services.dead_letters import RecordingBatchProcessor
 
 if TYPE_CHECKING:
     from redfire_core.adapters.strategy_instances import StrategyInstanceStore
     from redfire_core.adapters.trading_store import TradingStore
     from redfire_core.services.strategy_instances import BarReader
 
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = RecordingBatchProcessor("strategy-runner")  # failure reasons for `redfire dlq show`
 
 
 @cache

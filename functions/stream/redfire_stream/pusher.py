@@ -7,20 +7,17 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ConfigDict
 
 from redfire_core.lambda_events import envelope_from_sqs_body, validated_env
 from redfire_core.observability import count, logger, metrics, tracer
+from redfire_core.services.dead_letters import RecordingBatchProcessor
 from redfire_stream.wiring import management_url, stream
 
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = RecordingBatchProcessor("stream")  # failure reasons for `redfire dlq show`
 
 
 class ScheduledSweep(BaseModel):
