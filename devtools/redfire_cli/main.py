@@ -69,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--slippage-bps", default="0", help="market and stop fills move this far (default: 0)"
     )
     backtest.add_argument(
+        "--lot-size",
+        default="1",
+        help="the instrument's lot: sizes round down to multiples of it (default: 1)",
+    )
+    backtest.add_argument(
         "--param", action="append", metavar="KEY=VALUE", help="strategy parameter (repeat)"
     )
     backtest.add_argument(
