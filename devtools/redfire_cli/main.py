@@ -94,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backtest.error = _one_line_error(backtest.prog)  # type: ignore[method-assign,assignment]
 
+    commands.add_parser(
+        "plugins",
+        help="list installed strategy, provider and gateway plug-ins; exit 1 if one is refused",
+    )
     admin = commands.add_parser("admin", help="bootstrap accounts and keys")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True)
     create = admin_commands.add_parser(
@@ -225,6 +229,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_token(args.account, args.role)
     if args.command in ("dlq", "events"):
         return _operate(args)
+    if args.command == "plugins":
+        from redfire_cli.plugins_command import run_plugins
+
+        return run_plugins()
     if args.command == "data":
         return _data(args)
     if args.command == "admin" and args.admin_command == "revoke-key":
