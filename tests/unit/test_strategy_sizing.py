@@ -119,3 +119,19 @@ def test_live_orders_size_on_the_instruments_lot_grid() -> None:
 
 
 ZERO = Decimal(0)
+
+
+def test_a_live_strategy_that_read_its_position_is_still_kept_between_bars() -> None:
+    from redfire_core.strategies.snapshot import snapshot
+
+    account = Account("a", "USD", Decimal(10_000), START, execution=ExecutionModel())
+    context = TradingContext(
+        account, Decimal(2), Decimal(10_000), Decimal(9_000), Decimal(110), Decimal(200)
+    )
+    broker = LiveBroker()
+    broker.attach(context, 0)
+    strategy = Sized(broker)
+    strategy.seen = strategy.position  # a float: kept as one
+
+    assert (strategy.position.avg_price, strategy.position.unrealized_pnl) == (100.0, 20.0)
+    assert snapshot(strategy) == {"seen": 2.0}

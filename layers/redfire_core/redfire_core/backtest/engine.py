@@ -419,6 +419,43 @@ def reproducibility_hash(
     return hashlib.sha256(document.encode()).hexdigest()
 
 
+def _feeders(
+    indicators: list[Indicator],
+    fresh: set[int],
+    opens: list[float],
+    volumes: list[float],
+    broker: BacktestBroker,
+) -> tuple[list[Callable[[float], float]], list[Callable[[float, float, float], float]]]:
+    """What each bar feeds the indicators not precomputed (``fresh``): their closes, or
+    the bar's high, low and close. Custom indicators of whole bars (open and volume too),
+    rare, are fed like the latter, the open and volume read at the broker's bar."""
+    close_fed: list[Callable[[float], float]] = [
+        ind.update for ind in indicators if id(ind) not in fresh and reads(ind) == "close"
+    ]
+    bar_fed: list[Callable[[float, float, float], float]] = [
+        ind.update_bar for ind in indicators if reads(ind) == "hlc"
+    ]
+    bar_fed += [
+        partial(_feed_ohlcv, ind.update_ohlcv, opens, volumes, broker)
+        for ind in indicators
+        if reads(ind) == "ohlcv"
+    ]
+    return close_fed, bar_fed
+
+
+def _feed_ohlcv(
+    update: Callable[[float, float, float, float, float], float],
+    opens: list[float],
+    volumes: list[float],
+    broker: BacktestBroker,
+    high: float,
+    low: float,
+    close: float,
+) -> float:
+    i = broker.index
+    return update(opens[i], high, low, close, volumes[i])
+
+
 def _declares_signals(strategy: Strategy) -> bool:
     """True when the class that gives ``strategy`` its ``on_bar`` also declares the bars
     it acts on (a subclass that overrides ``on_bar`` alone keeps every bar)."""
@@ -463,10 +500,7 @@ def _run_every_bar(
     n = len(closes)
     on_bar = strategy.on_bar
     fresh = {id(ind) for ind, _ in precomputed}
-    close_fed = [ind.update for ind in indicators if id(ind) not in fresh and reads(ind) == "close"]
-    bar_fed = [ind.update_bar for ind in indicators if reads(ind) == "hlc"]
-    # Custom indicators of whole bars (open and volume too): rare, so a list of their own.
-    ohlcv_fed = [ind.update_ohlcv for ind in indicators if reads(ind) == "ohlcv"]
+    close_fed, bar_fed = _feeders(indicators, fresh, opens, volumes, broker)
     equity = broker.equity_curve
     warmup = -1 if indicators else 0
     pending = broker.pending
@@ -484,8 +518,6 @@ def _run_every_bar(
             high, low = highs[i], lows[i]
             for update_bar in bar_fed:
                 update_bar(high, low, close)
-        for update_ohlcv in ohlcv_fed:
-            update_ohlcv(opens[i], highs[i], lows[i], close, volumes[i])
         if broker.trades:
             value = broker.cash + close * broker.size - broker.cost
             equity[i] = value

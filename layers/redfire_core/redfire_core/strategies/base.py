@@ -282,6 +282,7 @@ class Strategy:
         self.state: dict[str, Any] = state if state is not None else {}
         self.indicators: list[Indicator] = []
         self._next_id = 0
+        self._position: PositionView | None = None
 
     # -- parameters ---------------------------------------------------------------------
 
@@ -390,7 +391,12 @@ class Strategy:
         """Signed units held (negative when short): a float, which also tells its
         ``avg_price`` and ``unrealized_pnl`` (``self.position.avg_price``)."""
         size = self.broker.position
-        return PositionView(size, self.broker) if size else FLAT
+        if not size:
+            return FLAT
+        view = self._position
+        if view is None or view != size:  # a view reads price and P&L when asked: kept
+            view = self._position = PositionView(size, self.broker)
+        return view
 
     @property
     def equity(self) -> float:
