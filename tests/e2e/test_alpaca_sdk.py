@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -15,8 +17,13 @@ from alpaca.data.historical import CryptoHistoricalDataClient, StockHistoricalDa
 from alpaca.data.requests import CryptoBarsRequest, StockBarsRequest
 from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
 from alpaca.trading.client import TradingClient
-from alpaca.trading.enums import OrderSide, OrderStatus, QueryOrderStatus, TimeInForce
-from alpaca.trading.models import Order
+from alpaca.trading.enums import (
+    OrderSide,
+    OrderStatus,
+    QueryOrderStatus,
+    TimeInForce,
+)
+from alpaca.trading.models import Order, TradeUpdate
 from alpaca.trading.requests import (
     GetCalendarRequest,
     GetOrdersRequest,
@@ -24,6 +31,7 @@ from alpaca.trading.requests import (
     MarketOrderRequest,
     ReplaceOrderRequest,
 )
+from alpaca.trading.stream import TradingStream
 
 from tests.e2e.harness import LocalCloudProcess
 
@@ -189,3 +197,56 @@ def test_historical_bars_through_alpacas_data_clients(
         )
     )
     assert coins["BTC/USD"][0].close > 0  # type: ignore[index]
+
+
+def test_trading_stream_receives_new_and_fill(
+    client: TradingClient, local_cloud: LocalCloudProcess
+) -> None:
+    # Given alpaca-py's TradingStream on REDFIRE_ALPACA_STREAM_URL, listening
+    stream = TradingStream(
+        client._api_key or "",
+        client._secret_key or "",
+        url_override=local_cloud.settings["REDFIRE_ALPACA_STREAM_URL"],
+    )
+    updates: queue.Queue[TradeUpdate] = queue.Queue()
+
+    async def on_update(update: TradeUpdate) -> None:
+        updates.put(update)
+
+    stream.subscribe_trade_updates(on_update)
+    thread = threading.Thread(target=stream.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not stream._running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert stream._running, "the stream never authenticated"
+        time.sleep(1)  # the listen is answered after the client marks itself running
+
+        # When an order is placed through TradingClient and fills
+        order = client.submit_order(
+            MarketOrderRequest(
+                symbol="GOOG", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY
+            )
+        )
+        assert isinstance(order, Order)
+
+        # Then the stream brings its `new` and its `fill`, in Alpaca's models
+        seen: dict[str, TradeUpdate] = {}
+        deadline = time.monotonic() + 15
+        while "fill" not in seen and time.monotonic() < deadline:
+            try:
+                update = updates.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if update.order.id == order.id:
+                seen[
+                    str(update.event.value if hasattr(update.event, "value") else update.event)
+                ] = update
+        assert {"new", "fill"} <= set(seen), sorted(seen)
+        fill = seen["fill"]
+        assert fill.qty == 1 and fill.price and fill.execution_id is not None
+        assert fill.position_qty is not None and fill.order.status == OrderStatus.FILLED
+    finally:
+        stream.stop()
+        thread.join(10)

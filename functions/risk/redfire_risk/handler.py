@@ -1,6 +1,6 @@
-"""Risk function: counters and post-trade monitoring on OrderFilled, OrderCanceled,
-OrderExpired and MarketDataUpdated (SQS, partial batch responses); and the ``risk-timeout``
-schedule (``{"action": "deny_timed_out"}``). New orders are decided on the orders stream.
+"""Risk function: post-trade monitoring on OrderFilled and MarketDataUpdated (SQS, partial
+batch responses); and the ``risk-timeout`` schedule (``{"action": "deny_timed_out"}``).
+New orders are decided on the orders stream.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def review(record: SQSRecord) -> str:
     event = envelope_from_sqs_body(record.body)
     logger.set_correlation_id(event.correlation_id)
     now = datetime.now(UTC)
-    if event.type in ("OrderFilled", "OrderCanceled", "OrderExpired"):
+    if event.type == "OrderFilled":
         return on_order_event(_store(), _risk(), _audit(), event, now)
     if event.type == "MarketDataUpdated":
         breached = on_market_data(_store(), _risk(), _audit(), event, now)

@@ -3,14 +3,23 @@
 $connect authenticates with the API's JWT (``?token=`` or ``Sec-WebSocket-Protocol``)
 and refuses a bad one with 401; every other route hands the message to the stream
 service, which answers on the socket through the management API.
+
+The one exception is Alpaca's trade_updates stream (``?dialect=alpaca``, no token):
+alpaca-py authenticates after connecting, with ``{"action": "authenticate", "data":
+{"key_id", "secret_key"}}``, so that connection is accepted without a principal, receives
+nothing before its key is checked (as Alpaca's key headers are on `/v2`), and is closed
+after 10 s without it (a delayed message on the stream queue; docs/security.md).
 """
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,15 +34,27 @@ from redfire_core.auth import (
     verify_token,
 )
 from redfire_core.config import get_settings
+from redfire_core.domain.errors import DomainError
 from redfire_core.domain.keys import KEY_PREFIX
+from redfire_core.domain.roles import ROLE_SCOPES
 from redfire_core.events import iso
 from redfire_core.lambda_events import validated_env
 from redfire_core.observability import count, logger, metrics, tracer
 from redfire_core.snapstart import forget_on_restore
 from redfire_stream.wiring import api_keys as _api_keys
-from redfire_stream.wiring import management_url, stream
+from redfire_stream.wiring import management_url, schedule_auth_deadline, stream
+
+if TYPE_CHECKING:
+    from redfire_core.adapters.rate_limits import RateLimiter
 
 SUBPROTOCOL = "redfire"
+ALPACA_DIALECT = "alpaca"  # ?dialect=alpaca: Alpaca's trade_updates stream
+
+
+class Identity(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    source_ip: str = Field("", alias="sourceIp")
 
 
 class RequestContext(BaseModel):
@@ -45,6 +66,7 @@ class RequestContext(BaseModel):
     domain_name: str = Field("", alias="domainName")
     stage: str = ""
     request_time_epoch: int = Field(0, alias="requestTimeEpoch")
+    identity: Identity = Field(default_factory=lambda: Identity(sourceIp=""))
 
 
 class WebSocketEvent(BaseModel):
@@ -69,6 +91,66 @@ def _secret() -> SecretCache:
 @cache
 def _jwks() -> JwksCache | None:
     return jwks_from_settings(get_settings())
+
+
+@forget_on_restore
+@cache
+def _checked_keys() -> dict[bytes, Principal]:
+    """Alpaca keys already checked here (digest of key id and secret -> principal)."""
+    return {}
+
+
+@forget_on_restore
+@cache
+def _key_limiters() -> tuple[RateLimiter, RateLimiter]:
+    """The token exchange's throttles: per source address, and per (key id, address)."""
+    from redfire_core.adapters.rate_limits import RateLimiter  # lazy: pynamodb
+
+    settings = get_settings()
+    return (
+        RateLimiter(settings.token_exchanges_per_address_per_minute, window_seconds=60),
+        RateLimiter(settings.token_exchanges_per_key_per_minute, window_seconds=60),
+    )
+
+
+def _address(source_ip: str) -> str:
+    """The caller for throttling: its address (a whole /64 for IPv6), as on the API."""
+    try:
+        address = ipaddress.ip_address(source_ip)
+    except ValueError:
+        return source_ip or "unknown"
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def alpaca_principal(key_id: str, secret: str, source_ip: str) -> Principal | None:
+    """The principal of an API key sent in Alpaca's ``authenticate``, checked as the `/v2`
+    key headers are: a success is kept per container by key id and secret digest (one
+    scrypt hash per key and secret), a miss is throttled before hashing per source address
+    and per (key id, address), and revocation is checked every time. None when refused."""
+    digest = hashlib.sha256(f"{key_id}\0{secret}".encode()).digest()
+    principal = _checked_keys().get(digest)
+    if principal is None:
+        address, now = _address(source_ip), int(time.time())
+        by_address, by_key = _key_limiters()
+        if not by_address.allow(f"TOKEN#{address}", now) or not by_key.allow(
+            f"TOKEN#{address}#{key_id}", now
+        ):
+            count("WebSocketKeyThrottled", 1)
+            return None
+        from redfire_core.services.keys import check_key  # lazy: pynamodb
+
+        try:
+            key = check_key(_api_keys(), key_id, secret)
+        except DomainError:
+            return None
+        scopes = frozenset(key.scopes) & frozenset(ROLE_SCOPES[key.role])
+        principal = Principal(key.key_id, key.account_id, key.role, scopes, f"apca:{key.key_id}")
+        _checked_keys()[digest] = principal
+    if not _api_keys().is_live(key_id):
+        return None
+    return principal
 
 
 def offered_token(event: WebSocketEvent) -> tuple[str | None, str | None]:
@@ -116,6 +198,14 @@ def route(event: WebSocketEvent) -> dict[str, Any]:
     context = event.request_context
     service = stream(management_url(context.domain_name, context.stage))
     if context.event_type == "CONNECT":
+        query = event.query_string_parameters or {}
+        if query.get("dialect") == ALPACA_DIALECT and offered_token(event)[0] is None:
+            # Alpaca's stream authenticates after connecting: no principal yet, and closed
+            # at the deadline unless a key is checked before it.
+            service.connect_alpaca(context.connection_id, iso_now(context))
+            schedule_auth_deadline(context.connection_id)
+            count("WebSocketAlpacaConnected", 1)
+            return {"statusCode": 200}
         admitted = authenticate(event)
         if admitted is None:
             count("WebSocketRefused", 1)
@@ -137,7 +227,7 @@ def route(event: WebSocketEvent) -> dict[str, Any]:
     if context.event_type == "DISCONNECT":
         service.disconnect(context.connection_id)
         return {"statusCode": 200}
-    service.receive(context.connection_id, event.body)
+    service.receive(context.connection_id, event.body, context.identity.source_ip)
     return {"statusCode": 200}
 
 

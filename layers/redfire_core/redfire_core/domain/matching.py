@@ -15,7 +15,7 @@ Semantics:
   previous anchor before the bar can move it, which is the conservative order.
 - ``ioc`` / ``fok`` orders are decided at acceptance against the latest price: the
   marketable part fills, the rest is canceled (``fok``: all or nothing).
-- ``day`` orders expire at the end of the UTC day they were placed in.
+- ``day`` orders expire at their ``expires_at`` (their session's close, set when placed).
 - Fills may be capped at a share of the bar's volume (partial fills).
 """
 

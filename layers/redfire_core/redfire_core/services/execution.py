@@ -217,9 +217,18 @@ def fill_of(
     position_after = position.apply(fill)
     account_after = account.apply(
         fill, position_after.realized_pnl - position.realized_pnl, released
-    )
+    ).counted_trade(order.symbol, now)
     events = [
-        _event(OrderFilled(order=order_view(after), fill=fill_view(fill)), order, cause, now),
+        _event(
+            OrderFilled(
+                order=order_view(after),
+                fill=fill_view(fill),
+                position_quantity=format(position_after.quantity, "f"),
+            ),
+            order,
+            cause,
+            now,
+        ),
         _event(
             PositionChanged(position=position_view(position_after), trade_id=fill.trade_id),
             order,
@@ -276,6 +285,8 @@ def _close(
     after = order.close(status, now, close_reason(status, reason))
     payload = CLOSE_EVENTS[status](order=order_view(after))
     released = account.reserve(-order.reserved)
+    if status is OrderStatus.CANCELED:  # the daily cancel limits count it
+        released = released.counted_cancel(order.symbol, now)
     events = [_event(payload, order, cause, now)]
     if order.reserved:
         events.append(_event(account_changed(released, "released", order.id), order, cause, now))

@@ -9,8 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from redfire_core.adapters.trading_store import ConflictError, TradingStore
+from redfire_core.calendars import calendar_of
 from redfire_core.domain.errors import DomainError
-from redfire_core.domain.orders import Order, OrderRequest
+from redfire_core.domain.orders import UTC_DAYS, Order, OrderRequest
 from redfire_core.events import Envelope, OrderSubmitted, new_id
 from redfire_core.services.instruments import instrument_cache
 from redfire_core.views import order_view
@@ -45,7 +46,13 @@ def place_order(
             return Placed(earlier, created=False)
     sequence = store.next_sequence(account_id)  # a crash after this leaves a gap: see order_stream
     order = Order.submit(
-        new_id(), account_id, request, now, closes_position=closes_position, sequence=sequence
+        new_id(),
+        account_id,
+        request,
+        now,
+        closes_position=closes_position,
+        sequence=sequence,
+        calendar=calendar_of(instrument) if instrument else UTC_DAYS,
     )
     event = Envelope.wrap(
         OrderSubmitted(order=order_view(order)),
