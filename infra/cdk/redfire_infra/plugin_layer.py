@@ -24,12 +24,12 @@ from redfire_infra.layer_contents import (
     LayerBuildError,
     LockedPackages,
     Target,
-    _normalise,
-    _run,
-    _uv,
     compile_bytecode,
     layer_distributions,
+    normalise,
     prune,
+    run,
+    uv,
 )
 
 PLUGINS_LAYER = "plugins"
@@ -97,13 +97,13 @@ def install_plugins(entries: list[str], target: Target, root: Path = REPO_ROOT) 
         )
         site_packages = work / "site-packages"
         site_packages.mkdir()
-        command = [_uv(), "pip", "install", "--quiet", "--target", str(site_packages)]
+        command = [uv(), "pip", "install", "--quiet", "--target", str(site_packages)]
         if target.platform:
             command += ["--python-platform", target.platform]
         command += ["--python-version", target.python_version, "--only-binary", ":all:"]
         command += ["--no-compile", "-c", str(work / "constraints.txt")]
         command += ["-r", str(work / "requirements.txt")]
-        _run(command)
+        run(command)
         remove_distributions(site_packages, already_provided(locked))
         prune(site_packages)
         if target.compile_with:
@@ -125,7 +125,7 @@ def _requirement(entry: str, root: Path, wheels: Path) -> str:
     if path.is_file():
         return str(path)
     wheels.mkdir(parents=True, exist_ok=True)
-    _run([_uv(), "build", "--wheel", "--quiet", "--out-dir", str(wheels), str(path)])
+    run([uv(), "build", "--wheel", "--quiet", "--out-dir", str(wheels), str(path)])
     built = sorted(wheels.glob("*.whl"), key=lambda p: p.stat().st_mtime)
     if not built:
         raise LayerBuildError(f"plug-in {entry!r}: building its wheel produced nothing")
@@ -135,7 +135,7 @@ def _requirement(entry: str, root: Path, wheels: Path) -> str:
 def remove_distributions(site_packages: Path, names: set[str]) -> None:
     """Delete the installed distributions ``names`` (normalised) by their RECORD files."""
     for dist_info in site_packages.glob("*.dist-info"):
-        name = _normalise(dist_info.name.removesuffix(".dist-info").rsplit("-", 1)[0])
+        name = normalise(dist_info.name.removesuffix(".dist-info").rsplit("-", 1)[0])
         if name not in names:
             continue
         record = dist_info / "RECORD"
