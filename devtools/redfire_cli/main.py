@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--slippage-bps", default="0", help="market and stop fills move this far (default: 0)"
     )
     backtest.add_argument(
+        "--lot-size",
+        default="1",
+        help="the instrument's lot: sizes round down to multiples of it (default: 1)",
+    )
+    backtest.add_argument(
         "--param", action="append", metavar="KEY=VALUE", help="strategy parameter (repeat)"
     )
     backtest.add_argument(
@@ -91,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backtest.error = _one_line_error(backtest.prog)  # type: ignore[method-assign,assignment]
 
+    commands.add_parser(
+        "plugins",
+        help="list installed strategy, provider and gateway plug-ins; exit 1 if one is refused",
+    )
     admin = commands.add_parser("admin", help="bootstrap accounts and keys")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True)
     create = admin_commands.add_parser(
@@ -235,6 +244,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_token(args.account, args.role)
     if args.command in ("dlq", "events"):
         return _operate(args)
+    if args.command == "plugins":
+        from redfire_cli.plugins_command import run_plugins
+
+        return run_plugins()
     if args.command == "data":
         return _data(args)
     if args.command == "admin" and args.admin_command == "revoke-key":

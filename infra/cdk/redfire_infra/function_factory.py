@@ -18,6 +18,7 @@ from constructs import Construct
 from redfire_core.resources import STREAM_CONSUMERS, Declaration, Function
 from redfire_infra.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, function_code
 from redfire_infra.nag import acknowledge
+from redfire_infra.plugin_layer import PLUGINS_LAYER
 from redfire_infra.stage_config import StageConfig
 
 METRICS_NAMESPACE = "RedFire"
@@ -94,6 +95,9 @@ class DeclaredFunction(Construct):
             retention=config.log_retention,
             removal_policy=config.stateful_removal_policy,
         )
+        layers = [shared.layers[name] for name in spec.layers]
+        if spec.loads_plugins and PLUGINS_LAYER in shared.layers:  # the stage has plug-ins
+            layers.append(shared.layers[PLUGINS_LAYER])
         self.function = lambda_.Function(
             self,
             "Function",
@@ -103,7 +107,7 @@ class DeclaredFunction(Construct):
             architecture=LAMBDA_ARCHITECTURE,
             handler=spec.handler,
             code=function_code(spec.asset),
-            layers=[shared.layers[name] for name in spec.layers],
+            layers=layers,
             memory_size=spec.memory_mb,
             timeout=Duration.seconds(spec.timeout_seconds),
             role=self.role,

@@ -75,7 +75,7 @@ class LayerBuildError(RuntimeError):
 _REQUIREMENT = re.compile(r"^([A-Za-z0-9_.-]+)(?:\[([A-Za-z0-9_,.-]+)\])?$")
 
 
-def _normalise(name: str) -> str:
+def normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
@@ -97,7 +97,7 @@ class LockedPackages:
         edges: dict[str, tuple[str, ...]] = {}
         forks: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
         for package in lock["package"]:
-            name = _normalise(package["name"])
+            name = normalise(package["name"])
             versions[name] = package.get("version", "")
             markers = tuple(package.get("resolution-markers", ()))
             forks.setdefault(name, []).append((versions[name], markers))
@@ -135,7 +135,7 @@ class LockedPackages:
             match = _REQUIREMENT.match(requirement)
             if not match:
                 raise LayerBuildError(f"cannot read requirement {requirement!r}")
-            name = _normalise(match.group(1))
+            name = normalise(match.group(1))
             if name not in self.versions:
                 raise LayerBuildError(f"{name} is not in uv.lock")
             wanted.add(name)
@@ -172,13 +172,13 @@ def pinned(
     return sorted(f"{name}=={locked.version(name, python_version)}" for name in names)
 
 
-def _uv() -> str:
+def uv() -> str:
     from uv import find_uv_bin  # lazy: uv is a dev dependency, needed only when bundling
 
     return str(find_uv_bin())
 
 
-def _run(command: list[str]) -> str:
+def run(command: list[str]) -> str:
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise LayerBuildError(f"{' '.join(command)} failed:\n{result.stderr}")
@@ -193,7 +193,7 @@ def python312() -> str | None:
     candidates = [os.environ.get("REDFIRE_PYTHON312", "")]
     candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12*/bin/python3.12")))
     with contextlib.suppress(LayerBuildError):  # no 3.12 that uv knows of
-        candidates.append(_run([_uv(), "python", "find", "--no-project", "3.12"]).strip())
+        candidates.append(run([uv(), "python", "find", "--no-project", "3.12"]).strip())
     for candidate in filter(None, candidates):
         if Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return candidate
@@ -205,7 +205,7 @@ def compile_bytecode(site_packages: Path, python: str, subtree: str | None = Non
     as unchecked-hash pycs: valid whatever the files' timestamps after zipping, and never
     re-checked against the source (a layer version never changes)."""
     root = site_packages / subtree if subtree else site_packages
-    _run(
+    run(
         [
             python,
             "-m",
@@ -286,7 +286,7 @@ def install(requirements: list[str], target: Target, label: str) -> Path:
         requirements_file.write_text("\n".join(requirements) + "\n")
         site_packages = Path(scratch) / "site-packages"
         site_packages.mkdir()
-        command = [_uv(), "pip", "install", "--quiet", "--target", str(site_packages)]
+        command = [uv(), "pip", "install", "--quiet", "--target", str(site_packages)]
         if target.platform:
             command += ["--python-platform", target.platform]
         command += [
@@ -300,7 +300,7 @@ def install(requirements: list[str], target: Target, label: str) -> Path:
             str(requirements_file),
         ]
         if requirements:
-            _run(command)
+            run(command)
         prune(site_packages)
         if target.compile_with and requirements:
             compile_bytecode(site_packages, target.compile_with)

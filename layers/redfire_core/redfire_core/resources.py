@@ -139,6 +139,9 @@ class Function:
     # The accounts' venue credentials in Secrets Manager (``redfire/<stage>/venues/*``):
     # "read" (the venue functions), "write" (the API, which sets them).
     venue_secrets: Literal["read", "write"] | None = None
+    # Looks up strategy, provider or gateway plug-ins: gets the stage's plug-ins layer
+    # (cdk.json "plugins") when it has one.
+    loads_plugins: bool = False
     purpose: str = ""
     # Keys of LAYERS the function runs with ("core" always; tests/infra/test_layers.py runs
     # every handler with only these layers on its path).
@@ -260,6 +263,15 @@ API_KEYS = Table(
     gsis=(Gsi("gsi1", "gsi1pk", "gsi1sk"),),
     purpose="API keys: salted scrypt hashes of their secrets, scopes, revocation",
 )
+# Why each queue message last failed (``redfire dlq show``), written by the consumer where the
+# batch item fails, kept about as long as a DLQ keeps the message (adapters/failures.py).
+FAILURES = Table(
+    "failures",
+    partition_key="message_id",
+    sort_key=None,
+    ttl_attribute="expires_at",
+    purpose="the last failure reason of each queue message, for dead-letter inspection",
+)
 
 STRATEGIES = Table(
     "strategies",
@@ -287,6 +299,7 @@ TABLES: dict[str, Table] = {
         AUDIT,
         CONNECTIONS,
         STRATEGIES,
+        FAILURES,
     )
 }
 
@@ -407,6 +420,7 @@ FUNCTIONS: dict[str, Function] = {
             buckets_write=("marketdata-uploads",),  # pushed bars, then ingested
             buckets_read=("backtest-results",),  # presigned links to backtest results
             uses_timestream=True,
+            loads_plugins=True,
             purpose="HTTP API (FastAPI in Mangum)",
             layers=(CORE_LAYER, "web", "rs256"),
         ),
@@ -423,7 +437,8 @@ FUNCTIONS: dict[str, Function] = {
                 "positions",
             ),
             # accounts: reservations; limits: counters, trading state; audit: breaches.
-            tables_write=("orders", "accounts", "limits", "audit"),
+            tables_write=("orders", "accounts", "limits", "audit", "failures"),
+            loads_plugins=True,  # gateway plug-ins
             purpose="pre-trade checks, risk counters, post-trade monitoring, RISK_TIMEOUT",
         ),
         Function(
@@ -431,7 +446,8 @@ FUNCTIONS: dict[str, Function] = {
             asset="functions/orders",
             handler="redfire_orders.handler.handler",
             tables_read=("orders", "accounts", "instruments", "marketdata", "positions"),
-            tables_write=("orders", "accounts", "trades", "positions"),
+            tables_write=("orders", "accounts", "trades", "positions", "failures"),
+            loads_plugins=True,  # gateway plug-ins
             purpose="order lifecycle after risk: paper gateway fills",
         ),
         Function(
@@ -445,6 +461,7 @@ FUNCTIONS: dict[str, Function] = {
             buckets_read=("marketdata-uploads",),
             uses_timestream=True,
             fetches_market_data=True,
+            loads_plugins=True,
             purpose="market data ingest: schedules, uploads, pushes, gap checks, backfills",
             layers=(CORE_LAYER, "parquet"),
         ),
@@ -452,11 +469,13 @@ FUNCTIONS: dict[str, Function] = {
             "outbox",
             asset="functions/outbox",
             handler="redfire_outbox.handler.handler",
-            tables_read=("instruments", "marketdata"),
-            # The decision hop: order, book (accounts), fill (trades, positions), counters.
-            tables_write=("orders", "accounts", "trades", "positions", "limits"),
+            # The decision hop reads limit overrides and trading states (limits) and writes
+            # the order, the book with its counters (accounts) and the fill (trades, positions).
+            tables_read=("instruments", "marketdata", "limits"),
+            tables_write=("orders", "accounts", "trades", "positions"),
             publishes_events=True,
             queues_send=VENUE_QUEUES,  # a venue account's accepted and canceled orders
+            loads_plugins=True,
             purpose="orders table stream: decide (and paper-fill) new orders; relay events",
         ),
         *(
@@ -498,7 +517,7 @@ FUNCTIONS: dict[str, Function] = {
             # apikeys: a revoked key's connections get nothing more; instruments: the asset
             # class of Alpaca's trade updates
             tables_read=("apikeys", "instruments"),
-            tables_write=("connections",),
+            tables_write=("connections", "failures"),
             manages_websockets=True,
             purpose="stream queue -> seq, retention and posts to WebSocket subscribers",
         ),
@@ -510,9 +529,10 @@ FUNCTIONS: dict[str, Function] = {
             timeout_seconds=120,
             tables_read=("marketdata", "instruments", "limits"),  # limits: apply_risk_limits
             # strategies: results and sweep chunks; orders: BacktestCompleted via the outbox.
-            tables_write=("strategies", "orders"),
+            tables_write=("strategies", "orders", "failures"),
             buckets_write=("backtest-results",),
             uses_timestream=True,
+            loads_plugins=True,
             purpose="backtest and sweep-chunk worker: runs the engine on stored bars",
         ),
         Function(
@@ -523,7 +543,8 @@ FUNCTIONS: dict[str, Function] = {
             tables_read=("marketdata", "instruments", "accounts", "positions"),
             # strategies: instance state; orders: orders placed through the normal path;
             # accounts: the account's order counter (SEQUENCE) each placed order takes.
-            tables_write=("strategies", "orders", "accounts"),
+            tables_write=("strategies", "orders", "accounts", "failures"),
+            loads_plugins=True,
             purpose="live strategy instances: bars and fills in, orders out (through risk)",
         ),
     )
