@@ -23,6 +23,7 @@ import boto3
 import pytest
 
 from redfire_core.adapters.audit_log import AuditLog
+from redfire_core.adapters.failures import FailureRecords
 from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.config import get_settings
 from redfire_core.observability import metrics
@@ -104,7 +105,7 @@ def test_each_message_reaches_the_intake_with_the_accounts_gateway(
 
 
 def test_a_failing_message_alone_returns_to_the_queue(
-    venue: Any, monkeypatch: pytest.MonkeyPatch
+    venue: Any, aws: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given an intake that fails on one order (say DynamoDB throttled) and a malformed body
     def handle(body: dict[str, Any], gw: Any, *, now: datetime) -> None:
@@ -122,6 +123,9 @@ def test_a_failing_message_alone_returns_to_the_queue(
     result = venue.handler(sqs_event(bodies), LambdaContext())
     # Then only the failed and the malformed messages are reported (they retry, then DLQ)
     assert result == {"batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]}
+    # with why, for `redfire dlq show`
+    reasons = FailureRecords().reasons(["m1", "m2"])
+    assert "RuntimeError: throttled" in str(reasons["m1"])
 
 
 def test_the_schedule_reconciles_the_venues_accounts_and_counts_the_drift(

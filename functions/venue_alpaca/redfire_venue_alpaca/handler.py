@@ -10,15 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ConfigDict
 
+from redfire_core.consumers import RecordingBatchProcessor
 from redfire_core.lambda_events import validated_env
 from redfire_core.observability import count, logger, metrics, tracer
 from redfire_core.services.venue_intake import handle_venue_message, venue_gateway_for
@@ -27,7 +24,7 @@ from redfire_core.venues import VenueGateway, VenueKind
 from redfire_venue_alpaca.gateway import AlpacaGateway
 
 KIND = VenueKind.ALPACA
-processor = BatchProcessor(event_type=EventType.SQS)
+QUEUE = "venue-alpaca"  # failed items' reasons are recorded under it (`redfire dlq show`)
 
 
 class VenueMessage(BaseModel):
@@ -73,4 +70,5 @@ def reconcile(event: dict[str, Any]) -> dict[str, int]:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any] | PartialItemFailureResponse:
     if "Records" not in event:
         return reconcile(event)
-    return process_partial_response(event, execute, processor, context)
+    # A processor per batch, as every consumer (redfire_core.consumers) has it.
+    return process_partial_response(event, execute, RecordingBatchProcessor(QUEUE), context)

@@ -486,8 +486,9 @@ FUNCTIONS: dict[str, Function] = {
                 timeout_seconds=30,
                 tables_read=("orders", "accounts", "instruments", "positions", "trades"),
                 # The fill transaction (order, trade, position, book, ledger), the gateway
-                # status on the book, and the audit of the opening entry.
-                tables_write=("orders", "accounts", "trades", "positions", "audit"),
+                # status on the book, the audit of the opening entry and of drift, and why a
+                # message failed (failures).
+                tables_write=("orders", "accounts", "trades", "positions", "audit", "failures"),
                 queues_send=(f"venue-{kind}",),  # its own delayed polls
                 venue_secrets="read",
                 purpose=f"{kind} venue orders: submit, poll, cancel, replace, connect",
