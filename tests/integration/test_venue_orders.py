@@ -144,6 +144,22 @@ def test_partial_fills_over_several_polls(
     assert_books(seeded, "demo")
 
 
+def test_every_lookup_and_cancel_names_the_orders_market(
+    seeded: TradingStore, desk: VenueDesk, venue: FakeVenue
+) -> None:
+    # Binance finds an order only within its market: a poll in a fresh container (which
+    # did not submit it) must say which one
+    order = place(LIMIT_BUY)
+    while not venue.orders:
+        assert desk.step()
+    venue.execute(order["id"], "3", "99.00")
+    desk.step()  # a poll
+    call_api("DELETE", f"/v1/orders/{order['id']}", token=token_for())
+    desk.run()
+    assert order_of(seeded, order["id"]).status is OrderStatus.CANCELED
+    assert venue.lookup_symbols and set(venue.lookup_symbols) == {"GOOG"}
+
+
 def test_a_fill_that_wins_the_race_with_a_cancel_leaves_the_order_filled(
     seeded: TradingStore, desk: VenueDesk, venue: FakeVenue
 ) -> None:

@@ -46,6 +46,8 @@ class FakeVenue:
     quantities: dict[str, Decimal] = field(default_factory=dict)  # each order's total
     submits: list[str] = field(default_factory=list)  # every submit the venue received
     calls: list[str] = field(default_factory=list)
+    # the symbol each find and cancel named (a venue like Binance looks orders up per market)
+    lookup_symbols: list[str | None] = field(default_factory=list)
     revoked: bool = False
     reject_with: str | None = None  # the venue refuses every new order with this message
     # Executions the venue makes as it accepts an order: [(quantity, price)], e.g. a
@@ -125,7 +127,8 @@ class FakeVenue:
             raise fault.error
         return self.orders[order.id]
 
-    def find(self, client_order_id: str) -> VenueOrder:
+    def find(self, client_order_id: str, symbol: str | None = None) -> VenueOrder:
+        self.lookup_symbols.append(symbol)
         fault = self._call("find")
         if client_order_id not in self.orders:
             raise VenueNotFound(f"no order {client_order_id}")
@@ -133,7 +136,8 @@ class FakeVenue:
             raise fault.error
         return self.orders[client_order_id]
 
-    def cancel(self, client_order_id: str) -> VenueOrder:
+    def cancel(self, client_order_id: str, symbol: str | None = None) -> VenueOrder:
+        self.lookup_symbols.append(symbol)
         self._call("cancel")
         if client_order_id not in self.orders:
             raise VenueNotFound(f"no order {client_order_id}")

@@ -154,7 +154,7 @@ class _Intake:
             self._close(order, OrderStatus.CANCELED, "canceled before it reached the venue")
             return
         if self.attempt:  # an earlier submit's outcome is unknown: never send twice
-            found = self._find()
+            found = self._find(order.symbol)
             if found is not None:
                 self._apply(found, order)
                 return
@@ -164,7 +164,7 @@ class _Intake:
         try:
             venue = self.gateway.submit(order, instrument)
         except VenueUnavailable:
-            found = self._find()
+            found = self._find(order.symbol)
             if found is not None:
                 self._apply(found, order)
             elif self.attempt + 1 >= MAX_SUBMIT_ATTEMPTS:
@@ -174,7 +174,7 @@ class _Intake:
             return
         except VenueRejected as rejected:
             # A duplicate client order id is refused too: the order may be there already.
-            found = self._find()
+            found = self._find(order.symbol)
             if found is not None:
                 self._apply(found, order)
             else:
@@ -187,7 +187,7 @@ class _Intake:
         if order.is_final:
             return
         try:
-            venue = self.gateway.find(self.order_id)
+            venue = self.gateway.find(self.order_id, order.symbol)
         except VenueNotFound:
             venue = None
         except VenueUnavailable:
@@ -202,7 +202,7 @@ class _Intake:
         if order.is_final:
             return
         try:
-            venue = self.gateway.cancel(self.order_id)
+            venue = self.gateway.cancel(self.order_id, order.symbol)
         except VenueNotFound:
             if order.venue_order_id is None:  # never reached the venue (the submit checks)
                 self._close(order, OrderStatus.CANCELED, "canceled before it reached the venue")
@@ -211,7 +211,7 @@ class _Intake:
             self.resend({**self.body, "attempt": self.attempt + 1}, poll_delay(self.attempt))
             return
         except VenueRejected:
-            found = self._find()  # too late to cancel: it filled or ended meanwhile
+            found = self._find(order.symbol)  # too late to cancel: it filled or ended meanwhile
             if found is not None:
                 self._apply(found, order)
             return
@@ -232,7 +232,7 @@ class _Intake:
         try:
             venue = self.gateway.replace(original_id, replacement, instrument)
         except VenueUnavailable:
-            found = self._find()
+            found = self._find(replacement.symbol)
             if found is None:
                 self.resend({**self.body, "attempt": self.attempt + 1}, poll_delay(self.attempt))
                 return
@@ -253,9 +253,11 @@ class _Intake:
             raise LookupError(f"order {self.order_id} of {self.account_id} does not exist")
         return order
 
-    def _find(self) -> VenueOrder | None:
+    def _find(self, symbol: str) -> VenueOrder | None:
+        """The order at the venue by its client order id (a venue like Binance looks orders
+        up per market, so the symbol goes along)."""
         try:
-            return self.gateway.find(self.order_id)
+            return self.gateway.find(self.order_id, symbol)
         except VenueNotFound:
             return None
 
