@@ -88,10 +88,13 @@ class LocalCloudProcess:
         )
 
 
-def start_local_cloud(workdir: Path, *args: str) -> LocalCloudProcess:
-    """Start ``redfire dev`` and wait for its ready line."""
+def start_local_cloud(
+    workdir: Path, *args: str, env: dict[str, str] | None = None
+) -> LocalCloudProcess:
+    """Start ``redfire dev`` (with ``env`` added to its environment) and wait for its
+    ready line."""
     workdir.mkdir(parents=True, exist_ok=True)
-    env = clean_environment() | {
+    environment = clean_environment() | {
         "REDFIRE_API_PORT": "0",
         "REDFIRE_MOTO_PORT": "0",
         "REDFIRE_WS_PORT": "0",
@@ -99,13 +102,14 @@ def start_local_cloud(workdir: Path, *args: str) -> LocalCloudProcess:
         # old); a slower demo feed leaves the 2-core CI machine to the tests' own orders.
         "REDFIRE_FEED_SECONDS": "15",
     }
+    environment |= env or {}
     log_path = workdir / f"redfire-dev-{time.monotonic_ns()}.log"
     started = time.monotonic()
     with log_path.open("wb") as log:  # a file, not a pipe: a full pipe would block the cloud
         process = subprocess.Popen(
             [*redfire_command(), "dev", *args],
             cwd=workdir,
-            env=env,
+            env=environment,
             stdout=log,
             stderr=subprocess.STDOUT,
         )

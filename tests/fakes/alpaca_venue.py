@@ -131,6 +131,7 @@ class FakeAlpacaVenue:
         self.reverse_activities = False  # answer each page newest first (out of order)
         self.repeat_activities = False  # list each activity twice (a duplicated update)
         self.trading_blocked = False
+        self.fill_market_orders = False  # fill every market order at once, at ``prices``
         self.lock = threading.RLock()
         self.port = 0
         self._server: ThreadingHTTPServer | None = None
@@ -397,6 +398,8 @@ class FakeAlpacaVenue:
         self.orders[order["id"]] = order
         self.by_client_id[client_order_id] = order["id"]
         self._run_script(order, "submit")
+        if self.fill_market_orders and kind == "market" and order["status"] in OPEN:
+            self._execute(order, qty, price)  # a liquid market: filled as it is accepted
         return 200, dict(order), {}
 
     def _read(self, order: dict[str, Any]) -> dict[str, Any]:
