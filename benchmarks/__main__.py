@@ -34,6 +34,7 @@ BENCHMARKS: tuple[tuple[str, float], ...] = (
     ("idle_cost", 300),
     ("aws_calls", 120),
     ("local_cloud", 420),
+    ("venue_fill", 300),
     ("backtest_speed", 1200),  # three configurations, two sweep references (numba compiles)
     ("ws_push", 600),
     ("risk_check", 120),
@@ -53,6 +54,7 @@ TITLES = {
     "idle_cost": "Idle cost per stage and month",
     "aws_calls": "AWS calls and cost per order",
     "local_cloud": "Submit-to-filled latency on the local cloud",
+    "venue_fill": "Fill latency through a fake Alpaca venue on the local cloud",
     "backtest_speed": "Backtest speed against backtesting.py 0.6.6",
     "ws_push": "WebSocket push and GraphQL on the local cloud",
     "risk_check": "Pre-trade risk check per order",

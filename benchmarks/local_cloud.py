@@ -59,7 +59,7 @@ class Client:
     api_url: str
     token: str
 
-    def _request(self, method: str, path: str, body: dict[str, str] | None = None) -> Any:
+    def request(self, method: str, path: str, body: dict[str, str] | None = None) -> Any:
         request = urllib.request.Request(
             self.api_url + path,
             method=method,
@@ -70,10 +70,10 @@ class Client:
             return json.loads(response.read())
 
     def place(self) -> str:
-        return str(self._request("POST", "/v1/orders", MARKET_BUY)["id"])
+        return str(self.request("POST", "/v1/orders", MARKET_BUY)["id"])
 
     def status(self, order_id: str) -> str:
-        return str(self._request("GET", f"/v1/orders/{order_id}")["status"])
+        return str(self.request("GET", f"/v1/orders/{order_id}")["status"])
 
     def order_until_final(self) -> tuple[float, str, int]:
         """(seconds from just before the POST to the GET showing a final status, that status,
@@ -198,7 +198,8 @@ def run_burst(client: Client, orders: int, clients: int) -> Phase:
 class LocalCloudProcess:
     """``redfire dev`` in a temporary directory, stopped by SIGTERM (then SIGKILL)."""
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        self.env = env or {}  # added to the cloud's environment
         self.workdir = Path(tempfile.mkdtemp(prefix="redfire-bench-dev-"))
         self.process: subprocess.Popen[bytes] | None = None
         self.startup_seconds = 0.0
@@ -210,6 +211,7 @@ class LocalCloudProcess:
             raise Unavailable(f"{command} does not exist (run `make install`)")
         env = bench_environment()
         env.update({"REDFIRE_API_PORT": "0", "REDFIRE_MOTO_PORT": "0", "REDFIRE_WS_PORT": "0"})
+        env.update(self.env)
         started = time.perf_counter()
         with (
             (self.workdir / "stdout.log").open("wb") as out,
