@@ -127,6 +127,20 @@ def test_the_alpaca_decision_wait_is_a_stage_setting_within_bounds() -> None:
         stage_config_from_context({"stage": "dev", "redfire:stages": too_long})
 
 
+def test_a_stage_names_its_paper_gateway_plugin() -> None:
+    from redfire_infra.stage_config import StageConfigError, stage_config_from_context
+
+    dev = cdk_json_context()["redfire:stages"]["dev"]
+    default = stage_config_from_context({"stage": "dev", "redfire:stages": {"dev": dev}})
+    assert default.gateway_environment == {}  # the built-in paper gateway
+    named = {"dev": {**dev, "paper_gateway": "slippy"}}
+    config = stage_config_from_context({"stage": "dev", "redfire:stages": named})
+    assert config.gateway_environment == {"REDFIRE_PAPER_GATEWAY": "slippy"}
+    bad = {"dev": {**dev, "paper_gateway": "no spaces allowed"}}
+    with pytest.raises(StageConfigError, match="paper_gateway"):
+        stage_config_from_context({"stage": "dev", "redfire:stages": bad})
+
+
 def test_a_graphql_mutation_limit_below_one_is_refused() -> None:
     from redfire_infra.stage_config import StageConfigError, stage_config_from_context
 

@@ -41,6 +41,32 @@ def test_an_unknown_gateway_name_is_refused() -> None:
         gateway_named("nope")
 
 
+class SlippyGateway(PaperGateway):
+    """A plug-in's own fill model (the test only needs its type)."""
+
+
+def test_the_stage_picks_its_paper_gateway_from_the_plugins(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from redfire_core.config import get_settings
+
+    plugin = EntryPoint("slippy", f"{__name__}:SlippyGateway", gateways.ENTRY_POINT_GROUP)
+    monkeypatch.setenv("REDFIRE_PAPER_GATEWAY", "slippy")
+    get_settings.cache_clear()
+    try:
+        with patch.object(gateways, "entry_points", return_value=[plugin]):
+            assert type(gateways.stage_gateway()) is SlippyGateway
+        # an entry point may not take the built-in name
+        impostor = EntryPoint("paper", f"{__name__}:SlippyGateway", gateways.ENTRY_POINT_GROUP)
+        monkeypatch.setenv("REDFIRE_PAPER_GATEWAY", "paper")
+        get_settings.cache_clear()
+        with patch.object(gateways, "entry_points", return_value=[impostor]):
+            assert type(gateways.stage_gateway()) is PaperGateway
+    finally:
+        monkeypatch.delenv("REDFIRE_PAPER_GATEWAY")
+        get_settings.cache_clear()
+
+
 # --- paper fills only while the instrument's exchange is in session -----------------------
 
 SPY = replace(

@@ -149,6 +149,9 @@ class DeclaredFunction(Construct):
             shared.bus.grant_put_events_to(self.role)
         for queue in spec.queues_send:
             shared.queues[queue].grant_send_messages(self.role)
+        if spec.loads_plugins:
+            for variable, value in config.gateway_environment.items():
+                self.function.add_environment(variable, value)
         if spec.fetches_market_data:
             for variable, value in config.provider_environment.items():
                 self.function.add_environment(variable, value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -122,6 +123,9 @@ class StageConfig:
     # How long `POST /v2/orders` (Alpaca's dialect) waits for the pre-trade decision before
     # answering `pending_new`; within the API function's timeout.
     alpaca_decision_wait_seconds: float = 2
+    # The `redfire.gateways` entry point (a plug-in of `plugins`) that executes paper
+    # accounts' orders; "paper" is the built-in gateway (docs/backtesting.md, plug-ins).
+    paper_gateway: str = "paper"
     # Per-account quotas of the functions that take work requests (None: Settings' defaults):
     # {"concurrent_sweeps", "combinations_per_day", "running_instances"}.
     quotas: dict[str, int] | None = None
@@ -165,6 +169,12 @@ class StageConfig:
             raise StageConfigError(f"{self.stage}: binance_base_url must be https")
         if self.graphql_max_mutations < 1:
             raise StageConfigError(f"{self.stage}: graphql_max_mutations must be at least 1")
+        if not isinstance(self.paper_gateway, str) or not re.fullmatch(
+            r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", self.paper_gateway
+        ):
+            raise StageConfigError(
+                f"{self.stage}: paper_gateway must name a redfire.gateways entry point"
+            )
         if not 0 <= self.alpaca_decision_wait_seconds <= MAX_ALPACA_DECISION_WAIT_SECONDS:
             raise StageConfigError(
                 f"{self.stage}: alpaca_decision_wait_seconds must be 0 to "
@@ -301,6 +311,14 @@ class StageConfig:
     def tracing_environment(self) -> dict[str, str]:
         """Every function's ``REDFIRE_DEEP_TRACING`` (whether it loads the X-Ray SDK)."""
         return {"REDFIRE_DEEP_TRACING": "true" if self.deep_tracing else "false"}
+
+    @property
+    def gateway_environment(self) -> dict[str, str]:
+        """``REDFIRE_PAPER_GATEWAY`` of the functions that load plug-ins, when the stage
+        picks a gateway plug-in (the built-in paper gateway needs no variable)."""
+        if self.paper_gateway == "paper":
+            return {}
+        return {"REDFIRE_PAPER_GATEWAY": self.paper_gateway}
 
     @property
     def provider_environment(self) -> dict[str, str]:

@@ -89,6 +89,9 @@ class Settings(BaseModel):
     # How long `POST /v2/orders` waits for the pre-trade decision before it answers
     # `pending_new` (cdk.json ``alpaca_decision_wait_seconds``).
     alpaca_decision_wait_seconds: float = 2.0
+    # The ``redfire.gateways`` entry point that executes paper accounts' orders on this
+    # stage (cdk.json ``paper_gateway``); "paper" is the built-in one.
+    paper_gateway: str = "paper"
     # Per-account quotas (429 QUOTA_EXCEEDED; 0 turns one off), from cdk.json "quotas".
     quota_concurrent_sweeps: int = 2
     quota_combinations_per_day: int = 20_000

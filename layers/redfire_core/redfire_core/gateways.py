@@ -1,7 +1,9 @@
 """The Gateway port: where accepted orders go to be executed.
 
-The paper gateway is built in; broker gateways plug in through the
-``redfire.gateways`` entry point group (a class taking no arguments).
+The paper gateway is built in; other simulated gateways (a fill model of your own) plug in
+through the ``redfire.gateways`` entry point group (a class taking no arguments) and a
+stage picks one with cdk.json ``paper_gateway`` (``stage_gateway``). Live venues are a
+different port (``redfire_core.venues``), chosen per account.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from importlib.metadata import entry_points
 from typing import Protocol
 
 from redfire_core.calendars import calendar_of
+from redfire_core.config import get_settings
 from redfire_core.domain import matching
 from redfire_core.domain.bars import Bar
 from redfire_core.domain.calendars import fills_at, fills_during
@@ -74,3 +77,10 @@ def gateway_named(name: str = DEFAULT_GATEWAY) -> Gateway:
             gateway: Gateway = entry_point.load()()
             return gateway
     raise LookupError(f"no gateway named {name!r} in the {ENTRY_POINT_GROUP!r} entry points")
+
+
+def stage_gateway() -> Gateway:
+    """The gateway this stage executes paper accounts' orders with (cdk.json
+    ``paper_gateway``, ``REDFIRE_PAPER_GATEWAY``; the built-in paper gateway by default).
+    An entry point named ``paper`` cannot replace the built-in one."""
+    return gateway_named(get_settings().paper_gateway)

@@ -30,7 +30,7 @@ from redfire_core.events import (
     Payload,
     PositionChanged,
 )
-from redfire_core.gateways import gateway_named
+from redfire_core.gateways import stage_gateway
 from redfire_core.observability import logger
 from redfire_core.services.instruments import instrument_cache
 from redfire_core.services.retrying import on_conflict_retry
@@ -84,7 +84,7 @@ def on_order_accepted(store: TradingStore, event: Envelope, now: datetime) -> st
         if order.status not in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
             return Decision()
         latest = store.latest_price(order.symbol)
-        return gateway_named().on_accept(
+        return stage_gateway().on_accept(
             order, latest.price if latest else None, execution_of(order, account), instrument
         )
 
@@ -99,7 +99,7 @@ def on_market_data(store: TradingStore, event: Envelope, now: datetime) -> int:
     def decide(order: Order, account: Account, instrument: Instrument) -> Decision:
         if order.status not in WORKING or order.venue:  # a venue fills its own orders
             return Decision()
-        return gateway_named().on_bar(order, bar, execution_of(order, account), instrument)
+        return stage_gateway().on_bar(order, bar, execution_of(order, account), instrument)
 
     outcomes = [
         act(store, order.account_id, order.id, decide, event, now)

@@ -34,7 +34,7 @@ from redfire_core.domain.risk import (
     timeout_denial,
 )
 from redfire_core.events import Envelope, OrderAccepted, OrderDenied, new_id
-from redfire_core.gateways import gateway_named
+from redfire_core.gateways import stage_gateway
 from redfire_core.observability import logger
 from redfire_core.services.execution import CLOSE_EVENTS, close_reason, execution_of, fill_of
 from redfire_core.services.instruments import instrument_cache
@@ -339,7 +339,7 @@ def gateway_decision(
     instrument = instrument_cache(store).get(accepted.symbol)
     if accepted.replaces or accepted.venue or instrument is None:
         return Decision()
-    return gateway_named().on_accept(
+    return stage_gateway().on_accept(
         accepted, latest.price if latest else None, execution_of(accepted, account), instrument
     )
 
