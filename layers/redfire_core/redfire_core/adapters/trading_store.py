@@ -31,6 +31,7 @@ from redfire_core.domain.ledger import Activity, ActivityType
 from redfire_core.domain.orders import (
     ExecutionModel,
     Order,
+    OrderClass,
     OrderStatus,
     OrderType,
     Side,
@@ -476,6 +477,10 @@ def _order_item(order: Order, correlation_id: str | None) -> m.OrderItem:
         execution=_execution_json(order.execution),
         version=order.version,
         sequence=order.sequence,
+        order_class=None if order.order_class is OrderClass.SIMPLE else order.order_class.value,
+        parent_order_id=order.parent_order_id,
+        leg_ids=",".join(order.leg_ids) or None,
+        notional=order.notional,
         correlation_id=correlation_id,
         gsi1pk=f"OPEN#{order.symbol}" if open_ else None,
         gsi1sk=sort_key if open_ else None,
@@ -520,6 +525,10 @@ def order_from_item(item: m.OrderItem) -> Order:
         execution=_execution_from_json(item.execution),
         version=int(item.version),
         sequence=int(item.sequence) if item.sequence is not None else None,
+        order_class=OrderClass(item.order_class or OrderClass.SIMPLE),
+        parent_order_id=item.parent_order_id,
+        leg_ids=tuple(item.leg_ids.split(",")) if item.leg_ids else (),
+        notional=item.notional,
     )
 
 
