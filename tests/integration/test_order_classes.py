@@ -326,3 +326,23 @@ def _update(high: str = "100.00", low: str = "100.00") -> dict[str, Any]:
         "close": high,
         "volume": "1000",
     }
+
+
+def test_an_order_of_a_group_cannot_be_replaced(seeded: TradingStore, pipeline: Pipeline) -> None:
+    # Given an active bracket
+    view = place(BRACKET)
+    pipeline.run_until_quiet()
+
+    # When the client tries to move its take-profit by a replace
+    take = view["legs"][0]["id"]
+    response = api(
+        http_event(
+            "PATCH", f"/v1/orders/{take}", body={"limit_price": "120.00"}, token=token_for()
+        ),
+        LambdaContext(),
+    )
+
+    # Then it is refused and the leg works on unchanged
+    assert response["statusCode"] == 409, response["body"]
+    assert json.loads(response["body"])["code"] == "ORDER_NOT_REPLACEABLE"
+    assert order(seeded, take).limit_price == D("110.00")

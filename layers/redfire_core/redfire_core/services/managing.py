@@ -9,7 +9,13 @@ from typing import Any
 
 from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.domain.errors import DomainError
-from redfire_core.domain.orders import Order, OrderRequest, OrderStatus, can_transition
+from redfire_core.domain.orders import (
+    Order,
+    OrderClass,
+    OrderRequest,
+    OrderStatus,
+    can_transition,
+)
 from redfire_core.events import Envelope, OrderCancelRequested, OrderSubmitted, new_id
 from redfire_core.services.instruments import instrument_cache
 from redfire_core.services.placing import Placed, place_order, request_hash
@@ -107,6 +113,12 @@ def replace_order(
         if original.status not in REPLACEABLE:
             raise DomainError(
                 "ORDER_NOT_REPLACEABLE", f"an order that is {original.status} cannot be replaced"
+            )
+        if original.order_class is not OrderClass.SIMPLE or original.notional is not None:
+            # A replacement is a new order: it would leave its group (or its notional) behind.
+            raise DomainError(
+                "ORDER_NOT_REPLACEABLE",
+                "an order of a bracket, oco or oto group, or a notional order, cannot be replaced",
             )
         body = {**_request_body(original), **changes}
         if "client_order_id" not in changes:
