@@ -90,6 +90,10 @@ class Order:
     created_at: str
     updated_at: str
     sequence: int | None = None  # the account's order number
+    order_class: str = "simple"  # simple, bracket, oco or oto
+    parent_order_id: str | None = None  # a leg: its group's parent
+    legs: list[Order] | None = None  # a parent of an order class: its legs
+    notional: str | None = None  # a notional order's amount
 
     @classmethod
     def of(cls, view: OrderView) -> Order:
@@ -99,6 +103,7 @@ class Order:
             side=OrderSide(view.side),
             type=OrderType(view.type),
             time_in_force=TimeInForce(view.time_in_force),
+            legs=None if view.legs is None else [cls.of(leg) for leg in view.legs],
         )
         return cls(**fields)
 
@@ -322,8 +327,9 @@ class Query:
     @strawberry.field(description="One of the caller's orders; null when there is none.")
     def order(self, info: Info, id: strawberry.ID) -> Order | None:
         principal = _principal(info, "read")
-        order = trading_store().get_order(principal.account_id, str(id)[:64])
-        return Order.of(order_view(order)) if order else None
+        store = trading_store()
+        order = store.get_order(principal.account_id, str(id)[:64])
+        return Order.of(order_routes.with_legs(store, order)) if order else None
 
     @strawberry.field(description="The caller's orders, newest first.")
     def orders(
@@ -339,12 +345,11 @@ class Query:
         statuses = ",".join(s.value for s in status) if status else None  # type: ignore[attr-defined]
         where = OrderFilter(status=_statuses(statuses), symbol=symbol)
         position = unseal(after, order_routes.LIST, principal.account_id)
+        store = trading_store()
         with cursor_checked():
-            page = trading_store().list_orders(
-                principal.account_id, _page_size(first), position, where
-            )
+            page = store.list_orders(principal.account_id, _page_size(first), position, where)
         return OrderPage(
-            items=[Order.of(order_view(o)) for o in page.items],
+            items=[Order.of(order_routes.with_legs(store, o)) for o in page.items],
             next_cursor=seal(page.next_cursor, order_routes.LIST, principal.account_id),
         )
 
