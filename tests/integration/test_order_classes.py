@@ -14,7 +14,7 @@ import pytest
 from redfire_api.handler import handler as api
 from redfire_core.adapters.event_bus import EventBridgePublisher
 from redfire_core.adapters.market_data import Bar, DynamoDbMarketDataStore
-from redfire_core.adapters.trading_store import TradingStore
+from redfire_core.adapters.trading_store import TradingStore, events_of_image
 from redfire_core.domain.matching import Decision
 from redfire_core.domain.orders import Order, OrderStatus
 from redfire_core.events import Envelope, MarketDataUpdated
@@ -122,6 +122,19 @@ def test_the_take_profit_fill_cancels_the_stop(seeded: TradingStore, pipeline: P
     assert stop.status is OrderStatus.CANCELED
     assert seeded.get_position("demo", "GOOG").quantity == 0
     assert pipeline.failures == []
+    # ... and each leg reported its own moves as events, carried by the orders stream
+    records = Pipeline(pipeline.declaration.stage)._stream_records("orders")
+    moves = [
+        (str(e.payload["order"]["id"]), e.type)
+        for r in records
+        for e in events_of_image(r["dynamodb"].get("NewImage", {}))
+        if "order" in e.payload
+    ]
+    for leg, types in (
+        (take.id, ["OrderAccepted", "OrderFilled"]),
+        (stop.id, ["OrderAccepted", "OrderCanceled"]),
+    ):
+        assert [t for i, t in moves if i == leg and t != "OrderSubmitted"] == types
 
 
 def test_the_stop_fill_cancels_the_take_profit(seeded: TradingStore, pipeline: Pipeline) -> None:
