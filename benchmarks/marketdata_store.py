@@ -66,7 +66,7 @@ def run() -> Result:
     import boto3
     from moto import mock_aws
 
-    from redfire_core.adapters.market_data import DynamoDbMarketDataStore, _item
+    from redfire_core.adapters.market_data import DynamoDbMarketDataStore, bar_item
     from redfire_core.adapters.timestream import TimestreamMarketDataStore
     from redfire_core.config import get_settings
     from redfire_core.services.market_data import read_page
@@ -146,7 +146,7 @@ def run() -> Result:
     # work (queries issued, parsing, resampling), not DynamoDB's latency.
     partitions: dict[str, list[dict[str, Any]]] = {}
     for bar in minute_bars("BTC-USD", YEAR_START, 525_600):
-        item = _item(bar)
+        item = bar_item(bar)
         partitions.setdefault(item["pk"]["S"], []).append(item)
     stub = StubDynamoDb(partitions)
     year_store = DynamoDbMarketDataStore(client=stub)

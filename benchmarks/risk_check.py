@@ -42,6 +42,7 @@ def _us(seconds: float) -> str:
 
 def _context() -> tuple[Any, Any]:
     """The order and its context (the book is built from the context: ``_book``)."""
+    from redfire_core.domain.counters import RiskCounters
     from redfire_core.domain.orders import (
         ExecutionModel,
         Order,
@@ -51,7 +52,7 @@ def _context() -> tuple[Any, Any]:
         TimeInForce,
     )
     from redfire_core.domain.positions import Account, Position
-    from redfire_core.domain.risk import LatestPrice, RiskContext, RiskCounters, RiskLimits
+    from redfire_core.domain.risk import LatestPrice, RiskContext, RiskLimits
 
     now = datetime(2026, 11, 25, 14, 30, tzinfo=UTC)
     account = Account(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -22,7 +24,7 @@ from alpaca.trading.enums import (
     QueryOrderStatus,
     TimeInForce,
 )
-from alpaca.trading.models import Order
+from alpaca.trading.models import Order, TradeUpdate
 from alpaca.trading.requests import (
     GetCalendarRequest,
     GetOrdersRequest,
@@ -32,6 +34,7 @@ from alpaca.trading.requests import (
     StopLossRequest,
     TakeProfitRequest,
 )
+from alpaca.trading.stream import TradingStream
 
 from tests.e2e.harness import LocalCloudProcess, bearer
 
@@ -257,3 +260,56 @@ def test_a_bracket_whose_take_profit_fills_and_whose_stop_is_canceled(
     assert Decimal(str(filled.filled_avg_price)) == take
     canceled = wait_for(client, stop_leg, OrderStatus.CANCELED)
     assert canceled.canceled_at is not None
+
+
+def test_trading_stream_receives_new_and_fill(
+    client: TradingClient, local_cloud: LocalCloudProcess
+) -> None:
+    # Given alpaca-py's TradingStream on REDFIRE_ALPACA_STREAM_URL, listening
+    stream = TradingStream(
+        client._api_key or "",
+        client._secret_key or "",
+        url_override=local_cloud.settings["REDFIRE_ALPACA_STREAM_URL"],
+    )
+    updates: queue.Queue[TradeUpdate] = queue.Queue()
+
+    async def on_update(update: TradeUpdate) -> None:
+        updates.put(update)
+
+    stream.subscribe_trade_updates(on_update)
+    thread = threading.Thread(target=stream.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not stream._running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert stream._running, "the stream never authenticated"
+        time.sleep(1)  # the listen is answered after the client marks itself running
+
+        # When an order is placed through TradingClient and fills
+        order = client.submit_order(
+            MarketOrderRequest(
+                symbol="GOOG", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY
+            )
+        )
+        assert isinstance(order, Order)
+
+        # Then the stream brings its `new` and its `fill`, in Alpaca's models
+        seen: dict[str, TradeUpdate] = {}
+        deadline = time.monotonic() + 15
+        while "fill" not in seen and time.monotonic() < deadline:
+            try:
+                update = updates.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if update.order.id == order.id:
+                seen[
+                    str(update.event.value if hasattr(update.event, "value") else update.event)
+                ] = update
+        assert {"new", "fill"} <= set(seen), sorted(seen)
+        fill = seen["fill"]
+        assert fill.qty == 1 and fill.price and fill.execution_id is not None
+        assert fill.position_qty is not None and fill.order.status == OrderStatus.FILLED
+    finally:
+        stream.stop()
+        thread.join(10)

@@ -223,7 +223,8 @@ def test_every_declared_function_has_its_handler_runtime_architecture_and_limits
     assert variables.pop("REDFIRE_LIMIT_CAPS").startswith("{")
     # Every function knows whether the stage traces deeply (X-Ray SDK); dev does not.
     assert variables.pop("REDFIRE_DEEP_TRACING") == "false"
-    # The API function gets the stage's GraphQL limits.
+    # The API function gets the stage's GraphQL limits and its Alpaca decision wait.
+    assert (variables.pop("REDFIRE_ALPACA_DECISION_WAIT_SECONDS", None) == "2") is (name == "api")
     graphql = {k for k in variables if k.startswith("REDFIRE_GRAPHQL_")}
     assert bool(graphql) is (name == "api")
     variables = {k: v for k, v in variables.items() if k not in graphql}

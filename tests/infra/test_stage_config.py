@@ -110,8 +110,21 @@ def test_graphql_limits_are_stage_settings_for_the_api_function() -> None:
     assert dev.api_environment == {
         "REDFIRE_GRAPHQL_INTROSPECTION": "true",
         "REDFIRE_GRAPHQL_MAX_MUTATIONS": "10",
+        "REDFIRE_ALPACA_DECISION_WAIT_SECONDS": "2",
     }
     assert prod.api_environment["REDFIRE_GRAPHQL_INTROSPECTION"] == "false"
+
+
+def test_the_alpaca_decision_wait_is_a_stage_setting_within_bounds() -> None:
+    from redfire_infra.stage_config import StageConfigError, stage_config_from_context
+
+    dev = cdk_json_context()["redfire:stages"]["dev"]
+    longer = {"dev": {**dev, "alpaca_decision_wait_seconds": 5}}
+    config = stage_config_from_context({"stage": "dev", "redfire:stages": longer})
+    assert config.api_environment["REDFIRE_ALPACA_DECISION_WAIT_SECONDS"] == "5"
+    too_long = {"dev": {**dev, "alpaca_decision_wait_seconds": 30}}
+    with pytest.raises(StageConfigError, match="alpaca_decision_wait_seconds"):
+        stage_config_from_context({"stage": "dev", "redfire:stages": too_long})
 
 
 def test_a_graphql_mutation_limit_below_one_is_refused() -> None:

@@ -20,7 +20,7 @@ from tests.support.pipeline import Pipeline
 
 def watch_account_channel() -> None:
     """What a subscribe to ``account`` does to the channel, for a client that then left."""
-    StreamStore().watch(Subscription("demo", "account"), int(time.time()) + 3600)
+    StreamStore().watch(Subscription("demo", "account"), int(time.time()) + 3600, int(time.time()))
 
 
 def account_messages() -> list[dict[str, Any]]:

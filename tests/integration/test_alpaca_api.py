@@ -13,6 +13,7 @@ from alpaca.trading.models import TradeActivity
 from redfire_api import security
 from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.auth import Role
+from redfire_core.config import get_settings
 from redfire_core.domain.keys import hash_secret
 from redfire_core.services import awaiting
 from redfire_core.services import keys as key_service
@@ -126,6 +127,20 @@ def test_an_undecided_order_comes_back_pending_new(
     monkeypatch.setattr(awaiting, "pause", lambda seconds: None)
     monkeypatch.setattr(awaiting.time, "monotonic", iter(range(0, 1000, 5)).__next__)
     status, _, order = alpaca("POST", "/v2/orders", new_key(["read", "trade"]), MARKET_BUY)
+    assert (status, order["status"]) == (200, "pending_new")
+
+
+def test_the_decision_wait_is_the_stages_setting(
+    seeded: TradingStore, decide_while_waiting: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stage whose bound is 0 s (the decision would come at the first pause)
+    monkeypatch.setenv("REDFIRE_ALPACA_DECISION_WAIT_SECONDS", "0")
+    get_settings.cache_clear()
+    try:
+        status, _, order = alpaca("POST", "/v2/orders", new_key(["read", "trade"]), MARKET_BUY)
+    finally:
+        get_settings.cache_clear()
+    # Then the order is answered undecided, without waiting
     assert (status, order["status"]) == (200, "pending_new")
 
 

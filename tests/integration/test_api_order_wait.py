@@ -82,7 +82,9 @@ def test_a_wait_that_runs_out_answers_201_with_the_order_still_submitted(
     elapsed = time.monotonic() - started
     assert (status, body["status"]) == (201, "submitted")
     assert headers["preference-applied"] == "wait=1"
-    assert 1.0 <= elapsed < 1.8
+    assert elapsed >= 1.0  # it waited the whole second it was asked to
+    assert sum(pauses) <= 1.0 + 1e-6  # and never slept past the bound (no timing upper bound:
+    # a busy machine only makes the reads between pauses slower)
     # Backoff, not a busy loop: 50, 100, then 200 ms steps (the last one cut to fit).
     assert pauses[:3] == [0.05, 0.1, 0.2]
     assert len(pauses) <= 8 and all(p <= 0.2 for p in pauses)

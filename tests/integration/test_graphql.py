@@ -15,7 +15,7 @@ ORDER_FIELDS = """
     id clientOrderId status symbol side type quantity limitPrice stopPrice trailPrice
     trailPercent timeInForce filledQuantity averageFillPrice commission rejectReason rejectReasons
     replaces replacedBy expiresAt createdAt updatedAt sequence orderClass parentOrderId
-    notional legs { id }
+    notional legs
 """
 PLACE = f"""
 mutation Place($input: PlaceOrderInput!) {{ placeOrder(input: $input) {{ {ORDER_FIELDS} }} }}

@@ -24,10 +24,11 @@ from redfire_core.domain.roles import Role
 from redfire_core.events import (
     Envelope,
     MarketDataUpdated,
-    OrderCanceled,
+    OrderCancelRequested,
     OrderSubmitted,
 )
 from redfire_core.services.accounts import open_account
+from redfire_core.services.execution import on_cancel_requested
 from redfire_core.services.placing import place_order
 from redfire_core.services.risk_review import review_order
 from redfire_core.views import order_view
@@ -288,29 +289,31 @@ def test_orders_racing_for_the_last_daily_order_cannot_both_pass(seeded: Trading
     with serialised_aws_calls(), ThreadPoolExecutor(max_workers=4) as pool:
         outcomes = list(pool.map(lambda e: review_order(seeded, e, datetime.now(UTC)), events))
     assert sorted(outcomes) == ["accepted", "denied", "denied", "denied"]
-    assert int(RiskStore().day_counters("demo", datetime.now(UTC))["orders"]) == 1
+    book = seeded.get_account("demo")
+    assert book is not None and book.counters.at(datetime.now(UTC)).orders == 1
 
 
-def test_a_redelivered_cancel_is_counted_once(seeded: TradingStore) -> None:
-    order = place_order(
-        seeded,
-        "demo",
-        {"symbol": "GOOG", "side": "buy", "type": "limit", "quantity": "1", "limit_price": "90"},
-        correlation_id="c",
-        now=datetime.now(UTC),
-    ).order
-    event = Envelope.wrap(
-        OrderCanceled(order=order_view(order)),
+def test_a_redelivered_cancel_is_counted_once(seeded: TradingStore, pipeline: Pipeline) -> None:
+    # Given a resting order whose cancel was requested
+    resting = placed_and_reviewed(pipeline, {"quantity": "1", "limit_price": "90.00"})
+    call_api("DELETE", f"/v1/orders/{resting['id']}", token=token_for())
+    pending = seeded.get_order("demo", resting["id"])
+    assert pending is not None and pending.status.value == "pending_cancel"
+    request = Envelope.wrap(
+        OrderCancelRequested(order=order_view(pending)),
         account_id="demo",
         correlation_id="c",
         occurred_at=datetime.now(UTC),
     )
-    body = eventbridge_body(event.model_dump_json())
-    risk = handler_of("risk")
+    # When the orders function gets the request three times (at-least-once delivery)
     for _ in range(3):
-        assert risk(sqs_event([body]), LambdaContext()) == {"batchItemFailures": []}
-    counters = RiskStore().day_counters("demo", datetime.now(UTC))
-    assert (int(counters["cancels"]), int(counters["cancels#GOOG"])) == (1, 1)
+        on_cancel_requested(seeded, request, datetime.now(UTC))
+    # Then the order is canceled once, and the book counted one cancel, in the same write
+    assert order_now(resting["id"])["status"] == "canceled"
+    book = seeded.get_account("demo")
+    assert book is not None
+    counters = book.counters.at(datetime.now(UTC))
+    assert (counters.cancels, dict(counters.symbol_cancels)) == (1, {"GOOG": 1})
 
 
 def test_the_cancel_limit_denies_new_orders_once_reached(

@@ -350,7 +350,7 @@ def connections_items(prefix: str) -> list[dict[str, Any]]:
     return [item for item in items if item["pk"]["S"].startswith(prefix)]
 
 
-def test_events_nobody_watches_are_not_kept_and_cost_one_write_per_channel(
+def test_events_nobody_watches_are_not_kept_and_cost_no_write(
     seeded: TradingStore,
     pipeline: Pipeline,
     poster: RecordingPoster,
@@ -374,10 +374,13 @@ def test_events_nobody_watches_are_not_kept_and_cost_one_write_per_channel(
     # When an order fills with nobody subscribed to anything
     call_api("POST", "/v1/orders", body=ORDER, token=token_for())
     pipeline.run_until_quiet()
-    # Then every publication cost one conditional write and nothing was kept or posted
+    # Then the pusher only read (one batch read per batch, not one per publication), and
+    # nothing was written, kept or posted
     assert len(published) >= 5  # orders x3, trades, positions, account x2
-    assert calls == ["UpdateItem"] * len(published)
-    assert connections_items("MSG#") == connections_items("EVT#") == []
+    assert calls and set(calls) == {"BatchGetItem"}
+    assert len(calls) < len(published)
+    assert connections_items("CHAN#") == connections_items("MSG#") == []
+    assert connections_items("EVT#") == []
     assert poster.posts == 0
 
 
@@ -397,30 +400,31 @@ def test_a_resume_point_from_before_an_event_not_kept_is_reported_then_live_cont
     # When it resumes from its last seq (with a token still valid at the moved clock)
     subscribed("again", ["orders"], token=token_valid_for(4 * 86_400), orders=2)
     push(order_envelope("o4"))
-    # Then it is told explicitly, and live messages continue the sequence
+    # Then it is told explicitly, and live messages continue from its acknowledgement
+    # (the lapse consumed seq 3: nobody was subscribed to receive it)
     ack, error = poster.sent["again"][:2]
-    assert (ack["type"], ack["seq"]) == ("subscribed", 2)
+    assert (ack["type"], ack["seq"]) == ("subscribed", 3)
     assert (error["code"], error["resume"], error["oldest_seq"]) == (
         "RESUME_POINT_EXPIRED",
         2,
-        3,
+        4,
     )
     assert [(m["seq"], m["data"]["id"]) for m in poster.of_channel("again", "orders")] == [
-        (3, "o4")
+        (4, "o4")
     ]
 
 
-def test_a_subscribe_landing_before_the_drop_gets_the_event_sequenced(
+def test_a_subscribe_landing_before_the_states_read_gets_the_event_sequenced(
     seeded: TradingStore, poster: RecordingPoster
 ) -> None:
     store = pusher_store()
-    drop = store.drop_unwatched
+    read = store.channel_states
 
-    def subscribe_first(sub: Subscription, now: int) -> Any:
-        subscribed("late", ["orders"])  # lands just before the pusher's conditional write
-        return drop(sub, now)
+    def subscribe_first(subs: Any) -> Any:
+        subscribed("late", ["orders"])  # lands just before the pusher's read
+        return read(subs)
 
-    store.drop_unwatched = subscribe_first
+    store.channel_states = subscribe_first
     push(order_envelope("o1"))
     assert [m["seq"] for m in poster.of_channel("late", "orders")] == [1]
     assert len(connections_items("MSG#")) == 1

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from redfire_core import lambda_shapes
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "events"
 
 
@@ -56,25 +58,28 @@ def http_event(
 
 def sqs_event(bodies: list[str], queue_arn: str | None = None) -> dict[str, Any]:
     """An SQS event with one record per body (message ids m0, m1, ...)."""
-    template = load_event("sqs_eventbridge")["Records"][0]
-    records = []
-    for index, body in enumerate(bodies):
-        record = copy.deepcopy(template)
-        record["messageId"] = f"m{index}"
-        record["body"] = body
-        if queue_arn:
-            record["eventSourceARN"] = queue_arn
-        records.append(record)
-    return {"Records": records}
+    attributes = load_event("sqs_eventbridge")["Records"][0]["attributes"]
+    arn = queue_arn or lambda_shapes.queue_arn("redfire-test-risk")
+    return lambda_shapes.sqs_event(
+        [
+            lambda_shapes.sqs_record(
+                {
+                    "MessageId": f"m{index}",
+                    "ReceiptHandle": f"receipt-m{index}",
+                    "Body": body,
+                    "Attributes": attributes,
+                },
+                arn,
+            )
+            for index, body in enumerate(bodies)
+        ]
+    )
 
 
 def eventbridge_body(envelope_json: str) -> str:
     """The SQS body an EventBridge rule delivers for an envelope."""
-    event = load_event("eventbridge_event")
     detail = json.loads(envelope_json)
-    event["detail-type"] = detail["type"]
-    event["detail"] = detail
-    return json.dumps(event)
+    return json.dumps(lambda_shapes.eventbridge_event(detail["type"], detail))
 
 
 class LambdaContext:

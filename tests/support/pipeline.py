@@ -7,11 +7,12 @@ step through the real routing (EventBridge rules deliver to SQS in moto).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, cast
 
 import boto3
 
+from redfire_core import lambda_shapes
 from redfire_core.resources import FUNCTIONS, QUEUES, STREAM_CONSUMERS, Declaration
 from tests.support.events import LambdaContext
 
@@ -53,7 +54,8 @@ class Pipeline:
         records = cast(list[dict[str, Any]], response["Records"])
         if records:
             self._iterators[name] = records[-1]["dynamodb"]["SequenceNumber"]
-        return records
+        # As Lambda delivers them (and the local cloud's stream poller): JSON types, the ARN.
+        return [lambda_shapes.dynamodb_stream_record(r, arn) for r in records]
 
     def relay(self) -> int:
         moved = 0
@@ -73,7 +75,9 @@ class Pipeline:
         )
         if not messages:
             return []
-        event = {"Records": [_sqs_record(m, queue) for m in messages]}
+        event = lambda_shapes.sqs_event(
+            [lambda_shapes.sqs_record(m, lambda_shapes.queue_arn(queue)) for m in messages]
+        )
         try:
             result = handler_of(QUEUES[queue].consumer)(event, LambdaContext())
         except Exception:
@@ -109,20 +113,6 @@ class Pipeline:
             QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
         )["Attributes"]
         return int(attributes["ApproximateNumberOfMessages"])
-
-
-def _sqs_record(message: Mapping[str, Any], queue: str) -> dict[str, Any]:
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": message.get("Attributes", {}),
-        "messageAttributes": {},
-        "md5OfBody": message["MD5OfBody"],
-        "eventSource": "aws:sqs",
-        "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
-        "awsRegion": "us-east-1",
-    }
 
 
 def published_types(sqs_messages: list[dict[str, Any]]) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,19 +82,22 @@ class FakeStreamStore:
         with self.lock:
             return self._state(self.channels[sub])
 
-    def watch(self, sub: Subscription, until: int) -> ChannelState:
+    def channel_states(self, subs: Iterable[Subscription]) -> dict[Subscription, ChannelState]:
+        with self.lock:  # a read: creates nothing
+            return {
+                sub: self._state(self.channels[sub]) if sub in self.channels else ChannelState()
+                for sub in subs
+            }
+
+    def watch(self, sub: Subscription, until: int, now: int) -> ChannelState:
         with self.lock:
             channel = self.channels[sub]
+            if 0 < channel.watched_until < now:  # lapsed: as the adapter, past every old seq
+                channel.last_seq += 1
+                channel.delivered_seq = channel.resume_floor = channel.last_seq
+                channel.watched_until = until
             channel.watched_until = max(channel.watched_until, until)
             return self._state(channel)
-
-    def drop_unwatched(self, sub: Subscription, now: int) -> ChannelState | None:
-        with self.lock:
-            channel = self.channels[sub]
-            if channel.watched_until >= now:
-                return self._state(channel)
-            channel.resume_floor = channel.last_seq + 1
-            return None
 
     @staticmethod
     def _state(channel: _Channel) -> ChannelState:

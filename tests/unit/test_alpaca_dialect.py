@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
+from alpaca.trading.models import TradeUpdate
 
 from redfire_core.alpaca_dialect import (
     ERRORS,
@@ -13,6 +16,8 @@ from redfire_core.alpaca_dialect import (
     NOT_UNIQUE,
     STATUS,
     alpaca_error,
+    order_from_view,
+    trade_update,
     trade_update_event,
     ulid_of,
     uuid_of,
@@ -96,3 +101,77 @@ def test_fills_are_fill_or_partial_fill_by_the_order_after_them() -> None:
     assert trade_update_event("OrderFilled", "partially_filled") == "partial_fill"
     assert trade_update_event("OrderAccepted", "accepted") == "new"
     assert trade_update_event("PositionChanged", "filled") is None
+
+
+# --- trade_updates ----------------------------------------------------------------------
+
+
+def _order_of(status: OrderStatus, filled: str = "0") -> Any:
+    from decimal import Decimal
+
+    from tests.unit.factories import an_order
+
+    order = an_order(status=status, symbol="BTC-USD", quantity="2", limit_price="100.00")
+    if filled != "0":
+        order = replace(
+            order, filled_quantity=Decimal(filled), filled_notional=Decimal(filled) * 100
+        )
+    return order
+
+
+@pytest.mark.parametrize(
+    ("status", "filled", "asset_class"),
+    [
+        (OrderStatus.ACCEPTED, "0", "crypto"),
+        (OrderStatus.PARTIALLY_FILLED, "1", "us_equity"),
+        (OrderStatus.CANCELED, "0", "crypto"),
+    ],
+)
+def test_the_streams_order_is_the_v2_order_shape(
+    status: OrderStatus, filled: str, asset_class: str
+) -> None:
+    from redfire_api.alpaca_shapes import order_shape
+    from redfire_core.domain.instruments import DEMO_INSTRUMENTS
+    from redfire_core.views import order_view
+
+    order = _order_of(status, filled)
+    instrument = next(i for i in DEMO_INSTRUMENTS if i.symbol == "BTC-USD")
+    if asset_class != "crypto":
+        instrument = replace(instrument, asset_class="equity")
+    view = order_view(order).model_dump(mode="json")
+    assert order_from_view(view, asset_class) == {**order_shape(order, instrument), "hwm": None}
+
+
+def test_a_partial_fill_is_a_partial_fill_update_with_price_qty_and_position() -> None:
+    from redfire_core.views import order_view
+
+    order = _order_of(OrderStatus.PARTIALLY_FILLED, "1")
+    payload = {
+        "order": order_view(order).model_dump(mode="json"),
+        "fill": {"trade_id": f"{order.id}-2", "price": "100", "quantity": "1"},
+        "position_quantity": "1",
+    }
+    update = trade_update("OrderFilled", payload, "2026-12-07T15:00:00Z", "crypto")
+    assert update is not None
+    model = TradeUpdate(**update)
+    assert (model.event, model.qty, model.price, model.position_qty) == ("partial_fill", 1, 100, 1)
+    assert model.order.symbol == "BTC/USD" and model.execution_id is not None
+
+
+def test_events_alpaca_has_not_have_no_update() -> None:
+    assert trade_update("PositionChanged", {"order": {"status": "filled"}}, "", "crypto") is None
+
+
+def test_replaced_carries_the_order_that_was_replaced() -> None:
+    from redfire_core.views import order_view
+
+    original = replace(_order_of(OrderStatus.REPLACED), replaced_by=new_id())
+    replacement = replace(_order_of(OrderStatus.ACCEPTED), id=new_id(), replaces=original.id)
+    payload = {
+        "order": order_view(replacement).model_dump(mode="json"),
+        "replaced": order_view(original).model_dump(mode="json"),
+    }
+    update = trade_update("OrderReplaced", payload, "2026-12-07T15:00:00Z", "us_equity")
+    assert update is not None and update["event"] == "replaced"
+    assert update["order"]["status"] == "replaced"
+    assert update["order"]["replaced_by"] == uuid_of(str(original.replaced_by))

@@ -198,3 +198,22 @@ def test_no_function_is_more_complex_than_grade_c_outside_the_named_list() -> No
 
     assert too_complex == {}, "split these functions (radon grade above C)"
     assert simpler_now == [], "these are grade C or better now: take them off the list"
+
+
+def _private_imports(path: Path) -> Iterator[str]:
+    """``from our.module import _name`` lines of a file: names another module keeps to itself."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module.split(".")[0] not in PACKAGES:
+                continue
+            for alias in node.names:
+                if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    yield f"{path.relative_to(ROOT)}: from {node.module} import {alias.name}"
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    # A leading underscore says "mine": a name another module needs is public, or moves.
+    found = [line for path in _python_files(*GATED) for line in _private_imports(path)]
+
+    assert found == []

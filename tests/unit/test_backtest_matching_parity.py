@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from redfire_core.backtest.data import BarData
 from redfire_core.backtest.engine import BacktestSettings, run_backtest
+from redfire_core.domain.bars import Bar as StoredBar
 from redfire_core.domain.instruments import DEMO_INSTRUMENTS
-from redfire_core.domain.matching import PriceBar, on_bar
+from redfire_core.domain.matching import on_bar
 from redfire_core.domain.orders import ExecutionModel, OrderType, Side, TimeInForce
 from redfire_core.strategies import Bar, Strategy
 from tests.unit.factories import T0, an_order
@@ -46,7 +47,7 @@ def domain_fill(
     ).accept(T0 + MINUTE)
     for k, (o, h, lo, c) in enumerate(bars, start=1):
         start = T0 + MINUTE * k
-        bar = PriceBar(start, start + MINUTE, *(Decimal(x) / 100 for x in (o, h, lo, c)))
+        bar = StoredBar("AAPL", "1m", start, *(Decimal(x) / 100 for x in (o, h, lo, c, 0)))
         decision = on_bar(order, bar, ExecutionModel(), AAPL)
         if decision.fills:
             return k, decision.fill_price  # type: ignore[return-value]

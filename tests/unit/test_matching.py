@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from redfire_core.domain.bars import Bar
 from redfire_core.domain.instruments import DEMO_INSTRUMENTS
-from redfire_core.domain.matching import Decision, PriceBar, on_accept, on_bar, stop_level
+from redfire_core.domain.matching import Decision, on_accept, on_bar, stop_level
 from redfire_core.domain.money import is_multiple
 from redfire_core.domain.orders import (
     ExecutionModel,
@@ -42,18 +43,24 @@ END_OF_DAY = datetime(2026, 11, 26, tzinfo=UTC)  # when a day order placed at T0
 
 def a_bar(
     start: timedelta, open: str, high: str, low: str, close: str, volume: str = "1000"
-) -> PriceBar:
+) -> Bar:
     """A one-minute bar starting ``start`` after 14:30:00."""
     begin = T0 + start
-    return PriceBar(
+    return Bar(
+        "AAPL",
+        "1m",
         begin,
-        begin + MINUTE,
         Decimal(open),
         Decimal(high),
         Decimal(low),
         Decimal(close),
         Decimal(volume),
     )
+
+
+def one_minute(start: datetime, open: str, high: str, low: str, close: str) -> Bar:
+    """A one-minute bar starting ``start``, no volume."""
+    return Bar("AAPL", "1m", start, *(Decimal(x) for x in (open, high, low, close, "0")))
 
 
 def working(
@@ -612,9 +619,7 @@ def test_a_day_order_expires_on_a_bar_starting_at_or_after_its_expiry(after: tim
     # Given a day buy limit at 100, and a bar of the next day that trades through the limit
     order = working(limit_price="100", time_in_force=TimeInForce.DAY)
     start = END_OF_DAY + after
-    bar = PriceBar(
-        start, start + MINUTE, Decimal("99"), Decimal("99"), Decimal("98"), Decimal("98")
-    )
+    bar = one_minute(start, "99", "99", "98", "98")
 
     # Then it expires instead of filling
     decision = on_bar(order, bar, FREE, AAPL)
@@ -625,7 +630,7 @@ def test_a_day_order_still_fills_on_the_last_bar_of_its_day() -> None:
     # Given a day buy limit at 100 and the 23:59 bar, which ends at its expiry
     order = working(limit_price="100", time_in_force=TimeInForce.DAY)
     start = END_OF_DAY - MINUTE
-    bar = PriceBar(start, END_OF_DAY, Decimal("99"), Decimal("99"), Decimal("98"), Decimal("98"))
+    bar = one_minute(start, "99", "99", "98", "98")  # ends at END_OF_DAY
 
     # Then the bar fills it at its open
     assert on_bar(order, bar, FREE, AAPL) == fills("10", "99")
@@ -633,9 +638,7 @@ def test_a_day_order_still_fills_on_the_last_bar_of_its_day() -> None:
 
 def test_a_good_till_canceled_order_does_not_expire_overnight() -> None:
     # Given a gtc buy limit at 100 and a bar of the next day through the limit
-    bar = PriceBar(
-        END_OF_DAY, END_OF_DAY + MINUTE, Decimal("99"), Decimal("99"), Decimal("98"), Decimal("98")
-    )
+    bar = one_minute(END_OF_DAY, "99", "99", "98", "98")
 
     # Then it fills
     assert on_bar(working(limit_price="100"), bar, FREE, AAPL) == fills("10", "99")

@@ -296,6 +296,6 @@ def test_notional_below_the_minimum_quantity_is_canceled_with_a_reason() -> None
 def test_a_resting_notional_order_fills_on_the_next_bar_by_its_price() -> None:
     order = notional_order("1000")
     assert on_accept(order, None, FREE, AAPL).is_nothing
-    bar = PriceBar(T0 + timedelta(minutes=1), T0 + timedelta(minutes=2), *(D("200"),) * 4)
+    bar = PriceBar("AAPL", "1m", T0 + timedelta(minutes=1), *(D("200"),) * 4, D("1000"))
     decision = on_bar(order, bar, FREE, AAPL)
     assert (decision.fill_quantity, decision.fill_price) == (D("5"), D("200"))

@@ -12,6 +12,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from redfire_core.domain.counters import RiskCounters
 from redfire_core.domain.orders import (
     ExecutionModel,
     Order,
@@ -27,7 +28,6 @@ from redfire_core.domain.risk import (
     AccountBook,
     LatestPrice,
     RiskContext,
-    RiskCounters,
     RiskLimits,
     TradingState,
     _text,

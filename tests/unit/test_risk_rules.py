@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from redfire_core.domain.counters import RiskCounters
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.orders import Order, OrderStatus, OrderType, Side
 from redfire_core.domain.positions import Position
@@ -20,7 +21,6 @@ from redfire_core.domain.risk import (
     DayMarks,
     LatestPrice,
     RiskContext,
-    RiskCounters,
     RiskLimits,
     TradingState,
     check_order,

@@ -268,9 +268,7 @@ def test_an_event_on_a_channel_nobody_watches_is_neither_sequenced_nor_kept(
     stream: Stream, store: FakeStreamStore
 ) -> None:
     assert stream.publish(order_event()) == []
-    channel = store.channels[Subscription("demo", "orders")]
-    assert (channel.last_seq, channel.messages, store.claims) == (0, {}, {})
-    assert channel.resume_floor == 1  # a resume point below 1 would have missed it
+    assert (store.channels, store.claims) == ({}, {})  # nothing written at all
 
 
 def test_a_subscriber_numbers_from_one_whatever_was_not_kept_before(
@@ -313,16 +311,35 @@ def test_a_resume_point_before_an_event_that_was_not_kept_is_reported_then_live_
     # When the client resumes (even from 2, the last seq: the dropped event came after it)
     connect(stream, "c2", resume={"orders": resume})
     stream.publish(order_event())
-    # Then it is told, explicitly, before any message; and live goes on at seq 3
+    # Then it is told, explicitly, before any message; and live goes on from its ack (the
+    # lapse consumed seq 3, which nobody was subscribed to receive)
     control = [m["type"] for m in poster.sent["c2"]]
     assert control[:2] == ["subscribed", "error"]
-    error = poster.sent["c2"][1]
+    ack, error = poster.sent["c2"][:2]
+    assert ack["seq"] == 3
     assert (error["code"], error["resume"], error["oldest_seq"]) == (
         "RESUME_POINT_EXPIRED",
         resume,
-        3,
+        4,
     )
-    assert [m["seq"] for m in poster.of_channel("c2", "orders")] == [3]
+    assert [m["seq"] for m in poster.of_channel("c2", "orders")] == [4]
+
+
+def test_a_subscriber_acknowledged_after_a_lapse_resumes_without_an_error(
+    stream: Stream, poster: RecordingPoster, clock: Clock
+) -> None:
+    connect(stream, "c1")
+    stream.publish(order_event())
+    stream.disconnect("c1")
+    clock.now += WINDOW + 1
+    stream.publish(order_event())  # not kept
+    connect(stream, "c2")
+    [ack] = poster.sent["c2"]
+    stream.disconnect("c2")
+    stream.publish(order_event())  # missed by c2, kept for it
+    connect(stream, "c3", resume={"orders": ack["seq"]})
+    assert [m for m in poster.sent["c3"] if m["type"] == "error"] == []
+    assert [m["seq"] for m in poster.of_channel("c3", "orders")] == [ack["seq"] + 1]
 
 
 def test_a_resume_point_after_the_last_event_not_kept_is_honoured(
@@ -338,42 +355,63 @@ def test_a_resume_point_after_the_last_event_not_kept_is_honoured(
     assert [m for m in poster.sent["c2"] if m["type"] == "error"] == []
 
 
-def test_a_subscribe_landing_before_the_drop_gets_the_event_sequenced(
+def test_a_subscribe_landing_before_the_states_read_gets_the_event_sequenced(
     stream: Stream, store: FakeStreamStore, poster: RecordingPoster
 ) -> None:
-    # Given a subscribe that lands between the event's arrival and its drop
-    original = store.drop_unwatched
+    # Given a subscribe that lands between the event's arrival and the pusher's read
+    original = store.channel_states
 
-    def subscribe_first(sub: Subscription, now: int) -> Any:
+    def subscribe_first(subs: Any) -> Any:
         connect(stream, "late")
-        return original(sub, now)
+        return original(subs)
 
-    store.drop_unwatched = subscribe_first  # type: ignore[method-assign]
-    # Then the drop's condition fails and the event is sequenced and delivered
+    store.channel_states = subscribe_first  # type: ignore[method-assign]
+    # Then the read sees the watch and the event is sequenced and delivered
     [(_, seq)] = stream.publish(order_event())
     assert seq == 1
     assert [m["seq"] for m in poster.of_channel("late", "orders")] == [1]
 
 
-def test_a_subscribe_landing_after_the_drop_starts_after_the_event(
+def test_a_subscribe_landing_after_the_states_read_starts_after_the_event(
     stream: Stream, store: FakeStreamStore, poster: RecordingPoster
 ) -> None:
-    original = store.drop_unwatched
+    original = store.channel_states
 
-    def subscribe_after(sub: Subscription, now: int) -> Any:
-        dropped = original(sub, now)
+    def subscribe_after(subs: Any) -> Any:
+        states = original(subs)
         connect(stream, "late")
-        return dropped
+        return states
 
-    store.drop_unwatched = subscribe_after  # type: ignore[method-assign]
+    store.channel_states = subscribe_after  # type: ignore[method-assign]
     assert stream.publish(order_event()) == []
-    store.drop_unwatched = original  # type: ignore[method-assign]
+    store.channel_states = original  # type: ignore[method-assign]
     stream.publish(order_event())
     assert poster.sent["late"][0]["seq"] == 0  # its live start: nothing before it
     assert [m["seq"] for m in poster.of_channel("late", "orders")] == [1]
 
 
+def test_one_batch_reads_each_channel_once_and_numbers_in_order(
+    stream: Stream, store: FakeStreamStore, poster: RecordingPoster
+) -> None:
+    connect(stream, "c1")
+    events = [order_event() for _ in range(3)]
+    reads: list[int] = []
+    original = store.channel_states
+
+    def counted(subs: Any) -> Any:
+        subs = list(subs)
+        reads.append(len(subs))
+        return original(subs)
+
+    store.channel_states = counted  # type: ignore[method-assign]
+    states = stream.channel_states(events)
+    for event in events:
+        stream.publish(event, states)
+    # one read for the whole batch: the orders channel and trade_updates, each once
+    assert reads == [2]
+    assert [m["seq"] for m in poster.of_channel("c1", "orders")] == [1, 2, 3]
+
+
 def test_market_data_nobody_watches_is_not_kept(stream: Stream, store: FakeStreamStore) -> None:
-    stream.publish(market_event())
-    assert all(not c.messages for c in store.channels.values())
-    assert {s.channel for s in store.channels} == {"quotes:GOOG", "bars:GOOG:1m"}
+    assert stream.publish(market_event()) == []
+    assert store.channels == {}  # not even a state item

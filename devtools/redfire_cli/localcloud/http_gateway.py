@@ -11,30 +11,19 @@ import base64
 import json
 import logging
 import threading
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import urlsplit
 
 from redfire_cli.localcloud.console_site import ConsoleSite
-from redfire_cli.localcloud.environment import ACCOUNT_ID
+from redfire_core.lambda_shapes import http_api_event
 
 logger = logging.getLogger("redfire.localcloud")
 
 HOST = "127.0.0.1"
 API_ID = "local"
 SHUTDOWN_POLL_SECONDS = 0.1  # how long stop() may wait for the serving loop to notice
-TEXT_TYPES = (
-    "text/",
-    "application/json",
-    "+json",
-    "application/xml",
-    "+xml",
-    "application/javascript",
-    "application/x-www-form-urlencoded",
-)
 INTERNAL_ERROR = {"message": "Internal Server Error"}  # what API Gateway answers on a crash
 # The methods an HTTP API route can carry; any other (TRACE, CONNECT, made-up ones) never
 # reaches the function and is answered 405 problem+json, as the deployed API answers it.
@@ -43,71 +32,9 @@ ROUTED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 Invoke = Callable[[dict[str, Any]], Any]
 
 
-def build_http_api_event(
-    *,
-    method: str,
-    target: str,
-    headers: list[tuple[str, str]],
-    body: bytes,
-    source_ip: str,
-    protocol: str = "HTTP/1.1",
-    now: datetime | None = None,
-) -> dict[str, Any]:
-    """An API Gateway HTTP API (payload format 2.0) event for one request."""
-    now = now or datetime.now(UTC)
-    split = urlsplit(target)
-    merged: dict[str, str] = {}
-    cookies: list[str] = []
-    for name, value in headers:
-        name = name.lower()
-        if name == "cookie":
-            cookies.extend(c.strip() for c in value.split(";") if c.strip())
-            continue
-        merged[name] = f"{merged[name]},{value}" if name in merged else value
-    host = merged.get("host", HOST)
-    merged.setdefault("x-forwarded-for", source_ip)
-    merged.setdefault("x-forwarded-proto", "http")
-    merged.setdefault("x-forwarded-port", host.rpartition(":")[2] if ":" in host else "80")
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": split.path or "/",
-        "rawQueryString": split.query,
-        "headers": merged,
-        "requestContext": {
-            "accountId": ACCOUNT_ID,
-            "apiId": API_ID,
-            "domainName": host,
-            "domainPrefix": host.split(".")[0].split(":")[0],
-            "http": {
-                "method": method.upper(),
-                "path": unquote(split.path or "/"),
-                "protocol": protocol,
-                "sourceIp": source_ip,
-                "userAgent": merged.get("user-agent", ""),
-            },
-            "requestId": uuid.uuid4().hex,
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "timeEpoch": int(now.timestamp() * 1000),
-        },
-        "isBase64Encoded": False,
-    }
-    if cookies:
-        event["cookies"] = cookies
-    if split.query:
-        parameters: dict[str, str] = {}
-        for name, value in parse_qsl(split.query, keep_blank_values=True):
-            parameters[name] = f"{parameters[name]},{value}" if name in parameters else value
-        event["queryStringParameters"] = parameters
-    if body:
-        if _is_text(merged.get("content-type", ""), body):
-            event["body"] = body.decode()
-        else:
-            event["body"] = base64.b64encode(body).decode()
-            event["isBase64Encoded"] = True
-    return event
+def build_http_api_event(**request: Any) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload format 2.0) event for one request to this gateway."""
+    return http_api_event(host=HOST, api_id=API_ID, **request)
 
 
 def method_not_allowed_problem(method: str, path: str) -> dict[str, Any]:
@@ -251,14 +178,3 @@ class LocalHttpApiServer(ThreadingHTTPServer):
             self.shutdown()
             self._thread.join(timeout=5)
         self.server_close()
-
-
-def _is_text(content_type: str, body: bytes) -> bool:
-    lowered = content_type.lower()
-    if not any(marker in lowered for marker in TEXT_TYPES):
-        return False
-    try:
-        body.decode()
-    except UnicodeDecodeError:
-        return False
-    return True

@@ -341,6 +341,8 @@ class LocalCloud:
             {
                 "REDFIRE_API_URL": self.gateway.url,
                 "REDFIRE_WS_URL": self.ws_gateway.url,
+                # alpaca-py's TradingStream(url_override=...): the same API, Alpaca's dialect
+                "REDFIRE_ALPACA_STREAM_URL": f"{self.ws_gateway.url}?dialect=alpaca",
                 "REDFIRE_WS_MANAGEMENT_URL": self.ws_gateway.management_url,
                 "REDFIRE_CONSOLE_URL": self.console_url,
                 "REDFIRE_TOKEN": token,

@@ -8,13 +8,13 @@ prices exist before the cloud reports ready.
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from redfire_cli.localcloud.workers import RepeatingWorker
+from redfire_core.lambda_shapes import scheduled_event
 from redfire_core.resources import Schedule
 
 logger = logging.getLogger("redfire.localcloud")
@@ -40,7 +40,7 @@ class LocalSchedule:
 
     def fire(self) -> None:
         # EventBridge Scheduler delivers the payload as the event, fresh each time.
-        self.invoke(copy.deepcopy(self.payload))
+        self.invoke(scheduled_event(self.payload))
 
 
 def run_once(schedules: list[LocalSchedule]) -> None:

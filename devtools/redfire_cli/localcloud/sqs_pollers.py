@@ -7,61 +7,16 @@ the visibility timeout, and moto moves them to the DLQ after ``maxReceiveCount``
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from redfire_cli.localcloud.environment import REGION
 from redfire_cli.localcloud.provision import QueueAddress
+from redfire_core.lambda_shapes import sqs_record
 
 logger = logging.getLogger("redfire.localcloud")
 
 WAIT_SECONDS = 1  # short long-poll so shutdown never waits long
-# The attributes Lambda puts in each record (the last three only for FIFO queues).
-RECORD_ATTRIBUTES = (
-    "ApproximateReceiveCount",
-    "SentTimestamp",
-    "SenderId",
-    "ApproximateFirstReceiveTimestamp",
-    "AWSTraceHeader",
-    "SequenceNumber",
-    "MessageGroupId",
-    "MessageDeduplicationId",
-)
-
-
-def lambda_message_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
-    """SQS API message attributes in the camel-case shape Lambda events use."""
-    converted = {}
-    for name, value in attributes.items():
-        converted[name] = {
-            "stringValue": value.get("StringValue"),
-            "binaryValue": _b64(value["BinaryValue"]) if "BinaryValue" in value else None,
-            "stringListValues": value.get("StringListValues", []),
-            "binaryListValues": [_b64(v) for v in value.get("BinaryListValues", [])],
-            "dataType": value["DataType"],
-        }
-    return converted
-
-
-def lambda_sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
-    """One received message as a record of a Lambda SQS event."""
-    attributes = message.get("Attributes", {})
-    record: dict[str, Any] = {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": {k: attributes[k] for k in RECORD_ATTRIBUTES if k in attributes},
-        "messageAttributes": lambda_message_attributes(message.get("MessageAttributes", {})),
-        "md5OfBody": message["MD5OfBody"],
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn,
-        "awsRegion": REGION,
-    }
-    if "MD5OfMessageAttributes" in message:
-        record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
-    return record
 
 
 def failed_message_ids(result: Any, batch_ids: Sequence[str]) -> set[str]:
@@ -111,7 +66,7 @@ class SqsPoller:
         ).get("Messages", [])
         if not messages:
             return 0
-        event = {"Records": [lambda_sqs_record(m, self.queue.arn) for m in messages]}
+        event = {"Records": [sqs_record(m, self.queue.arn) for m in messages]}
         try:
             result = self.invoke(event)
         except Exception:
@@ -148,7 +103,3 @@ class SqsPoller:
             )
             if response.get("Failed"):
                 logger.error("%s: could not delete %r", self.name, response["Failed"])
-
-
-def _b64(value: bytes) -> str:
-    return base64.b64encode(value).decode()

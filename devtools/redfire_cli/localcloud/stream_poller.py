@@ -21,12 +21,12 @@ forever.
 
 from __future__ import annotations
 
-import base64
 import logging
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import Any, Protocol
+
+from redfire_core.lambda_shapes import dynamodb_stream_record
 
 logger = logging.getLogger("redfire.localcloud")
 
@@ -83,14 +83,6 @@ def _matches_rule(rule: Any, value: Any) -> bool:
     if isinstance(rule, dict):
         return isinstance(value, str) and value.startswith(rule["prefix"])
     return bool(rule == value)
-
-
-def lambda_stream_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
-    """A GetRecords record as Lambda delivers it: JSON types plus the source ARN."""
-    converted: dict[str, Any] = _jsonable(record)
-    converted["eventSource"] = "aws:dynamodb"
-    converted["eventSourceARN"] = stream_arn
-    return converted
 
 
 def sequence_number(record: dict[str, Any]) -> str:
@@ -154,7 +146,7 @@ class StreamPoller:
         if not self.pending or time.monotonic() < self._retry_at:
             return 0
         batch = self.pending[: self.batch_size]
-        event = {"Records": [lambda_stream_record(r, self.stream_arn) for r in batch]}
+        event = {"Records": [dynamodb_stream_record(r, self.stream_arn) for r in batch]}
         try:
             failed_at = first_failed_index(self.invoke(event), batch)
         except Exception:
@@ -223,7 +215,7 @@ class StreamPoller:
                 "approximateInvokeCount": self._head_failures,
                 "streamArn": self.stream_arn,
                 "function": self.name,
-                "record": lambda_stream_record(record, self.stream_arn),
+                "record": dynamodb_stream_record(record, self.stream_arn),
             }
         )
         self.pending.pop(0)  # only once on-failure has it
@@ -240,16 +232,3 @@ class StreamPoller:
         if self._trimmed_through is None or checkpoint > self._trimmed_through:
             self.housekeeping.trim_stream(self.stream_arn, str(checkpoint))
             self._trimmed_through = checkpoint
-
-
-def _jsonable(value: Any) -> Any:
-    """boto3 hands back datetimes and bytes; Lambda events carry epoch seconds and base64."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return int(value.timestamp())
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(value).decode()
-    return value

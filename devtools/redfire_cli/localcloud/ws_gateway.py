@@ -18,24 +18,30 @@ import logging
 import os
 import socket
 import threading
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from redfire_core.lambda_shapes import (
+    WEBSOCKET_API_ID,
+    websocket_connect_event,
+    websocket_disconnect_event,
+    websocket_message_event,
+)
+
 logger = logging.getLogger("redfire.localcloud")
 
 HOST = "127.0.0.1"
-API_ID = "localws"
+API_ID = WEBSOCKET_API_ID
 STAGE = "local"
 ROUTE_KEYS = ("subscribe", "unsubscribe", "ping")  # besides $connect, $disconnect, $default
 MAX_FRAME_BYTES = 128 * 1024  # API Gateway's frame limit is 32 KB, messages 128 KB
@@ -58,75 +64,46 @@ def route_key(body: str) -> str:
     return action if isinstance(action, str) and action in ROUTE_KEYS else "$default"
 
 
-def _context(
-    connection_id: str,
-    route: str,
-    event_type: str,
-    domain: str,
-    connected_at: int,
-    source_ip: str,
-) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    return {
-        "routeKey": route,
-        "eventType": event_type,
-        "extendedRequestId": uuid.uuid4().hex[:16],
-        "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-        "messageDirection": "IN",
-        "stage": STAGE,
-        "connectedAt": connected_at,
-        "requestTimeEpoch": int(now.timestamp() * 1000),
-        "identity": {"sourceIp": source_ip},
-        "requestId": uuid.uuid4().hex[:16],
-        "domainName": domain,
-        "connectionId": connection_id,
-        "apiId": API_ID,
-    }
-
-
 def connect_event(
     connection_id: str, request: Request, domain: str, connected_at: int, source_ip: str
 ) -> dict[str, Any]:
-    split = urlsplit(request.path)
-    headers: dict[str, str] = {}
-    multi_headers: dict[str, list[str]] = {}
-    for name, value in request.headers.raw_items():
-        headers[name] = f"{headers[name]},{value}" if name in headers else value
-        multi_headers.setdefault(name, []).append(value)
-    query: dict[str, str] = {}
-    multi_query: dict[str, list[str]] = {}
-    for name, value in parse_qsl(split.query, keep_blank_values=True):
-        query[name] = value
-        multi_query.setdefault(name, []).append(value)
-    event: dict[str, Any] = {
-        "headers": headers,
-        "multiValueHeaders": multi_headers,
-        "requestContext": _context(
-            connection_id, "$connect", "CONNECT", domain, connected_at, source_ip
-        ),
-        "isBase64Encoded": False,
-    }
-    if query:
-        event["queryStringParameters"] = query
-        event["multiValueQueryStringParameters"] = multi_query
-    return event
+    return websocket_connect_event(
+        connection_id,
+        request.path,
+        request.headers.raw_items(),
+        domain=domain,
+        connected_at=connected_at,
+        source_ip=source_ip,
+        stage=STAGE,
+    )
 
 
 def message_event(
     connection_id: str, body: str, domain: str, connected_at: int, source_ip: str
 ) -> dict[str, Any]:
-    context = _context(connection_id, route_key(body), "MESSAGE", domain, connected_at, source_ip)
-    context["messageId"] = base64.b64encode(os.urandom(8)).decode()
-    return {"requestContext": context, "body": body, "isBase64Encoded": False}
+    return websocket_message_event(
+        connection_id,
+        route_key(body),
+        body,
+        domain=domain,
+        connected_at=connected_at,
+        source_ip=source_ip,
+        stage=STAGE,
+    )
 
 
 def disconnect_event(
     connection_id: str, code: int, reason: str, domain: str, connected_at: int, source_ip: str
 ) -> dict[str, Any]:
-    context = _context(connection_id, "$disconnect", "DISCONNECT", domain, connected_at, source_ip)
-    context["disconnectStatusCode"] = code
-    context["disconnectReason"] = reason
-    return {"headers": {"Host": domain}, "requestContext": context, "isBase64Encoded": False}
+    return websocket_disconnect_event(
+        connection_id,
+        code,
+        reason,
+        domain=domain,
+        connected_at=connected_at,
+        source_ip=source_ip,
+        stage=STAGE,
+    )
 
 
 class LocalWebSocketApi:

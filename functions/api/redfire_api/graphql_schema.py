@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any, cast
+from types import UnionType
+from typing import Any, Literal, Union, cast, get_args, get_origin
 
 import strawberry
 from graphql import GraphQLError
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -25,12 +26,12 @@ from redfire_api.routes import marketdata
 from redfire_api.routes import orders as order_routes
 from redfire_api.routes import positions as position_routes
 from redfire_api.routes import trades as trade_routes
-from redfire_api.routes.account import _account, account_view
+from redfire_api.routes.account import AccountView, account_or_404, account_view
 from redfire_api.routes.backtests import LIST, store
-from redfire_api.routes.instruments import instrument_view
-from redfire_api.routes.marketdata import _moment
-from redfire_api.routes.orders import PlaceOrder, ReplaceOrder, _statuses
-from redfire_api.routes.positions import position_detail
+from redfire_api.routes.instruments import InstrumentView, instrument_view
+from redfire_api.routes.marketdata import BarView, parse_moment
+from redfire_api.routes.orders import PlaceOrder, ReplaceOrder, parse_statuses
+from redfire_api.routes.positions import PositionDetail, position_detail
 from redfire_api.valuation import open_positions
 from redfire_core.adapters.trading_store import OrderFilter
 from redfire_core.auth import Principal
@@ -40,7 +41,7 @@ from redfire_core.domain.orders import OrderStatus as DomainOrderStatus
 from redfire_core.domain.orders import OrderType as DomainOrderType
 from redfire_core.domain.orders import Side as DomainSide
 from redfire_core.domain.orders import TimeInForce as DomainTimeInForce
-from redfire_core.events import FillView, OrderView
+from redfire_core.events import BacktestView, FillView, OrderView
 from redfire_core.services.managing import cancel_order, replace_order
 from redfire_core.services.market_data import PAGE_BARS
 from redfire_core.services.placing import place_order
@@ -59,180 +60,106 @@ TimeInForce = strawberry.enum(_mirrored("TimeInForce", DomainTimeInForce))
 OrderStatus = strawberry.enum(_mirrored("OrderStatus", DomainOrderStatus))
 
 
-def _known(cls: Any, fields: dict[str, Any]) -> dict[str, Any]:
-    """The REST view's fields this GraphQL type declares (a view may grow new ones)."""
-    declared = cls.__dataclass_fields__
-    return {name: value for name, value in fields.items() if name in declared}
+def _graphql(annotation: Any) -> Any:
+    """The GraphQL type of a view field: strings, numbers and booleans as they are (decimals
+    are strings in the views), one of several strings a String, any dict or list JSON."""
+    if annotation in (str, int, bool):
+        return annotation
+    origin, arguments = get_origin(annotation), get_args(annotation)
+    if origin in (UnionType, Union):
+        present = [a for a in arguments if a is not type(None)]
+        (inner,) = present  # a view's union is "X | None"
+        return _graphql(inner) | None
+    if origin is Literal and all(isinstance(a, str) for a in arguments):
+        return str
+    if annotation is Any or origin in (dict, list) or annotation in (dict, list):
+        return JSON
+    raise TypeError(f"no GraphQL type for a view field of type {annotation!r}")
 
 
-@strawberry.type
-class Order:
-    id: strawberry.ID
-    client_order_id: str | None
-    status: OrderStatus  # type: ignore[valid-type]
-    symbol: str
-    side: OrderSide  # type: ignore[valid-type]
-    type: OrderType  # type: ignore[valid-type]
-    quantity: str
-    limit_price: str | None
-    stop_price: str | None
-    trail_price: str | None
-    trail_percent: str | None
-    time_in_force: TimeInForce  # type: ignore[valid-type]
-    filled_quantity: str
-    average_fill_price: str | None
-    commission: str
-    reject_reason: JSON | None
-    reject_reasons: JSON | None
-    replaces: str | None
-    replaced_by: str | None
-    expires_at: str | None
-    created_at: str
-    updated_at: str
-    sequence: int | None = None  # the account's order number
-    order_class: str = "simple"  # simple, bracket, oco or oto
-    parent_order_id: str | None = None  # a leg: its group's parent
-    legs: list[Order] | None = None  # a parent of an order class: its legs
-    notional: str | None = None  # a notional order's amount
+def derived(
+    view: type[BaseModel],
+    name: str,
+    types: dict[str, Any] | None = None,
+    exclude: tuple[str, ...] = (),
+) -> Any:
+    """The Strawberry type of a REST view model: its fields in its order (``exclude`` left out),
+    typed by ``_graphql`` unless ``types`` names one (IDs, enums), so a field exists once."""
+    types = types or {}
+    annotations = {
+        field: types.get(field, _graphql(info.annotation))
+        for field, info in view.model_fields.items()
+        if field not in exclude
+    }
+    namespace: dict[str, Any] = {"__annotations__": annotations, "__module__": __name__}
+    namespace.update(dict.fromkeys(annotations, None))  # defaults: any field may be absent
+    return strawberry.type(type(name, (), namespace))
 
-    @classmethod
-    def of(cls, view: OrderView) -> Order:
-        fields = _known(cls, view.model_dump())
-        fields.update(
-            status=OrderStatus(view.status),
-            side=OrderSide(view.side),
-            type=OrderType(view.type),
-            time_in_force=TimeInForce(view.time_in_force),
-            legs=None if view.legs is None else [cls.of(leg) for leg in view.legs],
+
+def _of(cls: Any, view: BaseModel) -> Any:
+    """The GraphQL object of a REST view: its fields, enum values as the GraphQL enums."""
+    values = {}
+    for field in cls.__dataclass_fields__:
+        value = getattr(view, field)
+        kind = cls.__annotations__[field]
+        values[field] = (
+            kind(value) if isinstance(kind, type) and issubclass(kind, enum.Enum) else value
         )
-        return cls(**fields)
+    return cls(**values)
+
+
+Order = derived(
+    OrderView,
+    "Order",
+    {
+        "id": strawberry.ID,
+        "status": OrderStatus,
+        "side": OrderSide,
+        "type": OrderType,
+        "time_in_force": TimeInForce,
+    },
+)
+Trade = derived(FillView, "Trade", {"trade_id": strawberry.ID, "side": OrderSide})
+Position = derived(PositionDetail, "Position")
+Account = derived(AccountView, "Account", {"id": strawberry.ID}, exclude=("execution",))
+Instrument = derived(InstrumentView, "Instrument")
+Bar = derived(BarView, "Bar")
+Backtest = derived(BacktestView, "Backtest", {"id": strawberry.ID})  # statistics as JSON
 
 
 @strawberry.type
 class OrderPage:
-    items: list[Order]
+    items: list[Order]  # type: ignore[valid-type]
     next_cursor: str | None
-
-
-@strawberry.type
-class Trade:
-    trade_id: strawberry.ID
-    order_id: str
-    symbol: str
-    side: OrderSide  # type: ignore[valid-type]
-    quantity: str
-    price: str
-    commission: str
-    executed_at: str
-
-    @classmethod
-    def of(cls, view: FillView) -> Trade:
-        return cls(**{**_known(cls, view.model_dump()), "side": OrderSide(view.side)})
 
 
 @strawberry.type
 class TradePage:
-    items: list[Trade]
+    items: list[Trade]  # type: ignore[valid-type]
     next_cursor: str | None
-
-
-@strawberry.type
-class Position:
-    symbol: str
-    quantity: str
-    average_cost: str
-    cost_basis: str
-    realized_pnl: str
-    market_price: str
-    market_value: str
-    unrealized_pnl: str
 
 
 @strawberry.type
 class PositionPage:
-    items: list[Position]
+    items: list[Position]  # type: ignore[valid-type]
     next_cursor: str | None
-
-
-@strawberry.type
-class Account:
-    id: strawberry.ID
-    currency: str
-    cash: str
-    reserved: str
-    equity: str
-    buying_power: str
-    realized_pnl: str
-    unrealized_pnl: str
-    commissions: str
-    margin_enabled: bool
-    leverage: str
-    created_at: str
-
-
-@strawberry.type
-class Instrument:
-    symbol: str
-    asset_class: str
-    currency: str
-    tick_size: str
-    lot_size: str
-    min_quantity: str
-    price_precision: int
-    tradable: bool
-    calendar: str
 
 
 @strawberry.type
 class InstrumentPage:
-    items: list[Instrument]
+    items: list[Instrument]  # type: ignore[valid-type]
     next_cursor: str | None
-
-
-@strawberry.type
-class Bar:
-    timestamp: str
-    open: str
-    high: str
-    low: str
-    close: str
-    volume: str
 
 
 @strawberry.type
 class BarPage:
-    items: list[Bar]
+    items: list[Bar]  # type: ignore[valid-type]
     next_cursor: str | None
 
 
 @strawberry.type
-class Backtest:
-    """A backtest as ``GET /v1/backtests/{id}`` shows it; statistics as JSON."""
-
-    id: strawberry.ID
-    status: str
-    strategy: str
-    params: JSON
-    symbol: str
-    interval: str
-    start: str
-    end: str
-    cash: str
-    commission: str
-    slippage_bps: str
-    apply_risk_limits: bool
-    risk_limits: JSON | None
-    reproducibility_hash: str | None
-    statistics: JSON | None
-    error: JSON | None
-    reused_from: str | None
-    created_at: str
-    completed_at: str | None
-
-
-@strawberry.type
 class BacktestPage:
-    items: list[Backtest]
+    items: list[Backtest]  # type: ignore[valid-type]
     next_cursor: str | None
 
 
@@ -318,18 +245,17 @@ def _page_size(first: int) -> int:
 @strawberry.type
 class Query:
     @strawberry.field(description="The caller's account, valued at the latest prices.")
-    def account(self, info: Info) -> Account:
+    def account(self, info: Info) -> Account:  # type: ignore[valid-type]
         principal = _principal(info, "read")
         store = trading_store()
-        view = account_view(store, _account(store, principal.account_id))
-        return Account(**_known(Account, view.model_dump()))
+        view = account_view(store, account_or_404(store, principal.account_id))
+        return _of(Account, view)  # type: ignore[no-any-return]
 
     @strawberry.field(description="One of the caller's orders; null when there is none.")
-    def order(self, info: Info, id: strawberry.ID) -> Order | None:
+    def order(self, info: Info, id: strawberry.ID) -> Order | None:  # type: ignore[valid-type]
         principal = _principal(info, "read")
-        store = trading_store()
-        order = store.get_order(principal.account_id, str(id)[:64])
-        return Order.of(order_routes.with_legs(store, order)) if order else None
+        order = trading_store().get_order(principal.account_id, str(id)[:64])
+        return _of(Order, order_view(order)) if order else None
 
     @strawberry.field(description="The caller's orders, newest first.")
     def orders(
@@ -343,13 +269,13 @@ class Query:
         principal = _principal(info, "read")
         # OrderStatus is built at run time (_mirrored), so mypy cannot see its members.
         statuses = ",".join(s.value for s in status) if status else None  # type: ignore[attr-defined]
-        where = OrderFilter(status=_statuses(statuses), symbol=symbol)
+        where = OrderFilter(status=parse_statuses(statuses), symbol=symbol)
         position = unseal(after, order_routes.LIST, principal.account_id)
         store = trading_store()
         with cursor_checked():
             page = store.list_orders(principal.account_id, _page_size(first), position, where)
         return OrderPage(
-            items=[Order.of(order_routes.with_legs(store, o)) for o in page.items],
+            items=[_of(Order, order_view(o)) for o in page.items],
             next_cursor=seal(page.next_cursor, order_routes.LIST, principal.account_id),
         )
 
@@ -369,7 +295,7 @@ class Query:
                 principal.account_id, _page_size(first), position, symbol=symbol, order_id=order_id
             )
         return TradePage(
-            items=[Trade.of(fill_view(f)) for f in page.items],
+            items=[_of(Trade, fill_view(f)) for f in page.items],
             next_cursor=seal(page.next_cursor, trade_routes.LIST, principal.account_id),
         )
 
@@ -384,7 +310,7 @@ class Query:
             principal.account_id,
         )
         return PositionPage(
-            items=[Position(**_known(Position, position_detail(m).model_dump())) for m in items],
+            items=[_of(Position, position_detail(m)) for m in items],
             next_cursor=next_cursor,
         )
 
@@ -399,17 +325,15 @@ class Query:
             principal.account_id,
         )
         return InstrumentPage(
-            items=[
-                Instrument(**_known(Instrument, instrument_view(i).model_dump())) for i in items
-            ],
+            items=[_of(Instrument, instrument_view(i)) for i in items],
             next_cursor=next_cursor,
         )
 
     @strawberry.field(description="One of the caller's backtests; null when there is none.")
-    def backtest(self, info: Info, id: strawberry.ID) -> Backtest | None:
+    def backtest(self, info: Info, id: strawberry.ID) -> Backtest | None:  # type: ignore[valid-type]
         principal = _principal(info, "read")
         found = store().get_backtest(principal.account_id, str(id)[:64])
-        return Backtest(**found[0].model_dump()) if found else None
+        return _of(Backtest, found[0]) if found else None
 
     @strawberry.field(description="The caller's backtests, newest first.")
     def backtests(self, info: Info, first: int = 50, after: str | None = None) -> BacktestPage:
@@ -420,7 +344,7 @@ class Query:
                 principal.account_id, _page_size(first), position
             )
         return BacktestPage(
-            items=[Backtest(**view.model_dump()) for view in items],
+            items=[_of(Backtest, view) for view in items],
             next_cursor=seal(next_position, LIST, principal.account_id),
         )
 
@@ -439,7 +363,7 @@ class Query:
             principal=info.context["principal"],
         )
         return BarPage(
-            items=[Bar(**_known(Bar, b.model_dump())) for b in page.items],
+            items=[_of(Bar, b) for b in page.items],
             next_cursor=page.next_cursor,
         )
 
@@ -453,7 +377,7 @@ class _NoCsv:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Place an order (as POST /v1/orders).")
-    def place_order(self, info: Info, input: PlaceOrderInput) -> Order:
+    def place_order(self, info: Info, input: PlaceOrderInput) -> Order:  # type: ignore[valid-type]
         principal = _principal(info, "trade")
         body = _validated(PlaceOrder, _body(input))
         placed = place_order(
@@ -463,10 +387,10 @@ class Mutation:
             correlation_id=info.context["correlation_id"],
             now=datetime.now(UTC),
         )
-        return Order.of(order_view(placed.order))
+        return _of(Order, order_view(placed.order))  # type: ignore[no-any-return]
 
     @strawberry.mutation(description="Ask to cancel an order (as DELETE /v1/orders/{id}).")
-    def cancel_order(self, info: Info, id: strawberry.ID) -> Order:
+    def cancel_order(self, info: Info, id: strawberry.ID) -> Order:  # type: ignore[valid-type]
         principal = _principal(info, "trade")
         order = cancel_order(
             trading_store(),
@@ -475,10 +399,10 @@ class Mutation:
             correlation_id=info.context["correlation_id"],
             now=datetime.now(UTC),
         )
-        return Order.of(order_view(order))
+        return _of(Order, order_view(order))  # type: ignore[no-any-return]
 
     @strawberry.mutation(description="Replace an open order (as PATCH /v1/orders/{id}).")
-    def replace_order(self, info: Info, id: strawberry.ID, input: ReplaceOrderInput) -> Order:
+    def replace_order(self, info: Info, id: strawberry.ID, input: ReplaceOrderInput) -> Order:  # type: ignore[valid-type]
         principal = _principal(info, "trade")
         changes = _validated(ReplaceOrder, _body(input)).model_dump(exclude_none=True)
         if not changes:
@@ -491,7 +415,7 @@ class Mutation:
             correlation_id=info.context["correlation_id"],
             now=datetime.now(UTC),
         )
-        return Order.of(order_view(new))
+        return _of(Order, order_view(new))  # type: ignore[no-any-return]
 
 
 def bars_page_bound(arguments: dict[str, Any]) -> int:
@@ -501,7 +425,10 @@ def bars_page_bound(arguments: dict[str, Any]) -> int:
 
     step = INTERVALS.get(str(arguments.get("interval")))
     try:
-        start, end = _moment("start", arguments["start"]), _moment("end", arguments["end"])
+        start, end = (
+            parse_moment("start", arguments["start"]),
+            parse_moment("end", arguments["end"]),
+        )
     except (Problem, KeyError, TypeError, AttributeError):
         return PAGE_BARS
     if step is None or end <= start:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from redfire_core.adapters.event_bus import EventBridgePublisher
 from redfire_core.adapters.market_data import MarketDataRecords, MarketDataStore
+from redfire_core.consumers import Consumer, Scheduled
 from redfire_core.domain.bars import INTERVALS, floor_to
 from redfire_core.lambda_events import validated_env
 from redfire_core.observability import count, logger, metrics, tracer
@@ -98,20 +99,25 @@ def _s3_records(event: dict[str, Any]) -> list[tuple[str, str]]:
     return objects
 
 
+# The schedules' targets; the queue carries S3 notifications, not envelopes (no routes).
+consumer = Consumer(
+    routes={},
+    actions={None: Scheduled(_pull, ScheduledPull), "check_gaps": Scheduled(_check_gaps, GapCheck)},
+)
+
+
 @validated_env
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if "Records" not in event:
+        return consumer.scheduled(event)
+    # batch size 1: a failure raises, the message returns and ends in the DLQ.
     now = datetime.now(UTC)
-    if "Records" in event:
-        # batch size 1: a failure raises, the message returns and ends in the DLQ.
-        store, records, publisher = _ports()
-        reports = [
-            ingest_object(bucket, key, store, records, publisher, now)
-            for bucket, key in _s3_records(event)
-        ]
-        return {"batchItemFailures": [], "jobs": reports}
-    if event.get("action") == "check_gaps":
-        return _check_gaps(GapCheck.model_validate(event), now)
-    return _pull(ScheduledPull.model_validate(event), now)
+    store, records, publisher = _ports()
+    reports = [
+        ingest_object(bucket, key, store, records, publisher, now)
+        for bucket, key in _s3_records(event)
+    ]
+    return {"batchItemFailures": [], "jobs": reports}

@@ -6,23 +6,16 @@ Invoked by the orders queue (SQS batches, partial batch responses) and by the
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
-from typing import Any, Literal
+from typing import Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from pydantic import BaseModel, ConfigDict
 
 from redfire_core.adapters.trading_store import TradingStore
+from redfire_core.consumers import Consumer, action
 from redfire_core.events import Envelope, iso, new_id
-from redfire_core.lambda_events import envelope_from_sqs_body, validated_env
+from redfire_core.lambda_events import validated_env
 from redfire_core.observability import count, logger, metrics, tracer
 from redfire_core.services.execution import (
     expire_due,
@@ -31,38 +24,13 @@ from redfire_core.services.execution import (
     on_order_accepted,
 )
 
-processor = BatchProcessor(event_type=EventType.SQS)
-ROUTES: dict[str, Callable[[TradingStore, Envelope, datetime], object]] = {
-    "OrderAccepted": on_order_accepted,
-    "OrderCancelRequested": on_cancel_requested,
-    "MarketDataUpdated": on_market_data,
-}
-
-
-class ScheduledSweep(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    action: Literal["expire_orders"]
-
 
 @cache
 def _store() -> TradingStore:
     return TradingStore()
 
 
-def execute(record: SQSRecord) -> str:
-    event = envelope_from_sqs_body(record.body)
-    logger.set_correlation_id(event.correlation_id)
-    route = ROUTES.get(event.type)
-    if route is None:
-        logger.info("event ignored", extra={"type": event.type, "event_id": event.id})
-        return "ignored"
-    return str(route(_store(), event, datetime.now(UTC)))
-
-
-def sweep(event: dict[str, Any]) -> dict[str, Any]:
-    ScheduledSweep.model_validate(event)
-    now = datetime.now(UTC)
+def sweep(now: datetime) -> dict[str, Any]:
     cause = Envelope(
         id=new_id(),
         type="ExpirySweep",
@@ -76,11 +44,19 @@ def sweep(event: dict[str, Any]) -> dict[str, Any]:
     return {"expired": expired}
 
 
+consumer = Consumer(
+    routes={
+        "OrderAccepted": lambda event, now: on_order_accepted(_store(), event, now),
+        "OrderCancelRequested": lambda event, now: on_cancel_requested(_store(), event, now),
+        "MarketDataUpdated": lambda event, now: on_market_data(_store(), event, now),
+    },
+    actions={"expire_orders": action(sweep)},
+)
+
+
 @validated_env
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any] | PartialItemFailureResponse:
-    if "Records" not in event:
-        return sweep(event)
-    return process_partial_response(event, execute, processor, context)
+    return consumer(event, context)

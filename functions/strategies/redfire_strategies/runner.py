@@ -7,27 +7,22 @@ the service and its adapters are imported on the first record, not at cold start
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from redfire_core.lambda_events import envelope_from_sqs_body, validated_env
+from redfire_core.consumers import Consumer
+from redfire_core.domain.channels import STRATEGY_ORDER_EVENTS
+from redfire_core.events import Envelope
+from redfire_core.lambda_events import validated_env
 from redfire_core.observability import count, logger, metrics, tracer
 
 if TYPE_CHECKING:
     from redfire_core.adapters.strategy_instances import StrategyInstanceStore
     from redfire_core.adapters.trading_store import TradingStore
     from redfire_core.services.strategy_instances import BarReader
-
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @cache
@@ -51,21 +46,24 @@ def _bars() -> BarReader:
     return market_data_store()
 
 
-def drive(record: SQSRecord) -> str:
+def on_bar(event: Envelope, now: datetime) -> str:
     from redfire_core.services import strategy_instances as service  # lazy: PynamoDB on first use
 
-    event = envelope_from_sqs_body(record.body)
-    logger.set_correlation_id(event.correlation_id)
-    now = datetime.now(UTC)
-    if event.type == "MarketDataUpdated":
-        outcome = service.on_market_data(_instances(), _trading(), _bars(), event, now)
-        count("StrategyBarsHandled", outcome.acted)
-        count("StrategyOrdersPlaced", outcome.orders)
-        return f"acted {outcome.acted}, ignored {outcome.ignored}"
-    if event.type in service.ORDER_EVENTS:
-        return service.on_order_event(_instances(), _trading(), _bars(), event, now)
-    logger.info("event ignored", extra={"type": event.type, "event_id": event.id})
-    return "ignored"
+    outcome = service.on_market_data(_instances(), _trading(), _bars(), event, now)
+    count("StrategyBarsHandled", outcome.acted)
+    count("StrategyOrdersPlaced", outcome.orders)
+    return f"acted {outcome.acted}, ignored {outcome.ignored}"
+
+
+def on_order(event: Envelope, now: datetime) -> str:
+    from redfire_core.services import strategy_instances as service  # lazy: PynamoDB on first use
+
+    return service.on_order_event(_instances(), _trading(), _bars(), event, now)
+
+
+consumer = Consumer(
+    routes={"MarketDataUpdated": on_bar, **dict.fromkeys(STRATEGY_ORDER_EVENTS, on_order)}
+)
 
 
 @validated_env
@@ -73,4 +71,4 @@ def drive(record: SQSRecord) -> str:
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any] | PartialItemFailureResponse:
-    return process_partial_response(event, drive, processor, context)
+    return consumer(event, context)

@@ -4,7 +4,9 @@ which ends connections whose token expired or whose API key was revoked."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from datetime import datetime
 from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.batch import (
@@ -16,25 +18,39 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ConfigDict
 
+from redfire_core.adapters.stream_store import ChannelState
+from redfire_core.consumers import Consumer, action, in_event_order
+from redfire_core.domain.channels import Subscription
+from redfire_core.events import Envelope
 from redfire_core.lambda_events import envelope_from_sqs_body, validated_env
 from redfire_core.observability import count, logger, metrics, tracer
-from redfire_stream.wiring import management_url, stream
+from redfire_stream.wiring import AUTH_DEADLINE, management_url, stream
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-class ScheduledSweep(BaseModel):
+class AuthDeadline(BaseModel):
+    """An Alpaca stream connection's authentication deadline (sent delayed by $connect)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal["close_stale_connections"]
+    action: Literal["close_unauthenticated"]
+    connection_id: str
 
 
-def push(record: SQSRecord) -> int:
-    """Store and deliver one event; raises (the record is retried) on any failure."""
+def push(record: SQSRecord, states: dict[Subscription, ChannelState] | None = None) -> int:
+    """Store and deliver one event; raises (the record is retried) on any failure.
+    ``states``: the batch's channel states, read once for the whole batch."""
+    body = json.loads(record.body)
+    if isinstance(body, dict) and body.get("action") == AUTH_DEADLINE:  # not an event
+        deadline = AuthDeadline.model_validate(body)
+        closed = stream(management_url()).close_unauthenticated(deadline.connection_id)
+        count("WebSocketAuthDeadlineClosed", int(closed))
+        return 0
     event = envelope_from_sqs_body(record.body)
     logger.set_correlation_id(event.correlation_id)
     service = stream(management_url())
-    stored = service.publish(event)
+    stored = service.publish(event, states)
     count("StreamPosts", service.last_posts)
     # INFO only when something was kept for a subscriber: an event nobody watches is a
     # DEBUG line (logs stay within 2 KB per order).
@@ -43,12 +59,16 @@ def push(record: SQSRecord) -> int:
     return len(stored)
 
 
-def sweep(event: dict[str, Any]) -> dict[str, int]:
-    ScheduledSweep.model_validate(event)
+def sweep(now: datetime) -> dict[str, int]:
     ended = stream(management_url()).close_stale()
     metrics.add_metric(name="WebSocketsEnded", unit="Count", value=sum(ended.values()))
     logger.info("stale connections closed", extra=ended)
     return ended
+
+
+# The schedule goes through the one consumer skeleton; a batch does not: its channel states
+# are read once for all its records, and it carries authentication deadlines, not only events.
+consumer = Consumer(routes={}, actions={"close_stale_connections": action(sweep)})
 
 
 @validated_env
@@ -57,15 +77,17 @@ def sweep(event: dict[str, Any]) -> dict[str, int]:
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any] | PartialItemFailureResponse:
     if "Records" not in event:
-        return dict(sweep(event))
-    # A standard queue may hand a batch out of order: stream it in event order (ids are
-    # ULIDs; one write's events sort as they happened, e.g. accepted before filled).
-    event["Records"].sort(key=_event_order)
-    return process_partial_response(event, push, processor, context)
+        return consumer.scheduled(event)
+    in_event_order(event)
+    states = stream(management_url()).channel_states(_envelopes(event["Records"]))
+    return process_partial_response(event, lambda record: push(record, states), processor, context)
 
 
-def _event_order(record: dict[str, Any]) -> str:
-    try:
-        return str(json.loads(record["body"])["detail"]["id"])
-    except (ValueError, KeyError, TypeError):
-        return ""  # not an event: its own processing fails it
+def _envelopes(records: list[dict[str, Any]]) -> list[Envelope]:
+    """The batch's events, for reading their channels' states at once; a record that is
+    not an event (an authentication deadline, or malformed) is left to ``push``."""
+    found = []
+    for record in records:
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            found.append(envelope_from_sqs_body(record["body"]))
+    return found

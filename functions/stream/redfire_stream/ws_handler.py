@@ -3,6 +3,12 @@
 $connect authenticates with the API's JWT (``?token=`` or ``Sec-WebSocket-Protocol``)
 and refuses a bad one with 401; every other route hands the message to the stream
 service, which answers on the socket through the management API.
+
+The one exception is Alpaca's trade_updates stream (``?dialect=alpaca``, no token):
+alpaca-py authenticates after connecting, with ``{"action": "authenticate", "data":
+{"key_id", "secret_key"}}``, so that connection is accepted without a principal, receives
+nothing before its key is checked (as Alpaca's key headers are on `/v2`), and is closed
+after 10 s without it (a delayed message on the stream queue; docs/security.md).
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,10 +36,20 @@ from redfire_core.events import iso
 from redfire_core.lambda_events import validated_env
 from redfire_core.observability import count, logger, metrics, tracer
 from redfire_core.snapstart import forget_on_restore
-from redfire_stream.wiring import api_keys as _api_keys
-from redfire_stream.wiring import management_url, stream
+from redfire_stream.alpaca_keys import api_keys as _api_keys
+from redfire_stream.wiring import management_url, schedule_auth_deadline, stream
+
+if TYPE_CHECKING:
+    pass
 
 SUBPROTOCOL = "redfire"
+ALPACA_DIALECT = "alpaca"  # ?dialect=alpaca: Alpaca's trade_updates stream
+
+
+class Identity(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    source_ip: str = Field("", alias="sourceIp")
 
 
 class RequestContext(BaseModel):
@@ -45,6 +61,7 @@ class RequestContext(BaseModel):
     domain_name: str = Field("", alias="domainName")
     stage: str = ""
     request_time_epoch: int = Field(0, alias="requestTimeEpoch")
+    identity: Identity = Field(default_factory=lambda: Identity(sourceIp=""))
 
 
 class WebSocketEvent(BaseModel):
@@ -116,6 +133,14 @@ def route(event: WebSocketEvent) -> dict[str, Any]:
     context = event.request_context
     service = stream(management_url(context.domain_name, context.stage))
     if context.event_type == "CONNECT":
+        query = event.query_string_parameters or {}
+        if query.get("dialect") == ALPACA_DIALECT and offered_token(event)[0] is None:
+            # Alpaca's stream authenticates after connecting: no principal yet, and closed
+            # at the deadline unless a key is checked before it.
+            service.connect_alpaca(context.connection_id, iso_now(context))
+            schedule_auth_deadline(context.connection_id)
+            count("WebSocketAlpacaConnected", 1)
+            return {"statusCode": 200}
         admitted = authenticate(event)
         if admitted is None:
             count("WebSocketRefused", 1)
@@ -137,7 +162,7 @@ def route(event: WebSocketEvent) -> dict[str, Any]:
     if context.event_type == "DISCONNECT":
         service.disconnect(context.connection_id)
         return {"statusCode": 200}
-    service.receive(context.connection_id, event.body)
+    service.receive(context.connection_id, event.body, context.identity.source_ip)
     return {"statusCode": 200}
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
@@ -12,6 +12,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from redfire_core.resources import STREAM_CONSUMERS, Declaration, Function
@@ -48,6 +49,7 @@ class SharedResources:
     bus: events.IEventBus
     jwt_secret: secretsmanager.ISecret
     layers: dict[str, lambda_.ILayerVersion]  # LAYERS key -> layer version
+    queues: dict[str, sqs.IQueue] = field(default_factory=dict)  # QUEUES key -> queue
 
 
 class DeclaredFunction(Construct):
@@ -129,6 +131,8 @@ class DeclaredFunction(Construct):
         self._grant_tables(declaration, shared.tables)
         if spec.publishes_events:
             shared.bus.grant_put_events_to(self.role)
+        for queue in spec.queues_send:
+            shared.queues[queue].grant_send_messages(self.role)
         if spec.fetches_market_data:
             for variable, value in config.provider_environment.items():
                 self.function.add_environment(variable, value)

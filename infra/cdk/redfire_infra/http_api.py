@@ -18,7 +18,7 @@ API_LOGICAL = "api"
 
 
 @jsii.implements(apigwv2.IAccessLogSettings)
-class _AccessLogSettings:
+class AccessLogSettings:
     """Where and how the stage writes access logs (``IAccessLogSettings`` has no struct)."""
 
     def __init__(
@@ -64,7 +64,7 @@ class HttpApi(Construct):
             http_api=self.api,
             auto_deploy=True,
             throttle=stage_throttle(config),
-            access_log_settings=_AccessLogSettings(
+            access_log_settings=AccessLogSettings(
                 apigwv2.LogGroupLogDestination(self.access_logs),
                 apigw.AccessLogFormat.json_with_standard_fields(
                     caller=False,

@@ -69,7 +69,11 @@ class Services(Construct):
         }
         self.layer = self.layers[CORE_LAYER]
         shared = SharedResources(
-            tables=data_store.tables, bus=routing.bus, jwt_secret=jwt_secret, layers=self.layers
+            tables=data_store.tables,
+            bus=routing.bus,
+            jwt_secret=jwt_secret,
+            layers=self.layers,
+            queues=dict(routing.queues),
         )
         self.functions: dict[str, DeclaredFunction] = {
             name: DeclaredFunction(

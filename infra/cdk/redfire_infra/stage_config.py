@@ -58,6 +58,8 @@ class StageConfigError(ValueError):
 
 
 # The stage's external identity provider (``"jwks"`` in cdk.json): key -> function variable.
+# The decision wait of `POST /v2/orders` stays well inside the API function's 29 s.
+MAX_ALPACA_DECISION_WAIT_SECONDS = 10
 _JWKS_REQUIRED = ("url", "issuer", "audience")
 _JWKS_VARIABLES = {
     "url": "REDFIRE_JWKS_URL",
@@ -117,6 +119,9 @@ class StageConfig:
     # request may hold (each still counts against the caller's rate limit).
     graphql_introspection: bool = True
     graphql_max_mutations: int = 10
+    # How long `POST /v2/orders` (Alpaca's dialect) waits for the pre-trade decision before
+    # answering `pending_new`; within the API function's timeout.
+    alpaca_decision_wait_seconds: float = 2
     # Per-account quotas of the functions that take work requests (None: Settings' defaults):
     # {"concurrent_sweeps", "combinations_per_day", "running_instances"}.
     quotas: dict[str, int] | None = None
@@ -156,6 +161,11 @@ class StageConfig:
             raise StageConfigError(f"{self.stage}: binance_base_url must be https")
         if self.graphql_max_mutations < 1:
             raise StageConfigError(f"{self.stage}: graphql_max_mutations must be at least 1")
+        if not 0 <= self.alpaca_decision_wait_seconds <= MAX_ALPACA_DECISION_WAIT_SECONDS:
+            raise StageConfigError(
+                f"{self.stage}: alpaca_decision_wait_seconds must be 0 to "
+                f"{MAX_ALPACA_DECISION_WAIT_SECONDS}"
+            )
         if self.quotas is not None:
             self._check_quotas(self.quotas)
         self._check_concurrency()
@@ -295,6 +305,7 @@ class StageConfig:
         return {
             "REDFIRE_GRAPHQL_INTROSPECTION": "true" if self.graphql_introspection else "false",
             "REDFIRE_GRAPHQL_MAX_MUTATIONS": str(self.graphql_max_mutations),
+            "REDFIRE_ALPACA_DECISION_WAIT_SECONDS": str(self.alpaca_decision_wait_seconds),
         }
 
     @property

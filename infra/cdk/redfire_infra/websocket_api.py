@@ -16,7 +16,7 @@ from constructs import Construct
 
 from redfire_core.resources import Declaration
 from redfire_infra.function_factory import DeclaredFunction
-from redfire_infra.http_api import _AccessLogSettings, access_log_group, stage_throttle
+from redfire_infra.http_api import AccessLogSettings, access_log_group, stage_throttle
 from redfire_infra.nag import acknowledge
 from redfire_infra.stage_config import StageConfig
 
@@ -62,7 +62,7 @@ class WebSocketApi(Construct):
         access_log_settings = None
         if config.websocket_access_logs:
             self.access_logs = access_log_group(self, declaration.name(WS_LOGICAL), config)
-            access_log_settings = _AccessLogSettings(
+            access_log_settings = AccessLogSettings(
                 apigwv2.LogGroupLogDestination(self.access_logs),
                 apigw.AccessLogFormat.custom(
                     '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp",'

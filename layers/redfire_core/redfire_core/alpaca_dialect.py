@@ -7,13 +7,14 @@ ULID and a UUID are both 128 bits, so an order's UUID is its ULID written the ot
 
 from __future__ import annotations
 
-from typing import NamedTuple
-from uuid import UUID
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from ulid import ULID
 
 from redfire_core.domain.errors import DomainError
-from redfire_core.domain.orders import OrderStatus
+from redfire_core.domain.orders import FINAL_STATUSES, OrderStatus
 
 S = OrderStatus
 
@@ -144,3 +145,92 @@ def alpaca_error(code: str, status: int) -> AlpacaError:
     if code in ERRORS:
         return ERRORS[code]
     return BY_STATUS.get(status, AlpacaError(status, status * 100000) if status < 500 else INTERNAL)
+
+
+# --- trade_updates: the stream's messages ------------------------------------------------
+
+NAMESPACE = uuid5(NAMESPACE_URL, "https://redfire.dev/alpaca")  # name-based ids (assets...)
+
+
+def alpaca_symbol(symbol: str, asset_class: str) -> str:
+    return symbol.replace("-", "/") if asset_class == "crypto" else symbol
+
+
+def order_from_view(view: Mapping[str, Any], asset_class: str) -> dict[str, Any]:
+    """An order event's view (``GET /v1/orders/{id}``) in `/v2`'s shape, as
+    ``redfire_api.alpaca_shapes.order_shape`` writes it (a test holds them equal)."""
+    status = OrderStatus(view["status"])
+    final_at = view["updated_at"] if status in FINAL_STATUSES else None
+
+    def when(*statuses: OrderStatus) -> str | None:
+        return final_at if status in statuses else None
+
+    def uuid_or_none(ulid: str | None) -> str | None:
+        return uuid_of(ulid) if ulid else None
+
+    return {
+        "id": uuid_of(view["id"]),
+        "client_order_id": view.get("client_order_id") or view["id"],
+        "created_at": view["created_at"],
+        "updated_at": view["updated_at"],
+        "submitted_at": view["created_at"],
+        "filled_at": when(S.FILLED),
+        "expired_at": when(S.EXPIRED),
+        "expires_at": view.get("expires_at"),
+        "canceled_at": when(S.CANCELED),
+        "failed_at": when(S.DENIED, S.REJECTED),
+        "replaced_at": when(S.REPLACED),
+        "replaced_by": uuid_or_none(view.get("replaced_by")),
+        "replaces": uuid_or_none(view.get("replaces")),
+        "asset_id": str(uuid5(NAMESPACE, f"asset:{view['symbol']}")),
+        "symbol": alpaca_symbol(view["symbol"], asset_class),
+        "asset_class": asset_class,
+        "notional": None,
+        "qty": view["quantity"],
+        "filled_qty": view["filled_quantity"],
+        "filled_avg_price": view.get("average_fill_price"),
+        "order_class": "simple",
+        "order_type": view["type"],
+        "type": view["type"],
+        "side": view["side"],
+        "position_intent": None,
+        "time_in_force": view["time_in_force"],
+        "limit_price": view.get("limit_price"),
+        "stop_price": view.get("stop_price"),
+        "status": STATUS[status],
+        "extended_hours": False,
+        "legs": None,
+        "trail_percent": view.get("trail_percent"),
+        "trail_price": view.get("trail_price"),
+        "hwm": None,  # the trail's anchor is not in the event's view
+    }
+
+
+def trade_update(
+    event_type: str, payload: Mapping[str, Any], occurred_at: str, asset_class: str
+) -> dict[str, Any] | None:
+    """Alpaca's ``trade_updates`` data for a RedFire order event, or None when Alpaca has
+    no such event. A fill carries its ``price``, ``qty``, ``execution_id`` (the trade's
+    name-based UUID) and the position's quantity after it."""
+    # Alpaca's `replaced` carries the order that was replaced (its `replaced_by` names the
+    # replacement, whose own `new` comes with its acceptance).
+    view = payload["order"]
+    if event_type == "OrderReplaced" and payload.get("replaced"):
+        view = payload["replaced"]
+    event = trade_update_event(event_type, view["status"])
+    if event is None:
+        return None
+    update: dict[str, Any] = {
+        "event": event,
+        "order": order_from_view(view, asset_class),
+        "timestamp": occurred_at,
+    }
+    fill = payload.get("fill") if event_type == "OrderFilled" else None
+    if fill:
+        update |= {
+            "execution_id": str(uuid5(NAMESPACE, fill["trade_id"])),
+            "price": fill["price"],
+            "qty": fill["quantity"],
+            "position_qty": payload.get("position_quantity"),
+        }
+    return update

@@ -22,6 +22,7 @@ from redfire_core.domain.calendars import (
     WholeDays,
 )
 from redfire_core.domain.errors import DomainError
+from redfire_core.domain.instruments import Instrument
 
 TABLES = "redfire_core.calendar_tables"
 
@@ -47,6 +48,11 @@ def calendar_named(code: str) -> TradingCalendar:
             "calendar",
         )
     return parse_table(code, resources.files(TABLES).joinpath(f"{code}.txt").read_text())
+
+
+def calendar_of(instrument: Instrument) -> TradingCalendar:
+    """The calendar an instrument names: its sessions bound fills and ``day`` orders."""
+    return calendar_named(instrument.calendar)
 
 
 def _hhmm(text: str) -> time:

@@ -86,6 +86,9 @@ class Settings(BaseModel):
     # one request may hold (each counts against the caller's rate limit).
     graphql_introspection: bool = True
     graphql_max_mutations: int = 10
+    # How long `POST /v2/orders` waits for the pre-trade decision before it answers
+    # `pending_new` (cdk.json ``alpaca_decision_wait_seconds``).
+    alpaca_decision_wait_seconds: float = 2.0
     # Per-account quotas (429 QUOTA_EXCEEDED; 0 turns one off), from cdk.json "quotas".
     quota_concurrent_sweeps: int = 2
     quota_combinations_per_day: int = 20_000

@@ -91,6 +91,8 @@ class OrderFilled(Payload):
     event_type = "OrderFilled"
     order: OrderView
     fill: FillView
+    # The position's quantity after the fill (Alpaca's trade_updates `position_qty`).
+    position_quantity: str | None = None
 
 
 class OrderRejected(Payload):

@@ -131,6 +131,7 @@ class Function:
     buckets_write: tuple[str, ...] = ()
     uses_timestream: bool = False  # the Timestream market data store, where a stage enables it
     manages_websockets: bool = False  # execute-api:ManageConnections on the WebSocket API
+    queues_send: tuple[str, ...] = ()  # keys of QUEUES it sends messages to itself
     fetches_market_data: bool = False  # calls external providers (their stage settings)
     enforces_quotas: bool = False  # gets the stage's per-account quotas (cdk.json "quotas")
     purpose: str = ""
@@ -214,8 +215,9 @@ POSITIONS = Table(
 INSTRUMENTS = Table("instruments", purpose="tradable instruments with tick and lot sizes")
 LIMITS = Table(
     "limits",
-    # pk = account | "PLATFORM"; sk = "LIMITS" | "STATE" | "COUNTERS#<day>" | "RATE#S#<second>"
-    # | "RATE#M#<minute>" | "SEEN#<event id>" (see redfire_core.adapters.risk_store).
+    # pk = account | "PLATFORM"; sk = "LIMITS" | "STATE" | "COUNTERS#<day>" (the day's
+    # equity marks; see redfire_core.adapters.risk_store). Order, cancel and trade counts
+    # live on the account's book item.
     ttl_attribute="expires_at",
     purpose="risk limits per account and symbol, trading states and risk counters",
 )
@@ -420,9 +422,12 @@ FUNCTIONS: dict[str, Function] = {
             asset="functions/stream",
             handler="redfire_stream.ws_handler.handler",
             tables_read=("apikeys",),  # a revoked API key's tokens are refused, as on REST
-            tables_write=("connections",),
+            # idempotency: the key checks' throttle (Alpaca's authenticate), as on the API
+            tables_write=("connections", "idempotency"),
             reads_jwt_secret=True,
             manages_websockets=True,
+            # An Alpaca stream connection's authentication deadline (a delayed message).
+            queues_send=("stream",),
             purpose="WebSocket routes: connect, disconnect, subscribe with resume, ping",
             layers=(CORE_LAYER, "rs256"),
         ),
@@ -431,7 +436,9 @@ FUNCTIONS: dict[str, Function] = {
             asset="functions/stream",
             handler="redfire_stream.pusher.handler",
             timeout_seconds=30,
-            tables_read=("apikeys",),  # a revoked key's connections get nothing more
+            # apikeys: a revoked key's connections get nothing more; instruments: the asset
+            # class of Alpaca's trade updates
+            tables_read=("apikeys", "instruments"),
             tables_write=("connections",),
             manages_websockets=True,
             purpose="stream queue -> seq, retention and posts to WebSocket subscribers",
@@ -549,12 +556,7 @@ RULES: dict[str, Rule] = {
         Rule(
             "to-risk",
             queue="risk",
-            detail_types=(
-                "OrderFilled",
-                "OrderCanceled",
-                "OrderExpired",
-                "MarketDataUpdated",
-            ),
+            detail_types=("OrderFilled", "MarketDataUpdated"),
         ),
         Rule(
             "to-orders",

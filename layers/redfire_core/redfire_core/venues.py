@@ -172,12 +172,14 @@ class VenueGateway(Protocol):
         """Send ``order`` with ``order.order_id`` as the client order id."""
         ...
 
-    def find(self, client_order_id: str) -> VenueOrder:
-        """The order with this client order id, with its fills; ``VenueNotFound`` if none."""
+    def find(self, client_order_id: str, symbol: str | None = None) -> VenueOrder:
+        """The order with this client order id, with its fills; ``VenueNotFound`` if none.
+        Pass the order's ``symbol``: some venues (Binance) look orders up per market."""
         ...
 
-    def cancel(self, client_order_id: str) -> VenueOrder:
-        """Ask to cancel; returns the order as the venue has it after the request."""
+    def cancel(self, client_order_id: str, symbol: str | None = None) -> VenueOrder:
+        """Ask to cancel; returns the order as the venue has it after the request.
+        ``symbol`` as for ``find``."""
         ...
 
     def replace(self, client_order_id: str, order: Order, instrument: Instrument) -> VenueOrder:

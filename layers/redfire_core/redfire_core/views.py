@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Literal
 
+from redfire_core.domain.bars import Bar
 from redfire_core.domain.money import format_decimal
 from redfire_core.domain.orders import Order
 from redfire_core.domain.positions import Account, Fill, Position
@@ -12,9 +14,11 @@ from redfire_core.events import (
     AccountBalanceView,
     AccountChanged,
     FillView,
+    MarketDataUpdated,
     OrderView,
     PositionView,
     iso,
+    parse_iso,
 )
 
 
@@ -98,4 +102,38 @@ def account_changed(
         ),
         reason=reason,
         order_id=order_id,
+    )
+
+
+def market_data_updated(batch: Sequence[Bar]) -> MarketDataUpdated:
+    """The event of a batch of one series' bars, oldest first: references and aggregates
+    (the wire shape), never the bars themselves."""
+    first, last = batch[0], batch[-1]
+    return MarketDataUpdated(
+        symbol=first.symbol,
+        interval=first.interval,
+        first_start=iso(first.start),
+        last_end=iso(last.end),
+        open=format(first.open, "f"),
+        high=format(max(b.high for b in batch), "f"),
+        low=format(min(b.low for b in batch), "f"),
+        close=format(last.close, "f"),
+        volume=format(sum(b.volume for b in batch), "f"),
+        bar_count=len(batch),
+    )
+
+
+def bar_of_update(update: MarketDataUpdated) -> Bar:
+    """The one bar a ``MarketDataUpdated`` stands for: its batch's aggregate, from the start
+    of the first bar ``until`` the end of the last."""
+    return Bar(
+        symbol=update.symbol,
+        interval=update.interval,
+        start=parse_iso(update.first_start),
+        open=Decimal(update.open),
+        high=Decimal(update.high),
+        low=Decimal(update.low),
+        close=Decimal(update.close),
+        volume=Decimal(update.volume),
+        until=parse_iso(update.last_end),
     )

@@ -105,7 +105,7 @@ class ActivityPage(BaseModel):
 @router.get("", response_model=AccountView)
 def get_account(principal: Principal = Depends(require("read"))) -> AccountView:
     store = trading_store()
-    return account_view(store, _account(store, principal.account_id))
+    return account_view(store, account_or_404(store, principal.account_id))
 
 
 @router.patch("", response_model=AccountView)
@@ -122,7 +122,7 @@ def change_execution(
     store = trading_store()
 
     def attempt() -> tuple[Account, Account]:
-        before = _account(store, principal.account_id)
+        before = account_or_404(store, principal.account_id)
         after = replace(
             before,
             execution=replace(before.execution, **changes),
@@ -202,7 +202,7 @@ def activity_view(activity: Activity) -> ActivityView:
     )
 
 
-def _account(store: TradingStore, account_id: str) -> Account:
+def account_or_404(store: TradingStore, account_id: str) -> Account:
     account = store.get_account(account_id)
     if account is None:
         raise Problem(404, "ACCOUNT_NOT_FOUND", "the account does not exist")

@@ -32,6 +32,7 @@ from redfire_core.adapters.trading_store import OrderFilter, TradingStore
 from redfire_core.alpaca_dialect import alpaca_error, ulid_of, uuid_of
 from redfire_core.auth import Principal
 from redfire_core.calendars import calendar_named
+from redfire_core.config import get_settings
 from redfire_core.domain.calendars import is_open
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.instruments import Instrument
@@ -178,7 +179,7 @@ def submit_order(
         correlation_id=correlation_id(request),
         now=datetime.now(UTC),
     )
-    order = await_decision(store, placed.order, MAX_WAIT_SECONDS)
+    order = await_decision(store, placed.order, get_settings().alpaca_decision_wait_seconds)
     _raise_denial(order)
     return _order(store, order, nested=True)
 

@@ -19,7 +19,7 @@ from redfire_core.adapters.market_data import IngestJob, MarketDataRecords, Mark
 from redfire_core.adapters.paging import decode_cursor, encode_cursor
 from redfire_core.auth import Principal
 from redfire_core.config import get_settings
-from redfire_core.domain.bars import INTERVALS, bar_document
+from redfire_core.domain.bars import INTERVALS, Bar, bar_document
 from redfire_core.domain.instruments import Instrument
 from redfire_core.events import iso, new_id, parse_iso
 from redfire_core.resources import MARKETDATA_UPLOADS
@@ -57,6 +57,11 @@ class BarView(BaseModel):
     low: str
     close: str
     volume: str
+
+
+def bar_view(bar: Bar) -> BarView:
+    """A stored bar as ``GET /v1/bars`` shows it (the CSV rows are the same document)."""
+    return BarView(**bar_document(bar))
 
 
 class BarPage(BaseModel):
@@ -136,7 +141,7 @@ def _interval(interval: str) -> str:
     return interval
 
 
-def _moment(name: str, text: str) -> datetime:
+def parse_moment(name: str, text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -145,7 +150,7 @@ def _moment(name: str, text: str) -> datetime:
 
 
 def _range(start: str, end: str) -> tuple[datetime, datetime]:
-    first, last = _moment("start", start), _moment("end", end)
+    first, last = parse_moment("start", start), parse_moment("end", end)
     if first >= last:
         raise invalid("start", "start must be before end", "MARKETDATA_RANGE_INVALID")
     return first, last
@@ -187,7 +192,7 @@ def list_bars(
         writer.writerows(items)
         headers = {"X-Next-Cursor": next_cursor} if next_cursor else {}
         return Response(out.getvalue(), media_type="text/csv", headers=headers)
-    return BarPage(items=[BarView(**i) for i in items], next_cursor=next_cursor)
+    return BarPage(items=[bar_view(b) for b in bars], next_cursor=next_cursor)
 
 
 @router.get("/v1/quotes/latest", response_model=QuotePage)

@@ -165,7 +165,7 @@ def list_orders(
     """Newest first. A filtered page may hold fewer than ``limit`` orders and still have a
     next page: follow ``next_cursor`` until it is null."""
     where = OrderFilter(
-        status=_statuses(status),
+        status=parse_statuses(status),
         symbol=symbol,
         created_from=_moment(start, "start"),
         created_to=_moment(end, "end"),
@@ -263,7 +263,7 @@ def with_legs(store: TradingStore, order: Order) -> OrderView:
     return order_with_legs(order, [leg for leg in legs if leg is not None])
 
 
-def _statuses(text: str | None) -> frozenset[OrderStatus] | None:
+def parse_statuses(text: str | None) -> frozenset[OrderStatus] | None:
     if not text:
         return None
     names = [name.strip() for name in text.split(",") if name.strip()]

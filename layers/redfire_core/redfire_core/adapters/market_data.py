@@ -105,7 +105,7 @@ def _buckets(interval: str, start: datetime, end: datetime) -> list[datetime]:
     return moments
 
 
-def _item(bar: Bar) -> dict[str, Any]:
+def bar_item(bar: Bar) -> dict[str, Any]:
     return {
         "pk": {"S": bar_partition(bar.symbol, bar.interval, bar.start)},
         "sk": {"S": iso(bar.start)},
@@ -172,7 +172,7 @@ class DynamoDbMarketDataStore:
                 else:
                     changed.append(bar)
         for offset in range(0, len(changed), BATCH_WRITE_SIZE):
-            self._batch_write([_item(b) for b in changed[offset : offset + BATCH_WRITE_SIZE]])
+            self._batch_write([bar_item(b) for b in changed[offset : offset + BATCH_WRITE_SIZE]])
             result.written += len(changed[offset : offset + BATCH_WRITE_SIZE])
         for symbol, interval in by_series:
             if any(b.symbol == symbol and b.interval == interval for b in changed):

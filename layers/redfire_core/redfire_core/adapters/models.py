@@ -179,6 +179,8 @@ class AccountItem(_Base):
     created_at = UnicodeAttribute()
     version = NumberAttribute()
     last_sequence = NumberAttribute(default=0)  # the highest order sequence decided
+    # today's risk counters (domain.counters), compact JSON: part of every write that counts
+    counters = UnicodeAttribute(null=True)
 
 
 class ActivityItem(_Base):

@@ -1,17 +1,15 @@
-"""The ``limits`` table: limit overrides, trading states, counters and event markers.
+"""The ``limits`` table: limit overrides, trading states and the day's equity marks.
 
 Items (``pk`` / ``sk``):
 
 - ``<account>`` / ``LIMITS``: overrides, ``{"account": {...}, "symbols": {...}}`` as JSON
 - ``<account>`` or ``PLATFORM`` / ``STATE``: trading state, reason, who, when, version
-- ``<account>`` / ``COUNTERS#<yyyy-mm-dd>``: today's orders, cancels, trades (account and
-  ``orders#<symbol>`` ...), and the day's start and peak equity
-- ``<account>`` / ``RATE#S#<epoch second>`` and ``RATE#M#<epoch minute>``: order rates
-- ``<account>`` / ``SEEN#<event id>``: an event already counted (idempotency marker)
+- ``<account>`` / ``COUNTERS#<yyyy-mm-dd>``: the day's start and peak equity (post-trade
+  monitoring); TTL (``expires_at``) removes old days
 
-Every key names its period, so counts reset by themselves at the boundary; TTL
-(``expires_at``) removes old periods. Counter updates are conditional (``n < limit``) and
-go into the same transaction as the order and its reservation.
+The order, cancel and trade counts and the order rate are not here: they live on the
+account's book item (``Account.counters``) and change in the same write as the order,
+cancel or fill they count.
 """
 
 from __future__ import annotations
@@ -28,10 +26,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from redfire_core.adapters.trading_store import holding_key
 from redfire_core.config import Settings, get_settings
 from redfire_core.domain.account_ids import PLATFORM_KEY
+from redfire_core.domain.counters import SECONDS_PER_DAY
 from redfire_core.domain.risk import (
-    SECONDS_PER_DAY,
-    RiskCounters,
-    RiskLimits,
     TradingState,
 )
 from redfire_core.events import iso
@@ -41,8 +37,6 @@ LIMITS_SK = "LIMITS"
 STATE_SK = "STATE"
 HOLDERS_INDEX = "gsi1"  # of the positions table: open positions by symbol
 COUNTER_TTL_SECONDS = 3 * SECONDS_PER_DAY
-RATE_TTL_SECONDS = 2 * 3600
-SEEN_TTL_SECONDS = 3 * SECONDS_PER_DAY
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -82,7 +76,6 @@ class RiskSnapshot:
     overrides: Overrides
     state: StateRecord
     global_state: StateRecord
-    counters: RiskCounters
 
 
 def day_key(day: int) -> str:
@@ -111,17 +104,12 @@ class RiskStore:
 
     # --- reads ------------------------------------------------------------------------
 
-    def snapshot(self, account_id: str, now: datetime) -> RiskSnapshot:
-        """Overrides, both trading states and the counters of ``now``: one BatchGetItem."""
-        stamp = int(now.timestamp())
-        day, minute = stamp // SECONDS_PER_DAY, stamp // 60
+    def snapshot(self, account_id: str) -> RiskSnapshot:
+        """Overrides and both trading states: one BatchGetItem."""
         keys = {
             "limits": (account_id, LIMITS_SK),
             "state": (account_id, STATE_SK),
             "global": (PLATFORM, STATE_SK),
-            "day": (account_id, day_key(day)),
-            "second": (account_id, f"RATE#S#{stamp}"),
-            "minute": (account_id, f"RATE#M#{minute}"),
         }
         found = self._batch_get(list(keys.values()))
         items = {name: found.get(key, {}) for name, key in keys.items()}
@@ -129,7 +117,6 @@ class RiskStore:
             overrides=_overrides(items["limits"]),
             state=_state(items["state"]),
             global_state=_state(items["global"]),
-            counters=_counters(items["day"], day, stamp, items["second"], minute, items["minute"]),
         )
 
     def _batch_get(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -154,9 +141,6 @@ class RiskStore:
     def get_state(self, scope: str) -> StateRecord:
         """The trading state of an account, or of the platform (``PLATFORM``)."""
         return _state(self._get(scope, STATE_SK))
-
-    def day_counters(self, account_id: str, now: datetime) -> dict[str, Any]:
-        return self._get(account_id, day_key(int(now.timestamp()) // SECONDS_PER_DAY))
 
     def _get(self, pk: str, sk: str) -> dict[str, Any]:
         response = self.client.get_item(
@@ -213,96 +197,6 @@ class RiskStore:
             self.client.put_item(**operation)
         except self.client.exceptions.ConditionalCheckFailedException as error:
             raise RiskConflict(str(error)) from error
-
-    def order_counted(
-        self, account_id: str, symbol: str, now: datetime, account: RiskLimits, sym: RiskLimits
-    ) -> list[dict[str, Any]]:
-        """The conditional updates that count an accepted order: each fails if another
-        order took the last of a daily or rate limit meanwhile."""
-        stamp = int(now.timestamp())
-        day, minute = stamp // SECONDS_PER_DAY, stamp // 60
-        per_symbol = f"orders#{symbol}"
-        daily = self._counter_update(
-            account_id,
-            day_key(day),
-            {"orders": account.max_daily_orders, per_symbol: sym.max_daily_orders},
-            expires=day * SECONDS_PER_DAY + COUNTER_TTL_SECONDS,
-        )
-        second = self._counter_update(
-            account_id,
-            f"RATE#S#{stamp}",
-            {"n": account.max_orders_per_second},
-            expires=stamp + RATE_TTL_SECONDS,
-        )
-        per_minute = self._counter_update(
-            account_id,
-            f"RATE#M#{minute}",
-            {"n": account.max_orders_per_minute},
-            expires=minute * 60 + RATE_TTL_SECONDS,
-        )
-        return [daily, second, per_minute]
-
-    def _counter_update(
-        self, pk: str, sk: str, limits: dict[str, int | None], *, expires: int
-    ) -> dict[str, Any]:
-        names = {"#x": "expires_at"}
-        values: dict[str, Any] = {":one": 1, ":x": expires}
-        adds, conditions = [], []
-        for index, (attribute, limit) in enumerate(limits.items()):
-            placeholder = f"#a{index}"
-            names[placeholder] = attribute
-            adds.append(f"{placeholder} :one")
-            if limit is not None:
-                values[f":l{index}"] = limit
-                conditions.append(
-                    f"(attribute_not_exists({placeholder}) OR {placeholder} < :l{index})"
-                )
-        operation: dict[str, Any] = {
-            "TableName": self.table,
-            "Key": _wire({"pk": pk, "sk": sk}),
-            "UpdateExpression": "ADD " + ", ".join(adds) + " SET #x = :x",
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": _wire(values),
-        }
-        if conditions:
-            operation["ConditionExpression"] = " AND ".join(conditions)
-        return operation
-
-    def count_event(self, account_id: str, event_id: str, counts: list[str], now: datetime) -> bool:
-        """Count an event once: a marker item (must not exist) and the day's counters in
-        one transaction. False when the event was counted before (a redelivery)."""
-        stamp = int(now.timestamp())
-        day = stamp // SECONDS_PER_DAY
-        marker = {
-            "pk": account_id,
-            "sk": f"SEEN#{event_id}",
-            "expires_at": stamp + SEEN_TTL_SECONDS,
-        }
-        update = self._counter_update(
-            account_id,
-            day_key(day),
-            dict.fromkeys(counts),
-            expires=day * SECONDS_PER_DAY + COUNTER_TTL_SECONDS,
-        )
-        try:
-            self.client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self.table,
-                            "Item": _wire(marker),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {"Update": update},
-                ]
-            )
-        except self.client.exceptions.TransactionCanceledException as error:
-            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
-            if "ConditionalCheckFailed" in reasons:
-                return False
-            raise
-        return True
 
     def mark_equity(
         self, account_id: str, equity: Decimal, now: datetime
@@ -386,32 +280,4 @@ def _state(item: dict[str, Any]) -> StateRecord:
         item.get("changed_by"),
         item.get("changed_at"),
         int(item["version"]),
-    )
-
-
-def _counters(
-    day_item: dict[str, Any],
-    day: int,
-    second: int,
-    second_item: dict[str, Any],
-    minute: int,
-    minute_item: dict[str, Any],
-) -> RiskCounters:
-    by_symbol: dict[str, dict[str, int]] = {"orders": {}, "cancels": {}, "trades": {}}
-    for name, value in day_item.items():
-        kind, _, symbol = name.partition("#")
-        if symbol and kind in by_symbol:
-            by_symbol[kind][symbol] = int(value)
-    return RiskCounters(
-        day=day,
-        orders=int(day_item.get("orders", 0)),
-        cancels=int(day_item.get("cancels", 0)),
-        trades=int(day_item.get("trades", 0)),
-        symbol_orders=by_symbol["orders"],
-        symbol_cancels=by_symbol["cancels"],
-        symbol_trades=by_symbol["trades"],
-        second=second,
-        orders_this_second=int(second_item.get("n", 0)),
-        minute=minute,
-        orders_this_minute=int(minute_item.get("n", 0)),
     )

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ from redfire_core.domain.channels import Subscription
 
 TABLE_LOGICAL = "connections"
 SEQ_DIGITS = 12
+MAX_WATCH_ATTEMPTS = 5  # concurrent subscribes renewing one lapsed channel
 CONNECTIONS_INDEX = "gsi1"
 CONNECTIONS_KEY = "CONN"  # gsi1pk of every connection's META item
 
@@ -53,6 +55,13 @@ class Connection:
     connected_at: str
     expires_at: int = 0  # epoch seconds the connecting token expires (0: not recorded)
     key_id: str | None = None  # the API key the token was exchanged from, if it was
+    # "alpaca": Alpaca's trade_updates dialect (authenticates after connecting; until then
+    # account_id is "" and expires_at is the authentication deadline)
+    dialect: str = ""
+
+    @property
+    def authenticated(self) -> bool:
+        return bool(self.account_id)
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,7 @@ def _connection(connection_id: str, item: dict[str, Any]) -> Connection:
         item["connected_at"]["S"],
         int(item["expires_at"]["N"]) if "expires_at" in item else 0,
         item["key_id"]["S"] if "key_id" in item else None,
+        item["dialect"]["S"] if "dialect" in item else "",
     )
 
 
@@ -149,6 +159,7 @@ class StreamStore:
                 "subject": _s(connection.subject),
                 "connected_at": _s(connection.connected_at),
                 **_grant(connection.expires_at, connection.key_id),
+                **({"dialect": _s(connection.dialect)} if connection.dialect else {}),
                 "gsi1pk": _s(CONNECTIONS_KEY),
                 "gsi1sk": _s(connection.connection_id),
                 "ttl": _n(ttl),
@@ -256,42 +267,73 @@ class StreamStore:
         ).get("Item")
         return ChannelState.from_item(item or {})
 
-    def watch(self, sub: Subscription, until: int) -> ChannelState:
-        """Keep the channel's events at least until ``until`` (never moves it back) and
-        return the channel's state: one UpdateItem, in place of a read."""
-        try:
-            reply = self.client.update_item(
-                TableName=self.table,
-                Key={"pk": _s(f"CHAN#{_scope_key(sub)}"), "sk": _s("STATE")},
-                UpdateExpression="SET watched_until = :until",
-                ConditionExpression="attribute_not_exists(watched_until) OR watched_until < :until",
-                ExpressionAttributeValues={":until": _n(until)},
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except self.client.exceptions.ConditionalCheckFailedException as error:
-            old = error.response.get("Item")  # already watched longer: that is the state
-            return ChannelState.from_item(old) if old is not None else self.channel_state(sub)
-        return ChannelState.from_item(reply.get("Attributes", {}))
+    def channel_states(self, subs: Iterable[Subscription]) -> dict[Subscription, ChannelState]:
+        """The state of each channel, strongly consistent (a subscribe that landed before
+        the read is seen), in BatchGetItem calls of at most 100 keys. A channel never
+        watched has no item: its state is the default (unwatched)."""
+        wanted = {f"CHAN#{_scope_key(sub)}": sub for sub in subs}
+        states = {sub: ChannelState() for sub in wanted.values()}
+        pending = [{"pk": _s(pk), "sk": _s("STATE")} for pk in wanted]
+        while pending:
+            chunk, pending = pending[:100], pending[100:]
+            request: dict[str, Any] = {self.table: {"Keys": chunk, "ConsistentRead": True}}
+            while request:
+                reply = self.client.batch_get_item(RequestItems=request)
+                for item in reply.get("Responses", {}).get(self.table, []):
+                    states[wanted[item["pk"]["S"]]] = ChannelState.from_item(item)
+                request = reply.get("UnprocessedKeys") or {}
+        return states
 
-    def drop_unwatched(self, sub: Subscription, now: int) -> ChannelState | None:
-        """If nobody watches the channel, record that one event was not kept (resume points
-        up to ``last_seq`` are no longer honoured) and return None; else keep nothing and
-        return the channel's state (the event is to be sequenced). One conditional write,
-        so a concurrent ``watch`` lands either before it (it fails) or after it."""
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key={"pk": _s(f"CHAN#{_scope_key(sub)}"), "sk": _s("STATE")},
-                UpdateExpression="SET resume_floor = if_not_exists(last_seq, :zero) + :one",
-                ConditionExpression="attribute_not_exists(watched_until) OR watched_until < :now",
-                ExpressionAttributeValues={":zero": _n(0), ":one": _n(1), ":now": _n(now)},
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except self.client.exceptions.ConditionalCheckFailedException as error:
-            old = error.response.get("Item")
-            return ChannelState.from_item(old) if old is not None else self.channel_state(sub)
-        return None
+    def watch(self, sub: Subscription, until: int, now: int) -> ChannelState:
+        """Keep the channel's events at least until ``until`` (never moves it back) and
+        return the channel's state, without a read.
+
+        A channel whose watch lapsed (nobody subscribed for a whole retention window) may
+        have had events that were not kept. The first watch after a lapse moves
+        ``last_seq``, ``delivered_seq`` and ``resume_floor`` one past the old last seq, so
+        every resume point from before the lapse is reported expired while a subscriber
+        acknowledged after it resumes normally. Nobody receives the skipped number: no
+        subscription outlives the window."""
+        key = {"pk": _s(f"CHAN#{_scope_key(sub)}"), "sk": _s("STATE")}
+        errors = self.client.exceptions
+        for _ in range(MAX_WATCH_ATTEMPTS):
+            try:
+                reply = self.client.update_item(
+                    TableName=self.table,
+                    Key=key,
+                    UpdateExpression="SET watched_until = :until",
+                    ConditionExpression="attribute_not_exists(watched_until) OR "
+                    "(watched_until >= :now AND watched_until < :until)",
+                    ExpressionAttributeValues={":until": _n(until), ":now": _n(now)},
+                    ReturnValues="ALL_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+                return ChannelState.from_item(reply.get("Attributes", {}))
+            except errors.ConditionalCheckFailedException as error:
+                old = ChannelState.from_item(error.response.get("Item") or {})
+            if old.watched_until >= now:
+                return old  # already watched longer: that is the state
+            try:
+                reply = self.client.update_item(
+                    TableName=self.table,
+                    Key=key,
+                    UpdateExpression="SET watched_until = :until, "
+                    "last_seq = if_not_exists(last_seq, :zero) + :one, "
+                    "delivered_seq = if_not_exists(last_seq, :zero) + :one, "
+                    "resume_floor = if_not_exists(last_seq, :zero) + :one",
+                    ConditionExpression="watched_until = :lapsed",
+                    ExpressionAttributeValues={
+                        ":until": _n(until),
+                        ":lapsed": _n(old.watched_until),
+                        ":zero": _n(0),
+                        ":one": _n(1),
+                    },
+                    ReturnValues="ALL_NEW",
+                )
+                return ChannelState.from_item(reply.get("Attributes", {}))
+            except errors.ConditionalCheckFailedException:
+                continue  # another subscriber renewed it first: extend theirs
+        return self.channel_state(sub)
 
     def append(
         self,

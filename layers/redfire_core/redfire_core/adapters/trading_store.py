@@ -26,6 +26,7 @@ from redfire_core.adapters import models as m
 from redfire_core.adapters.paging import decode_cursor, encode_cursor
 from redfire_core.config import Settings, get_settings
 from redfire_core.domain.account_ids import PLATFORM_KEY
+from redfire_core.domain.counters import RiskCounters, counters_from_dict, counters_to_dict
 from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.ledger import Activity, ActivityType
 from redfire_core.domain.orders import (
@@ -218,12 +219,11 @@ class TradingStore:
         events: Sequence[Envelope] = (),
         correlation_id: str | None = None,
         raw_puts: Sequence[dict[str, Any]] = (),
-        raw_updates: Sequence[dict[str, Any]] = (),
     ) -> None:
         """One transaction of conditional writes: new items must not exist, changed
-        aggregates must still have the version they were read at. ``raw_puts`` and
-        ``raw_updates`` are low-level Put/Update operations of other tables (the risk
-        function's counters and trading state) that must commit with the rest.
+        aggregates must still have the version they were read at. ``raw_puts`` are
+        low-level Puts of other tables (a trading state change) that must commit with
+        the rest.
 
         Events ride on the order item they report (the stream carries them to the relay);
         only events of a write without an order become outbox rows."""
@@ -234,7 +234,6 @@ class TradingStore:
         }
         with self._transaction() as tx:
             tx._put_items.extend(raw_puts)
-            tx._update_items.extend(raw_updates)
             for order, request_hash in orders_created:
                 item = _order_item(order, correlation_id)
                 item.events = attached.get(order.id)
@@ -300,6 +299,9 @@ class TradingStore:
             ),
             version=int(item.version),
             last_sequence=int(item.last_sequence or 0),
+            counters=counters_from_dict(json.loads(item.counters))
+            if item.counters
+            else RiskCounters(),
         )
 
     def create_account(self, account: Account, opening: Sequence[Activity] = ()) -> bool:
@@ -704,6 +706,7 @@ def _account_item(account: Account) -> m.AccountItem:
         created_at=iso(account.created_at),
         version=account.version,
         last_sequence=account.last_sequence,
+        counters=json.dumps(counters_to_dict(account.counters), separators=(",", ":")),
     )
 
 

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from redfire_core.domain.bars import Bar as StoredBar
+
 _T = TypeVar("_T")
 
 _BLOCK = 1 << 18  # characters of CSV split at a time (256 KiB: fewer page faults than 1 MiB)
@@ -72,6 +74,19 @@ class BarData:
         bars._derived = {}
         bars._validate()
         return bars
+
+    @classmethod
+    def of_bars(cls, bars: Sequence[StoredBar]) -> BarData:
+        """The core's bars (``domain.bars.Bar``, Decimals) as the engine's float columns:
+        the columns stay for speed, this is the one way a stored bar becomes them."""
+        return cls(
+            [b.start for b in bars],
+            [float(b.open) for b in bars],
+            [float(b.high) for b in bars],
+            [float(b.low) for b in bars],
+            [float(b.close) for b in bars],
+            [float(b.volume) for b in bars],
+        )
 
     def _validate(self) -> None:
         lengths = {len(self.times), len(self.open), len(self.high), len(self.low)}

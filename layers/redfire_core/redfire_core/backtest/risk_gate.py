@@ -20,13 +20,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from redfire_core.domain.counters import RiskCounters
 from redfire_core.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
 from redfire_core.domain.positions import Account, Position
 from redfire_core.domain.risk import (
     Denial,
     LatestPrice,
     RiskContext,
-    RiskCounters,
     RiskLimits,
     book_of,
     check_order,

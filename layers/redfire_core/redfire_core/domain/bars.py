@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -30,7 +30,13 @@ LATEST_START = datetime(9999, 12, 1, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class Bar:
-    """One OHLCV bar of ``symbol`` at ``interval``; ``start`` is its first instant (UTC)."""
+    """One OHLCV bar of ``symbol`` at ``interval``; ``start`` is its first instant (UTC).
+
+    The one bar of the core: storage, ingest, the API and matching use it (matching also
+    gets the aggregate of a batch of bars a ``MarketDataUpdated`` reports: ``until`` is
+    then the end of its last bar). Strategies see floats (``strategies.Bar``) and the
+    backtester keeps columns (``backtest.data.BarData``), both for speed.
+    """
 
     symbol: str
     interval: str
@@ -40,10 +46,11 @@ class Bar:
     low: Decimal
     close: Decimal
     volume: Decimal
+    until: datetime | None = field(default=None, kw_only=True)  # an aggregate's end
 
     @property
     def end(self) -> datetime:
-        return self.start + INTERVALS[self.interval]
+        return self.until or self.start + INTERVALS[self.interval]
 
     def same_values(self, other: Bar) -> bool:
         return (self.open, self.high, self.low, self.close, self.volume) == (

@@ -61,6 +61,20 @@ def is_open(calendar: TradingCalendar, at: datetime) -> bool:
     return calendar.session_at(at) is not None
 
 
+def fills_at(calendar: TradingCalendar, at: datetime) -> bool:
+    """Whether a simulated venue fills at ``at``: an exchange only in session. Whole-day
+    calendars (``24/7``, ``weekdays``) name a feed's days, not a venue's hours: they fill at
+    any hour (so the demo instruments trade whenever ``make dev`` runs)."""
+    return isinstance(calendar, WholeDays) or is_open(calendar, at)
+
+
+def fills_during(calendar: TradingCalendar, start: datetime, end: datetime) -> bool:
+    """Whether any of [start, end) (a bar) falls in a session in which ``fills_at``."""
+    if isinstance(calendar, WholeDays):
+        return True
+    return calendar.next_session(start).open < end
+
+
 def day_order_end(calendar: TradingCalendar, placed_at: datetime) -> datetime:
     """When a `day` order placed at ``placed_at`` expires."""
     return calendar.next_session(placed_at).close

@@ -15,6 +15,10 @@ from typing import Any
 ACCOUNT_CHANNELS = frozenset(
     {"orders", "trades", "positions", "account", "risk", "backtests", "strategies"}
 )
+# Alpaca's trade_updates stream of an account: not a channel clients subscribe to (an
+# Alpaca connection's `listen` does); its message is built from the order event by the
+# stream service, and only when someone listens.
+TRADE_UPDATES = "trade_updates"
 MARKET_SCOPE = "*"  # the scope of market data channels: every account sees the same sequence
 _SYMBOL = r"[A-Za-z0-9][A-Za-z0-9._\-]{0,31}"
 _QUOTES = re.compile(rf"^quotes:{_SYMBOL}$")
@@ -30,6 +34,11 @@ ORDER_EVENTS = (
     "OrderCanceled",
     "OrderReplaced",
     "OrderExpired",
+)
+# The order events a live strategy instance hears about its own orders (the strategy runner's
+# queue rule, and the runner's routes).
+STRATEGY_ORDER_EVENTS = frozenset(
+    {"OrderFilled", "OrderCanceled", "OrderDenied", "OrderRejected", "OrderExpired"}
 )
 STREAMED_EVENTS = (
     *ORDER_EVENTS,
@@ -108,6 +117,7 @@ def publications(
             found.insert(0, Publication(account_id, "orders", payload["replaced"]))
         if event_type == "OrderFilled" and "fill" in payload:
             found.append(Publication(account_id, "trades", payload["fill"]))
+        found.append(Publication(account_id, TRADE_UPDATES, dict(payload)))
         return found
     if event_type == "PositionChanged":
         return [Publication(account_id, "positions", payload["position"])]

@@ -15,7 +15,7 @@ Semantics:
   previous anchor before the bar can move it, which is the conservative order.
 - ``ioc`` / ``fok`` orders are decided at acceptance against the latest price: the
   marketable part fills, the rest is canceled (``fok``: all or nothing).
-- ``day`` orders expire at the end of the UTC day they were placed in.
+- ``day`` orders expire at their ``expires_at`` (their session's close, set when placed).
 - Fills may be capped at a share of the bar's volume (partial fills).
 - A notional market order fills all at once for the quantity its notional buys at the
   fill price, floored to the lot grid; less than the minimum quantity cancels it.
@@ -24,10 +24,10 @@ Semantics:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
+from redfire_core.domain.bars import Bar
 from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.orders import (
     ExecutionModel,
@@ -42,15 +42,7 @@ from redfire_core.domain.orders import (
 ZERO = Decimal(0)
 
 
-@dataclass(frozen=True)
-class PriceBar:
-    start: datetime
-    end: datetime
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal
-    volume: Decimal = ZERO
+PriceBar = Bar  # the name gateways know; matching reads start, end and OHLCV of the one Bar
 
 
 @dataclass(frozen=True)
@@ -96,7 +88,7 @@ def on_accept(
     return NOTHING
 
 
-def on_bar(order: Order, bar: PriceBar, model: ExecutionModel, instrument: Instrument) -> Decision:
+def on_bar(order: Order, bar: Bar, model: ExecutionModel, instrument: Instrument) -> Decision:
     """The gateway's answer to a new bar for a resting order."""
     accepted_at = order.accepted_at
     if accepted_at is None or bar.end <= accepted_at or order.is_final:
@@ -135,7 +127,7 @@ def stop_level(order: Order, instrument: Instrument) -> Decimal | None:
 
 
 def _stop(
-    order: Order, bar: PriceBar, seen_open: bool, model: ExecutionModel, instrument: Instrument
+    order: Order, bar: Bar, seen_open: bool, model: ExecutionModel, instrument: Instrument
 ) -> Decision:
     if order.triggered:  # the remainder of a stop already reached works as a market order
         price = model.slipped(bar.open if seen_open else bar.close, order.side, instrument)
@@ -159,7 +151,7 @@ def _stop(
     return _fill(order, price, bar, model, instrument, {"triggered": True})
 
 
-def _trail(order: Order, bar: PriceBar) -> Decision:
+def _trail(order: Order, bar: Bar) -> Decision:
     """Move a trailing stop's anchor to the bar's best price, if it improved."""
     if order.type is not OrderType.TRAILING_STOP or order.trail_reference is None:
         return NOTHING
@@ -176,7 +168,7 @@ def _limit_reached(order: Order, price: Decimal) -> bool:
     return price <= limit if order.side is Side.BUY else price >= limit
 
 
-def _limit_price(order: Order, bar: PriceBar, seen_open: bool) -> Decimal | None:
+def _limit_price(order: Order, bar: Bar, seen_open: bool) -> Decimal | None:
     limit = order.limit_price or ZERO
     touched = bar.low <= limit if order.side is Side.BUY else bar.high >= limit
     if not touched:
@@ -189,7 +181,7 @@ def _limit_price(order: Order, bar: PriceBar, seen_open: bool) -> Decimal | None
 def _fill(
     order: Order,
     price: Decimal,
-    bar: PriceBar,
+    bar: Bar,
     model: ExecutionModel,
     instrument: Instrument,
     changes: dict[str, Any] | None = None,

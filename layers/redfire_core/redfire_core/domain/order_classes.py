@@ -253,6 +253,7 @@ def held_legs(
             status=OrderStatus.HELD,
             order_class=parent.order_class,
             parent_order_id=parent.id,
+            expires_at=parent.expires_at,  # a day group ends at its parent's session close
         )
         for leg_id, request in legs
     ]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
+from redfire_core.domain.counters import RiskCounters
 from redfire_core.domain.money import average
 from redfire_core.domain.orders import ExecutionModel, Side
 
@@ -105,6 +106,8 @@ class Account:
     execution: ExecutionModel = field(default_factory=ExecutionModel)
     version: int = 1
     last_sequence: int = 0  # the highest order sequence decided on this book
+    # today's orders, cancels and trades and the order rate, for the pre-trade rules
+    counters: RiskCounters = field(default_factory=RiskCounters)
 
     def decided(self, sequence: int | None) -> Account:
         """The book after deciding the order numbered ``sequence`` (never moves back)."""
@@ -121,6 +124,22 @@ class Account:
             commissions=self.commissions + fill.commission,
             reserved=self.reserved - released,
             version=self.version + 1,
+        )
+
+    def counted_order(self, symbol: str, now: datetime) -> Account:
+        """The book with one more accepted order (the daily and rate limits count it)."""
+        return replace(
+            self, counters=self.counters.record_order(symbol, now), version=self.version + 1
+        )
+
+    def counted_cancel(self, symbol: str, now: datetime) -> Account:
+        return replace(
+            self, counters=self.counters.record_cancel(symbol, now), version=self.version + 1
+        )
+
+    def counted_trade(self, symbol: str, now: datetime) -> Account:
+        return replace(
+            self, counters=self.counters.record_trade(symbol, now), version=self.version + 1
         )
 
     def reserve(self, amount: Decimal) -> Account:

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from redfire_core.domain.counters import SECONDS_PER_DAY, RiskCounters
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.money import ascii_decimal
 from redfire_core.domain.orders import Order, OrderStatus, OrderType, Side
@@ -24,7 +25,6 @@ from redfire_core.domain.positions import Account, Position
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
-SECONDS_PER_DAY = 86400
 
 
 class TradingState(StrEnum):
@@ -217,72 +217,6 @@ class LatestPrice:
     symbol: str
     price: Decimal
     timestamp: datetime
-
-
-def day_number(now: datetime) -> int:
-    """Days since the epoch (UTC): counters of another day count as zero."""
-    return int(now.timestamp()) // SECONDS_PER_DAY
-
-
-@dataclass(frozen=True, slots=True)
-class RiskCounters:
-    """Today's counts and the current second's and minute's order rate.
-
-    Each count belongs to a period (day, second, minute, as epoch numbers); a count of a
-    period that is over reads as zero, so nothing needs resetting. The ``record_*``
-    methods are the in-memory form of the conditional updates the risk function makes.
-    """
-
-    day: int = -1
-    orders: int = 0
-    cancels: int = 0
-    trades: int = 0
-    symbol_orders: Mapping[str, int] = field(default_factory=dict)
-    symbol_cancels: Mapping[str, int] = field(default_factory=dict)
-    symbol_trades: Mapping[str, int] = field(default_factory=dict)
-    second: int = -1
-    orders_this_second: int = 0
-    minute: int = -1
-    orders_this_minute: int = 0
-
-    def at(self, now: datetime) -> RiskCounters:
-        """The counters as they read at ``now`` (periods that ended are zero)."""
-        stamp = int(now.timestamp())
-        day, minute = stamp // SECONDS_PER_DAY, stamp // 60
-        if self.day == day and self.second == stamp and self.minute == minute:
-            return self
-        today = self if self.day == day else RiskCounters(day=day)
-        return replace(
-            today,
-            second=stamp,
-            orders_this_second=self.orders_this_second if self.second == stamp else 0,
-            minute=minute,
-            orders_this_minute=self.orders_this_minute if self.minute == minute else 0,
-        )
-
-    def record_order(self, symbol: str, now: datetime) -> RiskCounters:
-        c = self.at(now)
-        return replace(
-            c,
-            orders=c.orders + 1,
-            symbol_orders=_bump(c.symbol_orders, symbol),
-            orders_this_second=c.orders_this_second + 1,
-            orders_this_minute=c.orders_this_minute + 1,
-        )
-
-    def record_cancel(self, symbol: str, now: datetime) -> RiskCounters:
-        c = self.at(now)
-        return replace(c, cancels=c.cancels + 1, symbol_cancels=_bump(c.symbol_cancels, symbol))
-
-    def record_trade(self, symbol: str, now: datetime) -> RiskCounters:
-        c = self.at(now)
-        return replace(c, trades=c.trades + 1, symbol_trades=_bump(c.symbol_trades, symbol))
-
-
-def _bump(counts: Mapping[str, int], symbol: str) -> dict[str, int]:
-    bumped = dict(counts)
-    bumped[symbol] = bumped.get(symbol, 0) + 1
-    return bumped
 
 
 @dataclass(frozen=True, slots=True)

@@ -156,14 +156,7 @@ def load_bars(store: MarketDataStore, data: DataRange) -> BarData:
         )
     if len(bars) > MAX_BARS:
         raise DataError("DATA_TOO_LONG", f"more than {MAX_BARS} bars: narrow the range")
-    return BarData(
-        [b.start for b in bars],
-        [float(b.open) for b in bars],
-        [float(b.high) for b in bars],
-        [float(b.low) for b in bars],
-        [float(b.close) for b in bars],
-        [float(b.volume) for b in bars],
-    )
+    return BarData.of_bars(bars)
 
 
 # --- single backtests ---------------------------------------------------------------------

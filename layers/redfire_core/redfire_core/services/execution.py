@@ -16,7 +16,7 @@ from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.config import get_settings
 from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.ledger import Activity, fill_activities
-from redfire_core.domain.matching import Decision, PriceBar
+from redfire_core.domain.matching import Decision
 from redfire_core.domain.order_classes import leg_matching_rank
 from redfire_core.domain.orders import ExecutionModel, Order, OrderStatus
 from redfire_core.domain.positions import Account, Fill, Position
@@ -30,14 +30,19 @@ from redfire_core.events import (
     OrderReplaced,
     Payload,
     PositionChanged,
-    parse_iso,
 )
 from redfire_core.gateways import gateway_named
 from redfire_core.observability import logger
 from redfire_core.services.instruments import instrument_cache
 from redfire_core.services.order_groups import group_changes
 from redfire_core.services.retrying import on_conflict_retry
-from redfire_core.views import account_changed, fill_view, order_view, position_view
+from redfire_core.views import (
+    account_changed,
+    bar_of_update,
+    fill_view,
+    order_view,
+    position_view,
+)
 
 WORKING = frozenset(
     {
@@ -89,15 +94,7 @@ def on_order_accepted(store: TradingStore, event: Envelope, now: datetime) -> st
 def on_market_data(store: TradingStore, event: Envelope, now: datetime) -> int:
     """Let the gateway match every open order on the symbol against the new bar(s)."""
     update = MarketDataUpdated.model_validate(event.payload)
-    bar = PriceBar(
-        start=parse_iso(update.first_start),
-        end=parse_iso(update.last_end),
-        open=Decimal(update.open),
-        high=Decimal(update.high),
-        low=Decimal(update.low),
-        close=Decimal(update.close),
-        volume=Decimal(update.volume),
-    )
+    bar = bar_of_update(update)
 
     def decide(order: Order, account: Account, instrument: Instrument) -> Decision:
         if order.status not in WORKING:
@@ -220,9 +217,18 @@ def fill_of(
     position_after = position.apply(fill)
     account_after = account.apply(
         fill, position_after.realized_pnl - position.realized_pnl, released
-    )
+    ).counted_trade(order.symbol, now)
     events = [
-        _event(OrderFilled(order=order_view(after), fill=fill_view(fill)), order, cause, now),
+        _event(
+            OrderFilled(
+                order=order_view(after),
+                fill=fill_view(fill),
+                position_quantity=format(position_after.quantity, "f"),
+            ),
+            order,
+            cause,
+            now,
+        ),
         _event(
             PositionChanged(position=position_view(position_after), trade_id=fill.trade_id),
             order,
@@ -286,6 +292,8 @@ def _close(
     after = order.close(status, now, close_reason(status, reason))
     payload = CLOSE_EVENTS[status](order=order_view(after))
     released = account.reserve(-order.reserved)
+    if status is OrderStatus.CANCELED:  # the daily cancel limits count it
+        released = released.counted_cancel(order.symbol, now)
     events = [_event(payload, order, cause, now)]
     if order.reserved:
         events.append(_event(account_changed(released, "released", order.id), order, cause, now))

@@ -14,8 +14,9 @@ from redfire_core.adapters.market_data import (
     WriteResult,
 )
 from redfire_core.domain.bars import INTERVALS, Bar, bar_document, split_valid
-from redfire_core.events import Envelope, MarketDataUpdated, iso, new_id
+from redfire_core.events import Envelope, new_id
 from redfire_core.observability import logger
+from redfire_core.views import market_data_updated
 
 __all__ = ["INTERVALS", "IngestOutcome", "ingest_bars", "ingest_batch", "run_job"]
 
@@ -75,30 +76,17 @@ def ingest_batch(
         for symbol, bar in newest.items()
         if latest.advance_latest(symbol, bar.close, bar.end)
     }
-    for (symbol, interval), batch in series.items():
+    for (symbol, _), batch in series.items():
         if symbol not in advanced:
             # Older than what the symbol's price already reflects (a backfill, a late
             # upload): stored, but matching resting orders against it would be wrong.
             continue
-        last = batch[-1]
-        update = MarketDataUpdated(
-            symbol=symbol,
-            interval=interval,
-            first_start=iso(batch[0].start),
-            last_end=iso(last.end),
-            open=format(batch[0].open, "f"),
-            high=format(max(b.high for b in batch), "f"),
-            low=format(min(b.low for b in batch), "f"),
-            close=format(last.close, "f"),
-            volume=format(sum(b.volume for b in batch), "f"),
-            bar_count=len(batch),
-        )
         outcome.events.append(
             Envelope.wrap(
-                update,
+                market_data_updated(batch),
                 account_id=None,
                 correlation_id=correlation_id or new_id(),
-                occurred_at=last.end,
+                occurred_at=batch[-1].end,
             )
         )
     if outcome.events:

@@ -8,8 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 from redfire_core.adapters.trading_store import TradingStore
+from redfire_core.calendars import calendar_of
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.orders import (
+    UTC_DAYS,
     Order,
     OrderClass,
     OrderRequest,
@@ -123,7 +125,8 @@ def replace_order(
         body = {**_request_body(original), **changes}
         if "client_order_id" not in changes:
             body.pop("client_order_id", None)
-        request = OrderRequest.parse(body, instrument_cache(store).get(original.symbol))
+        instrument = instrument_cache(store).get(original.symbol)
+        request = OrderRequest.parse(body, instrument)
         if request.client_order_id and store.find_client_order(account_id, request.client_order_id):
             # Checked here: the claim's put condition would otherwise fail on every retry.
             raise DomainError(
@@ -142,7 +145,13 @@ def replace_order(
             numbers.append(store.next_sequence(account_id))
         new = replace(
             Order.submit(
-                new_id(), account_id, remaining, now, replaces=original.id, sequence=numbers[0]
+                new_id(),
+                account_id,
+                remaining,
+                now,
+                replaces=original.id,
+                sequence=numbers[0],
+                calendar=calendar_of(instrument) if instrument else UTC_DAYS,
             ),
             replaced_filled_quantity=original.filled_quantity,
         )

@@ -9,9 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from redfire_core.adapters.trading_store import ConflictError, TradingStore
+from redfire_core.calendars import calendar_of
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.order_classes import GroupRequest, held_legs
-from redfire_core.domain.orders import Order
+from redfire_core.domain.orders import UTC_DAYS, Order
 from redfire_core.events import Envelope, OrderSubmitted, new_id
 from redfire_core.services.instruments import instrument_cache
 from redfire_core.views import order_view
@@ -47,7 +48,13 @@ def place_order(
             return Placed(earlier, created=False)
     sequence = store.next_sequence(account_id)  # a crash after this leaves a gap: see order_stream
     order = Order.submit(
-        new_id(), account_id, request, now, closes_position=closes_position, sequence=sequence
+        new_id(),
+        account_id,
+        request,
+        now,
+        closes_position=closes_position,
+        sequence=sequence,
+        calendar=calendar_of(instrument) if instrument else UTC_DAYS,
     )
     # A group's legs are written with their parent, held until the group activates them.
     legs = [(new_id(), leg) for leg in group.legs]

@@ -1,5 +1,6 @@
-"""What the risk function does with fills, cancels, expiries and prices: counters and
-post-trade monitoring (daily loss, drawdown from the day's peak equity)."""
+"""What the risk function does with fills and prices: post-trade monitoring (daily loss,
+drawdown from the day's peak equity). Fills, cancels and orders are counted on the
+account's book by the writes that make them (``domain.counters``), not here."""
 
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ from redfire_core.services.retrying import on_conflict_retry
 from redfire_core.services.risk_control import cancel_open_orders
 from redfire_core.services.risk_review import effective_limits
 
-COUNTED = {"OrderFilled": "trades", "OrderCanceled": "cancels", "OrderExpired": "expiries"}
 MONITOR_ACTOR = "risk-monitor"
 
 
@@ -34,15 +34,11 @@ def on_order_event(
     now: datetime,
     settings: Settings | None = None,
 ) -> str:
-    """Count a fill, cancel or expiry once per event id (a redelivery counts nothing),
-    then check the account's post-trade limits after a fill."""
-    kind = COUNTED[event.type]
-    account_id = str(event.account_id)
-    symbol = str(event.payload["order"]["symbol"])
-    counted = risk.count_event(account_id, event.id, [kind, f"{kind}#{symbol}"], now)
-    if event.type == "OrderFilled":
-        monitor_account(store, risk, audit, account_id, event, now, settings)
-    return "counted" if counted else "duplicate"
+    """Check the account's post-trade limits after a fill (idempotent: a redelivery
+    finds the state already tightened and publishes nothing)."""
+    if event.type != "OrderFilled":
+        return "ignored"  # cancels and expiries were counted where they happened
+    return monitor_account(store, risk, audit, str(event.account_id), event, now, settings)
 
 
 def on_market_data(

@@ -1,9 +1,9 @@
 """Pre-trade review of a submitted order: accept it or deny it with every reason.
 
-The order's move, its reservation (conditional on the account version read) and the
-counters it uses up (conditional on ``count < limit``) are one transaction: two orders
-racing for the last of the buying power, or of a daily or rate limit, cannot both pass;
-the loser re-reads and is judged again.
+The order's move, its reservation and the counters it uses up (both on the account's
+book item, conditional on the version read) are one transaction: two orders racing for
+the last of the buying power, or of a daily or rate limit, cannot both pass; the loser
+re-reads and is judged again.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def assess(
     account = store.get_account(account_id)
     if account is None:
         raise LookupError(f"account {account_id} does not exist")
-    snapshot = risk.snapshot(account_id, now)
+    snapshot = risk.snapshot(account_id)
     limits, symbol_limits = effective_limits(settings, snapshot.overrides, order.symbol)
     positions = store.list_positions(account_id)
     position = next(
@@ -154,7 +154,7 @@ def assess(
             if o.status is not OrderStatus.HELD and o.parent_order_id != order.id
         ],
         recent_orders=recent,
-        counters=snapshot.counters,
+        counters=account.counters,
         state=snapshot.state.state,
         global_state=snapshot.global_state.state,
         instrument_known=instrument is not None,
@@ -276,9 +276,8 @@ def decide_order(
         held = assessment.reservation(order)
         # The settings the hold was computed with are the ones its fills will pay.
         accepted = order.accept(now, reserved=held, execution=ctx.account.execution)
-        reserved = ctx.account.reserve(held).decided(order.sequence)
-        counted = risk.order_counted(
-            account_id, order.symbol, now, assessment.limits, assessment.symbol_limits
+        reserved = (
+            ctx.account.reserve(held).decided(order.sequence).counted_order(order.symbol, now)
         )
         accepted_event = _caused(OrderAccepted(order=order_view(accepted)), cause, now)
         decision = gateway_decision(store, accepted, reserved, ctx.latest)
@@ -292,7 +291,6 @@ def decide_order(
                 accounts_changed=[(ctx.account, filled.account[1])],
                 activities=filled.activities,
                 events=[accepted_event, *filled.events, *leg_events],
-                raw_updates=counted,
             )
             logger.debug("order accepted and filled", extra={"order_id": order_id})
             return "filled"
@@ -301,12 +299,14 @@ def decide_order(
                 decision.close, now, close_reason(decision.close, decision.reason or "")
             )
             closing = CLOSE_EVENTS[decision.close](order=order_view(closed))
+            book = ctx.account.decided(order.sequence).counted_order(order.symbol, now)
+            if decision.close is OrderStatus.CANCELED:
+                book = book.counted_cancel(order.symbol, now)
             legs, leg_events = group_changes(store, [closed], now, cause)
             store.write(
                 orders_changed=[(order, closed, None), *legs],
-                accounts_changed=[(ctx.account, ctx.account.decided(order.sequence))],
+                accounts_changed=[(ctx.account, book)],
                 events=[accepted_event, _caused(closing, cause, now), *leg_events],
-                raw_updates=counted,
             )
             return decision.close.value
         if decision.changes:
@@ -320,7 +320,6 @@ def decide_order(
             orders_changed=[(order, accepted, None), *legs],
             accounts_changed=[(ctx.account, reserved)],
             events=events,
-            raw_updates=counted,
         )
         logger.debug("order accepted", extra={"order_id": order_id, "reserved": str(held)})
         return "accepted"

@@ -34,6 +34,7 @@ from redfire_core.adapters.strategy_instances import (
 from redfire_core.adapters.trading_store import ConflictError, Page, TradingStore
 from redfire_core.domain.bars import INTERVALS, floor_to
 from redfire_core.domain.bars import Bar as StoredBar
+from redfire_core.domain.channels import STRATEGY_ORDER_EVENTS
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.positions import Account
@@ -72,9 +73,7 @@ MAX_HISTORY_BARS = 2000
 HISTORY_READS = 5  # each doubles the look-back window (nights, weekends, holidays)
 SEEN_EVENTS_KEPT = 50
 SAVE_ATTEMPTS = 5
-ORDER_EVENTS = frozenset(
-    {"OrderFilled", "OrderCanceled", "OrderDenied", "OrderRejected", "OrderExpired"}
-)
+ORDER_EVENTS = STRATEGY_ORDER_EVENTS
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 
@@ -321,7 +320,7 @@ def run_bar(
             if live.ready:
                 context = _context(trading, instance, bar.close, bar.end)
                 live.broker.attach(context, len(history) - 1)
-                live.strategy.on_bar(_strategy_bar(len(history) - 1, bar))
+                live.strategy.on_bar(Bar.of(len(history) - 1, bar))
                 placed = live.send(trading, bar.start, correlation_id, now)
             updated = live.saved(last_bar_start=bar.start)
         except StrategyFailed as error:
@@ -512,18 +511,6 @@ def _warm_up(strategy: Strategy, history: Sequence[StoredBar]) -> bool:
 
 def _reads_bars(indicator: Indicator) -> bool:
     return type(indicator).update_bar is not Indicator.update_bar
-
-
-def _strategy_bar(index: int, bar: StoredBar) -> Bar:
-    return Bar(
-        index,
-        bar.start,
-        float(bar.open),
-        float(bar.high),
-        float(bar.low),
-        float(bar.close),
-        float(bar.volume),
-    )
 
 
 # --- the live broker ----------------------------------------------------------------------

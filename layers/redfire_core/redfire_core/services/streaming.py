@@ -10,9 +10,12 @@ pusher batches therefore never post the same channel at the same time, and a res
 replay holds the same lease, so replayed and live messages cannot interleave.
 
 Only watched channels pay for this. A subscription marks its channel watched until the
-subscription's end plus the retention window; an event of an unwatched channel is
-neither sequenced nor kept: one conditional write raises the channel's ``resume_floor`` instead,
-so a resume point from before it is answered ``RESUME_POINT_EXPIRED``, never silently.
+subscription's end plus the retention window; the pusher reads the states of a batch's
+channels in one strongly consistent read and writes nothing for an unwatched one (a
+subscribe that lands after that read starts after the event, which its REST snapshot
+holds). The first watch after a lapse raises the channel's ``resume_floor`` past every
+earlier seq, so a resume point from before the lapse is answered ``RESUME_POINT_EXPIRED``,
+never silently (see ``StreamStore.watch``).
 
 A connection receives only while the token it connected with would still be accepted: the
 pusher checks the token's expiry and its API key's revocation (cached briefly) before it
@@ -28,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from redfire_core.adapters.stream_store import (
@@ -39,7 +42,14 @@ from redfire_core.adapters.stream_store import (
     Subscriber,
 )
 from redfire_core.adapters.ws_management import ConnectionGone, ConnectionPoster
-from redfire_core.domain.channels import ChannelError, Subscription, publications, resolve
+from redfire_core.auth import Principal
+from redfire_core.domain.channels import (
+    TRADE_UPDATES,
+    ChannelError,
+    Subscription,
+    publications,
+    resolve,
+)
 from redfire_core.events import Envelope, new_id
 
 CONNECTION_TTL_SECONDS = 2 * 3600 + 600  # API Gateway closes a connection after 2 hours
@@ -49,6 +59,8 @@ MAX_SEQ_ATTEMPTS = 100
 MAX_CHANNELS_PER_REQUEST = 20
 POST_CONCURRENCY = 16  # connections posted to at once (each one's messages stay in order)
 ACTIONS = ("subscribe", "unsubscribe", "ping")
+ALPACA = "alpaca"  # the dialect of an Alpaca trade_updates connection
+ALPACA_AUTH_SECONDS = 10  # an Alpaca connection that has not authenticated by then is closed
 ENDINGS = {
     "TOKEN_EXPIRED": "the token expired; connect again with a fresh token and resume",
     "TOKEN_REVOKED": "the token's API key was revoked",
@@ -65,8 +77,8 @@ class StreamStorePort(Protocol):
     def subscribers(self, sub: Subscription, now: int) -> list[Subscriber]: ...
     def claimed_seq(self, event_key: str) -> int | None: ...
     def channel_state(self, sub: Subscription) -> ChannelState: ...
-    def watch(self, sub: Subscription, until: int) -> ChannelState: ...
-    def drop_unwatched(self, sub: Subscription, now: int) -> ChannelState | None: ...
+    def channel_states(self, subs: Iterable[Subscription]) -> dict[Subscription, ChannelState]: ...
+    def watch(self, sub: Subscription, until: int, now: int) -> ChannelState: ...
     def append(
         self,
         sub: Subscription,
@@ -90,6 +102,11 @@ class Stream:
     # True while an API key is not revoked (the key store's briefly cached check); None:
     # tokens exchanged from keys are only checked for expiry.
     key_is_live: Callable[[str], bool] | None = None
+    # Alpaca's trade_updates dialect: the check of an ``authenticate`` message's key (key
+    # id, secret, source address -> the key's principal; None when refused or throttled),
+    # and an order event's trade update (None when Alpaca has no such event).
+    check_key: Callable[[str, str, str], Principal | None] | None = None
+    trade_update: Callable[[Envelope], dict[str, Any] | None] | None = None
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     posts: int = 0  # management API posts made by this container (all routes)
@@ -119,20 +136,45 @@ class Stream:
             self.now + CONNECTION_TTL_SECONDS,
         )
 
+    def connect_alpaca(self, connection_id: str, connected_at: str) -> int:
+        """Record an Alpaca trade_updates connection, which has no principal until it sends
+        ``authenticate``; its ``expires_at`` is that deadline, returned (epoch seconds)."""
+        deadline = self.now + ALPACA_AUTH_SECONDS
+        self.store.put_connection(
+            Connection(connection_id, "", "", connected_at, deadline, None, ALPACA),
+            self.now + CONNECTION_TTL_SECONDS,
+        )
+        return deadline
+
+    def close_unauthenticated(self, connection_id: str) -> bool:
+        """The authentication deadline: close the connection if it has not authenticated
+        (silently: it receives nothing before a successful ``authenticate``)."""
+        connection = self.store.get_connection(connection_id)
+        if connection is None or connection.authenticated:
+            return False
+        self.poster.close(connection_id)
+        self.store.delete_connection(connection_id)
+        return True
+
     def disconnect(self, connection_id: str) -> None:
         self.store.delete_connection(connection_id)
 
     # --- client messages ------------------------------------------------------------
 
-    def receive(self, connection_id: str, body: str | None) -> None:
-        """Handle one client message; every failure is answered on the socket."""
+    def receive(self, connection_id: str, body: str | None, source: str = "") -> None:
+        """Handle one client message; every failure is answered on the socket (an
+        unauthenticated Alpaca connection's are not: it receives nothing before
+        ``authenticate`` succeeds). ``source`` is the caller's address (for throttling)."""
         connection = self.store.get_connection(connection_id)
         if connection is None:
             self._send(connection_id, _error("CONNECTION_UNKNOWN", "connect again"))
             return
         ending = self.refusal(connection)
         if ending is not None:
-            self.end(connection_id, ending)
+            self.end(connection_id, ending, tell=connection.authenticated)
+            return
+        if connection.dialect == ALPACA:
+            self._receive_alpaca(connection, body, source)
             return
         try:
             request = json.loads(body or "")
@@ -180,6 +222,65 @@ class Stream:
                 self._send(cid, _error(error.code, error.message, channel=name))
                 continue
             self._subscribe_one(connection, name, sub, resume.get(name))
+
+    # --- Alpaca's trade_updates dialect -------------------------------------------------
+
+    def _receive_alpaca(self, connection: Connection, body: str | None, source: str) -> None:
+        try:
+            request = json.loads(body or "")
+        except ValueError:
+            request = None
+        action = request.get("action") if isinstance(request, dict) else None
+        data = request.get("data") if isinstance(request, dict) else None
+        data = data if isinstance(data, dict) else {}
+        if action == "authenticate":
+            self._authenticate_alpaca(connection, data, source)
+        elif not connection.authenticated:
+            return  # nothing before a successful authenticate
+        elif action == "listen":
+            self._listen(connection, data.get("streams"))
+        else:
+            self._send(
+                connection.connection_id,
+                {"stream": "error", "data": {"error": f"unknown action {action!r}"}},
+            )
+
+    def _authenticate_alpaca(
+        self, connection: Connection, data: dict[str, Any], source: str
+    ) -> None:
+        cid = connection.connection_id
+        if not connection.authenticated:
+            key_id, secret = data.get("key_id"), data.get("secret_key")
+            principal = None
+            if isinstance(key_id, str) and isinstance(secret, str) and self.check_key:
+                principal = self.check_key(key_id, secret, source)
+            if principal is None or not principal.has_scope("read"):
+                self._send(cid, _authorization("unauthorized"))
+                self.poster.close(cid)
+                self.store.delete_connection(cid)
+                return
+            # From now on the connection lives while the key does (checked before each post).
+            connection = replace(
+                connection,
+                account_id=principal.account_id,
+                subject=principal.subject,
+                expires_at=0,
+                key_id=principal.subject,
+            )
+            self.store.put_connection(connection, self.now + CONNECTION_TTL_SECONDS)
+        self._send(cid, _authorization("authorized"))
+
+    def _listen(self, connection: Connection, streams: Any) -> None:
+        listening = isinstance(streams, list) and TRADE_UPDATES in streams
+        sub = Subscription(connection.account_id, TRADE_UPDATES)
+        if listening:
+            self._subscribe_and_watch(connection, sub)
+        else:
+            self.store.delete_subscription(connection.connection_id, sub)
+        self._send(
+            connection.connection_id,
+            {"stream": "listening", "data": {"streams": [TRADE_UPDATES] if listening else []}},
+        )
 
     def unsubscribe(self, connection: Connection, channels: Any) -> None:
         cid = connection.connection_id
@@ -234,7 +335,7 @@ class Stream:
         it precedes the ``last_seq`` the subscriber is answered with."""
         until = self.now + CONNECTION_TTL_SECONDS
         self.store.put_subscription(connection, sub, until)
-        return self.store.watch(sub, until + self.retention_seconds)
+        return self.store.watch(sub, until + self.retention_seconds, self.now)
 
     def _resume(self, connection: Connection, name: str, sub: Subscription, resume: int) -> None:
         """Under the channel's lease: subscribe, acknowledge, replay; so live messages
@@ -281,28 +382,55 @@ class Stream:
 
     # --- the pusher -----------------------------------------------------------------
 
-    def publish(self, event: Envelope) -> list[tuple[Subscription, int]]:
+    def publish(
+        self, event: Envelope, states: dict[Subscription, ChannelState] | None = None
+    ) -> list[tuple[Subscription, int]]:
         """Store the event on each of its watched channels (seq assigned), then deliver
-        them; on an unwatched channel it is only counted as not kept (one write). Returns
-        the stored publications; the posts this delivery made are in ``last_posts``."""
+        them; nothing is written for a channel nobody watches. ``states`` are the channel
+        states read for the batch (``channel_states``), carried forward by each append; a
+        channel not in it is read now. Returns the stored publications; the posts this
+        delivery made are in ``last_posts``."""
+        states = {} if states is None else states
+        pending = [
+            (index, Subscription(p.scope, p.channel), p)
+            for index, p in enumerate(publications(event.type, event.account_id, event.payload))
+        ]
+        missing = [sub for _, sub, _ in pending if sub not in states]
+        if missing:
+            states.update(self.store.channel_states(missing))
         stored = []
-        for index, publication in enumerate(
-            publications(event.type, event.account_id, event.payload)
-        ):
-            sub = Subscription(publication.scope, publication.channel)
-            watched = self.store.drop_unwatched(sub, self.now)
-            if watched is None:
+        for index, sub, publication in pending:
+            state = states[sub]
+            if state.watched_until < self.now:
                 continue
-            message = {
+            message: dict[str, Any] = {
                 "channel": publication.channel,
                 "type": event.type,
                 "occurred_at": event.occurred_at,
                 "event_id": event.id,
                 "data": publication.data,
             }
-            stored.append((sub, self.allocate(sub, f"{event.id}#{index}", message, watched)))
+            if publication.channel == TRADE_UPDATES:
+                # Alpaca's framing and shapes, built only for a channel someone listens to
+                update = self.trade_update(event) if self.trade_update else None
+                if update is None:
+                    continue
+                message = {"stream": TRADE_UPDATES, "data": update}
+            seq = self.allocate(sub, f"{event.id}#{index}", message, state)
+            states[sub] = replace(state, last_seq=max(seq, state.last_seq))
+            stored.append((sub, seq))
         self.last_posts = sum(self.deliver(sub) for sub in dict.fromkeys(s for s, _ in stored))
         return stored
+
+    def channel_states(self, events: Iterable[Envelope]) -> dict[Subscription, ChannelState]:
+        """The states of every channel a batch of events publishes on, in one strongly
+        consistent read per 100 channels (not one per event and channel)."""
+        subs = {
+            Subscription(p.scope, p.channel)
+            for event in events
+            for p in publications(event.type, event.account_id, event.payload)
+        }
+        return self.store.channel_states(subs) if subs else {}
 
     def allocate(
         self,
@@ -391,11 +519,13 @@ class Stream:
             return "TOKEN_REVOKED"
         return None
 
-    def end(self, cid: str, code: str) -> None:
+    def end(self, cid: str, code: str, *, tell: bool = True) -> None:
         """Tell the client why (it reconnects with a fresh token and resumes), close the
         connection and forget it."""
-        with contextlib.suppress(ConnectionGone):
-            self._post(cid, json.dumps(_error(code, ENDINGS[code]), separators=(",", ":")).encode())
+        if tell:
+            with contextlib.suppress(ConnectionGone):
+                message = _error(code, ENDINGS[code])
+                self._post(cid, json.dumps(message, separators=(",", ":")).encode())
         self.poster.close(cid)
         self.store.delete_connection(cid)
 
@@ -406,7 +536,7 @@ class Stream:
         for connection in self.store.connections():
             ending = self.refusal(connection)
             if ending is not None:
-                self.end(connection.connection_id, ending)
+                self.end(connection.connection_id, ending, tell=connection.authenticated)
                 ended[ending] += 1
         return ended
 
@@ -425,6 +555,10 @@ class Stream:
             self._post(cid, json.dumps(message, separators=(",", ":")).encode())
         except ConnectionGone:
             self.store.delete_connection(cid)
+
+
+def _authorization(status: str) -> dict[str, Any]:
+    return {"stream": "authorization", "data": {"status": status, "action": "authenticate"}}
 
 
 def _error(code: str, message: str, **extra: Any) -> dict[str, Any]:

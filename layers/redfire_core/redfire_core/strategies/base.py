@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, TypeVar
 
+from redfire_core.domain.bars import Bar as StoredBar
 from redfire_core.strategies.history import PriceHistory
 from redfire_core.strategies.indicators import (
     ATR,
@@ -119,6 +120,20 @@ class Bar:
         self.low = low
         self.close = close
         self.volume = volume
+
+    @classmethod
+    def of(cls, index: int, bar: StoredBar) -> Bar:
+        """The core's bar (``domain.bars.Bar``, Decimals) as the ``index``-th a strategy
+        sees, in floats (strategy code does float arithmetic, fast)."""
+        return cls(
+            index,
+            bar.start,
+            float(bar.open),
+            float(bar.high),
+            float(bar.low),
+            float(bar.close),
+            float(bar.volume),
+        )
 
 
 class StrategyOrder:

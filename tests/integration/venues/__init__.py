@@ -1,0 +1,1 @@
+"""The live venue gateways against their fake venues."""
