@@ -172,3 +172,58 @@ def _caller_identity() -> str:
         return str(boto3.client("sts").get_caller_identity()["Arn"])
     except Exception as error:  # an identity is nice to have in the audit, not required
         return f"unknown caller: {type(error).__name__}"
+
+
+def set_account_gateway(
+    account_id: str,
+    gateway: str,
+    *,
+    mode: str,
+    key_id: str | None,
+    secret: str | None,
+    stage: str | None,
+    workdir: Path,
+) -> int:
+    """Route ``account_id``'s orders to ``gateway`` as ``PUT /v1/account/gateway`` does
+    (credentials to Secrets Manager, checked by the venue function), audited with the
+    caller's ARN; waits up to 5 s for the check and prints the outcome, never the secret."""
+    target = select_target(stage, workdir)
+    import time
+
+    from redfire_core.adapters.audit_log import AuditLog
+    from redfire_core.adapters.trading_store import TradingStore
+    from redfire_core.adapters.venue_queues import SqsVenueSender
+    from redfire_core.adapters.venue_secrets import VenueSecrets, masked
+    from redfire_core.domain.errors import DomainError
+    from redfire_core.services.venue_accounts import CONNECTING, GatewaySetting, set_gateway
+    from redfire_core.venues import VenueMode
+
+    store = TradingStore()
+    actor = f"redfire admin ({_caller_identity()})"
+    try:
+        account = set_gateway(
+            store,
+            VenueSecrets(),
+            SqsVenueSender(),
+            AuditLog(),
+            account_id,
+            GatewaySetting(gateway, VenueMode(mode), key_id, secret),
+            actor=actor,
+            now=datetime.now(UTC),
+        )
+    except DomainError as error:
+        print(f"redfire: {error.code}: {error.message}", file=sys.stderr)
+        return EXIT_FAILED
+    deadline = time.monotonic() + 5
+    while account.gateway_status == CONNECTING and time.monotonic() < deadline:
+        time.sleep(0.25)
+        account = store.get_account(account_id) or account
+    print(f"stage:      {target}")
+    print(f"account:    {account_id}")
+    print(f"gateway:    {account.gateway} ({account.gateway_mode})")
+    print(f"key_id:     {masked(key_id) if key_id else '-'}")
+    print(f"status:     {account.gateway_status or '-'}")
+    if account.gateway_error:
+        print(f"error:      {account.gateway_error}")
+        return EXIT_FAILED
+    return 0

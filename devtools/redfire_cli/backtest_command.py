@@ -91,6 +91,7 @@ def run(args: Any) -> int:
             _number("--commission", args.commission),
             _number("--slippage-bps", args.slippage_bps),
             risk_limits=risk_limits(args.limit or []),
+            lot_size=_number("--lot-size", getattr(args, "lot_size", "1")),
         )
         data = load_data(args)
         result = run_backtest(strategy, data, resolved, settings)

@@ -233,6 +233,13 @@ def diagram_section() -> str:
                 f" S3 {bucket.logical} ──object created──▶ SQS {bucket.notify_queue} (+DLQ)"
                 f" ──▶ {consumer}"
             )
+    for queue in resources.QUEUES.values():
+        senders = [f.name for f in resources.FUNCTIONS.values() if queue.logical in f.queues_send]
+        if senders:
+            lines.append(
+                f" {', '.join(senders)} ──SendMessage──▶ SQS {queue.logical} (+DLQ)"
+                f" ──▶ {queue.consumer}"
+            )
     for schedule in resources.SCHEDULES.values():
         lines.append(
             f" Scheduler {schedule.logical} ({schedule.expression}) ──▶ {schedule.function}"

@@ -8,6 +8,8 @@ Subcommands: ``dev`` (the local cloud), ``token`` (a bearer token for it),
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -69,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--slippage-bps", default="0", help="market and stop fills move this far (default: 0)"
     )
     backtest.add_argument(
+        "--lot-size",
+        default="1",
+        help="the instrument's lot: sizes round down to multiples of it (default: 1)",
+    )
+    backtest.add_argument(
         "--param", action="append", metavar="KEY=VALUE", help="strategy parameter (repeat)"
     )
     backtest.add_argument(
@@ -89,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backtest.error = _one_line_error(backtest.prog)  # type: ignore[method-assign,assignment]
 
+    commands.add_parser(
+        "plugins",
+        help="list installed strategy, provider and gateway plug-ins; exit 1 if one is refused",
+    )
     admin = commands.add_parser("admin", help="bootstrap accounts and keys")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True)
     create = admin_commands.add_parser(
@@ -131,6 +142,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="JSON list of instruments (symbol, asset_class, currency, tick_size, lot_size, "
         "min_quantity, price_precision, optional tradable and calendar)",
     )
+
+    gateway = admin_commands.add_parser(
+        "set-gateway",
+        help="route an account's orders to paper, alpaca or ccxt:<exchange>",
+        description="Credentials go to Secrets Manager and are checked by the venue "
+        "function; the secret is read from REDFIRE_VENUE_SECRET or prompted for (never an "
+        "argument: shell history keeps those). Without --stage it targets the local cloud.",
+    )
+    gateway.add_argument("account", help="account id")
+    gateway.add_argument("gateway", help="paper, alpaca or ccxt:<exchange> (ccxt:binance)")
+    gateway.add_argument("--mode", choices=("paper", "live"), default="paper")
+    gateway.add_argument("--key-id", help="the venue's API key id")
+    gateway.add_argument("--stage", help="a deployed stage (dev, staging, prod)")
 
     dlq = commands.add_parser("dlq", help="inspect and redrive dead-letter queues")
     dlq.add_argument("action", choices=("list", "show", "redrive"))
@@ -220,12 +244,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_token(args.account, args.role)
     if args.command in ("dlq", "events"):
         return _operate(args)
+    if args.command == "plugins":
+        from redfire_cli.plugins_command import run_plugins
+
+        return run_plugins()
     if args.command == "data":
         return _data(args)
     if args.command == "admin" and args.admin_command == "revoke-key":
         from redfire_cli.admin import revoke_key
 
         return revoke_key(args.key_id, stage=args.stage, reason=args.reason, workdir=Path.cwd())
+    if args.command == "admin" and args.admin_command == "set-gateway":
+        return _set_gateway(args)
     if args.command == "admin" and args.admin_command == "seed-instruments":
         from redfire_cli.admin import seed_instruments
 
@@ -256,6 +286,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     from redfire_cli import schemas
 
     return schemas.main()
+
+
+def _set_gateway(args: argparse.Namespace) -> int:
+    from redfire_cli.admin import set_account_gateway
+
+    secret = None
+    if args.gateway != "paper":
+        secret = os.environ.get("REDFIRE_VENUE_SECRET") or getpass.getpass("secret: ")
+    return set_account_gateway(
+        args.account,
+        args.gateway,
+        mode=args.mode,
+        key_id=args.key_id,
+        secret=secret,
+        stage=args.stage,
+        workdir=Path.cwd(),
+    )
 
 
 def _operate(args: argparse.Namespace) -> int:

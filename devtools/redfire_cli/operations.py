@@ -8,6 +8,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from redfire_core.adapters.failures import FailureRecords
+from redfire_core.config import Settings
 from redfire_core.events import new_id
 from redfire_core.resources import QUEUES, Declaration
 
@@ -53,13 +55,15 @@ def dlq_list(declaration: Declaration) -> int:
 
 
 def dlq_show(declaration: Declaration, queue: str, limit: int) -> int:
-    """Up to ``limit`` dead messages, each once: event type, id and receive count. They are
+    """Up to ``limit`` dead messages, each once: event type, id, receive count and the
+    ``failure`` its consumer recorded (reason, when, how many times). They are
     hidden while being read (a visibility of 0 hands the same ones back on every receive)
     and made visible again at the end, so they stay in place."""
     if not _check_queue(queue):
         return 2
     sqs = _sqs()
     url = _url(sqs, declaration.name(QUEUES[queue].dlq_logical))
+    failures = FailureRecords(Settings(stage=declaration.stage))
     seen: set[str] = set()
     handles: list[str] = []
     try:
@@ -72,12 +76,15 @@ def dlq_show(declaration: Declaration, queue: str, limit: int) -> int:
             ).get("Messages", [])
             if not messages:
                 break
-            for message in messages:
-                handles.append(message["ReceiptHandle"])
-                if message["MessageId"] in seen:
-                    continue
-                seen.add(message["MessageId"])
-                print(json.dumps(_summary(message)))
+            handles += [message["ReceiptHandle"] for message in messages]
+            fresh = [m for m in messages if m["MessageId"] not in seen]
+            seen.update(m["MessageId"] for m in fresh)
+            # Why each failed, as its consumer recorded it (none: it failed before reaching
+            # the consumer's code, or was put in the DLQ by hand).
+            reasons = failures.reasons(m["MessageId"] for m in fresh)
+            for message in fresh:
+                failure = reasons.get(message["MessageId"])
+                print(json.dumps({**_summary(message), "failure": failure}))
     finally:
         for start in range(0, len(handles), RECEIVE_BATCH):
             batch = handles[start : start + RECEIVE_BATCH]

@@ -134,7 +134,13 @@ def test_a_function_role_publishes_events_and_reads_the_jwt_secret_only_if_decla
     _, statements = _role_statements(dev, DEV.name(name))
     actions = {action for s in statements for action in _as_list(s["Action"])}
     assert ("events:PutEvents" in actions) is spec.publishes_events
-    assert ("secretsmanager:GetSecretValue" in actions) is spec.reads_jwt_secret
+    (jwt_secret_id,) = dev.resources("AWS::SecretsManager::Secret")
+    reads_jwt = any(
+        "secretsmanager:GetSecretValue" in _as_list(s["Action"])
+        and {"Ref": jwt_secret_id} in _as_list(s["Resource"])
+        for s in statements
+    )
+    assert reads_jwt is spec.reads_jwt_secret
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))

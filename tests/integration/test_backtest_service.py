@@ -416,3 +416,11 @@ def test_a_parameter_the_strategy_cannot_start_with_is_422_before_queueing(
         "params",
     )
     assert get("/v1/backtests")[1]["items"] == []
+
+
+def test_a_backtest_sizes_on_the_lot_grid_of_the_symbols_instrument(seeded: Any) -> None:
+    from redfire_core.services.backtesting import instrument_lot
+
+    assert instrument_lot("BTC-USD") == 0.0001  # fractional: as a live instance sizes it
+    assert instrument_lot("GOOG") == 1.0
+    assert instrument_lot("UNLISTED") == 1.0  # no instrument: whole units

@@ -28,6 +28,7 @@ from unittest.mock import patch
 import pytest
 from botocore.client import BaseClient
 
+from redfire_core import lambda_shapes
 from redfire_core.adapters.trading_store import TradingStore, events_of_image
 from redfire_core.auth import issue_token
 from redfire_core.config import get_settings
@@ -36,7 +37,7 @@ from redfire_core.domain.roles import Role
 from redfire_core.resources import QUEUES, STREAM_CONSUMERS
 from tests.integration.conftest import SECRET, call_api, token_for
 from tests.support.events import LambdaContext, load_event
-from tests.support.pipeline import Pipeline, _sqs_record, handler_of
+from tests.support.pipeline import Pipeline, handler_of
 from tests.support.stream_fakes import RecordingPoster
 
 SEEDS = (7, 2026)
@@ -183,7 +184,9 @@ class RedeliveringPipeline(Pipeline):
         )
         if not messages:
             return []
-        event = {"Records": [_sqs_record(m, queue) for m in messages]}
+        event = lambda_shapes.sqs_event(
+            [lambda_shapes.sqs_record(m, lambda_shapes.queue_arn(queue)) for m in messages]
+        )
         with self.injector.inside():
             try:
                 result = handler_of(QUEUES[queue].consumer)(event, LambdaContext())

@@ -12,6 +12,7 @@ import pytest
 from redfire_cli import operations
 from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.config import get_settings
+from redfire_core.resources import QUEUES
 from tests.integration.conftest import call_api, sqs_messages, token_for
 from tests.support.pipeline import Pipeline
 
@@ -101,3 +102,30 @@ def test_dlq_show_prints_each_message_once_and_leaves_them_in_place(
     shown = [json.loads(line)["event_id"] for line in capsys.readouterr().out.splitlines()]
     assert sorted(shown) == ["evt-0", "evt-1", "evt-2"]
     assert len(sqs_messages("backtests-dlq")) == 3
+
+
+def test_dlq_show_prints_why_each_message_failed(
+    seeded: TradingStore, pipeline: Pipeline, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a message its consumer cannot process, received until SQS dead-letters it
+    declaration = get_settings().declaration
+    sqs = boto3.client("sqs")
+    queue = sqs.get_queue_url(QueueName=declaration.name("risk"))["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=queue, Attributes={"VisibilityTimeout": "0"})
+    sent = sqs.send_message(QueueUrl=queue, MessageBody='{"detail-type": "OrderSubmitted"}')
+    for _ in range(QUEUES["risk"].max_receive_count + 1):
+        pipeline.deliver("risk")
+    dlq = sqs.get_queue_url(QueueName=declaration.name("risk-dlq"))["QueueUrl"]
+    depth = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
+    assert depth["Attributes"]["ApproximateNumberOfMessages"] == "1"
+
+    # When the DLQ is shown
+    assert operations.dlq_show(declaration, "risk", 5) == 0
+
+    # Then the message appears once, with the reason its consumer recorded
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1
+    shown = json.loads(lines[0])
+    assert shown["message_id"] == sent["MessageId"]
+    assert shown["failure"]["reason"].startswith("ValidationError")
+    assert shown["failure"]["failures"] == QUEUES["risk"].max_receive_count

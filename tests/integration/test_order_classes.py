@@ -359,3 +359,22 @@ def test_an_order_of_a_group_cannot_be_replaced(seeded: TradingStore, pipeline: 
     assert response["statusCode"] == 409, response["body"]
     assert json.loads(response["body"])["code"] == "ORDER_NOT_REPLACEABLE"
     assert order(seeded, take).limit_price == D("110.00")
+
+
+def test_a_group_on_a_venue_account_is_denied_and_its_legs_canceled(
+    seeded: TradingStore, pipeline: Pipeline
+) -> None:
+    # Given the account routed to a venue, which does not run RedFire's groups
+    from tests.integration.test_venue_orders import route_to_venue
+
+    route_to_venue(seeded)
+
+    # When a bracket is placed
+    view = place(BRACKET)
+    pipeline.run_until_quiet()
+
+    # Then it is denied (nothing reaches the venue) and its legs end with it
+    denied = order(seeded, view["id"])
+    assert denied.status is OrderStatus.DENIED and denied.reject_reason is not None
+    assert denied.reject_reason["code"] == "ORDER_PAPER_ONLY"
+    assert {leg.status for leg in legs(seeded, view)} == {OrderStatus.CANCELED}

@@ -6,14 +6,18 @@ step through the real routing (EventBridge rules deliver to SQS in moto).
 
 from __future__ import annotations
 
+import heapq
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import boto3
 
 from redfire_core import lambda_shapes
-from redfire_core.resources import FUNCTIONS, QUEUES, STREAM_CONSUMERS, Declaration
+from redfire_core.resources import FUNCTIONS, QUEUES, STREAM_CONSUMERS, VENUE_QUEUES, Declaration
+from redfire_core.services.venue_intake import handle_venue_message
+from redfire_core.venues import VenueGateway
 from tests.support.events import LambdaContext
 
 
@@ -93,6 +97,8 @@ class Pipeline:
         for _ in range(rounds):
             busy = self.relay()
             for queue in QUEUES:
+                if queue in VENUE_QUEUES:  # a VenueDesk runs them (a test's fake venue)
+                    continue
                 busy += len(self.deliver(queue)) + self._depth(queue)
             if not busy:
                 return
@@ -113,6 +119,80 @@ class Pipeline:
             QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
         )["Attributes"]
         return int(attributes["ApproximateNumberOfMessages"])
+
+
+class VenueDesk:
+    """The venue queues on a simulated clock: what the decision hop sends (to the moto
+    queues) and what the venue function sends itself (delayed polls, kept here with their
+    delays) handed to ``handle_venue_message`` with a test's gateway, earliest due first,
+    so a 10-minute poll schedule runs in a moment."""
+
+    def __init__(self, pipeline: Pipeline, gateway: VenueGateway, now: datetime) -> None:
+        self.pipeline = pipeline
+        self.gateway = gateway
+        self.now = now
+        self.handled: list[dict[str, Any]] = []
+        self._due: list[tuple[datetime, int, str, dict[str, Any]]] = []
+        self._serial = 0
+
+    def send(self, queue: str, body: dict[str, Any], delay_seconds: int = 0) -> None:
+        self._serial += 1
+        due = self.now + timedelta(seconds=delay_seconds)
+        heapq.heappush(self._due, (due, self._serial, queue, json.loads(json.dumps(body))))
+
+    def send_all(self, queue: str, bodies: Sequence[dict[str, Any]]) -> None:
+        for body in bodies:
+            self.send(queue, body)
+
+    def collect(self) -> int:
+        """Move what the moto venue queues hold (the decision hop's messages) here."""
+        moved = 0
+        for queue in VENUE_QUEUES:
+            name = self.pipeline.declaration.name(queue)
+            url = self.pipeline.sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            while messages := self.pipeline.sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10
+            ).get("Messages", []):
+                for message in messages:
+                    self.send(queue, json.loads(message["Body"]))
+                    self.pipeline.sqs.delete_message(
+                        QueueUrl=url, ReceiptHandle=message["ReceiptHandle"]
+                    )
+                    moved += 1
+        return moved
+
+    def step(self) -> bool:
+        """Handle the next message due (moving the clock to it); False when none is left."""
+        self._settle()
+        if not self._due:
+            return False
+        due, _, _, body = heapq.heappop(self._due)
+        self.now = max(self.now, due)
+        self.handled.append(body)
+        handle_venue_message(body, self.gateway, now=self.now, sender=self)
+        self._settle()
+        return True
+
+    def _settle(self) -> None:
+        """Relay until the stream is quiet (a decision's write is a record of its own),
+        then take what the decision hop sent."""
+        for _ in range(20):
+            if not self.pipeline.relay():
+                break
+        self.collect()
+
+    def run(self, max_messages: int = 200, *, until: datetime | None = None) -> None:
+        """Handle messages until none is left (or the next is due after ``until``)."""
+        for _ in range(max_messages):
+            self._settle()
+            if not self._due or (until is not None and self._due[0][0] > until):
+                return
+            self.step()
+        raise AssertionError(f"venue queues still busy after {max_messages} messages")
+
+    @property
+    def pending(self) -> list[dict[str, Any]]:
+        return [body for _, _, _, body in sorted(self._due)]
 
 
 def published_types(sqs_messages: list[dict[str, Any]]) -> list[str]:

@@ -158,3 +158,14 @@ def test_results_writes_the_equity_curve_and_the_trades_beside_the_json(
     assert len(trades) == summary["trades"]
     assert equity[-1]["equity"] == pytest.approx(summary["equity_final"])
     assert {"entry_time", "exit_time", "entry_price", "exit_price", "pnl"} <= trades[0].keys()
+
+
+def test_lot_size_sizes_on_a_fractional_grid(tmp_path: Path) -> None:
+    # all equity in lots of 0.001: the closed trades' sizes are fractional, on the grid
+    args = ["backtest", "--strategy", "sma_cross", "--data", str(GOOG), "--json"]
+    assert main([*args, "--lot-size", "0.001", "--results", str(tmp_path / "run")]) == 0
+    sizes = [
+        abs(float(t["size"])) for t in json.loads((tmp_path / "run" / "trades.json").read_text())
+    ]
+    assert sizes and any(not size.is_integer() for size in sizes)
+    assert all(abs(size * 1000 - round(size * 1000)) < 1e-6 for size in sizes)

@@ -22,11 +22,15 @@ def test_a_wrapped_payload_comes_back_typed() -> None:
     assert envelope.parsed_payload() == payload
 
 
+# Event names an issue gives as a contract, which are not in the past tense.
+NAMED_BY_AN_ISSUE = {"ReconciliationDrift"}  # issue 17
+
+
 def test_every_payload_type_is_registered_under_its_event_type() -> None:
     # Given the payload registry, then each key is its model's event type, in the past tense
     for name, model in PAYLOADS.items():
         assert model.event_type == name
-        assert name.endswith("ed")
+        assert name.endswith("ed") or name in NAMED_BY_AN_ISSUE
 
 
 def test_an_unknown_event_type_is_refused() -> None:

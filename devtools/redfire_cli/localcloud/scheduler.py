@@ -2,7 +2,8 @@
 
 Locally the ingest schedules (the demo feed) run every ``REDFIRE_FEED_SECONDS`` (default
 5) instead of their declared rate, so prices move while you watch; other schedules run at
-their rate but at least every ``LOCAL_MAX_PERIOD_SECONDS``. Each runs once at startup so
+their rate but at least every ``LOCAL_MAX_PERIOD_SECONDS``, except those that call a venue
+(``Schedule.local_keeps_rate``), which keep their declared rate. Each runs once at startup so
 prices exist before the cloud reports ready.
 """
 
@@ -26,6 +27,8 @@ LOCAL_MAX_PERIOD_SECONDS = 30.0
 def local_period(schedule: Schedule, feed_seconds: float) -> float:
     if schedule.function == "ingest" and "action" not in schedule.payload:  # the price feed
         return feed_seconds
+    if schedule.local_keeps_rate:  # it calls a venue: never more often than deployed
+        return float(schedule.rate_seconds())
     return min(float(schedule.rate_seconds()), LOCAL_MAX_PERIOD_SECONDS)
 
 

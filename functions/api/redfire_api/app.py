@@ -16,6 +16,7 @@ from redfire_api.routes import (
     audit,
     auth,
     backtests,
+    gateway,
     health,
     instruments,
     keys,
@@ -41,7 +42,7 @@ def create_app() -> FastAPI:
     # graphql_route is light: it imports Strawberry on the first GraphQL request, not here.
     for router in (
         *(m.router for m in (health, auth, orders, trades, positions, account, instruments)),
-        *(m.router for m in (keys, audit, marketdata, risk, strategies)),
+        *(m.router for m in (keys, audit, marketdata, risk, strategies, gateway)),
         strategies.catalog_router,
         *(m.router for m in (backtests, graphql_route, alpaca, alpaca_data)),
     ):

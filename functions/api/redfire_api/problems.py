@@ -23,6 +23,7 @@ MEDIA_TYPE = "application/problem+json"
 CONFLICT_CODES = frozenset(
     {
         "ORDER_ID_CONFLICT",
+        "GATEWAY_BUSY",
         "ORDER_IN_PROGRESS",
         "ORDER_NOT_CANCELABLE",
         "ORDER_NOT_REPLACEABLE",

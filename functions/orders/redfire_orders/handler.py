@@ -51,6 +51,7 @@ consumer = Consumer(
         "MarketDataUpdated": lambda event, now: on_market_data(_store(), event, now),
     },
     actions={"expire_orders": action(sweep)},
+    queue="orders",  # failure reasons for `redfire dlq show`
 )
 
 

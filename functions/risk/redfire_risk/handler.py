@@ -61,6 +61,7 @@ consumer = Consumer(
         "MarketDataUpdated": market_data,
     },
     actions={"deny_timed_out": action(sweep)},
+    queue="risk",  # failure reasons for `redfire dlq show`
 )
 
 

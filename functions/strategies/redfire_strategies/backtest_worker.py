@@ -45,7 +45,8 @@ consumer = Consumer(
     routes={
         "BacktestRequested": work(backtesting.run_requested),
         "SweepChunkRequested": work(backtesting.run_chunk),
-    }
+    },
+    queue="backtests",
 )
 
 

@@ -62,7 +62,8 @@ def on_order(event: Envelope, now: datetime) -> str:
 
 
 consumer = Consumer(
-    routes={"MarketDataUpdated": on_bar, **dict.fromkeys(STRATEGY_ORDER_EVENTS, on_order)}
+    routes={"MarketDataUpdated": on_bar, **dict.fromkeys(STRATEGY_ORDER_EVENTS, on_order)},
+    queue="strategy-runner",
 )
 
 

@@ -9,24 +9,18 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ConfigDict
 
 from redfire_core.adapters.stream_store import ChannelState
-from redfire_core.consumers import Consumer, action, in_event_order
+from redfire_core.consumers import Consumer, RecordingBatchProcessor, action, in_event_order
 from redfire_core.domain.channels import Subscription
 from redfire_core.events import Envelope
 from redfire_core.lambda_events import envelope_from_sqs_body, validated_env
 from redfire_core.observability import count, logger, metrics, tracer
 from redfire_stream.wiring import AUTH_DEADLINE, management_url, stream
-
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 class AuthDeadline(BaseModel):
@@ -80,6 +74,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any] | PartialItem
         return consumer.scheduled(event)
     in_event_order(event)
     states = stream(management_url()).channel_states(_envelopes(event["Records"]))
+    processor = RecordingBatchProcessor("stream")  # failure reasons for `redfire dlq show`
     return process_partial_response(event, lambda record: push(record, states), processor, context)
 
 

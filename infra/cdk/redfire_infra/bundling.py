@@ -29,8 +29,10 @@ from redfire_infra.layer_contents import (
     compile_bytecode,
     install,
     layer_distributions,
+    layer_target,
     pinned,
 )
+from redfire_infra.plugin_layer import PLUGINS_LAYER, install_plugins, plugins_fingerprint
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CORE_LAYER_DIR = REPO_ROOT / "layers" / "redfire_core"
@@ -44,7 +46,7 @@ ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/.mypy_ca
 # BundlingOptions requires an image; local bundling always succeeds, so it is never pulled.
 _UNUSED_IMAGE = DockerImage.from_registry("local-bundling-only")
 
-__all__ = ["LayerBuildError", "function_code", "layer_code"]
+__all__ = ["LayerBuildError", "function_code", "layer_code", "plugins_layer_code"]
 
 
 @jsii.implements(ILocalBundling)
@@ -75,8 +77,10 @@ def layer_code(name: str) -> lambda_.Code:
     """Asset of one layer; its hash covers the requirements (and ``redfire_core`` for core)."""
     locked = LockedPackages.load()
     requirements = pinned(layer_distributions(locked)[name], locked)
-    target = Target.lambda_()
+    target = layer_target(Target.lambda_(), name)
     recipe = "|".join([name, *requirements, "compiled" if target.compile_with else "sources"])
+    if target.platform != LAMBDA_PLATFORM:  # a layer's own platform (Layer.platform)
+        recipe += f"|{target.platform}"
     fingerprint = hashlib.sha256(recipe.encode()).hexdigest()[:16]
     bundling = BundlingOptions(
         image=_UNUSED_IMAGE,
@@ -95,6 +99,36 @@ def layer_code(name: str) -> lambda_.Code:
         bundling=bundling,
         asset_hash_type=AssetHashType.CUSTOM,
         asset_hash=fingerprint,
+    )
+
+
+@jsii.implements(ILocalBundling)
+class PluginsBundling:
+    """Builds a stage's plug-ins layer on this machine (redfire_infra.plugin_layer)."""
+
+    def __init__(self, entries: list[str], target: Target) -> None:
+        self._entries = entries
+        self._target = target
+
+    def try_bundle(self, output_dir: str, *_options: Any, **_kwargs: Any) -> bool:
+        shutil.copytree(install_plugins(self._entries, self._target), Path(output_dir) / "python")
+        return True
+
+
+def plugins_layer_code(entries: list[str]) -> lambda_.Code:
+    """Asset of a stage's plug-ins layer, hashed over the entries and local plug-ins' files."""
+    target = Target.lambda_()
+    fingerprint = plugins_fingerprint(entries)
+    return lambda_.Code.from_asset(
+        str(CORE_LAYER_DIR),
+        exclude=ASSET_EXCLUDES,
+        bundling=BundlingOptions(
+            image=_UNUSED_IMAGE,
+            local=PluginsBundling(entries, target),
+            environment={"REDFIRE_LAYER": PLUGINS_LAYER},
+        ),
+        asset_hash_type=AssetHashType.CUSTOM,
+        asset_hash=f"{PLUGINS_LAYER}-{fingerprint}",
     )
 
 

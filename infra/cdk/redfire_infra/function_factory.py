@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -18,6 +18,7 @@ from constructs import Construct
 from redfire_core.resources import STREAM_CONSUMERS, Declaration, Function
 from redfire_infra.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, function_code
 from redfire_infra.nag import acknowledge
+from redfire_infra.plugin_layer import PLUGINS_LAYER
 from redfire_infra.stage_config import StageConfig
 
 METRICS_NAMESPACE = "RedFire"
@@ -39,6 +40,18 @@ TABLE_WRITE_ACTIONS = (
     "dynamodb:UpdateItem",
 )
 INDEX_READ_ACTIONS = ("dynamodb:Query", "dynamodb:Scan")
+# Accounts' venue credentials (``Declaration.venue_secrets_prefix``): the venue functions read
+# them; the API stores, replaces and deletes them (PUT /v1/account/gateway).
+VENUE_SECRET_ACTIONS = {
+    "read": ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"),
+    "write": (
+        "secretsmanager:CreateSecret",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:DeleteSecret",
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:TagResource",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -82,6 +95,9 @@ class DeclaredFunction(Construct):
             retention=config.log_retention,
             removal_policy=config.stateful_removal_policy,
         )
+        layers = [shared.layers[name] for name in spec.layers]
+        if spec.loads_plugins and PLUGINS_LAYER in shared.layers:  # the stage has plug-ins
+            layers.append(shared.layers[PLUGINS_LAYER])
         self.function = lambda_.Function(
             self,
             "Function",
@@ -91,7 +107,7 @@ class DeclaredFunction(Construct):
             architecture=LAMBDA_ARCHITECTURE,
             handler=spec.handler,
             code=function_code(spec.asset),
-            layers=[shared.layers[name] for name in spec.layers],
+            layers=layers,
             memory_size=spec.memory_mb,
             timeout=Duration.seconds(spec.timeout_seconds),
             role=self.role,
@@ -141,6 +157,8 @@ class DeclaredFunction(Construct):
             # Token checkers also accept the stage's external identity provider, if it has one.
             for variable, value in config.jwks_environment.items():
                 self.function.add_environment(variable, value)
+        if spec.venue_secrets:
+            self._grant_venue_secrets(declaration, spec.venue_secrets)
         if spec.name == "api":
             for variable, value in config.api_environment.items():
                 self.function.add_environment(variable, value)
@@ -161,6 +179,34 @@ class DeclaredFunction(Construct):
         if spec.name in STREAM_CONSUMERS.values():
             wildcard_reason += " and dynamodb:ListStreams (the table stream event source)"
         acknowledge(self.role, "AwsSolutions-IAM5[Resource::*]", wildcard_reason + ".")
+
+    def _grant_venue_secrets(self, declaration: Declaration, access: str) -> None:
+        """The accounts' venue credentials, under the stage's prefix only. Secrets Manager
+        appends six random characters to a secret's ARN, hence the trailing wildcard."""
+        stack = Stack.of(self)
+        prefix = declaration.venue_secrets_prefix
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="VenueCredentials",
+                actions=list(VENUE_SECRET_ACTIONS[access]),
+                resources=[
+                    stack.format_arn(
+                        service="secretsmanager",
+                        resource="secret",
+                        resource_name=f"{prefix}*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+        acknowledge(
+            self.role,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:"
+            f"<AWS::AccountId>:secret:{prefix}*]",
+            "One secret per account under the stage's venue prefix, created when an admin "
+            "routes an account to a venue: the names are not known at deploy time, and "
+            "the prefix holds venue credentials only.",
+        )
 
     def _grant_tables(self, declaration: Declaration, tables: dict[str, dynamodb.Table]) -> None:
         """Read on ``tables_read``, read-write on ``tables_write``; GSIs by name, no wildcard."""

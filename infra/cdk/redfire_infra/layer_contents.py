@@ -19,8 +19,10 @@ import subprocess
 import sys
 import tempfile
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from packaging.markers import Marker
 
 from redfire_core.resources import CORE_LAYER, LAYERS
 
@@ -36,7 +38,7 @@ PROVIDED_BY_RUNTIME = frozenset(
 )
 
 # Installed files nothing reads at run time: pyarrow's C++ headers and sources, Cython
-# sources and its own test suite (~12 MB of the ~126 MB pyarrow adds), type stubs.
+# sources and its own test suite (~12 MB of the ~126 MB pyarrow adds), test suites, type stubs.
 LAYER_PRUNE = (
     "pyarrow/include",
     "pyarrow/includes",
@@ -45,10 +47,19 @@ LAYER_PRUNE = (
     "pyarrow/*.pyx",
     "pyarrow/*.pxd",
     "pyarrow/*.pxi",
+    # pandas' and numpy's own test suites (~60 MB of the venue-alpaca layer's ~160 MB).
+    "pandas/tests",
+    "numpy/tests",
+    "numpy/*/tests",
     "wrapt-stubs",
     "bin",  # console scripts
     ".lock",  # uv's lock file
 )
+
+# Sources shipped but never compiled: ccxt 4.5 ships BIP-44 configuration modules with an
+# empty relative import (``from  import ...``), a SyntaxError in any Python; nothing the
+# binance exchange loads imports them, and they fail the same way with or without bytecode.
+COMPILE_EXCLUDE = r"ccxt/static_dependencies/bip/conf/"
 
 # What a deployed layer is built for (must match bundling.LAMBDA_RUNTIME/ARCHITECTURE).
 LAMBDA_PLATFORM = "aarch64-manylinux2014"
@@ -64,7 +75,7 @@ class LayerBuildError(RuntimeError):
 _REQUIREMENT = re.compile(r"^([A-Za-z0-9_.-]+)(?:\[([A-Za-z0-9_,.-]+)\])?$")
 
 
-def _normalise(name: str) -> str:
+def normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
@@ -75,19 +86,41 @@ class LockedPackages:
 
     versions: dict[str, str]
     edges: dict[str, tuple[str, ...]]  # "name" or "name[extra]" -> requirements
+    # Distributions locked at more than one version, one per Python range (numpy 2.5 dropped
+    # 3.11): name -> [(version, its resolution markers)].
+    forks: dict[str, list[tuple[str, tuple[str, ...]]]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, lock_file: Path = LOCK_FILE) -> LockedPackages:
         lock = tomllib.loads(lock_file.read_text())
         versions: dict[str, str] = {}
         edges: dict[str, tuple[str, ...]] = {}
+        forks: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
         for package in lock["package"]:
-            name = _normalise(package["name"])
+            name = normalise(package["name"])
             versions[name] = package.get("version", "")
+            markers = tuple(package.get("resolution-markers", ()))
+            forks.setdefault(name, []).append((versions[name], markers))
             edges[name] = tuple(_requirement(d) for d in package.get("dependencies", ()))
             for extra, deps in package.get("optional-dependencies", {}).items():
                 edges[f"{name}[{extra}]"] = (name, *(_requirement(d) for d in deps))
-        return cls(versions, edges)
+        return cls(versions, edges, {n: f for n, f in forks.items() if len(f) > 1})
+
+    def version(self, name: str, python_version: str = LAMBDA_PYTHON_VERSION) -> str:
+        """The locked version of ``name`` for Linux CPython ``python_version``."""
+        if name not in self.forks:
+            return self.versions[name]
+        environment = {
+            "python_full_version": f"{python_version}.0",
+            "python_version": python_version,
+            "sys_platform": "linux",
+            "platform_system": "Linux",
+            "implementation_name": "cpython",
+        }
+        for version, markers in self.forks[name]:
+            if any(Marker(marker).evaluate(environment) for marker in markers):
+                return version
+        raise LayerBuildError(f"no locked version of {name} for Python {python_version}")
 
     def closure(self, roots: tuple[str, ...]) -> set[str]:
         """Distribution names ``roots`` need, themselves included."""
@@ -102,7 +135,7 @@ class LockedPackages:
             match = _REQUIREMENT.match(requirement)
             if not match:
                 raise LayerBuildError(f"cannot read requirement {requirement!r}")
-            name = _normalise(match.group(1))
+            name = normalise(match.group(1))
             if name not in self.versions:
                 raise LayerBuildError(f"{name} is not in uv.lock")
             wanted.add(name)
@@ -133,17 +166,19 @@ def layer_distributions(locked: LockedPackages | None = None) -> dict[str, set[s
     return contents
 
 
-def pinned(names: set[str], locked: LockedPackages) -> list[str]:
-    return sorted(f"{name}=={locked.versions[name]}" for name in names)
+def pinned(
+    names: set[str], locked: LockedPackages, python_version: str = LAMBDA_PYTHON_VERSION
+) -> list[str]:
+    return sorted(f"{name}=={locked.version(name, python_version)}" for name in names)
 
 
-def _uv() -> str:
+def uv() -> str:
     from uv import find_uv_bin  # lazy: uv is a dev dependency, needed only when bundling
 
     return str(find_uv_bin())
 
 
-def _run(command: list[str]) -> str:
+def run(command: list[str]) -> str:
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise LayerBuildError(f"{' '.join(command)} failed:\n{result.stderr}")
@@ -158,7 +193,7 @@ def python312() -> str | None:
     candidates = [os.environ.get("REDFIRE_PYTHON312", "")]
     candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12*/bin/python3.12")))
     with contextlib.suppress(LayerBuildError):  # no 3.12 that uv knows of
-        candidates.append(_run([_uv(), "python", "find", "--no-project", "3.12"]).strip())
+        candidates.append(run([uv(), "python", "find", "--no-project", "3.12"]).strip())
     for candidate in filter(None, candidates):
         if Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return candidate
@@ -170,7 +205,7 @@ def compile_bytecode(site_packages: Path, python: str, subtree: str | None = Non
     as unchecked-hash pycs: valid whatever the files' timestamps after zipping, and never
     re-checked against the source (a layer version never changes)."""
     root = site_packages / subtree if subtree else site_packages
-    _run(
+    run(
         [
             python,
             "-m",
@@ -180,6 +215,8 @@ def compile_bytecode(site_packages: Path, python: str, subtree: str | None = Non
             "0",
             "--invalidation-mode",
             "unchecked-hash",
+            "-x",
+            COMPILE_EXCLUDE,
             "-s",
             str(site_packages),
             "-p",
@@ -218,6 +255,15 @@ class Target:
         return cls("host", None, f"{sys.version_info.major}.{sys.version_info.minor}")
 
 
+def layer_target(target: Target, name: str) -> Target:
+    """``target`` with the wheel platform layer ``name`` declares (``Layer.platform``), for
+    Lambda builds; host builds use this machine's own platform."""
+    platform = LAYERS[name].platform if name in LAYERS else None
+    if target.platform is None or platform is None:
+        return target
+    return replace(target, platform=platform)
+
+
 def install(requirements: list[str], target: Target, label: str) -> Path:
     """Directory holding ``requirements`` installed for ``target``, built once and cached."""
     recipe = "|".join(
@@ -240,7 +286,7 @@ def install(requirements: list[str], target: Target, label: str) -> Path:
         requirements_file.write_text("\n".join(requirements) + "\n")
         site_packages = Path(scratch) / "site-packages"
         site_packages.mkdir()
-        command = [_uv(), "pip", "install", "--quiet", "--target", str(site_packages)]
+        command = [uv(), "pip", "install", "--quiet", "--target", str(site_packages)]
         if target.platform:
             command += ["--python-platform", target.platform]
         command += [
@@ -254,7 +300,7 @@ def install(requirements: list[str], target: Target, label: str) -> Path:
             str(requirements_file),
         ]
         if requirements:
-            _run(command)
+            run(command)
         prune(site_packages)
         if target.compile_with and requirements:
             compile_bytecode(site_packages, target.compile_with)
@@ -270,7 +316,9 @@ def installed_layers(target: Target) -> dict[str, Path]:
     """Layer name -> its installed distributions (without ``redfire_core``) for ``target``."""
     locked = LockedPackages.load()
     return {
-        name: install(pinned(names, locked), target, name)
+        name: install(
+            pinned(names, locked, target.python_version), layer_target(target, name), name
+        )
         for name, names in layer_distributions(locked).items()
     }
 
@@ -279,4 +327,4 @@ def installed_runtime(target: Target) -> Path:
     """What the Lambda runtime provides (locked versions), for running handlers here."""
     locked = LockedPackages.load()
     provided = locked.closure(tuple(PROVIDED_BY_RUNTIME & set(locked.versions)))
-    return install(pinned(provided, locked), target, "runtime")
+    return install(pinned(provided, locked, target.python_version), target, "runtime")

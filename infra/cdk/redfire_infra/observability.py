@@ -9,7 +9,8 @@ action, wherever in the stack the alarm was made.
 Alarms are billed per metric they read ($0.10 per metric per month at list price), so each
 watches what a person must act on, and no more: per function one alarm on
 ``Errors + Throttles`` (2 metrics), per dead-letter queue one on its depth, the outbox
-stream's iterator age, and the stage's schedule group's target errors.
+stream's iterator age, the stage's schedule group's target errors, and per venue function
+its reconciliation drift and its gateway errors (refused credentials).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
 from redfire_core.resources import STREAM_CONSUMERS, Declaration
-from redfire_infra.function_factory import DeclaredFunction
+from redfire_infra.function_factory import METRICS_NAMESPACE, DeclaredFunction
 from redfire_infra.naming import construct_id
 from redfire_infra.stage_config import StageConfig
 
@@ -33,6 +34,11 @@ ALARM_EMAIL_PARAMETER = "AlarmEmail"
 # failing or throttled and events (fills, state changes) reach nobody.
 STREAM_ITERATOR_AGE_ALARM_MS = 60_000
 SCHEDULER_NAMESPACE = "AWS/Scheduler"
+# Custom metrics of the venue functions (venue_reconciliation's sweep; the intake).
+RECONCILIATION_DRIFT_METRIC = "ReconciliationDrift"
+VENUE_GATEWAY_ERRORS_METRIC = "VenueGatewayErrors"
+# redfire_core.observability.STAGE_DIMENSION (not imported: it builds Powertools' objects).
+STAGE_DIMENSION = "stage"
 
 
 @jsii.implements(IAspect)
@@ -147,6 +153,11 @@ class Observability(Construct):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
 
+        self.venue_alarms: dict[str, cloudwatch.Alarm] = {}
+        for name, declared in functions.items():
+            if declared.spec.venue_secrets == "read":  # a venue function
+                self._venue_alarms(declaration, name)
+
         self.stream_alarms: dict[str, cloudwatch.Alarm] = {}
         for table, consumer in STREAM_CONSUMERS.items():
             self.stream_alarms[consumer] = (
@@ -189,6 +200,43 @@ class Observability(Construct):
 
         if config.dashboard:
             self._dashboard(declaration, functions, dead_letter_queues)
+
+    def _venue_alarms(self, declaration: Declaration, function: str) -> None:
+        """A venue's books differ from RedFire's (``ReconciliationDrift``, counted by the
+        reconcile schedule), and an account's venue refused its credentials
+        (``VenueGatewayErrors``: the gateway is in ``error`` and new orders are denied)."""
+        for metric_name, suffix, period, description in (
+            (
+                RECONCILIATION_DRIFT_METRIC,
+                "drift",
+                Duration.minutes(5),  # the reconcile schedule's period
+                "the venue's orders, positions or cash differ from RedFire's",
+            ),
+            (
+                VENUE_GATEWAY_ERRORS_METRIC,
+                "gateway-errors",
+                _PERIOD,
+                "an account's venue credentials were refused: its gateway is in error",
+            ),
+        ):
+            alarm_name = f"{function}-{suffix}"
+            self.venue_alarms[alarm_name] = cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=metric_name,
+                # Powertools publishes every custom metric with these two dimensions.
+                dimensions_map={"service": function, STAGE_DIMENSION: declaration.stage},
+                period=period,
+                statistic=cloudwatch.Stats.SUM,
+            ).create_alarm(
+                self,
+                construct_id(alarm_name),
+                alarm_name=declaration.name(alarm_name),
+                alarm_description=f"{declaration.name(function)}: {description}",
+                threshold=0,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
 
     def _dashboard(
         self,

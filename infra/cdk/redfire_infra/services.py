@@ -18,12 +18,18 @@ from redfire_core.resources import (
     STREAM_FILTERS,
     Declaration,
 )
-from redfire_infra.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, layer_code
+from redfire_infra.bundling import (
+    LAMBDA_ARCHITECTURE,
+    LAMBDA_RUNTIME,
+    layer_code,
+    plugins_layer_code,
+)
 from redfire_infra.data_store import DataStore
 from redfire_infra.event_routing import EventRouting, encrypted_queue
 from redfire_infra.function_factory import DeclaredFunction, SharedResources
 from redfire_infra.nag import acknowledge
 from redfire_infra.naming import construct_id
+from redfire_infra.plugin_layer import PLUGINS_LAYER
 from redfire_infra.stage_config import StageConfig
 
 # A record that still fails after this many retries (each time bisected) is reported to the
@@ -68,6 +74,17 @@ class Services(Construct):
             if name in used
         }
         self.layer = self.layers[CORE_LAYER]
+        # The stage's plug-ins (cdk.json "plugins"), only when it names some.
+        if config.plugins:
+            self.layers[PLUGINS_LAYER] = lambda_.LayerVersion(
+                self,
+                "PluginsLayer",
+                layer_version_name=declaration.name(PLUGINS_LAYER),
+                description="strategy, provider and gateway plug-ins (cdk.json plugins)",
+                code=plugins_layer_code(config.plugins),
+                compatible_runtimes=[LAMBDA_RUNTIME],
+                compatible_architectures=[LAMBDA_ARCHITECTURE],
+            )
         shared = SharedResources(
             tables=data_store.tables,
             bus=routing.bus,

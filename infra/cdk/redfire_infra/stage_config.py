@@ -135,6 +135,10 @@ class StageConfig:
     # {"provider", "symbols", "intervals"} becomes one schedule per interval that invokes
     # the ingest function as often as a bar of that interval closes.
     ingest: list[dict[str, Any]] = field(default_factory=list)
+    # Strategy, provider and gateway plug-ins for the stage: pip requirements ("pkg==1.0")
+    # or local wheels / project folders relative to the repository root. Non-empty, they
+    # become a "plugins" layer on the functions that load plug-ins (docs/backtesting.md).
+    plugins: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.log_retention_days not in _RETENTION_BY_DAYS:
@@ -172,6 +176,12 @@ class StageConfig:
         if not isinstance(self.snapstart, bool):
             raise StageConfigError(f"{self.stage}: snapstart must be true or false")
         self._check_ingest()
+        if not isinstance(self.plugins, list) or not all(
+            isinstance(entry, str) and entry.strip() for entry in self.plugins
+        ):
+            raise StageConfigError(
+                f"{self.stage}: plugins must be a list of pip requirements or wheel paths"
+            )
 
     def _check_ingest(self) -> None:
         if not isinstance(self.ingest, list):

@@ -97,6 +97,13 @@ class Settings(BaseModel):
     # redfire_core.domain.caps.DEFAULT_CAPS fills the keys left out.
     limit_caps: dict[str, str] = Field(default_factory=dict)
 
+    # Venue accounts (docs/trading.md): the ccxt exchange ids an admin may route to
+    # (comma-separated), endpoint overrides per gateway kind (JSON: {"alpaca": "http://..."},
+    # the local cloud's fake venues), and how long PUT /v1/account/gateway waits for the check.
+    venue_exchanges: str = "binance"
+    venue_base_urls: dict[str, str] = Field(default_factory=dict)
+    gateway_connect_wait_seconds: float = 5.0
+
     # Deployed stages with `deep_tracing` in cdk.json: Powertools' Tracer and the X-Ray SDK
     # (subsegments per AWS call). Off, Lambda's active tracing still records each invocation.
     deep_tracing: bool = False

@@ -1,12 +1,14 @@
 """One skeleton for every queue- and schedule-driven handler: a routes table from
-detail-type to function, partial batch responses, the correlation id, scheduled actions
-and one log line for an event nobody routes.
+detail-type to function, partial batch responses that record why an item failed (so a
+message that ends in a DLQ carries its reason: ``redfire dlq show``), the correlation id,
+scheduled actions and one log line for an event nobody routes.
 
 A handler declares what it does and hands its event to the consumer::
 
     consumer = Consumer(
         routes={"OrderAccepted": accept},                    # (envelope, now) -> outcome
         actions={"expire_orders": action(expire)},           # {"action": "expire_orders"}
+        queue="orders",                                      # failures recorded under it
     )
     def handler(event, context):
         return consumer(event, context)
@@ -18,6 +20,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from aws_lambda_powertools.utilities.batch import (
@@ -25,15 +28,18 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
+from aws_lambda_powertools.utilities.batch.base import FailureResponse
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ConfigDict
 
+from redfire_core.adapters.failures import FailureRecords
 from redfire_core.events import Envelope
 from redfire_core.lambda_events import envelope_from_sqs_body
 from redfire_core.observability import logger
 
 Route = Callable[[Envelope, datetime], object]
+ExceptionInfo = tuple[Any, Any, Any]
 Input = TypeVar("Input", bound=BaseModel)
 IGNORED = "ignored"
 
@@ -78,6 +84,34 @@ def _event_id(record: dict[str, Any]) -> str:
         return ""  # not an event: its own processing fails it
 
 
+class RecordingBatchProcessor(BatchProcessor):
+    """Powertools' SQS batch processor that also writes each failed item's reason (the
+    exception's type and message) keyed by the SQS message id. The item still fails: it
+    comes back, and after the queue's receives, reaches the DLQ with its reason on record."""
+
+    def __init__(self, queue: str, records: FailureRecords | None = None) -> None:
+        super().__init__(event_type=EventType.SQS)
+        self.queue = queue
+        self._records = records
+
+    @cached_property
+    def failure_records(self) -> FailureRecords:
+        return self._records or FailureRecords()
+
+    def failure_handler(self, record: Any, exception: ExceptionInfo) -> FailureResponse:
+        kind, error = exception[0], exception[1]
+        reason = f"{getattr(kind, '__name__', kind)}: {error}"
+        message_id = getattr(record, "message_id", None)
+        if message_id:
+            from botocore.exceptions import BotoCoreError, ClientError  # lazy: failures only
+
+            try:
+                self.failure_records.record(message_id, self.queue, reason, datetime.now(UTC))
+            except (BotoCoreError, ClientError):  # the item fails all the same; said in logs
+                logger.exception("failure reason not recorded", extra={"message_id": message_id})
+        return super().failure_handler(record, exception)
+
+
 @dataclass(frozen=True)
 class Consumer:
     """An SQS consumer of EventBridge envelopes and, without ``Records``, a schedule's target.
@@ -90,6 +124,7 @@ class Consumer:
 
     routes: Mapping[str, Route]
     actions: Mapping[str | None, Scheduled[Any]] = field(default_factory=dict)
+    queue: str | None = None  # the queue's key: failed items' reasons are recorded under it
 
     def record(self, record: SQSRecord) -> object:
         """Route one SQS record's envelope, under its correlation id."""
@@ -114,5 +149,9 @@ class Consumer:
         if "Records" not in event:
             return self.scheduled(event)
         # A processor per batch: Lambda runs one batch at a time, tests run several threads.
-        processor = BatchProcessor(event_type=EventType.SQS)
+        processor = (
+            RecordingBatchProcessor(self.queue)
+            if self.queue
+            else BatchProcessor(event_type=EventType.SQS)
+        )
         return process_partial_response(event, self.record, processor, context)

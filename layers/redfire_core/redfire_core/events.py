@@ -278,6 +278,27 @@ class SweepCompleted(Payload):
     best: dict[str, Any] | None
 
 
+class ReconciliationDrift(Payload):
+    """The venue's record differs from RedFire's (found by the reconciliation schedule).
+
+    ``kind``: ``order_closed_at_venue`` (open here, final there: ``repaired`` when RedFire's
+    order was brought to the venue's state), ``order_missing_at_venue`` (open here, unknown
+    there), ``order_unknown`` (open there, unknown or final here), ``position`` (quantity of
+    ``symbol``), ``cash``. ``ours`` and ``theirs`` are what each side holds (statuses or
+    decimal strings; null where a side has nothing)."""
+
+    event_type = "ReconciliationDrift"
+    venue: str
+    kind: Literal[
+        "order_closed_at_venue", "order_missing_at_venue", "order_unknown", "position", "cash"
+    ]
+    symbol: str | None
+    order_id: str | None
+    ours: str | None
+    theirs: str | None
+    repaired: bool
+
+
 PAYLOADS: dict[str, type[Payload]] = {
     p.event_type: p
     for p in (
@@ -300,6 +321,7 @@ PAYLOADS: dict[str, type[Payload]] = {
         SweepChunkRequested,
         SweepCompleted,
         StrategyInstanceFailed,
+        ReconciliationDrift,
     )
 }
 

@@ -100,6 +100,8 @@ class Schedule:
     payload: dict[str, Any]
     stages: tuple[str, ...] | None = None  # None = every stage
     purpose: str = ""
+    # The local cloud runs schedules at most every 30 s; one that calls a venue keeps its rate.
+    local_keeps_rate: bool = False
 
     def rate_seconds(self) -> int:
         """Period of a ``rate(N unit)`` expression, for the local scheduler."""
@@ -134,6 +136,12 @@ class Function:
     queues_send: tuple[str, ...] = ()  # keys of QUEUES it sends messages to itself
     fetches_market_data: bool = False  # calls external providers (their stage settings)
     enforces_quotas: bool = False  # gets the stage's per-account quotas (cdk.json "quotas")
+    # The accounts' venue credentials in Secrets Manager (``redfire/<stage>/venues/*``):
+    # "read" (the venue functions), "write" (the API, which sets them).
+    venue_secrets: Literal["read", "write"] | None = None
+    # Looks up strategy, provider or gateway plug-ins: gets the stage's plug-ins layer
+    # (cdk.json "plugins") when it has one.
+    loads_plugins: bool = False
     purpose: str = ""
     # Keys of LAYERS the function runs with ("core" always; tests/infra/test_layers.py runs
     # every handler with only these layers on its path).
@@ -201,6 +209,10 @@ ORDERS = Table(
 ACCOUNTS = Table(
     "accounts",
     # sk = "ACCOUNT" (cash, reservations, paper costs) | "ACTIVITY#<at>#<id>" (cash ledger)
+    # Book items of accounts routed to a venue carry ``gateway`` ("alpaca", "ccxt:binance";
+    # absent on paper accounts), the key of gsi1: the venue reconciliation lists a venue's
+    # accounts from it without scanning the ledger (sparse index).
+    gsis=(Gsi("gsi1", "gateway", "pk"),),
     purpose="accounts, their cash and the cash ledger",
 )
 TRADES = Table("trades", purpose="fills (executions), keyed by trade id per account")
@@ -251,6 +263,15 @@ API_KEYS = Table(
     gsis=(Gsi("gsi1", "gsi1pk", "gsi1sk"),),
     purpose="API keys: salted scrypt hashes of their secrets, scopes, revocation",
 )
+# Why each queue message last failed (``redfire dlq show``), written by the consumer where the
+# batch item fails, kept about as long as a DLQ keeps the message (adapters/failures.py).
+FAILURES = Table(
+    "failures",
+    partition_key="message_id",
+    sort_key=None,
+    ttl_attribute="expires_at",
+    purpose="the last failure reason of each queue message, for dead-letter inspection",
+)
 
 STRATEGIES = Table(
     "strategies",
@@ -278,6 +299,7 @@ TABLES: dict[str, Table] = {
         AUDIT,
         CONNECTIONS,
         STRATEGIES,
+        FAILURES,
     )
 }
 
@@ -294,6 +316,10 @@ class Layer:
     name: str
     requires: tuple[str, ...]
     purpose: str = ""
+    # The wheel platform of the Lambda build when the default (manylinux2014 aarch64) has no
+    # wheels: numpy 2.5 and pandas 3 ship manylinux_2_28 only, which Lambda's python3.12
+    # (Amazon Linux 2023, glibc 2.34) runs.
+    platform: str | None = None
 
 
 CORE_LAYER = "core"
@@ -328,8 +354,33 @@ LAYERS: dict[str, Layer] = {
             ("pyarrow",),
             purpose="Parquet uploads (redfire_core.providers.files), ingest only",
         ),
+        # One layer per venue kind (the dependency groups of the same names in pyproject.toml,
+        # pinned in uv.lock), so no venue SDK reaches the paper path and the two stacks never
+        # share a package (docs/venues.md, "Packaging").
+        Layer(
+            "venue-alpaca",
+            ("alpaca-py",),
+            purpose="alpaca-py with pandas and numpy: the venue-alpaca function only",
+            platform="aarch64-manylinux_2_28",
+        ),
+        Layer(
+            "venue-ccxt",
+            ("ccxt",),
+            purpose="ccxt and its HTTP stack: the venue-ccxt function only",
+            platform="aarch64-manylinux_2_28",  # pycares (aiodns)
+        ),
     )
 }
+
+# One queue (and function) per venue kind, so the paper path never loads a venue SDK;
+# messages are sent by the decision hop, the API and the venue functions (delayed polls).
+VENUE_QUEUES = ("venue-alpaca", "venue-ccxt")
+
+
+def venue_queue(gateway: str) -> str:
+    """The queue (and function) of an account's gateway: ``ccxt:binance`` -> ``venue-ccxt``."""
+    return f"venue-{gateway.split(':', 1)[0]}"
+
 
 FUNCTIONS: dict[str, Function] = {
     f.name: f
@@ -362,10 +413,14 @@ FUNCTIONS: dict[str, Function] = {
                 "strategies",  # backtest and sweep requests
             ),
             reads_jwt_secret=True,
+            # PUT /v1/account/gateway: credentials, then a connect message to the venue.
+            queues_send=VENUE_QUEUES,
+            venue_secrets="write",
             enforces_quotas=True,  # backtests, sweeps and strategy instances
             buckets_write=("marketdata-uploads",),  # pushed bars, then ingested
             buckets_read=("backtest-results",),  # presigned links to backtest results
             uses_timestream=True,
+            loads_plugins=True,
             purpose="HTTP API (FastAPI in Mangum)",
             layers=(CORE_LAYER, "web", "rs256"),
         ),
@@ -382,7 +437,8 @@ FUNCTIONS: dict[str, Function] = {
                 "positions",
             ),
             # accounts: reservations; limits: counters, trading state; audit: breaches.
-            tables_write=("orders", "accounts", "limits", "audit"),
+            tables_write=("orders", "accounts", "limits", "audit", "failures"),
+            loads_plugins=True,  # gateway plug-ins
             purpose="pre-trade checks, risk counters, post-trade monitoring, RISK_TIMEOUT",
         ),
         Function(
@@ -390,7 +446,8 @@ FUNCTIONS: dict[str, Function] = {
             asset="functions/orders",
             handler="redfire_orders.handler.handler",
             tables_read=("orders", "accounts", "instruments", "marketdata", "positions"),
-            tables_write=("orders", "accounts", "trades", "positions"),
+            tables_write=("orders", "accounts", "trades", "positions", "failures"),
+            loads_plugins=True,  # gateway plug-ins
             purpose="order lifecycle after risk: paper gateway fills",
         ),
         Function(
@@ -404,6 +461,7 @@ FUNCTIONS: dict[str, Function] = {
             buckets_read=("marketdata-uploads",),
             uses_timestream=True,
             fetches_market_data=True,
+            loads_plugins=True,
             purpose="market data ingest: schedules, uploads, pushes, gap checks, backfills",
             layers=(CORE_LAYER, "parquet"),
         ),
@@ -411,11 +469,32 @@ FUNCTIONS: dict[str, Function] = {
             "outbox",
             asset="functions/outbox",
             handler="redfire_outbox.handler.handler",
-            tables_read=("instruments", "marketdata"),
-            # The decision hop: order, book (accounts), fill (trades, positions), counters.
-            tables_write=("orders", "accounts", "trades", "positions", "limits"),
+            # The decision hop reads limit overrides and trading states (limits) and writes
+            # the order, the book with its counters (accounts) and the fill (trades, positions).
+            tables_read=("instruments", "marketdata", "limits"),
+            tables_write=("orders", "accounts", "trades", "positions"),
             publishes_events=True,
+            queues_send=VENUE_QUEUES,  # a venue account's accepted and canceled orders
+            loads_plugins=True,
             purpose="orders table stream: decide (and paper-fill) new orders; relay events",
+        ),
+        *(
+            Function(
+                f"venue-{kind}",
+                asset=f"functions/venue_{kind}",
+                handler=f"redfire_venue_{kind}.handler.handler",
+                timeout_seconds=30,
+                tables_read=("orders", "accounts", "instruments", "positions", "trades"),
+                # The fill transaction (order, trade, position, book, ledger), the gateway
+                # status on the book, the audit of the opening entry and of drift, and why a
+                # message failed (failures).
+                tables_write=("orders", "accounts", "trades", "positions", "audit", "failures"),
+                queues_send=(f"venue-{kind}",),  # its own delayed polls
+                venue_secrets="read",
+                purpose=f"{kind} venue orders: submit, poll, cancel, replace, connect",
+                layers=(CORE_LAYER, f"venue-{kind}"),
+            )
+            for kind in ("alpaca", "ccxt")
         ),
         Function(
             "ws",
@@ -439,7 +518,7 @@ FUNCTIONS: dict[str, Function] = {
             # apikeys: a revoked key's connections get nothing more; instruments: the asset
             # class of Alpaca's trade updates
             tables_read=("apikeys", "instruments"),
-            tables_write=("connections",),
+            tables_write=("connections", "failures"),
             manages_websockets=True,
             purpose="stream queue -> seq, retention and posts to WebSocket subscribers",
         ),
@@ -451,9 +530,10 @@ FUNCTIONS: dict[str, Function] = {
             timeout_seconds=120,
             tables_read=("marketdata", "instruments", "limits"),  # limits: apply_risk_limits
             # strategies: results and sweep chunks; orders: BacktestCompleted via the outbox.
-            tables_write=("strategies", "orders"),
+            tables_write=("strategies", "orders", "failures"),
             buckets_write=("backtest-results",),
             uses_timestream=True,
+            loads_plugins=True,
             purpose="backtest and sweep-chunk worker: runs the engine on stored bars",
         ),
         Function(
@@ -464,7 +544,8 @@ FUNCTIONS: dict[str, Function] = {
             tables_read=("marketdata", "instruments", "accounts", "positions"),
             # strategies: instance state; orders: orders placed through the normal path;
             # accounts: the account's order counter (SEQUENCE) each placed order takes.
-            tables_write=("strategies", "orders", "accounts"),
+            tables_write=("strategies", "orders", "accounts", "failures"),
+            loads_plugins=True,
             purpose="live strategy instances: bars and fills in, orders out (through risk)",
         ),
     )
@@ -485,6 +566,7 @@ STREAM_FILTERS: dict[str, dict[str, Any]] = {
 }
 
 # --- events, queues, rules ------------------------------------------------------------
+
 
 QUEUES: dict[str, Queue] = {
     q.logical: q
@@ -518,6 +600,15 @@ QUEUES: dict[str, Queue] = {
             consumer="strategy-runner",
             visibility_timeout_seconds=180,
             purpose="bars and order outcomes that drive live strategy instances",
+        ),
+        *(
+            Queue(
+                queue,
+                consumer=queue,
+                visibility_timeout_seconds=180,  # 6x the venue function's timeout
+                purpose="a venue's order work: submit, delayed polls, cancel, replace, connect",
+            )
+            for queue in VENUE_QUEUES
         ),
     )
 }
@@ -629,6 +720,19 @@ SCHEDULES: dict[str, Schedule] = {
             payload={"action": "deny_timed_out"},
             purpose="deny orders left submitted past risk_timeout_seconds (RISK_TIMEOUT)",
         ),
+        *(
+            Schedule(
+                f"venue-reconcile-{kind}",
+                function=f"venue-{kind}",
+                expression="rate(5 minutes)",
+                payload={"action": "reconcile"},
+                purpose=f"{kind} accounts' open orders, fills, positions and cash vs the venue",
+                # Each run calls the venue for every connected account: locally too, no more
+                # often than deployed (a real paper account's rate limits are shared).
+                local_keeps_rate=True,
+            )
+            for kind in ("alpaca", "ccxt")
+        ),
         Schedule(
             "close-stale-connections",
             function="pusher",
@@ -662,6 +766,12 @@ class Declaration:
     @property
     def jwt_secret_name(self) -> str:
         return f"{APP}/{self.stage}/{JWT_SECRET_LOGICAL}"
+
+    @property
+    def venue_secrets_prefix(self) -> str:
+        """Where accounts' venue credentials live (``<prefix><account id>``); IAM grants
+        the venue functions and the API this prefix only."""
+        return f"{APP}/{self.stage}/venues/"
 
     def bucket_name(self, logical: str) -> str:
         """The local cloud's name of a bucket; deployed stages let CloudFormation name their

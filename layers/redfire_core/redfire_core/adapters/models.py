@@ -109,6 +109,8 @@ class OrderItem(_Base):
     execution = UnicodeAttribute(null=True)
     version = NumberAttribute()
     sequence = NumberAttribute(null=True)  # the account's order number
+    venue = UnicodeAttribute(null=True)  # a venue account's route (None: paper)
+    venue_order_id = UnicodeAttribute(null=True)
     correlation_id = UnicodeAttribute(null=True)
     order_class = UnicodeAttribute(null=True)  # absent: simple
     parent_order_id = UnicodeAttribute(null=True)  # a leg of an order class
@@ -181,6 +183,10 @@ class AccountItem(_Base):
     last_sequence = NumberAttribute(default=0)  # the highest order sequence decided
     # today's risk counters (domain.counters), compact JSON: part of every write that counts
     counters = UnicodeAttribute(null=True)
+    gateway = UnicodeAttribute(null=True)  # None = paper; credentials: Secrets Manager
+    gateway_mode = UnicodeAttribute(null=True)
+    gateway_status = UnicodeAttribute(null=True)
+    gateway_error = UnicodeAttribute(null=True)
 
 
 class ActivityItem(_Base):

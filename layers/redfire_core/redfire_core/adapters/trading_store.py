@@ -302,6 +302,10 @@ class TradingStore:
             counters=counters_from_dict(json.loads(item.counters))
             if item.counters
             else RiskCounters(),
+            gateway=item.gateway or "paper",
+            gateway_mode=item.gateway_mode or "paper",
+            gateway_status=item.gateway_status,
+            gateway_error=item.gateway_error,
         )
 
     def create_account(self, account: Account, opening: Sequence[Activity] = ()) -> bool:
@@ -356,6 +360,23 @@ class TradingStore:
         )
         items = [_fill_from_item(item) for item in results]
         return Page(items, encode_cursor(results.last_evaluated_key))
+
+    def has_trade(self, account_id: str, trade_id: str) -> bool:
+        """Whether the trade is recorded (a venue execution is recorded once)."""
+        try:
+            m.TradeItem.get(account_id, f"TRADE#{trade_id}", consistent_read=True)
+        except DoesNotExist:
+            return False
+        return True
+
+    def accounts_routed_to(self, kind: str) -> list[Account]:
+        """Every account whose gateway is of ``kind`` (``alpaca``, ``ccxt``): a scan of the
+        accounts table, for the reconciliation schedule (a few accounts per stage)."""
+        condition = (m.AccountItem.sk == "ACCOUNT") & (
+            (m.AccountItem.gateway == kind) | m.AccountItem.gateway.startswith(f"{kind}:")
+        )
+        ids = [item.pk for item in m.AccountItem.scan(condition)]
+        return [a for a in (self.get_account(i) for i in ids) if a is not None]
 
     def list_activities(
         self, account_id: str, limit: int = 100, cursor: str | None = None
@@ -483,6 +504,8 @@ def _order_item(order: Order, correlation_id: str | None) -> m.OrderItem:
         parent_order_id=order.parent_order_id,
         leg_ids=",".join(order.leg_ids) or None,
         notional=order.notional,
+        venue=order.venue,
+        venue_order_id=order.venue_order_id,
         correlation_id=correlation_id,
         gsi1pk=f"OPEN#{order.symbol}" if open_ else None,
         gsi1sk=sort_key if open_ else None,
@@ -531,6 +554,8 @@ def order_from_item(item: m.OrderItem) -> Order:
         parent_order_id=item.parent_order_id,
         leg_ids=tuple(item.leg_ids.split(",")) if item.leg_ids else (),
         notional=item.notional,
+        venue=item.venue,
+        venue_order_id=item.venue_order_id,
     )
 
 
@@ -707,6 +732,10 @@ def _account_item(account: Account) -> m.AccountItem:
         version=account.version,
         last_sequence=account.last_sequence,
         counters=json.dumps(counters_to_dict(account.counters), separators=(",", ":")),
+        gateway=None if account.gateway == "paper" else account.gateway,
+        gateway_mode=None if account.gateway == "paper" else account.gateway_mode,
+        gateway_status=account.gateway_status,
+        gateway_error=account.gateway_error,
     )
 
 

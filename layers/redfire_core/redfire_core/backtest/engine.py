@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import partial
 from itertools import repeat
 from math import nan as NAN
@@ -47,11 +49,9 @@ from redfire_core.strategies.base import (
 )
 from redfire_core.strategies.code import identity
 from redfire_core.strategies.history import PriceHistory
-from redfire_core.strategies.indicators import SMA, Indicator
+from redfire_core.strategies.indicators import SMA, Indicator, reads
 
 if TYPE_CHECKING:  # the paper gateway's cost model and risk limits: not on the plain path
-    from decimal import Decimal
-
     from redfire_core.domain.orders import ExecutionModel
     from redfire_core.domain.risk import RiskLimits
 
@@ -93,8 +93,14 @@ class BacktestSettings:
     slippage_bps: float = 0.0  # market and stop fills move this far against the trader
     # The account's pre-trade limits, checked as each order is placed (backtest/risk_gate.py).
     risk_limits: RiskLimits | None = None
+    # The instrument's lot: order sizes are multiples of it (fractional where it is).
+    lot_size: float = 1.0
 
     def __post_init__(self) -> None:
+        if not (self.lot_size > 0 and math.isfinite(self.lot_size)):
+            raise DataError(
+                "BACKTEST_INVALID_LOT_SIZE", f"lot size must be positive, got {self.lot_size}"
+            )
         if not self.cash > 0:
             raise DataError("BACKTEST_INVALID_CASH", f"cash must be positive, got {self.cash}")
         if not 0 <= self.commission < 0.1:
@@ -138,6 +144,7 @@ class BacktestBroker:
         self.buy_slip = 1 + settings.slippage_bps / 10_000
         self.sell_slip = 1 - settings.slippage_bps / 10_000
         self.cash = settings.cash
+        self.lot_size = settings.lot_size
         self.trades: list[Trade] = []
         self.closed: list[Trade] = []
         self.pending: list[StrategyOrder] = []
@@ -185,7 +192,9 @@ class BacktestBroker:
         if order.closes:
             units = abs(self.size)
         elif order.quantity is None:  # all equity, sized at the close it is placed on
-            units = float(all_equity_units(self._margin_available(i), close, self.rate))
+            units = float(
+                all_equity_units(self._margin_available(i), close, self.rate, self.lot_size)
+            )
         else:
             units = order.quantity
         if not units:
@@ -277,7 +286,7 @@ class BacktestBroker:
             return
         side = order.side
         if order.quantity is None:
-            units = float(all_equity_units(self._margin_available(i), price, rate))
+            units = float(all_equity_units(self._margin_available(i), price, rate, self.lot_size))
             if not units:
                 self._finish(order, "rejected", "not enough equity for one unit")
                 return
@@ -406,17 +415,22 @@ def _cost(units: float, price: float, rate: float) -> float:
     return notional + notional * rate
 
 
-def all_equity_units(available: float, price: float, rate: float) -> int:
-    """The largest whole number of units whose cost plus commission fits ``available``
+def all_equity_units(available: float, price: float, rate: float, lot: float = 1.0) -> float:
+    """The most units, in whole lots, whose cost plus commission fits ``available``
     (checked in the same float arithmetic the fill then uses)."""
     if available <= 0:
         return 0
-    units = int(available // (price * (1 + rate)))
-    while _cost(units + 1, price, rate) <= available:
-        units += 1
-    while units > 0 and _cost(units, price, rate) > available:
-        units -= 1
-    return units
+    lots = int(available // (price * lot * (1 + rate)))
+    while _cost(_units(lots + 1, lot), price, rate) <= available:
+        lots += 1
+    while lots > 0 and _cost(_units(lots, lot), price, rate) > available:
+        lots -= 1
+    return _units(lots, lot)
+
+
+def _units(lots: int, lot: float) -> float:
+    """``lots`` lots in units, exact on the decimal grid (whole units as the int itself)."""
+    return lots if lot == 1.0 else float(Decimal(lots) * Decimal(repr(lot)))
 
 
 def reproducibility_hash(
@@ -436,11 +450,50 @@ def reproducibility_hash(
             "slippage_bps": repr(float(settings.slippage_bps)),
             "risk_limits": settings.risk_limits.as_strings() if settings.risk_limits else None,
             "engine": 2,
+            # Only a lot other than one unit: the hashes of whole-unit runs stay as they were.
+            **({"lot_size": repr(float(settings.lot_size))} if settings.lot_size != 1 else {}),
         },
         sort_keys=True,
         default=str,
     )
     return hashlib.sha256(document.encode()).hexdigest()
+
+
+def _feeders(
+    indicators: list[Indicator],
+    fresh: set[int],
+    opens: list[float],
+    volumes: list[float],
+    broker: BacktestBroker,
+) -> tuple[list[Callable[[float], float]], list[Callable[[float, float, float], float]]]:
+    """What each bar feeds the indicators not precomputed (``fresh``): their closes, or
+    the bar's high, low and close. Custom indicators of whole bars (open and volume too),
+    rare, are fed like the latter, the open and volume read at the broker's bar."""
+    close_fed: list[Callable[[float], float]] = [
+        ind.update for ind in indicators if id(ind) not in fresh and reads(ind) == "close"
+    ]
+    bar_fed: list[Callable[[float, float, float], float]] = [
+        ind.update_bar for ind in indicators if reads(ind) == "hlc"
+    ]
+    bar_fed += [
+        partial(_feed_ohlcv, ind.update_ohlcv, opens, volumes, broker)
+        for ind in indicators
+        if reads(ind) == "ohlcv"
+    ]
+    return close_fed, bar_fed
+
+
+def _feed_ohlcv(
+    update: Callable[[float, float, float, float, float], float],
+    opens: list[float],
+    volumes: list[float],
+    broker: BacktestBroker,
+    high: float,
+    low: float,
+    close: float,
+) -> float:
+    i = broker.index
+    return update(opens[i], high, low, close, volumes[i])
 
 
 def _declares_signals(strategy: Strategy) -> bool:
@@ -487,14 +540,7 @@ def _run_every_bar(
     n = len(closes)
     on_bar = strategy.on_bar
     fresh = {id(ind) for ind, _ in precomputed}
-    close_fed = [
-        ind.update
-        for ind in indicators
-        if id(ind) not in fresh and type(ind).update_bar is Indicator.update_bar
-    ]
-    bar_fed = [
-        ind.update_bar for ind in indicators if type(ind).update_bar is not Indicator.update_bar
-    ]
+    close_fed, bar_fed = _feeders(indicators, fresh, opens, volumes, broker)
     equity = broker.equity_curve
     warmup = -1 if indicators else 0
     pending = broker.pending

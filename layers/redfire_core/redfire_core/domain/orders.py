@@ -394,6 +394,10 @@ class Order:
     parent_order_id: str | None = None  # a leg: the order whose group it belongs to
     leg_ids: tuple[str, ...] = ()  # a parent: its legs, in the order they were placed
     notional: Decimal | None = None  # a notional order: quantity is 0 until it fills
+    # A venue account's order: the route it was accepted for ("alpaca", "ccxt:binance";
+    # None = the paper gateway) and the venue's id once the venue acknowledged it.
+    venue: str | None = None
+    venue_order_id: str | None = None
 
     @classmethod
     def submit(

@@ -108,6 +108,12 @@ class Account:
     last_sequence: int = 0  # the highest order sequence decided on this book
     # today's orders, cancels and trades and the order rate, for the pre-trade rules
     counters: RiskCounters = field(default_factory=RiskCounters)
+    # Where orders go: "paper" (the default), "alpaca" or "ccxt:<exchange>"; on the book
+    # so the decision hop reads it with no extra read (docs/trading.md, venue accounts).
+    gateway: str = "paper"
+    gateway_mode: str = "paper"
+    gateway_status: str | None = None  # connecting | connected | error (venue gateways)
+    gateway_error: str | None = None  # the venue's message when in error
 
     def decided(self, sequence: int | None) -> Account:
         """The book after deciding the order numbered ``sequence`` (never moves back)."""

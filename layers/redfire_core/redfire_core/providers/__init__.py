@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from datetime import datetime
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import Protocol
 
 from redfire_core.domain.bars import Bar
@@ -47,12 +47,37 @@ def provider_names() -> list[str]:
     return sorted(names)
 
 
+def _shadows(entry_point: EntryPoint) -> bool:
+    """True for a plug-in's entry point named like a built-in provider (RedFire's own
+    registration of the built-in one excepted): it is refused, the built-in one serves."""
+    return entry_point.name in BUILT_IN and entry_point.value != BUILT_IN[entry_point.name]
+
+
+def refused_providers() -> list[dict[str, str]]:
+    """Plug-in providers that are not used: named like a built-in provider."""
+    return [
+        {
+            "name": ep.name,
+            "distribution": ep.dist.name if ep.dist else ep.value,
+            "reason": "PROVIDER_NAME_TAKEN: named like a built-in provider; rename it",
+        }
+        for ep in entry_points(group=ENTRY_POINT_GROUP)
+        if _shadows(ep)
+    ]
+
+
 def provider_named(name: str) -> Provider:
-    """The provider registered as ``name``; KeyError when none is."""
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name == name:
-            factory: Callable[[], Provider] = ep.load()
-            return factory()
+    """The provider registered as ``name``; KeyError when none is. A built-in name always
+    gets the built-in provider (a plug-in named like one is refused, ``refused_providers``);
+    a name not found rescans once with fresh import caches, so a plug-in installed while the
+    local cloud runs is found without a restart."""
     if name in BUILT_IN:
         return _load(BUILT_IN[name])()
+    for attempt in range(2):
+        if attempt:
+            importlib.invalidate_caches()
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name == name:
+                factory: Callable[[], Provider] = ep.load()
+                return factory()
     raise KeyError(name)

@@ -145,6 +145,16 @@ def account_limits(account_id: str, symbol: str) -> RiskLimits:
     return limits
 
 
+def instrument_lot(symbol: str) -> float:
+    """The lot size of ``symbol``'s instrument (1 unit when none is defined): a backtest
+    sizes on the grid a live instance would."""
+    from redfire_core.adapters.trading_store import TradingStore  # lazy: boto3
+    from redfire_core.services.instruments import instrument_cache  # lazy: with the store
+
+    instrument = instrument_cache(TradingStore()).get(symbol)
+    return float(instrument.lot_size) if instrument is not None else 1.0
+
+
 def load_bars(store: MarketDataStore, data: DataRange) -> BarData:
     """The stored bars of ``data`` as engine columns; DataError when there are none."""
     bars = store.read_bars(data.symbol, data.interval, data.start, data.end, MAX_BARS + 1)
@@ -234,6 +244,7 @@ def _finish(
         strategy, params, data = check_request(view.model_dump())
         check_loaded(strategy)  # never a result (or a reused one) for code not loaded
         settings, _ = settings_of(view.model_dump())
+        settings = replace(settings, lot_size=instrument_lot(data.symbol))
         if view.apply_risk_limits:
             limits = account_limits(account_id, data.symbol)
             settings = replace(settings, risk_limits=limits)
@@ -480,6 +491,7 @@ def _run_combinations(
         strategy, _, data = check_request({**request, "params": {}})
         check_loaded(strategy)
         settings, _ = settings_of(request)
+        settings = replace(settings, lot_size=instrument_lot(data.symbol))
         columns = _CHUNK_DATA.get(sweep.id)
         if columns is None:
             columns = load_bars(bars, data)

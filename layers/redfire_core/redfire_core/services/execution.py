@@ -77,6 +77,8 @@ def on_order_accepted(store: TradingStore, event: Envelope, now: datetime) -> st
     order = store.get_order(account_id, order_id)
     if order is None:
         raise LookupError(f"order {order_id} of {account_id} does not exist")
+    if order.venue:  # the venue function replaces it once the venue confirms
+        return "venue"
     if order.replaces and complete_replace(store, order, event, now) != "replaced":
         return "replace refused"
 
@@ -97,7 +99,7 @@ def on_market_data(store: TradingStore, event: Envelope, now: datetime) -> int:
     bar = bar_of_update(update)
 
     def decide(order: Order, account: Account, instrument: Instrument) -> Decision:
-        if order.status not in WORKING:
+        if order.status not in WORKING or order.venue:  # a venue fills its own orders
             return Decision()
         return gateway_named().on_bar(order, bar, execution_of(order, account), instrument)
 
@@ -111,8 +113,9 @@ def on_market_data(store: TradingStore, event: Envelope, now: datetime) -> int:
 
 def on_cancel_requested(store: TradingStore, event: Envelope, now: datetime) -> str:
     def decide(order: Order, account: Account, instrument: Instrument) -> Decision:
-        if order.status is not OrderStatus.PENDING_CANCEL:
-            return Decision()  # filled meanwhile, or a replayed request
+        if order.status is not OrderStatus.PENDING_CANCEL or order.venue:
+            # Filled meanwhile, or a replayed request; a venue order waits for the venue.
+            return Decision()
         return Decision(close=OrderStatus.CANCELED, reason="canceled at the client's request")
 
     return act(store, str(event.account_id), str(event.payload["order"]["id"]), decide, event, now)
@@ -123,8 +126,8 @@ def expire_due(store: TradingStore, now: datetime, cause: Envelope) -> int:
     expired = 0
     for instrument in store.list_instruments():
         for order in store.open_orders(instrument.symbol):
-            if order.expires_at is None or order.expires_at > now:
-                continue
+            if order.expires_at is None or order.expires_at > now or order.venue:
+                continue  # a venue expires its own orders (polls, reconciliation)
 
             def decide(order: Order, account: Account, instrument: Instrument) -> Decision:
                 if order.is_final or order.expires_at is None or order.expires_at > now:
@@ -158,7 +161,7 @@ def act(
         if decision.fills:
             return _fill(store, order, account, decision, cause, now)
         if decision.close is not None:
-            _close(store, order, account, decision.close, decision.reason or "", cause, now)
+            close_order(store, order, account, decision.close, decision.reason or "", cause, now)
             return decision.close.value
         if decision.changes:
             after = order.update(now, **decision.changes)
@@ -188,21 +191,26 @@ def fill_of(
     decision: Decision,
     cause: Envelope,
     now: datetime,
+    *,
+    trade_id: str | None = None,
+    commission: Decimal | None = None,
 ) -> Filled:
-    """The fill a gateway decided, as the changes it makes (pure: no reads, no writes)."""
+    """The fill a gateway decided, as the changes it makes (pure: no reads, no writes).
+    A venue's execution brings its own ``trade_id`` (from its execution id) and fee."""
     quantity, price = decision.fill_quantity, decision.fill_price
     assert price is not None
-    commission = execution_of(order, account).fill_commission(
-        quantity,
-        price,
-        filled_quantity=order.filled_quantity,
-        filled_notional=order.filled_notional,
-        paid=order.commission,
-    )
+    if commission is None:
+        commission = execution_of(order, account).fill_commission(
+            quantity,
+            price,
+            filled_quantity=order.filled_quantity,
+            filled_notional=order.filled_notional,
+            paid=order.commission,
+        )
     # The trade id derives from the order version it fills, so a replayed event that
     # races the original computes the same id and the trade's put condition stops it.
     fill = Fill(
-        trade_id=f"{order.id}-{order.version}",
+        trade_id=trade_id or f"{order.id}-{order.version}",
         order_id=order.id,
         account_id=order.account_id,
         symbol=order.symbol,
@@ -271,15 +279,15 @@ def _fill(
     return "filled"
 
 
-def close_reason(status: OrderStatus, reason: str) -> dict[str, str]:
-    """The ``reject_reason`` of an order closed with ``status``."""
-    code = {"canceled": "ORDER_CANCELED", "expired": "ORDER_EXPIRED"}.get(
+def close_reason(status: OrderStatus, reason: str, code: str | None = None) -> dict[str, str]:
+    """The ``reject_reason`` of an order closed with ``status`` (``code`` overrides)."""
+    code = code or {"canceled": "ORDER_CANCELED", "expired": "ORDER_EXPIRED"}.get(
         status.value, "ORDER_REJECTED"
     )
     return {"code": code, "message": reason}
 
 
-def _close(
+def close_order(
     store: TradingStore,
     order: Order,
     account: Account,
@@ -287,9 +295,10 @@ def _close(
     reason: str,
     cause: Envelope,
     now: datetime,
+    code: str | None = None,
 ) -> None:
     """Cancel, expire or reject the order and release what it still holds, together."""
-    after = order.close(status, now, close_reason(status, reason))
+    after = order.close(status, now, close_reason(status, reason, code))
     payload = CLOSE_EVENTS[status](order=order_view(after))
     released = account.reserve(-order.reserved)
     if status is OrderStatus.CANCELED:  # the daily cancel limits count it
@@ -322,7 +331,7 @@ def complete_replace(store: TradingStore, new: Order, cause: Envelope, now: date
         if replacement.status is not OrderStatus.ACCEPTED:
             return "replaced" if original.status is OrderStatus.REPLACED else "skipped"
         if original.status is not OrderStatus.PENDING_REPLACE:
-            _close(
+            close_order(
                 store,
                 replacement,
                 account,
@@ -335,7 +344,7 @@ def complete_replace(store: TradingStore, new: Order, cause: Envelope, now: date
         raced = original.filled_quantity - (replacement.replaced_filled_quantity or Decimal(0))
         quantity = replacement.quantity - raced
         if quantity <= 0:
-            _close(
+            close_order(
                 store,
                 replacement,
                 account,

@@ -41,6 +41,7 @@ from redfire_core.services.execution import CLOSE_EVENTS, close_reason, executio
 from redfire_core.services.instruments import instrument_cache
 from redfire_core.services.order_groups import group_changes
 from redfire_core.services.retrying import on_conflict_retry
+from redfire_core.services.venue_accounts import CONNECTED, ERROR, GATEWAY_UNAVAILABLE, PAPER
 from redfire_core.views import account_changed, order_view
 
 RECENT_ORDERS_PAGE = 200
@@ -269,13 +270,17 @@ def decide_order(
         book = ctx.account
         if in_sequence and _waits_for_predecessor(order, book, now):
             raise SequenceGap(f"order {order.sequence} waits for {book.last_sequence + 1}")
-        denials = assessment.denials
+        denials = assessment.denials + gateway_denials(book) + paper_only_denials(order, book)
         if denials:
             deny(store, order, denials, cause, now, book=(book, book.decided(order.sequence)))
             return "denied"
         held = assessment.reservation(order)
         # The settings the hold was computed with are the ones its fills will pay.
         accepted = order.accept(now, reserved=held, execution=ctx.account.execution)
+        if book.gateway != PAPER:
+            # A venue account's order is accepted here and sent to its venue after this
+            # write (order_stream routes the accepted image): the venue decides the fills.
+            accepted = replace(accepted, venue=book.gateway)
         reserved = (
             ctx.account.reserve(held).decided(order.sequence).counted_order(order.symbol, now)
         )
@@ -327,6 +332,27 @@ def decide_order(
     return on_conflict_retry(decide)
 
 
+def gateway_denials(book: Account) -> list[Denial]:
+    """GATEWAY_UNAVAILABLE for a venue account whose gateway is not ``connected``
+    (credentials refused, or still being checked): checked with the risk rules."""
+    if book.gateway == PAPER or book.gateway_status == CONNECTED:
+        return []
+    if book.gateway_status == ERROR:
+        message = f"the account's gateway {book.gateway} is in error: {book.gateway_error}"
+    else:
+        message = f"the account's gateway {book.gateway} is not connected yet"
+    return [Denial(GATEWAY_UNAVAILABLE, message, actual=book.gateway_status)]
+
+
+def paper_only_denials(order: Order, book: Account) -> list[Denial]:
+    """ORDER_PAPER_ONLY for an order class or a notional order on a venue account: their
+    legs and sizing are the paper gateway's (order_classes), no venue runs them yet."""
+    if book.gateway == PAPER or not (order.leg_ids or order.notional is not None):
+        return []
+    kind = "a notional order" if order.notional is not None else f"an {order.order_class} order"
+    return [Denial("ORDER_PAPER_ONLY", f"{kind} trades on the paper gateway only")]
+
+
 def _mark_decided(store: TradingStore, order: Order) -> None:
     """Move the book past an order that left ``submitted`` without a decision here."""
     book = store.get_account(order.account_id)
@@ -344,9 +370,10 @@ def gateway_decision(
     store: TradingStore, accepted: Order, account: Account, latest: LatestPrice | None
 ) -> Decision:
     """What the gateway does with a newly accepted order. A replacement is not acted on
-    here: the orders function first retires the order it replaces (``OrderAccepted``)."""
+    here: the orders function first retires the order it replaces (``OrderAccepted``).
+    A venue account's order is the venue's to fill."""
     instrument = instrument_cache(store).get(accepted.symbol)
-    if accepted.replaces or instrument is None:
+    if accepted.replaces or accepted.venue or instrument is None:
         return Decision()
     return gateway_named().on_accept(
         accepted, latest.price if latest else None, execution_of(accepted, account), instrument

@@ -64,7 +64,7 @@ from redfire_core.strategies import (
     strategy_named,
 )
 from redfire_core.strategies.history import PriceHistory, empty_history
-from redfire_core.strategies.indicators import Indicator
+from redfire_core.strategies.indicators import reads
 
 CLIENT_ID_PREFIX = "si-"
 # Bars read beyond what the indicators need, so smoothed ones (EMA, RSI, ATR) settle.
@@ -493,8 +493,9 @@ def _warm_up(strategy: Strategy, history: Sequence[StoredBar]) -> bool:
     """Feed the indicators every bar; True when they were all ready before the last bar
     (as a backtest first calls ``on_bar`` on the bar after they are ready)."""
     indicators = strategy.indicators
-    close_fed = [ind for ind in indicators if not _reads_bars(ind)]
-    bar_fed = [ind for ind in indicators if _reads_bars(ind)]
+    close_fed = [ind for ind in indicators if reads(ind) == "close"]
+    bar_fed = [ind for ind in indicators if reads(ind) == "hlc"]
+    ohlcv_fed = [ind for ind in indicators if reads(ind) == "ohlcv"]
     ready_at = -1 if indicators else 0
     for i, bar in enumerate(history):
         close = float(bar.close)
@@ -504,13 +505,13 @@ def _warm_up(strategy: Strategy, history: Sequence[StoredBar]) -> bool:
             high, low = float(bar.high), float(bar.low)
             for ind in bar_fed:
                 ind.update_bar(high, low, close)
+        for ind in ohlcv_fed:
+            ind.update_ohlcv(
+                float(bar.open), float(bar.high), float(bar.low), close, float(bar.volume)
+            )
         if ready_at < 0 and all(ind.ready for ind in indicators):
             ready_at = i
     return 0 <= ready_at < len(history) - 1
-
-
-def _reads_bars(indicator: Indicator) -> bool:
-    return type(indicator).update_bar is not Indicator.update_bar
 
 
 # --- the live broker ----------------------------------------------------------------------
@@ -526,6 +527,7 @@ class TradingContext:
     buying_power: Decimal
     price: Decimal
     position_cost: Decimal = ZERO  # signed cost basis of the position
+    lot_size: Decimal = Decimal(1)  # the instrument's: the strategy sizes on its grid
 
 
 def _context(
@@ -538,6 +540,7 @@ def _context(
     latest = LatestPrice(instance.symbol, price, at)
     equity, gross = equity_and_gross(account, positions, {}, latest)
     held = next((p for p in positions if p.symbol == instance.symbol), None)
+    instrument = instrument_cache(trading).get(instance.symbol)
     return TradingContext(
         account,
         held.quantity if held else ZERO,
@@ -545,6 +548,7 @@ def _context(
         account.buying_power(equity, gross),
         price,
         held.cost_basis if held else ZERO,
+        instrument.lot_size if instrument else Decimal(1),
     )
 
 
@@ -621,6 +625,10 @@ class LiveBroker:
     @property
     def last_price(self) -> float:
         return float(self.context.price) if self.context else 0.0
+
+    @property
+    def lot_size(self) -> float:
+        return float(self.context.lot_size) if self.context else 1.0
 
 
 def _place(
@@ -740,7 +748,7 @@ def _exits(order: StrategyOrder, instrument: Instrument) -> dict[str, Any]:
 def all_equity_units(
     context: TradingContext, instrument: Instrument, price: Decimal | None
 ) -> Decimal:
-    """The largest whole number of units whose reservation (what risk holds for the order:
+    """The most units, in whole lots, whose reservation (what risk holds for the order:
     at the limit/stop price, else the last close plus the default price band, plus
     commission) fits the account's buying power now."""
     available = context.buying_power
@@ -749,9 +757,10 @@ def all_equity_units(
     if available <= 0 or price <= 0:
         return ZERO
     execution = context.account.execution
-    units = (available / price).to_integral_value(ROUND_FLOOR)
+    lot = instrument.lot_size
+    units = (available / price / lot).to_integral_value(ROUND_FLOOR) * lot
     while units > 0 and units * price + execution.commission(units, price) > available:
-        units -= 1
+        units -= lot
     return units
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from redfire_core.domain.bars import Bar as StoredBar
@@ -27,6 +28,8 @@ from redfire_core.strategies.indicators import (
     Highest,
     Indicator,
     Lowest,
+    OfBars,
+    OfCloses,
 )
 
 _I = TypeVar("_I", bound=Indicator)
@@ -196,6 +199,35 @@ class StrategyOrder:
         return "limit"
 
 
+class PositionView(float):
+    """The strategy's position: its signed size as a float (``if self.position > 0``), with
+    the average entry price (NaN when flat) and the unrealized P&L at the last price, read
+    from the broker when asked (the size alone costs what a float costs)."""
+
+    __slots__ = ("_broker",)
+    _broker: Broker | None
+
+    def __new__(cls, size: float, broker: Broker | None) -> PositionView:
+        view = super().__new__(cls, size)
+        view._broker = broker
+        return view
+
+    @property
+    def avg_price(self) -> float:
+        broker = self._broker
+        return broker.position_cost / float(self) if broker is not None and self else NAN
+
+    @property
+    def unrealized_pnl(self) -> float:
+        broker = self._broker
+        if broker is None or not self:
+            return 0.0
+        return float(self) * broker.last_price - broker.position_cost
+
+
+FLAT = PositionView(0.0, None)
+
+
 class Fill:
     """One execution: signed quantity (+ bought, - sold), price and commission."""
 
@@ -274,6 +306,7 @@ class Strategy:
         self.state: dict[str, Any] = state if state is not None else {}
         self.indicators: list[Indicator] = []
         self._next_id = 0
+        self._position: PositionView | None = None
 
     # -- parameters ---------------------------------------------------------------------
 
@@ -328,8 +361,29 @@ class Strategy:
 
     # -- indicators ---------------------------------------------------------------------
 
-    def indicator(self, indicator: Indicator) -> Indicator:
-        """Register any indicator: the runner feeds it each bar before ``on_bar``."""
+    def indicator(
+        self,
+        indicator: Indicator | Callable[..., float],
+        n: int | None = None,
+        source: str = "close",
+    ) -> Indicator:
+        """Register an indicator: the runner feeds it each bar before ``on_bar``, in a
+        backtest and live alike. Either an ``Indicator`` object (override ``update``,
+        ``update_bar`` or ``update_ohlcv``), or a function of the last ``n`` bars:
+        ``source="close"`` calls ``fn(closes)``, ``source="ohlcv"`` calls
+        ``fn(open, high, low, close, volume)`` with lists of the last ``n`` values."""
+        if not isinstance(indicator, Indicator):
+            if n is None:
+                raise StrategyError("STRATEGY_INVALID_INDICATOR", "a function indicator needs n")
+            if source == "close":
+                indicator = OfCloses(indicator, int(n))
+            elif source == "ohlcv":
+                indicator = OfBars(indicator, int(n))
+            else:
+                raise StrategyError(
+                    "STRATEGY_INVALID_INDICATOR",
+                    f"source must be 'close' or 'ohlcv', got {source!r}",
+                )
         self.indicators.append(indicator)
         return indicator
 
@@ -357,9 +411,16 @@ class Strategy:
     # -- trading ------------------------------------------------------------------------
 
     @property
-    def position(self) -> float:
-        """Signed units held (negative when short)."""
-        return self.broker.position
+    def position(self) -> PositionView:
+        """Signed units held (negative when short): a float, which also tells its
+        ``avg_price`` and ``unrealized_pnl`` (``self.position.avg_price``)."""
+        size = self.broker.position
+        if not size:
+            return FLAT
+        view = self._position
+        if view is None or view != size:  # a view reads price and P&L when asked: kept
+            view = self._position = PositionView(size, self.broker)
+        return view
 
     @property
     def equity(self) -> float:
@@ -452,6 +513,20 @@ class Strategy:
                 self.broker.cancel(working)
                 return
 
+    @property
+    def lot_size(self) -> float:
+        """The instrument's lot: order sizes are multiples of it (fractional where it is,
+        e.g. 0.001 BTC). A broker that does not say trades whole units."""
+        return float(getattr(self.broker, "lot_size", 1.0))
+
+    def size_for_risk(self, risk: float, stop_distance: float) -> float:
+        """The size that loses ``risk`` (money) if the price moves ``stop_distance``
+        against the position, rounded down to the lot grid; 0.0 when not even one lot
+        fits (or either argument is not positive)."""
+        if not (risk > 0 and stop_distance > 0 and math.isfinite(risk / stop_distance)):
+            return 0.0
+        return on_lot_grid(risk / stop_distance, self.lot_size)
+
     def _place(
         self,
         side: int,
@@ -461,15 +536,20 @@ class Strategy:
         take_profit: float | None = None,
         stop_loss: float | None = None,
     ) -> StrategyOrder:
-        if size is not None and not (size > 0 and float(size).is_integer()):
-            raise StrategyError("ORDER_INVALID", f"size must be a positive whole number: {size}")
+        if size is not None:
+            if not (size > 0 and math.isfinite(size)):
+                raise StrategyError("ORDER_INVALID", f"size must be a positive number: {size}")
+            lot = self.lot_size
+            size = on_lot_grid(size, lot)  # rounded down: never more than asked
+            if not size:
+                raise StrategyError("ORDER_INVALID", f"size is below one lot ({lot:g})")
         if (take_profit is not None or stop_loss is not None) and stop is not None:
             raise StrategyError("ORDER_INVALID", "a bracket's entry is a market or limit order")
         self._next_id += 1
         order = StrategyOrder(
             self._next_id,
             side,
-            None if size is None else float(size),
+            size,
             None if limit is None else float(limit),
             None if stop is None else float(stop),
         )
@@ -477,6 +557,15 @@ class Strategy:
         order.stop_loss = None if stop_loss is None else float(stop_loss)
         order.placed_bar = self.broker.bar_index
         return self.broker.submit(order)
+
+
+def on_lot_grid(size: float, lot: float) -> float:
+    """``size`` rounded down to a multiple of ``lot``, in decimal arithmetic (0.3 BTC in
+    lots of 0.1 is 3 lots, not the 2.9999 floats make of it)."""
+    if lot == 1.0:
+        return float(math.floor(size))
+    step = Decimal(repr(lot))
+    return float((Decimal(repr(size)) / step).to_integral_value(ROUND_FLOOR) * step)
 
 
 def _register(strategy: Strategy, indicator: _I) -> _I:

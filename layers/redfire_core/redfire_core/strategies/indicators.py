@@ -12,6 +12,7 @@ import itertools
 import math
 import operator
 from collections import deque
+from collections.abc import Callable
 
 NAN = math.nan
 
@@ -38,8 +39,24 @@ class Indicator:
         """Feed one bar; the default reads the close."""
         return self.update(close)
 
+    def update_ohlcv(
+        self, open: float, high: float, low: float, close: float, volume: float
+    ) -> float:
+        """Feed one whole bar; the default reads what ``update_bar`` reads. Override it for
+        an indicator of open or volume (the runners then pass all five)."""
+        return self.update_bar(high, low, close)
+
     def update(self, value: float) -> float:
         raise NotImplementedError
+
+
+def reads(indicator: Indicator) -> str:
+    """What a runner feeds ``indicator``: ``"ohlcv"`` (it overrides ``update_ohlcv``),
+    ``"hlc"`` (``update_bar``) or ``"close"`` (``update`` alone)."""
+    kind = type(indicator)
+    if kind.update_ohlcv is not Indicator.update_ohlcv:
+        return "ohlcv"
+    return "hlc" if kind.update_bar is not Indicator.update_bar else "close"
 
 
 class SMA(Indicator):
@@ -352,6 +369,51 @@ class Lowest(Highest):
         self.previous = self.value
         self._window.append(value)
         self.value = min(self._window) if len(self._window) == self.n else NAN
+        return self.value
+
+
+class OfCloses(Indicator):
+    """A custom indicator: ``fn(closes)`` of the last ``n`` closes (oldest first), NaN until
+    ``n`` bars were seen (``Strategy.indicator(fn, n)``)."""
+
+    __slots__ = ("_window", "fn")
+
+    def __init__(self, fn: Callable[[list[float]], float], n: int) -> None:
+        super().__init__(n)
+        self.fn = fn
+        self._window: deque[float] = deque(maxlen=n)
+
+    def update(self, value: float) -> float:
+        self.previous = self.value
+        self._window.append(value)
+        if len(self._window) == self.needed:
+            self.value = float(self.fn(list(self._window)))
+        return self.value
+
+
+class OfBars(Indicator):
+    """A custom indicator of whole bars: ``fn(open, high, low, close, volume)``, each the
+    list of the last ``n`` values (oldest first), NaN until ``n`` bars were seen
+    (``Strategy.indicator(fn, n, source="ohlcv")``)."""
+
+    __slots__ = ("_columns", "fn")
+
+    def __init__(self, fn: Callable[..., float], n: int) -> None:
+        super().__init__(n)
+        self.fn = fn
+        self._columns: tuple[deque[float], ...] = tuple(deque(maxlen=n) for _ in range(5))
+
+    def update(self, value: float) -> float:
+        return self.update_ohlcv(value, value, value, value, 0.0)
+
+    def update_ohlcv(
+        self, open: float, high: float, low: float, close: float, volume: float
+    ) -> float:
+        self.previous = self.value
+        for column, value in zip(self._columns, (open, high, low, close, volume), strict=True):
+            column.append(value)
+        if len(self._columns[3]) == self.needed:
+            self.value = float(self.fn(*(list(column) for column in self._columns)))
         return self.value
 
 

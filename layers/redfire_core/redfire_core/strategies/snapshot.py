@@ -18,7 +18,7 @@ from redfire_core.strategies.base import HOOKS, Strategy, StrategyError, Strateg
 from redfire_core.strategies.indicators import Indicator
 
 # Set by Strategy.__init__ and the runner, never persisted as attributes.
-INTERNAL = frozenset({"broker", "params", "state", "indicators", "_next_id", *HOOKS})
+INTERNAL = frozenset({"broker", "params", "state", "indicators", "_next_id", "_position", *HOOKS})
 ORDER = "$order"
 TIME = "$time"
 
