@@ -18,6 +18,7 @@ from alpaca.data.requests import CryptoBarsRequest, StockBarsRequest
 from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import (
+    OrderClass,
     OrderSide,
     OrderStatus,
     QueryOrderStatus,
@@ -30,10 +31,12 @@ from alpaca.trading.requests import (
     LimitOrderRequest,
     MarketOrderRequest,
     ReplaceOrderRequest,
+    StopLossRequest,
+    TakeProfitRequest,
 )
 from alpaca.trading.stream import TradingStream
 
-from tests.e2e.harness import LocalCloudProcess
+from tests.e2e.harness import LocalCloudProcess, bearer
 
 pytestmark = pytest.mark.slow
 ACCOUNT = "alpaca-bot"
@@ -49,8 +52,10 @@ def client(local_cloud: LocalCloudProcess) -> TradingClient:
     return TradingClient(key_id[1], secret[1], url_override=local_cloud.api_url)
 
 
-def wait_for(client: TradingClient, order: Order, status: OrderStatus) -> Order:
-    deadline = time.monotonic() + 10
+def wait_for(
+    client: TradingClient, order: Order, status: OrderStatus, seconds: float = 10
+) -> Order:
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         current = client.get_order_by_id(order.id)
         assert isinstance(current, Order)
@@ -197,6 +202,64 @@ def test_historical_bars_through_alpacas_data_clients(
         )
     )
     assert coins["BTC/USD"][0].close > 0  # type: ignore[index]
+
+
+def test_a_bracket_whose_take_profit_fills_and_whose_stop_is_canceled(
+    client: TradingClient, local_cloud: LocalCloudProcess
+) -> None:
+    # Given a bracket bought at the market, its exits 3% either side of the price
+    latest = httpx.get(
+        f"{local_cloud.api_url}/v1/quotes/latest?symbols=GOOG",
+        headers=bearer(local_cloud.token),
+    ).json()["items"][0]["price"]
+    price = Decimal(latest)
+    take = (price * Decimal("1.03")).quantize(Decimal("0.01"))
+    stop = (price * Decimal("0.97")).quantize(Decimal("0.01"))
+    order = client.submit_order(
+        MarketOrderRequest(
+            symbol="GOOG",
+            qty=1,
+            side=OrderSide.BUY,
+            time_in_force=TimeInForce.GTC,
+            order_class=OrderClass.BRACKET,
+            take_profit=TakeProfitRequest(limit_price=float(take)),
+            stop_loss=StopLossRequest(stop_price=float(stop)),
+        )
+    )
+    assert isinstance(order, Order) and order.order_class == OrderClass.BRACKET
+    assert order.legs is not None and len(order.legs) == 2
+    take_leg, stop_leg = order.legs
+    wait_for(client, order, OrderStatus.FILLED)
+    wait_for(client, take_leg, OrderStatus.NEW)  # activated by the entry's fill
+    wait_for(client, stop_leg, OrderStatus.NEW)
+    nested = client.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL, nested=True))
+    parent = next(o for o in nested if o.id == order.id)  # type: ignore[union-attr]
+    assert [leg.id for leg in parent.legs or []] == [take_leg.id, stop_leg.id]
+
+    # When a bar trades through the take-profit (and not down to the stop)
+    operator = local_cloud.redfire("token", "--role", "operator")
+    assert operator.returncode == 0, operator.stderr
+    start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    bar = {
+        "timestamp": start.isoformat().replace("+00:00", "Z"),
+        "open": str(price),
+        "high": str(take + 1),
+        "low": str(price),
+        "close": str(take),
+        "volume": "1000",
+    }
+    pushed = httpx.post(
+        f"{local_cloud.api_url}/v1/marketdata/bars",
+        json={"symbol": "GOOG", "interval": "1m", "bars": [bar]},
+        headers=bearer(operator.stdout.strip()),
+    )
+    assert pushed.status_code == 202, pushed.text
+
+    # Then the take-profit fills at its limit and the stop is canceled
+    filled = wait_for(client, take_leg, OrderStatus.FILLED, seconds=60)  # through ingest
+    assert Decimal(str(filled.filled_avg_price)) == take
+    canceled = wait_for(client, stop_leg, OrderStatus.CANCELED)
+    assert canceled.canceled_at is not None
 
 
 def test_trading_stream_receives_new_and_fill(

@@ -222,3 +222,65 @@ def test_fills_are_alpacas_fill_activities(
     assert str(fill.order_id) == order["id"] and fill.cum_qty == 2 and fill.leaves_qty == 0
     assert fill.type == "fill" and fill.order_status == "filled"
     assert alpaca("GET", "/v2/account/activities/DIV", trader)[2] == []
+
+
+BRACKET_BUY = {
+    **MARKET_BUY,
+    "time_in_force": "gtc",
+    "order_class": "bracket",
+    "take_profit": {"limit_price": 110},  # alpaca-py sends its prices as JSON numbers
+    "stop_loss": {"stop_price": "95", "limit_price": 94.5},
+}
+
+
+def test_a_bracket_comes_back_with_its_legs_as_alpaca_py_reads_them(
+    seeded: TradingStore, decide_while_waiting: None
+) -> None:
+    from alpaca.trading.enums import OrderClass, OrderStatus
+    from alpaca.trading.models import Order
+
+    key = new_key(["read", "trade"])
+    status, _, body = alpaca("POST", "/v2/orders", key, BRACKET_BUY)
+    assert status == 200, body
+    order = Order.model_validate(body)
+    assert order.order_class is OrderClass.BRACKET and order.status is OrderStatus.FILLED
+    assert order.legs is not None
+    assert [(leg.type, leg.side, leg.status) for leg in order.legs] == [
+        ("limit", "sell", OrderStatus.NEW),
+        ("stop_limit", "sell", OrderStatus.NEW),
+    ]
+    assert [leg.qty for leg in order.legs] == ["2", "2"]
+    # nested: the legs inside the parent, not beside it; flat: beside it, without legs
+    _, _, nested = alpaca("GET", "/v2/orders?status=all&nested=true", key)
+    assert [o["id"] for o in nested] == [body["id"]] and len(nested[0]["legs"]) == 2
+    _, _, flat = alpaca("GET", "/v2/orders?status=all", key)
+    assert len(flat) == 3 and all(o["legs"] is None for o in flat)
+
+
+def test_a_notional_order_shows_its_notional_and_the_filled_quantity(
+    seeded: TradingStore, decide_while_waiting: None
+) -> None:
+    from alpaca.trading.models import Order
+
+    body = {k: v for k, v in MARKET_BUY.items() if k != "qty"} | {"notional": 250}
+    status, _, shown = alpaca("POST", "/v2/orders", new_key(["read", "trade"]), body)
+    assert status == 200, shown
+    order = Order.model_validate(shown)
+    assert (order.notional, order.qty, order.filled_qty) == ("250", "2", "2")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"stop_loss": None},
+        {"order_class": "ladder"},
+        {"take_profit": {"limit_price": 90}},
+        {"take_profit": {"limit_price": 110, "trail": 1}},
+    ],
+)
+def test_an_invalid_bracket_is_a_422_in_alpacas_dialect(
+    seeded: TradingStore, changes: dict[str, Any]
+) -> None:
+    body = {k: v for k, v in {**BRACKET_BUY, **changes}.items() if v is not None}
+    status, _, answer = alpaca("POST", "/v2/orders", new_key(["read", "trade"]), body)
+    assert status == 422 and answer["code"] == 42210000, answer

@@ -14,7 +14,8 @@ from tests.support.pipeline import Pipeline
 ORDER_FIELDS = """
     id clientOrderId status symbol side type quantity limitPrice stopPrice trailPrice
     trailPercent timeInForce filledQuantity averageFillPrice commission rejectReason rejectReasons
-    replaces replacedBy expiresAt createdAt updatedAt sequence
+    replaces replacedBy expiresAt createdAt updatedAt sequence orderClass parentOrderId
+    notional legs
 """
 PLACE = f"""
 mutation Place($input: PlaceOrderInput!) {{ placeOrder(input: $input) {{ {ORDER_FIELDS} }} }}

@@ -53,7 +53,11 @@ def exchange(instrument: Instrument | None) -> str:
     return "NYSE" if instrument is not None and instrument.calendar == "XNYS" else "OTC"
 
 
-def order_shape(order: Order, instrument: Instrument | None) -> dict[str, Any]:
+def order_shape(
+    order: Order, instrument: Instrument | None, legs: list[Order] | None = None
+) -> dict[str, Any]:
+    """An order as alpaca-py's ``Order`` reads it; ``legs`` (a parent's, when nested) are
+    shown inside it. A notional order shows no ``qty`` until its fill sets one."""
     final_at = iso(order.updated_at) if order.status in FINAL_STATUSES else None
 
     def when(*statuses: OrderStatus) -> str | None:
@@ -77,11 +81,11 @@ def order_shape(order: Order, instrument: Instrument | None) -> dict[str, Any]:
         "asset_id": asset_uuid(order.symbol),
         "symbol": alpaca_symbol(order.symbol, instrument),
         "asset_class": asset_class(instrument),
-        "notional": None,
-        "qty": text(order.quantity),
+        "notional": text(order.notional),
+        "qty": None if order.notional is not None and order.quantity == 0 else text(order.quantity),
         "filled_qty": text(order.filled_quantity),
         "filled_avg_price": text(average),
-        "order_class": "simple",
+        "order_class": order.order_class.value,
         "order_type": order.type.value,
         "type": order.type.value,
         "side": order.side.value,
@@ -91,7 +95,7 @@ def order_shape(order: Order, instrument: Instrument | None) -> dict[str, Any]:
         "stop_price": text(order.stop_price),
         "status": STATUS[order.status],
         "extended_hours": False,
-        "legs": None,
+        "legs": None if legs is None else [order_shape(leg, instrument) for leg in legs],
         "trail_percent": text(order.trail_percent),
         "trail_price": text(order.trail_price),
         "hwm": text(order.trail_reference),

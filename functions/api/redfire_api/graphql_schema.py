@@ -271,10 +271,9 @@ class Query:
         statuses = ",".join(s.value for s in status) if status else None  # type: ignore[attr-defined]
         where = OrderFilter(status=parse_statuses(statuses), symbol=symbol)
         position = unseal(after, order_routes.LIST, principal.account_id)
+        store = trading_store()
         with cursor_checked():
-            page = trading_store().list_orders(
-                principal.account_id, _page_size(first), position, where
-            )
+            page = store.list_orders(principal.account_id, _page_size(first), position, where)
         return OrderPage(
             items=[_of(Order, order_view(o)) for o in page.items],
             next_cursor=seal(page.next_cursor, order_routes.LIST, principal.account_id),

@@ -21,6 +21,7 @@ S = OrderStatus
 # RedFire status -> Alpaca status (alpaca.trading.enums.OrderStatus values).
 STATUS: dict[OrderStatus, str] = {
     S.SUBMITTED: "pending_new",
+    S.HELD: "held",
     S.ACCEPTED: "new",
     S.DENIED: "rejected",
     S.REJECTED: "rejected",

@@ -47,6 +47,10 @@ class OrderView(BaseModel):
     created_at: str
     updated_at: str
     sequence: int | None = None  # the account's order number, given when it was stored
+    order_class: str = "simple"  # simple, bracket, oco or oto
+    parent_order_id: str | None = None  # a leg: its group's parent order
+    legs: list[OrderView] | None = None  # a parent, as the REST API shows it: its legs
+    notional: str | None = None  # a notional order's amount (its quantity is 0 until filled)
 
 
 class FillView(BaseModel):

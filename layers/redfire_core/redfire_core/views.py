@@ -51,7 +51,18 @@ def order_view(order: Order) -> OrderView:
         created_at=iso(order.created_at),
         updated_at=iso(order.updated_at),
         sequence=order.sequence,
+        order_class=order.order_class.value,
+        parent_order_id=order.parent_order_id,
+        notional=format_decimal(order.notional),
     )
+
+
+def order_with_legs(order: Order, legs: list[Order]) -> OrderView:
+    """An order as the REST API shows it, with its legs (a parent of an order class)."""
+    view = order_view(order)
+    if order.leg_ids:
+        view.legs = [order_view(leg) for leg in legs]
+    return view
 
 
 def position_view(position: Position) -> PositionView:

@@ -104,8 +104,13 @@ def _instrument(store: TradingStore, symbol: str) -> Instrument | None:
     return instrument_cache(store).get(symbol)
 
 
-def _order(store: TradingStore, order: Order) -> dict[str, Any]:
-    return order_shape(order, _instrument(store, order.symbol))
+def _order(store: TradingStore, order: Order, *, nested: bool = False) -> dict[str, Any]:
+    """The order in Alpaca's shape; ``nested``: a parent's legs inside it."""
+    legs = None
+    if nested and order.leg_ids:
+        found = [store.get_order(order.account_id, leg_id) for leg_id in order.leg_ids]
+        legs = [leg for leg in found if leg is not None]
+    return order_shape(order, _instrument(store, order.symbol), legs)
 
 
 def _get_order(store: TradingStore, account_id: str, order_id: str) -> Order:
@@ -148,17 +153,17 @@ def submit_order(
 ) -> dict[str, Any]:
     """Place an order and answer once the pre-trade decision is made (at most the bound):
     `new` when accepted, 403 when denied, `pending_new` when still undecided."""
-    if body.order_class not in (None, "", "simple"):
-        raise invalid("order_class", f"order_class {body.order_class!r} is not supported yet")
-    if body.notional is not None:
-        raise invalid("notional", "notional orders are not supported yet")
-    if body.qty is None:
-        raise invalid("qty", "qty is required")
-    fields = {
+    if (body.qty is None) == (body.notional is None):
+        raise invalid("qty", "give qty or notional")
+    fields: dict[str, Any] = {
         "symbol": redfire_symbol(body.symbol),
         "side": body.side,
         "type": body.type,
         "quantity": _decimal(body.qty, "qty"),
+        "notional": _decimal(body.notional, "notional"),
+        "order_class": body.order_class or None,
+        "take_profit": _leg(body.take_profit, "take_profit"),
+        "stop_loss": _leg(body.stop_loss, "stop_loss"),
         "limit_price": _decimal(body.limit_price, "limit_price"),
         "stop_price": _decimal(body.stop_price, "stop_price"),
         "trail_price": _decimal(body.trail_price, "trail_price"),
@@ -176,7 +181,21 @@ def submit_order(
     )
     order = await_decision(store, placed.order, get_settings().alpaca_decision_wait_seconds)
     _raise_denial(order)
-    return _order(store, order)
+    return _order(store, order, nested=True)
+
+
+LEG_PRICES = ("limit_price", "stop_price")
+
+
+def _leg(leg: dict[str, Any] | None, field: str) -> dict[str, Any] | None:
+    """A take_profit or stop_loss of numbers or strings, as decimal strings."""
+    if leg is None:
+        return None
+    unknown = set(leg) - set(LEG_PRICES)
+    if unknown:
+        raise invalid(field, f"{field} takes no {min(unknown)}")
+    prices = {name: _decimal(leg.get(name), f"{field}.{name}") for name in LEG_PRICES}
+    return {name: value for name, value in prices.items() if value is not None}
 
 
 def _raise_denial(order: Order) -> None:
@@ -233,8 +252,17 @@ def list_orders(
         cursor = page.next_cursor
         if cursor is None or (direction == "desc" and len(found) >= limit):
             break
+    return _listed(store, found, direction, limit, nested=nested)
+
+
+def _listed(
+    store: TradingStore, found: list[Order], direction: str, limit: int, *, nested: bool
+) -> list[dict[str, Any]]:
+    """Alpaca's direction and limit; ``nested``: legs inside their parents, not beside."""
+    if nested:
+        found = [o for o in found if o.parent_order_id is None]
     ordered = found if direction == "desc" else list(reversed(found))
-    return [_order(store, o) for o in ordered[:limit]]
+    return [_order(store, o, nested=nested) for o in ordered[:limit]]
 
 
 @router.get("/orders:by_client_order_id")
@@ -256,7 +284,7 @@ def get_order(
     order_id: str, nested: bool = False, principal: Principal = Depends(require("read"))
 ) -> dict[str, Any]:
     store = trading_store()
-    return _order(store, _get_order(store, principal.account_id, order_id))
+    return _order(store, _get_order(store, principal.account_id, order_id), nested=nested)
 
 
 @router.delete("/orders/{order_id}", status_code=204)

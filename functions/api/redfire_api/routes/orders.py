@@ -13,16 +13,16 @@ from redfire_api.paging import Cursor, Limit, cursor_checked, seal, unseal
 from redfire_api.prefer import MAX_WAIT_SECONDS, requested_wait
 from redfire_api.problems import Problem, invalid
 from redfire_api.security import require
-from redfire_core.adapters.trading_store import OrderFilter
+from redfire_core.adapters.trading_store import OrderFilter, TradingStore
 from redfire_core.auth import Principal
 from redfire_core.domain.identifiers import CLIENT_ORDER_ID_MAX, printable_ascii_pattern
 from redfire_core.domain.money import decimal_pattern
-from redfire_core.domain.orders import OrderStatus
+from redfire_core.domain.orders import Order, OrderStatus
 from redfire_core.events import OrderView
 from redfire_core.services.awaiting import await_decision
 from redfire_core.services.managing import cancel_all, cancel_order, replace_order
 from redfire_core.services.placing import place_order
-from redfire_core.views import order_view
+from redfire_core.views import order_view, order_with_legs
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 LIST = "/v1/orders"  # what its cursors are bound to (GraphQL's orders share them)
@@ -39,15 +39,39 @@ WAIT_APPLIED = {
 }
 
 
+class TakeProfit(BaseModel):
+    """A bracket's or oto's take-profit leg (a limit order), or an oco's parent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit_price: DecimalString
+
+
+class StopLoss(BaseModel):
+    """A stop-loss leg: a stop order, or a stop-limit one with ``limit_price``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stop_price: DecimalString
+    limit_price: DecimalString | None = None
+
+
 class PlaceOrder(BaseModel):
-    """An order request; quantities and prices are decimal strings ("10", "101.25")."""
+    """An order request; quantities and prices are decimal strings ("10", "101.25").
+    ``quantity`` or, for a market day order, ``notional`` (the quantity is then set at the
+    fill). ``order_class`` bracket, oco or oto takes ``take_profit`` and ``stop_loss``
+    (docs/trading.md)."""
 
     model_config = ConfigDict(extra="forbid")
 
     symbol: Symbol
     side: str = Field(max_length=16)
     type: str = Field(max_length=16)
-    quantity: DecimalString
+    quantity: DecimalString | None = None
+    notional: DecimalString | None = None
+    order_class: str | None = Field(default=None, max_length=16)
+    take_profit: TakeProfit | None = None
+    stop_loss: StopLoss | None = None
     limit_price: DecimalString | None = None
     stop_price: DecimalString | None = None
     trail_price: DecimalString | None = None
@@ -123,7 +147,7 @@ def create_order(
     if not placed.created:
         response.status_code = 200
     response.headers["Location"] = f"/v1/orders/{order.id}"
-    return order_view(order)
+    return with_legs(store, order)
 
 
 @router.get("", response_model=OrderPage)
@@ -152,7 +176,9 @@ def list_orders(
     with cursor_checked():
         page = trading_store().list_orders(principal.account_id, limit, position, where)
     next_cursor = seal(page.next_cursor, LIST, principal.account_id)
-    return OrderPage(items=[order_view(o) for o in page.items], next_cursor=next_cursor)
+    store = trading_store()
+    items = [with_legs(store, o) for o in page.items]
+    return OrderPage(items=items, next_cursor=next_cursor)
 
 
 @router.delete("", status_code=202, response_model=OrderPage)
@@ -184,10 +210,11 @@ def get_order_by_client_id(
 @router.get("/{order_id}", response_model=OrderView)
 def get_order(order_id: str, principal: Principal = Depends(require("read"))) -> OrderView:
     # Scoped by the token's account: another account's order id is simply not found.
-    order = trading_store().get_order(principal.account_id, order_id[:64])
+    store = trading_store()
+    order = store.get_order(principal.account_id, order_id[:64])
     if order is None:
         raise Problem(404, "ORDER_NOT_FOUND", f"no order {order_id!r}")
-    return order_view(order)
+    return with_legs(store, order)
 
 
 @router.delete("/{order_id}", status_code=202, response_model=OrderView)
@@ -228,6 +255,12 @@ def replace(
     )
     response.headers["Location"] = f"/v1/orders/{new.id}"
     return order_view(new)
+
+
+def with_legs(store: TradingStore, order: Order) -> OrderView:
+    """The order as the API shows it: a parent of an order class with its legs."""
+    legs = [store.get_order(order.account_id, leg_id) for leg_id in order.leg_ids]
+    return order_with_legs(order, [leg for leg in legs if leg is not None])
 
 
 def parse_statuses(text: str | None) -> frozenset[OrderStatus] | None:

@@ -112,6 +112,10 @@ class OrderItem(_Base):
     venue = UnicodeAttribute(null=True)  # a venue account's route (None: paper)
     venue_order_id = UnicodeAttribute(null=True)
     correlation_id = UnicodeAttribute(null=True)
+    order_class = UnicodeAttribute(null=True)  # absent: simple
+    parent_order_id = UnicodeAttribute(null=True)  # a leg of an order class
+    leg_ids = UnicodeAttribute(null=True)  # a parent's legs, comma-separated
+    notional = DecimalAttribute(null=True)  # a notional order's amount
     # The events this write of the order reports (JSON, see trading_store.attach_events):
     # the orders table's stream carries them to the relay, so no outbox row is written.
     events = UnicodeAttribute(null=True)

@@ -15,6 +15,10 @@ Semantics (docs/backtesting.md):
 - At the end, a position still open is closed on the last bar at its open and counted
   as a trade; orders placed on the last bar are worked there too (what backtesting.py
   0.6.6 does with ``finalize_trades=True``).
+- A bracket (``buy(..., take_profit=..., stop_loss=...)``) or oto: when the entry fills,
+  its exits (a stop and a take-profit limit for the filled quantity) work from the next
+  bar, the stop first when one bar reaches both; a fill or cancel of one cancels the
+  other, as the paper gateway's groups do (``domain/order_classes.py``).
 - When equity falls to zero or below, everything is closed at that bar's close and the
   run stops there.
 """
@@ -155,6 +159,7 @@ class BacktestBroker:
         # (then no Fill is built).
         self.on_fill: Callable[[Fill], None] | None = None
         self.on_order: Callable[[StrategyOrder], None] | None = None
+        self._leg_ids = 0
         self.risk: RiskGate | None = None
         if settings.risk_limits is not None:
             self.risk = RiskGate(settings.risk_limits)
@@ -176,6 +181,7 @@ class BacktestBroker:
             if self.risk is not None:
                 self.risk.canceled(self.data.times[self.index])
             self._finish(order, "canceled", "canceled by the strategy")
+            self._end_siblings(order, "the other exit ended")
 
     def _denied(self, order: StrategyOrder) -> bool:
         """Check ``order`` against the risk limits as it is placed; True when denied (it
@@ -352,6 +358,40 @@ class BacktestBroker:
             self.risk.filled(self.data.times[i])
         self._notify_fill(order, quantity, price, i)
         self._finish(order, "filled", "")
+        if order.take_profit is not None or order.stop_loss is not None:
+            self._activate_legs(order, abs(quantity), i)
+        self._end_siblings(order, "the other exit filled")
+
+    def _activate_legs(self, entry: StrategyOrder, units: float, i: int) -> None:
+        """The entry's exits for what it filled, worked from the next bar (the stop first:
+        on a bar that reaches both, the stop fills, as on the paper gateway)."""
+        exits = []
+        if entry.stop_loss is not None:
+            exits.append(StrategyOrder(self._order_id(), -entry.side, units, stop=entry.stop_loss))
+        if entry.take_profit is not None:
+            exits.append(
+                StrategyOrder(self._order_id(), -entry.side, units, limit=entry.take_profit)
+            )
+        for leg in exits:
+            leg.parent = entry
+            leg.placed_bar = i
+        entry.legs = exits
+        self.pending.extend(exits)
+
+    def _end_siblings(self, leg: StrategyOrder, reason: str) -> None:
+        """One exit of a bracket filled or was canceled: the other is canceled."""
+        if leg.parent is None:
+            return
+        for other in leg.parent.legs:
+            if other is not leg and other in self.pending:
+                self.pending.remove(other)
+                self._finish(other, "canceled", reason)
+
+    def _order_id(self) -> int:
+        if self.strategy is not None:
+            return self.strategy.next_order_id()
+        self._leg_ids -= 1  # a broker without a strategy numbers exits below zero
+        return self._leg_ids
 
     def _notify_fill(self, order: StrategyOrder, quantity: float, price: float, i: int) -> None:
         order.filled_quantity = abs(quantity)

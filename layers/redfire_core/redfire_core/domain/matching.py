@@ -17,6 +17,8 @@ Semantics:
   marketable part fills, the rest is canceled (``fok``: all or nothing).
 - ``day`` orders expire at their ``expires_at`` (their session's close, set when placed).
 - Fills may be capped at a share of the bar's volume (partial fills).
+- A notional market order fills all at once for the quantity its notional buys at the
+  fill price, floored to the lot grid; less than the minimum quantity cancels it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from redfire_core.domain.orders import (
     OrderType,
     Side,
     TimeInForce,
+    notional_quantity,
 )
 
 ZERO = Decimal(0)
@@ -74,7 +77,10 @@ def on_accept(
     if order.type is OrderType.MARKET:
         if latest is None:
             return _cancel("no price to fill at") if immediate else NOTHING
-        return Decision(order.remaining_quantity, model.slipped(latest, order.side, instrument))
+        price = model.slipped(latest, order.side, instrument)
+        if order.notional is not None:
+            return _notional_fill(order, price, instrument)
+        return Decision(order.remaining_quantity, price)
     if order.type is OrderType.LIMIT and immediate:
         if latest is None or not _limit_reached(order, latest):
             return _cancel("not marketable at the latest price")
@@ -92,6 +98,8 @@ def on_bar(order: Order, bar: Bar, model: ExecutionModel, instrument: Instrument
     seen_open = bar.start >= accepted_at
     if order.type is OrderType.MARKET:
         price = model.slipped(bar.open if seen_open else bar.close, order.side, instrument)
+        if order.notional is not None:
+            return _notional_fill(order, price, instrument)
         return _fill(order, price, bar, model, instrument)
     if order.type is OrderType.LIMIT or (order.type is OrderType.STOP_LIMIT and order.triggered):
         limit_fill = _limit_price(order, bar, seen_open)
@@ -182,6 +190,18 @@ def _fill(
     if quantity <= 0:
         return Decision(changes=changes or {})
     return Decision(quantity, price, changes or {})
+
+
+def _notional_fill(order: Order, price: Decimal, instrument: Instrument) -> Decision:
+    """A notional order fills at once, all of it (no volume cap: its size is a sum of
+    money), for the quantity the notional buys on the lot grid; less than the minimum
+    quantity cancels it."""
+    quantity = notional_quantity(order.notional or ZERO, price, instrument)
+    if quantity <= 0 or quantity < instrument.min_quantity:
+        return _cancel(
+            f"the notional buys less than the minimum quantity {instrument.min_quantity}"
+        )
+    return Decision(quantity, price)
 
 
 def _cancel(reason: str) -> Decision:

@@ -47,8 +47,18 @@ class TimeInForce(StrEnum):
     FOK = "fok"
 
 
+class OrderClass(StrEnum):
+    """How an order relates to others (domain/order_classes.py has the group rules)."""
+
+    SIMPLE = "simple"
+    BRACKET = "bracket"
+    OCO = "oco"
+    OTO = "oto"
+
+
 class OrderStatus(StrEnum):
     SUBMITTED = "submitted"
+    HELD = "held"  # a leg of an order class waiting for its activation
     ACCEPTED = "accepted"
     DENIED = "denied"
     REJECTED = "rejected"
@@ -70,6 +80,8 @@ STOP_TYPES = frozenset({OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING
 # submitted -> (partially_)filled is legal: a fill implies the order was accepted.
 # A partial fill keeps a pending cancel or replace pending (the self-loops).
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    # A held leg is activated (accepted) by its group, or ends with it.
+    S.HELD: frozenset({S.ACCEPTED, S.PENDING_CANCEL, S.CANCELED, S.EXPIRED}),
     S.SUBMITTED: frozenset(
         {
             S.ACCEPTED,
@@ -133,6 +145,8 @@ class OrderRequest:
     client_order_id: str | None = None
     trail_price: Decimal | None = None
     trail_percent: Decimal | None = None
+    # A notional order's quantity is set at its fill (notional / fill price, on the lot grid).
+    notional: Decimal | None = None
 
     @classmethod
     def parse(cls, body: dict[str, Any], instrument: Instrument | None) -> OrderRequest:
@@ -148,8 +162,12 @@ class OrderRequest:
         side = _enum(Side, body.get("side"), "side")
         order_type = _enum(OrderType, body.get("type"), "type")
         tif = _enum(TimeInForce, body.get("time_in_force", "day"), "time_in_force")
-        quantity = parse_decimal(body.get("quantity"), "quantity")
-        instrument.check_quantity(quantity)
+        notional = _notional(body, order_type, tif)
+        if notional is None:
+            quantity = parse_decimal(body.get("quantity"), "quantity")
+            instrument.check_quantity(quantity)
+        else:
+            quantity = ZERO
         limit_price = _price(body, "limit_price", instrument)
         stop_price = _price(body, "stop_price", instrument)
         trail_price = _price(body, "trail_price", instrument)
@@ -196,7 +214,28 @@ class OrderRequest:
             client_order_id,
             trail_price,
             trail_percent,
+            notional,
         )
+
+
+def _notional(body: dict[str, Any], order_type: OrderType, tif: TimeInForce) -> Decimal | None:
+    """A notional order's amount: market and day only, and never with a quantity."""
+    if body.get("notional") is None:
+        return None
+    if body.get("quantity") is not None:
+        raise DomainError("ORDER_INVALID", "give quantity or notional, not both", "notional")
+    if order_type is not OrderType.MARKET or tif is not TimeInForce.DAY:
+        raise DomainError(
+            "ORDER_INVALID", "a notional order must be a market order for the day", "notional"
+        )
+    return parse_decimal(body["notional"], "notional")
+
+
+def notional_quantity(notional: Decimal, price: Decimal, instrument: Instrument) -> Decimal:
+    """What ``notional`` buys or sells at ``price``: floored to the instrument's lot grid
+    (a fraction when the lot is one), so the fill never costs more than the notional."""
+    lots = (notional / price / instrument.lot_size).to_integral_value(ROUND_FLOOR)
+    return lots * instrument.lot_size
 
 
 def _check_trail(
@@ -351,6 +390,10 @@ class Order:
     # The account's order number (1, 2, 3...) given when it was stored: an account's orders
     # are decided in this order.
     sequence: int | None = None
+    order_class: OrderClass = OrderClass.SIMPLE
+    parent_order_id: str | None = None  # a leg: the order whose group it belongs to
+    leg_ids: tuple[str, ...] = ()  # a parent: its legs, in the order they were placed
+    notional: Decimal | None = None  # a notional order: quantity is 0 until it fills
     # A venue account's order: the route it was accepted for ("alpaca", "ccxt:binance";
     # None = the paper gateway) and the venue's id once the venue acknowledged it.
     venue: str | None = None
@@ -393,6 +436,7 @@ class Order:
             replaces=replaces,
             closes_position=closes_position,
             sequence=sequence,
+            notional=request.notional,
         )
 
     @property
@@ -454,7 +498,10 @@ class Order:
         self, quantity: Decimal, price: Decimal, now: datetime, commission: Decimal = ZERO
     ) -> Order:
         """Apply an execution: cumulative quantity, notional, commission; release its share
-        of the reservation. A partial fill keeps a pending cancel or replace pending."""
+        of the reservation. A partial fill keeps a pending cancel or replace pending.
+        A notional order's first fill sets its quantity."""
+        if self.notional is not None and self.quantity == 0 and quantity > 0:
+            return replace(self, quantity=quantity).fill(quantity, price, now, commission)
         if quantity <= 0 or quantity > self.remaining_quantity:
             raise DomainError(
                 "ORDER_OVERFILL",

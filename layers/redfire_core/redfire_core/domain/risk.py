@@ -306,6 +306,13 @@ def reservation(
     a short) holds its quantity at its worst price; every order holds its commission (a
     sell's proceeds may not cover a minimum commission). Other sells hold nothing else."""
     execution = account.execution
+    if order.notional is not None and order.side is Side.BUY and order.filled_quantity == 0:
+        # A notional buy spends at most its notional (its fill is floored to it), plus the
+        # commission of the quantity it was judged at.
+        sized = order.quantity
+        return order.notional + (
+            execution.commission(sized, order.notional / sized) if sized else ZERO
+        )
     if order.side is Side.SELL:
         quantity = _short_quantity(order, position) if account.margin_enabled else ZERO
         if quantity == 0 and not execution.charges:

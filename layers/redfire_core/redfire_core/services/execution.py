@@ -17,6 +17,7 @@ from redfire_core.config import get_settings
 from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.ledger import Activity, fill_activities
 from redfire_core.domain.matching import Decision
+from redfire_core.domain.order_classes import leg_matching_rank
 from redfire_core.domain.orders import ExecutionModel, Order, OrderStatus
 from redfire_core.domain.positions import Account, Fill, Position
 from redfire_core.events import (
@@ -33,6 +34,7 @@ from redfire_core.events import (
 from redfire_core.gateways import stage_gateway
 from redfire_core.observability import logger
 from redfire_core.services.instruments import instrument_cache
+from redfire_core.services.order_groups import group_changes
 from redfire_core.services.retrying import on_conflict_retry
 from redfire_core.views import (
     account_changed,
@@ -101,9 +103,10 @@ def on_market_data(store: TradingStore, event: Envelope, now: datetime) -> int:
             return Decision()
         return stage_gateway().on_bar(order, bar, execution_of(order, account), instrument)
 
+    # A group's stop acts before its take-profit when one bar reaches both (order_classes).
     outcomes = [
         act(store, order.account_id, order.id, decide, event, now)
-        for order in store.open_orders(update.symbol)
+        for order in sorted(store.open_orders(update.symbol), key=leg_matching_rank)
     ]
     return outcomes.count("filled")
 
@@ -262,8 +265,15 @@ def _fill(
 ) -> str:
     position = store.get_position(order.account_id, order.symbol)
     filled = fill_of(order, account, position, decision, cause, now)
-    store.apply_fill(
-        filled.order, filled.fill, filled.position, filled.account, filled.activities, filled.events
+    # A fill activates or sizes its group's legs, or cancels its one-cancels-other partner.
+    legs, leg_events = group_changes(store, [filled.order[1]], now, cause)
+    store.write(
+        orders_changed=[(order, filled.order[1], None), *legs],
+        trades=[filled.fill],
+        positions_changed=[filled.position],
+        accounts_changed=[filled.account],
+        activities=filled.activities,
+        events=[*filled.events, *leg_events],
     )
     logger.info("order filled", extra={"order_id": order.id, "trade_id": filled.fill.trade_id})
     return "filled"
@@ -296,7 +306,12 @@ def close_order(
     events = [_event(payload, order, cause, now)]
     if order.reserved:
         events.append(_event(account_changed(released, "released", order.id), order, cause, now))
-    store.save_transition(order, after, events, account=(account, released))
+    legs, leg_events = group_changes(store, [after], now, cause)  # the group ends with it
+    store.write(
+        orders_changed=[(order, after, None), *legs],
+        accounts_changed=[(account, released)],
+        events=[*events, *leg_events],
+    )
     logger.info(
         "order closed", extra={"order_id": order.id, "status": status.value, "reason": reason}
     )

@@ -13,6 +13,7 @@ from redfire_core.domain.errors import DomainError
 from redfire_core.domain.orders import (
     UTC_DAYS,
     Order,
+    OrderClass,
     OrderRequest,
     OrderStatus,
     can_transition,
@@ -114,6 +115,12 @@ def replace_order(
         if original.status not in REPLACEABLE:
             raise DomainError(
                 "ORDER_NOT_REPLACEABLE", f"an order that is {original.status} cannot be replaced"
+            )
+        if original.order_class is not OrderClass.SIMPLE or original.notional is not None:
+            # A replacement is a new order: it would leave its group (or its notional) behind.
+            raise DomainError(
+                "ORDER_NOT_REPLACEABLE",
+                "an order of a bracket, oco or oto group, or a notional order, cannot be replaced",
             )
         body = {**_request_body(original), **changes}
         if "client_order_id" not in changes:

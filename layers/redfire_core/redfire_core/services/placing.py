@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from redfire_core.adapters.trading_store import ConflictError, TradingStore
 from redfire_core.calendars import calendar_of
 from redfire_core.domain.errors import DomainError
-from redfire_core.domain.orders import UTC_DAYS, Order, OrderRequest
+from redfire_core.domain.order_classes import GroupRequest, held_legs
+from redfire_core.domain.orders import UTC_DAYS, Order
 from redfire_core.events import Envelope, OrderSubmitted, new_id
 from redfire_core.services.instruments import instrument_cache
 from redfire_core.views import order_view
@@ -38,7 +39,8 @@ def place_order(
 ) -> Placed:
     """Store a new order, or return the one already placed with this client_order_id."""
     instrument = instrument_cache(store).get(str(body.get("symbol") or ""))
-    request = OrderRequest.parse(body, instrument)
+    group = GroupRequest.parse(body, instrument)
+    request = group.parent
     digest = request_hash(body)
     if request.client_order_id:
         earlier = _earlier(store, account_id, request.client_order_id, digest)
@@ -54,14 +56,28 @@ def place_order(
         sequence=sequence,
         calendar=calendar_of(instrument) if instrument else UTC_DAYS,
     )
-    event = Envelope.wrap(
-        OrderSubmitted(order=order_view(order)),
-        account_id=account_id,
-        correlation_id=correlation_id,
-        occurred_at=now,
-    )
+    # A group's legs are written with their parent, held until the group activates them.
+    legs = [(new_id(), leg) for leg in group.legs]
+    if legs:
+        order = replace(
+            order, order_class=group.order_class, leg_ids=tuple(leg_id for leg_id, _ in legs)
+        )
+    orders = [order, *held_legs(order, legs, now)]
+    events = [
+        Envelope.wrap(
+            OrderSubmitted(order=order_view(placed)),
+            account_id=account_id,
+            correlation_id=correlation_id,
+            occurred_at=now,
+        )
+        for placed in orders
+    ]
     try:
-        store.create_order(order, event, digest, correlation_id)
+        store.write(
+            orders_created=[(placed, digest) for placed in orders],
+            events=events,
+            correlation_id=correlation_id,
+        )
     except ConflictError:
         # A concurrent duplicate claimed the client_order_id first: answer with its order.
         if request.client_order_id:

@@ -16,8 +16,9 @@ from typing import Any
 from redfire_core.adapters.risk_store import RiskSnapshot, RiskStore
 from redfire_core.adapters.trading_store import OrderFilter, TradingStore
 from redfire_core.config import Settings, get_settings
+from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.matching import Decision
-from redfire_core.domain.orders import Order, OrderRequest, OrderStatus
+from redfire_core.domain.orders import Order, OrderRequest, OrderStatus, notional_quantity
 from redfire_core.domain.positions import Account, Position
 from redfire_core.domain.risk import (
     AccountBook,
@@ -38,6 +39,7 @@ from redfire_core.gateways import stage_gateway
 from redfire_core.observability import logger
 from redfire_core.services.execution import CLOSE_EVENTS, close_reason, execution_of, fill_of
 from redfire_core.services.instruments import instrument_cache
+from redfire_core.services.order_groups import group_changes
 from redfire_core.services.retrying import on_conflict_retry
 from redfire_core.services.venue_accounts import CONNECTED, ERROR, GATEWAY_UNAVAILABLE, PAPER
 from redfire_core.views import account_changed, order_view
@@ -63,6 +65,7 @@ class Assessment:
     limits: RiskLimits
     symbol_limits: RiskLimits
     verdicts: list[Any]
+    judged: Order | None = None  # a notional order: sized at the latest price for the rules
 
     @property
     def denials(self) -> list[Denial]:
@@ -71,6 +74,8 @@ class Assessment:
     def reservation(self, order: Order) -> Decimal:
         """What accepting ``order`` holds of the account, from the assessed inputs."""
         ctx = self.context
+        if self.judged is not None and self.judged.id == order.id:
+            order = self.judged
         return reservation(
             order,
             ctx.latest,
@@ -142,7 +147,13 @@ def assess(
         symbol_limits=symbol_limits,
         positions=positions,
         prices=prices,
-        open_orders=store.open_orders_of(account_id),
+        # Held legs are not working yet, and the order's own legs only ever reduce what it
+        # opens: risk judges a group by its entry (order_classes).
+        open_orders=[
+            o
+            for o in store.open_orders_of(account_id)
+            if o.status is not OrderStatus.HELD and o.parent_order_id != order.id
+        ],
         recent_orders=recent,
         counters=account.counters,
         state=snapshot.state.state,
@@ -151,8 +162,19 @@ def assess(
         tick_size=instrument.tick_size if instrument is not None else Decimal(0),
     )
     book = book_of_context(context)
-    verdicts = evaluate(order, context, book)
-    return Assessment(context, book, snapshot, limits, symbol_limits, verdicts)
+    judged = _sized_for_risk(order, latest, instrument)
+    verdicts = evaluate(judged, context, book)
+    return Assessment(context, book, snapshot, limits, symbol_limits, verdicts, judged)
+
+
+def _sized_for_risk(
+    order: Order, latest: LatestPrice | None, instrument: Instrument | None
+) -> Order:
+    """A notional order as the rules judge it: the quantity its notional buys at the latest
+    price (its fill sets the real one); any other order as it is."""
+    if order.notional is None or order.quantity != 0 or latest is None or instrument is None:
+        return order
+    return replace(order, quantity=notional_quantity(order.notional, latest.price, instrument))
 
 
 def _restore_original(
@@ -187,10 +209,11 @@ def deny(
         causation_id=cause.id if cause else None,
         occurred_at=now,
     )
+    legs, leg_events = group_changes(store, [after], now, cause)
     store.write(
-        orders_changed=[(order, after, reasons), *_restore_original(store, order, now)],
+        orders_changed=[(order, after, reasons), *_restore_original(store, order, now), *legs],
         accounts_changed=[book] if book and book[0] != book[1] else [],
-        events=[outcome],
+        events=[outcome, *leg_events],
     )
     logger.debug("order denied", extra={"order_id": order.id, "codes": [d.code for d in denials]})
 
@@ -247,7 +270,7 @@ def decide_order(
         book = ctx.account
         if in_sequence and _waits_for_predecessor(order, book, now):
             raise SequenceGap(f"order {order.sequence} waits for {book.last_sequence + 1}")
-        denials = assessment.denials + gateway_denials(book)
+        denials = assessment.denials + gateway_denials(book) + paper_only_denials(order, book)
         if denials:
             deny(store, order, denials, cause, now, book=(book, book.decided(order.sequence)))
             return "denied"
@@ -265,13 +288,14 @@ def decide_order(
         decision = gateway_decision(store, accepted, reserved, ctx.latest)
         if decision.fills:
             filled = fill_of(accepted, reserved, ctx.position, decision, cause, now)
+            legs, leg_events = group_changes(store, [filled.order[1]], now, cause)
             store.write(
-                orders_changed=[(order, filled.order[1], None)],
+                orders_changed=[(order, filled.order[1], None), *legs],
                 trades=[filled.fill],
                 positions_changed=[filled.position],
                 accounts_changed=[(ctx.account, filled.account[1])],
                 activities=filled.activities,
-                events=[accepted_event, *filled.events],
+                events=[accepted_event, *filled.events, *leg_events],
             )
             logger.debug("order accepted and filled", extra={"order_id": order_id})
             return "filled"
@@ -283,10 +307,11 @@ def decide_order(
             book = ctx.account.decided(order.sequence).counted_order(order.symbol, now)
             if decision.close is OrderStatus.CANCELED:
                 book = book.counted_cancel(order.symbol, now)
+            legs, leg_events = group_changes(store, [closed], now, cause)
             store.write(
-                orders_changed=[(order, closed, None)],
+                orders_changed=[(order, closed, None), *legs],
                 accounts_changed=[(ctx.account, book)],
-                events=[accepted_event, _caused(closing, cause, now)],
+                events=[accepted_event, _caused(closing, cause, now), *leg_events],
             )
             return decision.close.value
         if decision.changes:
@@ -294,8 +319,10 @@ def decide_order(
         events = [accepted_event]
         if held:
             events.append(_caused(account_changed(reserved, "reserved", order.id), cause, now))
+        legs, leg_events = group_changes(store, [accepted], now, cause)  # an oco's stop
+        events += leg_events
         store.write(
-            orders_changed=[(order, accepted, None)],
+            orders_changed=[(order, accepted, None), *legs],
             accounts_changed=[(ctx.account, reserved)],
             events=events,
         )
@@ -315,6 +342,15 @@ def gateway_denials(book: Account) -> list[Denial]:
     else:
         message = f"the account's gateway {book.gateway} is not connected yet"
     return [Denial(GATEWAY_UNAVAILABLE, message, actual=book.gateway_status)]
+
+
+def paper_only_denials(order: Order, book: Account) -> list[Denial]:
+    """ORDER_PAPER_ONLY for an order class or a notional order on a venue account: their
+    legs and sizing are the paper gateway's (order_classes), no venue runs them yet."""
+    if book.gateway == PAPER or not (order.leg_ids or order.notional is not None):
+        return []
+    kind = "a notional order" if order.notional is not None else f"an {order.order_class} order"
+    return [Denial("ORDER_PAPER_ONLY", f"{kind} trades on the paper gateway only")]
 
 
 def _mark_decided(store: TradingStore, order: Order) -> None:

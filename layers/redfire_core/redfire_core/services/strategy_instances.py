@@ -727,7 +727,22 @@ def order_body(
         body["limit_price"] = format(limit, "f")
     if stop is not None:
         body["stop_price"] = format(stop, "f")
-    return body, ""
+    return {**body, **_exits(order, instrument)}, ""
+
+
+def _exits(order: StrategyOrder, instrument: Instrument) -> dict[str, Any]:
+    """A bracket's (both exits) or an oto's (one) fields, as the backtester runs them."""
+    exits = {
+        "take_profit": None if order.take_profit is None else {"limit_price": order.take_profit},
+        "stop_loss": None if order.stop_loss is None else {"stop_price": order.stop_loss},
+    }
+    given = {name: leg for name, leg in exits.items() if leg is not None}
+    if not given:
+        return {}
+    fields: dict[str, Any] = {"order_class": "bracket" if len(given) == 2 else "oto"}
+    for name, leg in given.items():
+        fields[name] = {k: format(_to_tick(v, instrument), "f") for k, v in leg.items()}
+    return fields
 
 
 def all_equity_units(

@@ -148,13 +148,17 @@ class StrategyOrder:
         "fill_price",
         "filled_quantity",
         "id",
+        "legs",
         "limit",
+        "parent",
         "placed_bar",
         "quantity",
         "reason",
         "side",
         "status",
         "stop",
+        "stop_loss",
+        "take_profit",
         "triggered",
     )
 
@@ -180,6 +184,11 @@ class StrategyOrder:
         self.filled_quantity = 0.0
         self.fill_price = NAN
         self.reason = ""
+        # A bracket (both) or oto (one): the exits that activate when this order fills.
+        self.take_profit: float | None = None
+        self.stop_loss: float | None = None
+        self.parent: StrategyOrder | None = None  # an exit leg: its entry
+        self.legs: list[StrategyOrder] = []  # an entry: its exit legs, once activated
 
     @property
     def type(self) -> str:
@@ -435,16 +444,49 @@ class Strategy:
         return size * self.broker.last_price - self.broker.position_cost if size else 0.0
 
     def buy(
-        self, size: float | None = ALL_EQUITY, limit: float | None = None, stop: float | None = None
+        self,
+        size: float | None = ALL_EQUITY,
+        limit: float | None = None,
+        stop: float | None = None,
+        *,
+        take_profit: float | None = None,
+        stop_loss: float | None = None,
     ) -> StrategyOrder:
-        """Buy ``size`` units (None: all equity) at market, or as a limit / stop order."""
-        return self._place(1, size, limit, stop)
+        """Buy ``size`` units (None: all equity) at market, or as a limit / stop order.
+        ``take_profit`` and / or ``stop_loss``: a bracket (or oto) whose exits work once
+        the entry fills, one canceling the other (docs/trading.md)."""
+        return self._place(1, size, limit, stop, take_profit, stop_loss)
 
     def sell(
-        self, size: float | None = ALL_EQUITY, limit: float | None = None, stop: float | None = None
+        self,
+        size: float | None = ALL_EQUITY,
+        limit: float | None = None,
+        stop: float | None = None,
+        *,
+        take_profit: float | None = None,
+        stop_loss: float | None = None,
     ) -> StrategyOrder:
-        """Sell (or go short) ``size`` units (None: all equity)."""
-        return self._place(-1, size, limit, stop)
+        """Sell (or go short) ``size`` units (None: all equity); exits as for ``buy``."""
+        return self._place(-1, size, limit, stop, take_profit, stop_loss)
+
+    def bracket(
+        self,
+        side: str,
+        size: float | None,
+        *,
+        take_profit: float,
+        stop_loss: float,
+        limit: float | None = None,
+    ) -> StrategyOrder:
+        """A bracket: ``side`` ("buy" or "sell") ``size`` at market (or ``limit``), with a
+        take-profit limit and a stop-loss stop that work once it fills."""
+        place = self.buy if side == "buy" else self.sell
+        return place(size, limit, take_profit=take_profit, stop_loss=stop_loss)
+
+    def next_order_id(self) -> int:
+        """A new order id of this strategy (the broker numbers a bracket's exits with it)."""
+        self._next_id += 1
+        return self._next_id
 
     def close(self) -> StrategyOrder | None:
         """Flatten the position at the next fill price; None when flat."""
@@ -486,7 +528,13 @@ class Strategy:
         return on_lot_grid(risk / stop_distance, self.lot_size)
 
     def _place(
-        self, side: int, size: float | None, limit: float | None, stop: float | None
+        self,
+        side: int,
+        size: float | None,
+        limit: float | None,
+        stop: float | None,
+        take_profit: float | None = None,
+        stop_loss: float | None = None,
     ) -> StrategyOrder:
         if size is not None:
             if not (size > 0 and math.isfinite(size)):
@@ -495,6 +543,8 @@ class Strategy:
             size = on_lot_grid(size, lot)  # rounded down: never more than asked
             if not size:
                 raise StrategyError("ORDER_INVALID", f"size is below one lot ({lot:g})")
+        if (take_profit is not None or stop_loss is not None) and stop is not None:
+            raise StrategyError("ORDER_INVALID", "a bracket's entry is a market or limit order")
         self._next_id += 1
         order = StrategyOrder(
             self._next_id,
@@ -503,6 +553,8 @@ class Strategy:
             None if limit is None else float(limit),
             None if stop is None else float(stop),
         )
+        order.take_profit = None if take_profit is None else float(take_profit)
+        order.stop_loss = None if stop_loss is None else float(stop_loss)
         order.placed_bar = self.broker.bar_index
         return self.broker.submit(order)
 
