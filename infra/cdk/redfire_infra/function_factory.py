@@ -149,25 +149,12 @@ class DeclaredFunction(Construct):
             shared.bus.grant_put_events_to(self.role)
         for queue in spec.queues_send:
             shared.queues[queue].grant_send_messages(self.role)
-        if spec.loads_plugins:
-            for variable, value in config.gateway_environment.items():
-                self.function.add_environment(variable, value)
-        if spec.fetches_market_data:
-            for variable, value in config.provider_environment.items():
-                self.function.add_environment(variable, value)
         if spec.reads_jwt_secret:
             shared.jwt_secret.grant_read(self.role)
-            # Token checkers also accept the stage's external identity provider, if it has one.
-            for variable, value in config.jwks_environment.items():
-                self.function.add_environment(variable, value)
         if spec.venue_secrets:
             self._grant_venue_secrets(declaration, spec.venue_secrets)
-        if spec.name == "api":
-            for variable, value in config.api_environment.items():
-                self.function.add_environment(variable, value)
-        if spec.enforces_quotas:
-            for variable, value in config.quota_environment.items():
-                self.function.add_environment(variable, value)
+        for variable, value in stage_environment(spec, config).items():
+            self.function.add_environment(variable, value)
 
         acknowledge(
             self.function,
@@ -254,3 +241,20 @@ class DeclaredFunction(Construct):
                     resources=[tables[logical].table_arn for logical in appendable],
                 )
             )
+
+
+def stage_environment(spec: Function, config: StageConfig) -> dict[str, str]:
+    """The stage's settings a function reads, by what the declaration says it does."""
+    environment: dict[str, str] = {}
+    if spec.loads_plugins:
+        environment |= config.gateway_environment
+    if spec.fetches_market_data:
+        environment |= config.provider_environment
+    if spec.reads_jwt_secret:
+        # Token checkers also accept the stage's external identity provider, if it has one.
+        environment |= config.jwks_environment
+    if spec.name == "api":
+        environment |= config.api_environment
+    if spec.enforces_quotas:
+        environment |= config.quota_environment
+    return environment
