@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from redfire_core.adapters.trading_store import ConflictError, TradingStore
 from redfire_core.calendars import calendar_of
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.orders import UTC_DAYS, Order, OrderRequest
 from redfire_core.events import Envelope, OrderSubmitted, new_id
+from redfire_core.ports import ConflictError, OrderStore
 from redfire_core.services.instruments import instrument_cache
 from redfire_core.views import order_view
 
@@ -28,7 +28,7 @@ def request_hash(body: dict[str, Any]) -> str:
 
 
 def place_order(
-    store: TradingStore,
+    store: OrderStore,
     account_id: str,
     body: dict[str, Any],
     *,
@@ -72,9 +72,7 @@ def place_order(
     return Placed(order, created=True)
 
 
-def _earlier(
-    store: TradingStore, account_id: str, client_order_id: str, digest: str
-) -> Order | None:
+def _earlier(store: OrderStore, account_id: str, client_order_id: str, digest: str) -> Order | None:
     claim = store.find_client_order(account_id, client_order_id)
     if claim is None:
         return None
