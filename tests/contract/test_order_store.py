@@ -358,6 +358,22 @@ def test_a_fill_with_a_recorded_trade_id_changes_nothing(store: OrderStore) -> N
     assert store.list_activities(ACCOUNT).items == ledger
 
 
+def test_a_trade_is_recorded_once_by_id_even_when_all_else_is_current(
+    store: OrderStore,
+) -> None:
+    store.create_account(an_account())
+    order = accepted(store, placed(store, an_order()))
+    fill = a_fill_of(order)
+    store.write(trades=[fill])  # recorded by an earlier delivery of the same execution
+    changed, position, book = fill_parts(store, order, fill)
+    with pytest.raises(ConflictError):
+        store.apply_fill(changed, fill, position, book, fill_activities(fill), [])
+    assert store.get_order(ACCOUNT, order.id) == order
+    assert store.get_position(ACCOUNT, "GOOG") == position[0]
+    assert store.get_account(ACCOUNT) == book[0]
+    assert store.list_activities(ACCOUNT).items == []
+
+
 def test_a_fill_with_a_stale_position_changes_nothing(store: OrderStore) -> None:
     store.create_account(an_account())
     order = accepted(store, placed(store, an_order()))
