@@ -536,3 +536,14 @@ def test_holders_are_accounts_with_an_open_position(stores: Stores) -> None:
     orders.write(positions_changed=[(held, held.apply(closing))])
     assert stores.risk.holders("GOOG") == ["acct-a", "acct-b"]
     assert stores.risk.holders("AAPL") == []
+
+
+def test_a_write_that_names_one_item_twice_is_refused_whole(store: OrderStore) -> None:
+    order = placed(store, an_order())
+    other = placed(store, an_order(1))
+    twice = [(order, order.accept(T0), None), (order, order.deny([{"code": "X"}], T0), None)]
+    with pytest.raises(Exception) as refused:
+        store.write(orders_changed=[(other, other.accept(T0), None), *twice])
+    assert not isinstance(refused.value, ConflictError)  # a bug in the caller, not a race
+    assert store.get_order(ACCOUNT, order.id) == order
+    assert store.get_order(ACCOUNT, other.id) == other

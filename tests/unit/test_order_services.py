@@ -13,12 +13,14 @@ import pytest
 
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.instruments import Instrument
+from redfire_core.domain.ledger import deposit
 from redfire_core.domain.orders import Order, OrderStatus
 from redfire_core.domain.positions import Account
 from redfire_core.domain.risk import TradingState
 from redfire_core.events import Envelope, MarketDataUpdated, iso
 from redfire_core.services import execution, managing, placing, risk_review
 from redfire_core.services.risk_review import SEQUENCE_GAP_WAIT_SECONDS, SequenceGap
+from tests.support.books import assert_books
 from tests.support.memory_store import InMemoryOrderStore, InMemoryRiskStore, memory_stores
 
 # Order ids are ULIDs of the wall clock; the services' time is this (whole milliseconds).
@@ -31,7 +33,8 @@ GOOG = Instrument("GOOG", "equity", "USD", Decimal("0.01"), Decimal(1), Decimal(
 def stores() -> Iterator[tuple[InMemoryOrderStore, InMemoryRiskStore]]:
     store, risk = memory_stores()
     store.put_instrument(GOOG)
-    store.create_account(Account(ACCOUNT, "USD", Decimal("100000"), NOW))
+    opening = deposit(ACCOUNT, Decimal("100000"), NOW, "opening")
+    store.create_account(Account(ACCOUNT, "USD", Decimal("100000"), NOW), [opening])
     store.set_latest_price("GOOG", Decimal("100"), NOW)
     yield store, risk
 
@@ -183,6 +186,7 @@ def test_a_market_order_with_a_price_is_filled_in_the_decision(
     assert book(store).reserved == 0
     assert store.writes == 2  # the order, then its decision and fill in one write
     assert store.event_types()[1:3] == ["OrderAccepted", "OrderFilled"]
+    assert_books(store, ACCOUNT)  # positions = fills, cash = the ledger
 
 
 def test_an_order_waits_for_its_predecessor_then_the_gap_is_skipped(
@@ -249,6 +253,7 @@ def test_a_bar_through_the_limit_fills_the_resting_order(
     assert store.get_position(ACCOUNT, "GOOG").quantity == Decimal(10)
     assert book(store).reserved == 0
     assert store.open_orders("GOOG") == []
+    assert_books(store, ACCOUNT)
 
 
 def test_a_requested_cancel_closes_the_order_and_frees_its_reservation(
