@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
+from redfire_core.adapters.audit_log import AuditLog
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.ledger import deposit
@@ -18,7 +19,8 @@ from redfire_core.domain.orders import Order, OrderStatus
 from redfire_core.domain.positions import Account
 from redfire_core.domain.risk import TradingState
 from redfire_core.events import Envelope, MarketDataUpdated, iso
-from redfire_core.services import execution, managing, placing, risk_review
+from redfire_core.ports import Overrides
+from redfire_core.services import execution, managing, placing, risk_monitoring, risk_review
 from redfire_core.services.risk_review import SEQUENCE_GAP_WAIT_SECONDS, SequenceGap
 from tests.support.books import assert_books
 from tests.support.memory_store import InMemoryOrderStore, InMemoryRiskStore, memory_stores
@@ -341,3 +343,46 @@ def test_a_replace_of_a_final_order_is_refused(
             store, ACCOUNT, order.id, {"quantity": "5"}, correlation_id="c", now=NOW
         )
     assert refused.value.code == "ORDER_NOT_REPLACEABLE"
+
+
+# --- post-trade monitoring: the risk port's state put commits in the order store's write
+
+
+class RecordedAudit:
+    """The audit log's ``record``, kept in a list (the audit table is not a port)."""
+
+    def __init__(self) -> None:
+        self.actions: list[str] = []
+
+    def record(self, *, action: str, **_: Any) -> None:
+        self.actions.append(action)
+
+
+def test_a_daily_loss_halts_the_account_and_cancels_its_open_orders(
+    stores: tuple[InMemoryOrderStore, InMemoryRiskStore],
+) -> None:
+    store, risk = stores
+    limits = Overrides({"max_daily_loss": "100", "breach_action": "halted"}, {})
+    risk.put_overrides(ACCOUNT, risk.get_overrides(ACCOUNT), limits)
+    bought = place(store, type="market", limit_price=None, time_in_force="day")
+    decide(stores, bought)
+    waiting = resting(stores, limit_price="50.00")
+    audit = RecordedAudit()
+    cause = store.events[-1]
+    assert (
+        risk_monitoring.monitor_account(store, risk, cast(AuditLog, audit), ACCOUNT, cause, NOW)
+        == "ok"
+    )
+    store.set_latest_price("GOOG", Decimal("80"), NOW)  # 10 held: 200 lost today
+    outcome = risk_monitoring.monitor_account(
+        store, risk, cast(AuditLog, audit), ACCOUNT, cause, NOW
+    )
+    assert outcome == TradingState.HALTED.value
+    assert risk.get_state(ACCOUNT).state is TradingState.HALTED
+    assert "RiskLimitBreached" in store.event_types()
+    assert current(store, waiting).status is OrderStatus.PENDING_CANCEL
+    assert audit.actions == ["risk.state_changed"]
+    replay = risk_monitoring.monitor_account(
+        store, risk, cast(AuditLog, audit), ACCOUNT, cause, NOW
+    )
+    assert (replay, store.event_types().count("RiskLimitBreached")) == ("breached", 1)
