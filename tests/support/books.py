@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.domain.orders import Order
 from redfire_core.domain.positions import Fill
+from redfire_core.ports import OrderStore
 
 
 def assert_books(
-    store: TradingStore, account_id: str, opening: dict[str, Decimal] | None = None
+    store: OrderStore, account_id: str, opening: dict[str, Decimal] | None = None
 ) -> tuple[list[Order], list[Fill]]:
     """Assert that the account's books balance (positions = the opening entry's + the
     fills); returns its orders and trades."""

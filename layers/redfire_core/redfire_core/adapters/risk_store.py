@@ -15,7 +15,6 @@ cancel or fill they count.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -32,6 +31,12 @@ from redfire_core.domain.risk import (
 )
 from redfire_core.events import iso
 
+# The port's types, re-exported where the adapter's callers import them.
+from redfire_core.ports import Overrides as Overrides
+from redfire_core.ports import RiskConflict as RiskConflict
+from redfire_core.ports import RiskSnapshot as RiskSnapshot
+from redfire_core.ports import StateRecord as StateRecord
+
 PLATFORM = PLATFORM_KEY
 LIMITS_SK = "LIMITS"
 STATE_SK = "STATE"
@@ -39,43 +44,6 @@ HOLDERS_INDEX = "gsi1"  # of the positions table: open positions by symbol
 COUNTER_TTL_SECONDS = 3 * SECONDS_PER_DAY
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
-
-
-class RiskConflict(Exception):
-    """A conditional write of the limits table lost (changed meanwhile, or seen before)."""
-
-
-@dataclass(frozen=True)
-class StateRecord:
-    state: TradingState = TradingState.ACTIVE
-    reason: str | None = None
-    changed_by: str | None = None
-    changed_at: str | None = None
-    version: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "state": self.state.value,
-            "reason": self.reason,
-            "changed_by": self.changed_by,
-            "changed_at": self.changed_at,
-        }
-
-
-@dataclass(frozen=True)
-class Overrides:
-    account: dict[str, str]
-    symbols: dict[str, dict[str, str]]
-    version: int = 0
-
-
-@dataclass(frozen=True)
-class RiskSnapshot:
-    """What one read of the limits table returns for a pre-trade check."""
-
-    overrides: Overrides
-    state: StateRecord
-    global_state: StateRecord
 
 
 def day_key(day: int) -> str:

@@ -12,10 +12,10 @@ import hashlib
 import json
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
@@ -41,34 +41,16 @@ from redfire_core.domain.orders import (
 from redfire_core.domain.positions import Account, Fill, Position
 from redfire_core.domain.risk import LatestPrice
 from redfire_core.events import Envelope, iso, parse_iso
+
+# The port's types, re-exported where the adapter's callers import them.
+from redfire_core.ports import ConflictError as ConflictError
+from redfire_core.ports import OrderFilter as OrderFilter
+from redfire_core.ports import Page as Page
 from redfire_core.views import order_view
 
 OUTBOX_TTL_SECONDS = 2 * 86400  # rows are never deleted: TTL removes them once relayed
 ORDER_PREFIX = "ORDER#"
 SUBMITTED_KEY = "SUBMITTED"  # gsi3pk of an order waiting for risk
-T = TypeVar("T")
-
-
-class ConflictError(Exception):
-    """A conditional write lost: the item changed since it was read, or already exists."""
-
-    def __init__(self, reasons: list[str]) -> None:
-        super().__init__(", ".join(reasons))
-        self.reasons = reasons
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    items: list[T]
-    next_cursor: str | None
-
-
-@dataclass(frozen=True)
-class OrderFilter:
-    status: frozenset[OrderStatus] | None = None
-    symbol: str | None = None
-    created_from: datetime | None = None
-    created_to: datetime | None = None
 
 
 def _ulid_bound(moment: datetime, *, upper: bool) -> str:

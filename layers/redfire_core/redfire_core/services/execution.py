@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.config import get_settings
 from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.ledger import Activity, fill_activities
@@ -33,6 +32,7 @@ from redfire_core.events import (
 )
 from redfire_core.gateways import stage_gateway
 from redfire_core.observability import logger
+from redfire_core.ports import OrderStore
 from redfire_core.services.instruments import instrument_cache
 from redfire_core.services.order_groups import group_changes
 from redfire_core.services.retrying import on_conflict_retry
@@ -68,7 +68,7 @@ def execution_of(order: Order, account: Account) -> ExecutionModel:
     return get_settings().caps().execution(account.execution)
 
 
-def on_order_accepted(store: TradingStore, event: Envelope, now: datetime) -> str:
+def on_order_accepted(store: OrderStore, event: Envelope, now: datetime) -> str:
     """Finish a replace if this order is one, then let the gateway act on it. Any other
     order was given to the gateway when it was decided (``risk_review.decide_order``)."""
     account_id, order_id = str(event.account_id), str(event.payload["order"]["id"])
@@ -93,7 +93,7 @@ def on_order_accepted(store: TradingStore, event: Envelope, now: datetime) -> st
     return act(store, account_id, order_id, decide, event, now)
 
 
-def on_market_data(store: TradingStore, event: Envelope, now: datetime) -> int:
+def on_market_data(store: OrderStore, event: Envelope, now: datetime) -> int:
     """Let the gateway match every open order on the symbol against the new bar(s)."""
     update = MarketDataUpdated.model_validate(event.payload)
     bar = bar_of_update(update)
@@ -111,7 +111,7 @@ def on_market_data(store: TradingStore, event: Envelope, now: datetime) -> int:
     return outcomes.count("filled")
 
 
-def on_cancel_requested(store: TradingStore, event: Envelope, now: datetime) -> str:
+def on_cancel_requested(store: OrderStore, event: Envelope, now: datetime) -> str:
     def decide(order: Order, account: Account, instrument: Instrument) -> Decision:
         if order.status is not OrderStatus.PENDING_CANCEL or order.venue:
             # Filled meanwhile, or a replayed request; a venue order waits for the venue.
@@ -121,7 +121,7 @@ def on_cancel_requested(store: TradingStore, event: Envelope, now: datetime) -> 
     return act(store, str(event.account_id), str(event.payload["order"]["id"]), decide, event, now)
 
 
-def expire_due(store: TradingStore, now: datetime, cause: Envelope) -> int:
+def expire_due(store: OrderStore, now: datetime, cause: Envelope) -> int:
     """Expire every open order whose time in force has ended (the scheduled sweep)."""
     expired = 0
     for instrument in store.list_instruments():
@@ -140,7 +140,7 @@ def expire_due(store: TradingStore, now: datetime, cause: Envelope) -> int:
 
 
 def act(
-    store: TradingStore,
+    store: OrderStore,
     account_id: str,
     order_id: str,
     decide: Decide,
@@ -256,7 +256,7 @@ def fill_of(
 
 
 def _fill(
-    store: TradingStore,
+    store: OrderStore,
     order: Order,
     account: Account,
     decision: Decision,
@@ -288,7 +288,7 @@ def close_reason(status: OrderStatus, reason: str, code: str | None = None) -> d
 
 
 def close_order(
-    store: TradingStore,
+    store: OrderStore,
     order: Order,
     account: Account,
     status: OrderStatus,
@@ -317,7 +317,7 @@ def close_order(
     )
 
 
-def complete_replace(store: TradingStore, new: Order, cause: Envelope, now: datetime) -> str:
+def complete_replace(store: OrderStore, new: Order, cause: Envelope, now: datetime) -> str:
     """The replacement was accepted: retire the original, or refuse the replacement when
     the original already ended (filled or canceled first). Fills of the original that
     raced the replace are taken off the replacement."""

@@ -10,17 +10,17 @@ from functools import cache
 from typing import Any
 
 from redfire_core.adapters.audit_log import AuditLog
-from redfire_core.adapters.trading_store import ConflictError, TradingStore
 from redfire_core.config import get_settings
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.instruments import Instrument
+from redfire_core.ports import ConflictError, OrderStore
 
 
 class InstrumentCache:
     """Instruments by symbol, refreshed after ``ttl_seconds``; misses are cached too, so a
     flood of orders for an unknown symbol does not become a flood of reads."""
 
-    def __init__(self, store: TradingStore, ttl_seconds: float) -> None:
+    def __init__(self, store: OrderStore, ttl_seconds: float) -> None:
         self.store = store
         self.ttl_seconds = ttl_seconds
         self._entries: dict[str, tuple[float, Instrument | None]] = {}
@@ -43,13 +43,13 @@ class InstrumentCache:
 
 
 @cache
-def instrument_cache(store: TradingStore) -> InstrumentCache:
+def instrument_cache(store: OrderStore) -> InstrumentCache:
     """The container's cache in front of ``store`` (one per store, built on first use)."""
     return InstrumentCache(store, get_settings().instrument_cache_seconds)
 
 
 def create_instrument(
-    store: TradingStore, audit: AuditLog, instrument: Instrument, *, actor: str, now: datetime
+    store: OrderStore, audit: AuditLog, instrument: Instrument, *, actor: str, now: datetime
 ) -> Instrument:
     try:
         store.put_instrument(instrument, create=True)
@@ -68,7 +68,7 @@ def create_instrument(
 
 
 def update_instrument(
-    store: TradingStore,
+    store: OrderStore,
     audit: AuditLog,
     symbol: str,
     changes: dict[str, Any],

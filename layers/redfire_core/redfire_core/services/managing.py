@@ -7,7 +7,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.calendars import calendar_of
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.orders import (
@@ -19,6 +18,7 @@ from redfire_core.domain.orders import (
     can_transition,
 )
 from redfire_core.events import Envelope, OrderCancelRequested, OrderSubmitted, new_id
+from redfire_core.ports import OrderStore
 from redfire_core.services.instruments import instrument_cache
 from redfire_core.services.placing import Placed, place_order, request_hash
 from redfire_core.services.retrying import on_conflict_retry
@@ -42,7 +42,7 @@ def not_found(order_id: str) -> DomainError:
 
 
 def cancel_order(
-    store: TradingStore, account_id: str, order_id: str, *, correlation_id: str, now: datetime
+    store: OrderStore, account_id: str, order_id: str, *, correlation_id: str, now: datetime
 ) -> Order:
     """Ask for a cancel: the order becomes ``pending_cancel`` and the orders function
     cancels it (unless a fill gets there first). Asking twice is harmless."""
@@ -71,7 +71,7 @@ def cancel_order(
 
 
 def cancel_all(
-    store: TradingStore, account_id: str, *, correlation_id: str, now: datetime
+    store: OrderStore, account_id: str, *, correlation_id: str, now: datetime
 ) -> list[Order]:
     """Ask to cancel every open order of the account; returns those now pending cancel."""
     pending = []
@@ -87,7 +87,7 @@ def cancel_all(
 
 
 def replace_order(
-    store: TradingStore,
+    store: OrderStore,
     account_id: str,
     order_id: str,
     changes: dict[str, Any],
@@ -174,7 +174,7 @@ def replace_order(
 
 
 def close_position(
-    store: TradingStore, account_id: str, symbol: str, *, correlation_id: str, now: datetime
+    store: OrderStore, account_id: str, symbol: str, *, correlation_id: str, now: datetime
 ) -> Placed | None:
     """A market order that flattens the position; while one is open, that one is returned,
     so a repeated call never doubles it into the opposite side. None when already flat."""

@@ -13,17 +13,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.domain.order_classes import group_of, settle
 from redfire_core.domain.orders import Order, OrderStatus
 from redfire_core.events import Envelope, OrderAccepted, OrderCanceled, Payload, new_id
+from redfire_core.ports import OrderStore
 from redfire_core.views import order_view
 
 OrderChange = tuple[Order, Order, list[dict[str, Any]] | None]
 
 
 def group_changes(
-    store: TradingStore, changed: Sequence[Order], now: datetime, cause: Envelope | None
+    store: OrderStore, changed: Sequence[Order], now: datetime, cause: Envelope | None
 ) -> tuple[list[OrderChange], list[Envelope]]:
     """(order writes, events) that the groups of ``changed`` (orders as this transaction
     writes them) need with it. Nothing for simple orders (no read either)."""

@@ -15,10 +15,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from redfire_core.adapters import models as m
 from redfire_core.adapters.event_bus import EventBridgePublisher
-from redfire_core.adapters.risk_store import RiskStore
 from redfire_core.adapters.trading_store import (
     ORDER_PREFIX,
-    TradingStore,
     events_of_image,
     order_from_item,
 )
@@ -26,6 +24,7 @@ from redfire_core.adapters.venue_queues import SqsVenueSender, VenueSender
 from redfire_core.domain.orders import Order, OrderStatus
 from redfire_core.events import Envelope, iso
 from redfire_core.observability import logger
+from redfire_core.ports import OrderStore, RiskPort
 from redfire_core.resources import venue_queue
 from redfire_core.services.relay import relay
 from redfire_core.services.risk_review import SequenceGap, decide_order
@@ -60,8 +59,8 @@ def submitted_orders(
 
 
 def on_orders_stream(
-    store: TradingStore,
-    risk: RiskStore,
+    store: OrderStore,
+    risk: RiskPort,
     publisher: EventBridgePublisher,
     stream_records: list[dict[str, Any]],
     sender: VenueSender | None = None,

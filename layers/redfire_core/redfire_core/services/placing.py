@@ -8,12 +8,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from redfire_core.adapters.trading_store import ConflictError, TradingStore
 from redfire_core.calendars import calendar_of
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.order_classes import GroupRequest, held_legs
 from redfire_core.domain.orders import UTC_DAYS, Order
 from redfire_core.events import Envelope, OrderSubmitted, new_id
+from redfire_core.ports import ConflictError, OrderStore
 from redfire_core.services.instruments import instrument_cache
 from redfire_core.views import order_view
 
@@ -29,7 +29,7 @@ def request_hash(body: dict[str, Any]) -> str:
 
 
 def place_order(
-    store: TradingStore,
+    store: OrderStore,
     account_id: str,
     body: dict[str, Any],
     *,
@@ -88,9 +88,7 @@ def place_order(
     return Placed(order, created=True)
 
 
-def _earlier(
-    store: TradingStore, account_id: str, client_order_id: str, digest: str
-) -> Order | None:
+def _earlier(store: OrderStore, account_id: str, client_order_id: str, digest: str) -> Order | None:
     claim = store.find_client_order(account_id, client_order_id)
     if claim is None:
         return None

@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from redfire_core.adapters.trading_store import ConflictError
 from redfire_core.observability import count
+from redfire_core.ports import ConflictError
 
 T = TypeVar("T")
 ATTEMPTS = 25  # enough for dozens of fills racing on one account

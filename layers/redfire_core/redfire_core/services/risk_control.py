@@ -6,13 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from redfire_core.adapters.audit_log import AuditLog
-from redfire_core.adapters.risk_store import PLATFORM, Overrides, RiskConflict, RiskStore
-from redfire_core.adapters.trading_store import ConflictError, TradingStore
+from redfire_core.adapters.risk_store import PLATFORM
 from redfire_core.config import Settings, get_settings
 from redfire_core.domain.caps import CAPPED_LIMIT_KEYS, AboveCap, StageCaps
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.orders import Order
 from redfire_core.domain.risk import TradingState, limits_from, parse_limits
+from redfire_core.ports import ConflictError, OrderStore, Overrides, RiskConflict, RiskPort
 from redfire_core.services.managing import cancel_all, cancel_order
 from redfire_core.services.retrying import on_conflict_retry
 
@@ -21,7 +21,7 @@ MAX_SYMBOL_LENGTH = 32
 
 
 def limits_view(
-    risk: RiskStore, account_id: str, settings: Settings | None = None
+    risk: RiskPort, account_id: str, settings: Settings | None = None
 ) -> dict[str, Any]:
     """Stage defaults, the account's overrides, per-symbol overrides, what applies, and the
     stage caps (the most an override may be)."""
@@ -73,7 +73,7 @@ def _merged(
 
 
 def change_limits(
-    risk: RiskStore,
+    risk: RiskPort,
     audit: AuditLog,
     account_id: str,
     body: dict[str, Any],
@@ -130,8 +130,8 @@ def change_limits(
 
 
 def change_state(
-    store: TradingStore,
-    risk: RiskStore,
+    store: OrderStore,
+    risk: RiskPort,
     audit: AuditLog,
     scope: str,
     state: TradingState,
@@ -175,7 +175,7 @@ def change_state(
 
 
 def cancel_open_orders(
-    store: TradingStore, scope: str, *, correlation_id: str, now: datetime
+    store: OrderStore, scope: str, *, correlation_id: str, now: datetime
 ) -> list[Order]:
     """The kill switch's cancels: one account's open orders, or every account's."""
     if scope != PLATFORM:
@@ -195,7 +195,7 @@ def cancel_open_orders(
     return pending
 
 
-def state_view(risk: RiskStore, account_id: str) -> dict[str, Any]:
+def state_view(risk: RiskPort, account_id: str) -> dict[str, Any]:
     view = risk.get_state(account_id).as_dict()
     view["global"] = risk.get_state(PLATFORM).as_dict()
     return view

@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from redfire_core.adapters.audit_log import AuditLog
-from redfire_core.adapters.risk_store import RiskStore
-from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.config import Settings, get_settings
 from redfire_core.domain.risk import (
     DayMarks,
@@ -19,6 +17,7 @@ from redfire_core.domain.risk import (
 )
 from redfire_core.events import Envelope, MarketDataUpdated, RiskLimitBreached
 from redfire_core.observability import logger
+from redfire_core.ports import OrderStore, RiskPort
 from redfire_core.services.retrying import on_conflict_retry
 from redfire_core.services.risk_control import cancel_open_orders
 from redfire_core.services.risk_review import effective_limits
@@ -27,8 +26,8 @@ MONITOR_ACTOR = "risk-monitor"
 
 
 def on_order_event(
-    store: TradingStore,
-    risk: RiskStore,
+    store: OrderStore,
+    risk: RiskPort,
     audit: AuditLog,
     event: Envelope,
     now: datetime,
@@ -42,8 +41,8 @@ def on_order_event(
 
 
 def on_market_data(
-    store: TradingStore,
-    risk: RiskStore,
+    store: OrderStore,
+    risk: RiskPort,
     audit: AuditLog,
     event: Envelope,
     now: datetime,
@@ -59,8 +58,8 @@ def on_market_data(
 
 
 def monitor_account(
-    store: TradingStore,
-    risk: RiskStore,
+    store: OrderStore,
+    risk: RiskPort,
     audit: AuditLog,
     account_id: str,
     cause: Envelope,

@@ -13,8 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from redfire_core.adapters.risk_store import RiskSnapshot, RiskStore
-from redfire_core.adapters.trading_store import OrderFilter, TradingStore
+from redfire_core.adapters.risk_store import RiskStore
 from redfire_core.config import Settings, get_settings
 from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.matching import Decision
@@ -37,6 +36,7 @@ from redfire_core.domain.risk import (
 from redfire_core.events import Envelope, OrderAccepted, OrderDenied, new_id
 from redfire_core.gateways import stage_gateway
 from redfire_core.observability import logger
+from redfire_core.ports import OrderFilter, OrderStore, RiskPort, RiskSnapshot
 from redfire_core.services.execution import CLOSE_EVENTS, close_reason, execution_of, fill_of
 from redfire_core.services.instruments import instrument_cache
 from redfire_core.services.order_groups import group_changes
@@ -101,8 +101,8 @@ def effective_limits(
 
 
 def assess(
-    store: TradingStore,
-    risk: RiskStore,
+    store: OrderStore,
+    risk: RiskPort,
     order: Order,
     now: datetime,
     settings: Settings | None = None,
@@ -178,7 +178,7 @@ def _sized_for_risk(
 
 
 def _restore_original(
-    store: TradingStore, replacement: Order, now: datetime
+    store: OrderStore, replacement: Order, now: datetime
 ) -> list[tuple[Order, Order, None]]:
     """A denied replacement leaves the original working as it was."""
     if replacement.replaces is None:
@@ -191,7 +191,7 @@ def _restore_original(
 
 
 def deny(
-    store: TradingStore,
+    store: OrderStore,
     order: Order,
     denials: list[Denial],
     cause: Envelope | None,
@@ -219,10 +219,10 @@ def deny(
 
 
 def review_order(
-    store: TradingStore,
+    store: OrderStore,
     event: Envelope,
     now: datetime,
-    risk: RiskStore | None = None,
+    risk: RiskPort | None = None,
     settings: Settings | None = None,
 ) -> str:
     """Decide on the order of an OrderSubmitted event; returns what happened."""
@@ -233,11 +233,11 @@ def review_order(
 
 
 def decide_order(
-    store: TradingStore,
+    store: OrderStore,
     submitted: Order,
     cause: Envelope,
     now: datetime,
-    risk: RiskStore | None = None,
+    risk: RiskPort | None = None,
     settings: Settings | None = None,
     *,
     in_sequence: bool = False,
@@ -353,7 +353,7 @@ def paper_only_denials(order: Order, book: Account) -> list[Denial]:
     return [Denial("ORDER_PAPER_ONLY", f"{kind} trades on the paper gateway only")]
 
 
-def _mark_decided(store: TradingStore, order: Order) -> None:
+def _mark_decided(store: OrderStore, order: Order) -> None:
     """Move the book past an order that left ``submitted`` without a decision here."""
     book = store.get_account(order.account_id)
     if book is not None and book.decided(order.sequence) != book:
@@ -367,7 +367,7 @@ def _waits_for_predecessor(order: Order, book: Account, now: datetime) -> bool:
 
 
 def gateway_decision(
-    store: TradingStore, accepted: Order, account: Account, latest: LatestPrice | None
+    store: OrderStore, accepted: Order, account: Account, latest: LatestPrice | None
 ) -> Decision:
     """What the gateway does with a newly accepted order. A replacement is not acted on
     here: the orders function first retires the order it replaces (``OrderAccepted``).
@@ -391,8 +391,8 @@ def _caused(payload: Any, cause: Envelope, now: datetime) -> Envelope:
 
 
 def dry_run(
-    store: TradingStore,
-    risk: RiskStore,
+    store: OrderStore,
+    risk: RiskPort,
     account_id: str,
     body: dict[str, Any],
     now: datetime,
@@ -419,7 +419,7 @@ def dry_run(
     }
 
 
-def deny_timed_out(store: TradingStore, now: datetime, max_age_seconds: int) -> int:
+def deny_timed_out(store: OrderStore, now: datetime, max_age_seconds: int) -> int:
     """Deny (RISK_TIMEOUT) every order still ``submitted`` past ``max_age_seconds``: an
     order never waits for risk forever, even when its message went to the DLQ. One query
     of the submitted index finds the candidates, however many instruments there are."""

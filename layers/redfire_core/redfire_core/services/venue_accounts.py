@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Any
 
 from redfire_core.adapters.audit_log import AuditLog
-from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.adapters.venue_queues import VenueSender
 from redfire_core.adapters.venue_secrets import VenueSecrets, masked
 from redfire_core.config import Settings, get_settings
@@ -26,6 +25,7 @@ from redfire_core.domain.ledger import Activity, ActivityType
 from redfire_core.domain.positions import Account, Position
 from redfire_core.events import iso
 from redfire_core.observability import count, logger
+from redfire_core.ports import OrderStore
 from redfire_core.resources import venue_queue
 from redfire_core.services.retrying import on_conflict_retry
 from redfire_core.venues import VenueBalances, VenueCredentials, VenueKind, VenueMode
@@ -62,7 +62,7 @@ def check_gateway(gateway: str, settings: Settings | None = None) -> str:
 
 
 def set_gateway(
-    store: TradingStore,
+    store: OrderStore,
     secrets: VenueSecrets,
     sender: VenueSender,
     audit: AuditLog,
@@ -140,7 +140,7 @@ def set_gateway(
     return after
 
 
-def record_gateway_error(store: TradingStore, account_id: str, message: str) -> None:
+def record_gateway_error(store: OrderStore, account_id: str, message: str) -> None:
     """The venue refused the credentials: new orders are denied (GATEWAY_UNAVAILABLE) until
     the admin sets working ones; the ``VenueGatewayErrors`` metric raises the alarm."""
 
@@ -161,7 +161,7 @@ def record_gateway_error(store: TradingStore, account_id: str, message: str) -> 
 
 
 def record_connected(
-    store: TradingStore, audit: AuditLog, account_id: str, balances: VenueBalances, now: datetime
+    store: OrderStore, audit: AuditLog, account_id: str, balances: VenueBalances, now: datetime
 ) -> Account:
     """The opening entry: the venue's cash and positions become the account's book (one
     transaction, an ``adjustment`` ledger line for the change of cash, audited), and the

@@ -25,6 +25,7 @@ from redfire_core.adapters.venue_secrets import VenueSecrets
 from redfire_core.domain.orders import Order, OrderStatus
 from redfire_core.events import Envelope, iso, new_id, parse_iso
 from redfire_core.observability import count, logger
+from redfire_core.ports import OrderStore
 from redfire_core.resources import venue_queue
 from redfire_core.services.execution import close_order, complete_replace
 from redfire_core.services.instruments import instrument_cache
@@ -82,7 +83,7 @@ def handle_venue_message(
     gateway: VenueGateway,
     *,
     now: datetime,
-    store: TradingStore | None = None,
+    store: OrderStore | None = None,
     sender: VenueSender | None = None,
     audit: AuditLog | None = None,
 ) -> None:
@@ -120,7 +121,7 @@ class _Intake:
         body: dict[str, Any],
         gateway: VenueGateway,
         now: datetime,
-        store: TradingStore,
+        store: OrderStore,
         sender: VenueSender,
         audit: AuditLog | None,
     ) -> None:

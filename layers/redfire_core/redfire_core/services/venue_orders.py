@@ -20,6 +20,7 @@ from redfire_core.domain.orders import Order, OrderStatus, can_transition
 from redfire_core.domain.positions import Account
 from redfire_core.events import Envelope, iso, new_id
 from redfire_core.observability import logger
+from redfire_core.ports import OrderStore
 from redfire_core.services.execution import close_order, fill_of
 from redfire_core.services.retrying import on_conflict_retry
 from redfire_core.venues import VenueFill, VenueOrder, VenueStatus
@@ -49,7 +50,7 @@ def apply_venue_order(
     venue: VenueOrder,
     *,
     now: datetime,
-    store: TradingStore | None = None,
+    store: OrderStore | None = None,
 ) -> bool:
     """Bring RedFire's order to the venue's state: the venue order id recorded, each
     VenueFill not yet recorded (dedup by execution_id) through the SAME fill transaction as
@@ -72,7 +73,7 @@ def apply_venue_order(
 
 
 def _step(
-    store: TradingStore,
+    store: OrderStore,
     account_id: str,
     order_id: str,
     venue: VenueOrder,
@@ -111,7 +112,7 @@ def _step(
     return "changed"
 
 
-def _next_fill(store: TradingStore, order: Order, venue: VenueOrder) -> VenueFill | None:
+def _next_fill(store: OrderStore, order: Order, venue: VenueOrder) -> VenueFill | None:
     """The first execution of the report not recorded yet. A venue that reports only the
     cumulative quantity and average price gets one execution per increase of it."""
     if venue.fills:
@@ -141,7 +142,7 @@ def _next_fill(store: TradingStore, order: Order, venue: VenueOrder) -> VenueFil
 
 
 def _record_fill(
-    store: TradingStore, order: Order, account: Account, fill: VenueFill, cause: Envelope
+    store: OrderStore, order: Order, account: Account, fill: VenueFill, cause: Envelope
 ) -> None:
     commission = fill.fee if fill.fee_currency in (None, account.currency) else Decimal(0)
     position = store.get_position(order.account_id, order.symbol)
