@@ -22,6 +22,7 @@ from typing import Any
 import boto3
 import pytest
 
+from redfire_core import venue_function
 from redfire_core.adapters.audit_log import AuditLog
 from redfire_core.adapters.failures import FailureRecords
 from redfire_core.adapters.trading_store import TradingStore
@@ -93,8 +94,8 @@ def test_each_message_reaches_the_intake_with_the_accounts_gateway(
     def handle(body: dict[str, Any], gw: Any, *, now: datetime) -> None:
         handled.append((body, gw))
 
-    monkeypatch.setattr(venue, "venue_gateway_for", gateway_for)
-    monkeypatch.setattr(venue, "handle_venue_message", handle)
+    monkeypatch.setattr(venue_function, "venue_gateway_for", gateway_for)
+    monkeypatch.setattr(venue_function, "handle_venue_message", handle)
     body = {"action": "poll", "account_id": "acct-1", "order_id": "o1", "attempt": 3}
     # When a batch of one message arrives
     result = venue.handler(sqs_event([json.dumps(body)]), LambdaContext())
@@ -112,8 +113,10 @@ def test_a_failing_message_alone_returns_to_the_queue(
         if body.get("order_id") == "bad":
             raise RuntimeError("throttled")
 
-    monkeypatch.setattr(venue, "venue_gateway_for", lambda account_id, factory: ScriptedVenue())
-    monkeypatch.setattr(venue, "handle_venue_message", handle)
+    monkeypatch.setattr(
+        venue_function, "venue_gateway_for", lambda account_id, factory: ScriptedVenue()
+    )
+    monkeypatch.setattr(venue_function, "handle_venue_message", handle)
     bodies = [
         json.dumps({"action": "submit", "account_id": "a", "order_id": "good"}),
         json.dumps({"action": "submit", "account_id": "a", "order_id": "bad"}),
@@ -155,7 +158,7 @@ def test_the_schedule_reconciles_the_venues_accounts_and_counts_the_drift(
     def no_repair(account_id: str, order_id: str, v: VenueOrder, *, now: datetime) -> bool:
         raise AssertionError("nothing to repair")
 
-    monkeypatch.setattr(venue, "venue_gateway_for", gateway_for)
+    monkeypatch.setattr(venue_function, "venue_gateway_for", gateway_for)
     monkeypatch.setattr("redfire_core.services.venue_reconciliation.apply_venue_order", no_repair)
     capsys.readouterr()
     # When the reconcile schedule fires
