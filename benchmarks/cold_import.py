@@ -195,6 +195,7 @@ def first_events() -> dict[str, dict[str, Any]]:
         "pusher": sqs_event([_envelope_body(e.OrderAccepted(order=order))]),
         "backtest": sqs_event([_envelope_body(e.BacktestRequested(backtest=backtest))]),
         "runner": sqs_event([_envelope_body(bars)]),
+        "venue": {"action": "reconcile"},  # the reconcile schedule: no account routed yet
     }
 
 
@@ -209,7 +210,12 @@ EVENT_OF = {
     "redfire_stream.pusher": "pusher",
     "redfire_strategies.backtest_worker": "backtest",
     "redfire_strategies.runner": "runner",
+    "redfire_venue_alpaca.handler": "venue",
+    "redfire_venue_ccxt.handler": "venue",
 }
+# Functions off the paper path that load a venue SDK (alpaca-py with pandas, ccxt): timed and
+# shown, not held to the event handlers' target (issue 17 gives them their own function).
+NOT_TARGETS = frozenset({"venue-alpaca", "venue-ccxt"})
 
 
 def targets() -> list[Target]:
@@ -358,7 +364,9 @@ def run() -> Result:
                 alone[module].append(time_import(module))
         total = {label: statistics.median(s.total for s in runs) for label, runs in samples.items()}
         bare = total["bare"]
-        functions = [t for t in listed if t.function and not t.extra_env]
+        functions = [
+            t for t in listed if t.function and not t.extra_env and t.function not in NOT_TARGETS
+        ]
         api = total["api"]
         slowest = max((t for t in functions if t.function != "api"), key=lambda t: total[t.label])
         # Without bytecode caches: the bare app, the API and the slowest event handler.
@@ -373,7 +381,7 @@ def run() -> Result:
     for target in listed:
         runs = samples[target.label]
         ratio = total[target.label] / bare
-        if target.function and not target.extra_env:
+        if target.function and not target.extra_env and target.function not in NOT_TARGETS:
             limit = API_TARGET if target.function == "api" else EVENT_TARGET
             checks.append(ratio <= limit)
             target_cells = [f"<= {limit}", mark(checks[-1])]
@@ -382,6 +390,8 @@ def run() -> Result:
         label = f"`{target.handler}`" + (" (reference)" if target.label == "bare" else "")
         if target.extra_env:
             label += ", deep_tracing on (not a target)"
+        if target.function in NOT_TARGETS:
+            label += " (loads its venue SDK; off the paper path, not a target)"
         rows.append(
             [
                 label,
