@@ -69,7 +69,7 @@ lint: install
 	$(BIN)/lint-imports --no-cache
 
 test: lint scanners console chromium
-	$(TEST_ENV) $(BIN)/pytest -q
+	$(TEST_ENV) $(BIN)/pytest -q --durations=15
 
 unit: install
 	$(TEST_ENV) $(BIN)/pytest -q tests/unit tests/contract
