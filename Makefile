@@ -83,7 +83,7 @@ e2e: install console chromium
 infra: install scanners
 	$(TEST_ENV) $(BIN)/pytest -q tests/infra
 
-bench: install
+bench: install console
 	$(BIN)/python -m benchmarks
 
 synth: install
