@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -164,7 +165,22 @@ def test_an_admin_lowers_a_limit_and_a_trader_is_refused_by_it(
         trader.close()
 
 
+def recent_minutes(local_cloud: LocalCloudProcess, symbol: str, hours: int) -> None:
+    """Backfill the last ``hours`` of 1-minute bars from the synthetic provider, so a
+    backtest over the console's default range (yesterday to tomorrow) has data whatever
+    the day: the demo feed's gap check follows GOOG's weekday calendar, so on a Sunday the
+    local cloud would hold only the bars the feed wrote since it started."""
+    end = datetime.now(UTC).replace(second=0, microsecond=0)
+    done = local_cloud.redfire(
+        "data", "backfill", "--provider", "synthetic", "--symbol", symbol,
+        "--interval", "1m", "--start", (end - timedelta(hours=hours)).isoformat(),
+        "--end", end.isoformat(),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_a_backtest_runs_and_its_chart_is_drawn(page: Page, local_cloud: LocalCloudProcess) -> None:
+    recent_minutes(local_cloud, "GOOG", hours=3)
     sign_in_with_token(page, local_cloud, local_cloud.token)
     page.click("nav >> text=Backtests")
     page.fill("#run-backtest [name=params]", '{"fast": 3, "slow": 8}')
