@@ -57,10 +57,11 @@ def test_placing_a_market_order_stores_it_submitted_and_answers_201(seeded: Trad
 def test_order_and_its_submitted_event_are_written_together(seeded: TradingStore) -> None:
     _, _, body = call("POST", "/v1/orders", body=MARKET_BUY, token=token_for())
     from redfire_core.adapters import models
+    from redfire_core.adapters.trading_store import events_of_item
 
     # The order item carries its OrderSubmitted (the stream is the outbox): no outbox row.
     item = models.OrderItem.get("demo", f"ORDER#{body['id']}")
-    assert [event["type"] for event in json.loads(item.events or "[]")] == ["OrderSubmitted"]
+    assert [event.type for event in events_of_item(item)] == ["OrderSubmitted"]
     assert list(models.OutboxItem.query("demo", models.OutboxItem.sk.startswith("OUTBOX#"))) == []
 
 

@@ -7,7 +7,6 @@ on fresh state with call n failing: afterwards the state is exactly "before" or 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,7 +19,7 @@ from botocore.client import BaseClient
 from moto import mock_aws
 
 from redfire_core.adapters import models
-from redfire_core.adapters.trading_store import TradingStore
+from redfire_core.adapters.trading_store import TradingStore, events_of_item
 from redfire_core.config import get_settings
 from redfire_core.events import Envelope, OrderAccepted, OrderCancelRequested, OrderSubmitted
 from redfire_core.services.execution import on_cancel_requested
@@ -55,8 +54,8 @@ def outbox_types(account_id: str = "demo") -> list[str]:
     would carry them to the relay)."""
     rows = models.OutboxItem.query(account_id, models.OutboxItem.sk.startswith("OUTBOX#"))
     orders = models.OrderItem.query(account_id, models.OrderItem.sk.startswith("ORDER#"))
-    carried = [json.loads(item.events or "[]") for item in orders]
-    return sorted([row.event_type for row in rows] + [e["type"] for es in carried for e in es])
+    carried = [e.type for item in orders for e in events_of_item(item)]
+    return sorted([row.event_type for row in rows] + carried)
 
 
 def snapshot(store: TradingStore, order_id: str) -> tuple[Any, ...]:

@@ -13,7 +13,7 @@ import boto3
 from botocore.client import BaseClient
 
 from redfire_core.adapters import models
-from redfire_core.adapters.trading_store import TradingStore
+from redfire_core.adapters.trading_store import TradingStore, events_of_item
 from redfire_core.config import get_settings
 from redfire_core.domain.orders import Order, OrderRequest
 from redfire_core.events import Envelope, OrderAccepted, OrderSubmitted
@@ -40,7 +40,7 @@ def carried_types() -> list[str]:
     the relay), and its outbox rows."""
     rows = models.OutboxItem.query("demo", models.OutboxItem.sk.startswith("OUTBOX#"))
     orders = models.OrderItem.query("demo", models.OrderItem.sk.startswith("ORDER#"))
-    carried = [e["type"] for item in orders for e in json.loads(item.events or "[]")]
+    carried = [e.type for item in orders for e in events_of_item(item)]
     return sorted([row.event_type for row in rows] + carried)
 
 
