@@ -21,6 +21,7 @@ from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 from ulid import ULID
 
@@ -216,46 +217,60 @@ class TradingStore:
         before_correlation = {
             after.id: events[0].correlation_id for _, after, _ in orders_changed if events
         }
+        writes: list[tuple[Model, Any, bool]] = []  # (item, condition, the item is new)
+        for order, request_hash in orders_created:
+            item = _order_item(order, correlation_id)
+            item.events = attached.get(order.id)
+            writes.append((item, m.OrderItem.pk.does_not_exist(), True))
+            if order.client_order_id:
+                claim = m.ClientOrderIdItem(
+                    order.account_id,
+                    f"CID#{order.client_order_id}",
+                    order_id=order.id,
+                    request_hash=request_hash,
+                )
+                writes.append((claim, m.ClientOrderIdItem.pk.does_not_exist(), True))
+        for before, after, reasons in orders_changed:
+            item = _order_item(after, correlation_id or before_correlation.get(after.id))
+            item.events = attached.get(after.id)
+            if reasons is not None:
+                item.reject_reasons = json.dumps(reasons)
+            writes.append((item, m.OrderItem.version == before.version, False))
+        for fill in trades:
+            writes.append((_trade_item(fill), m.TradeItem.pk.does_not_exist(), True))
+        for position_before, position_after in positions_changed:
+            new = position_before.version == 0
+            condition = (
+                m.PositionItem.pk.does_not_exist()
+                if new
+                else m.PositionItem.version == position_before.version
+            )
+            writes.append((_position_item(position_after), condition, new))
+        for account_before, account_after in accounts_changed:
+            condition = m.AccountItem.version == account_before.version
+            writes.append((_account_item(account_after), condition, False))
+        for activity in activities:
+            writes.append((_activity_item(activity), m.ActivityItem.pk.does_not_exist(), True))
+        writes.extend((outbox_item(event), None, True) for event in rows)
+        self._commit(writes, raw_puts)
+
+    def _commit(self, writes: Sequence[tuple[Model, Any, bool]], raw_puts: Sequence[Any]) -> None:
+        """Write all or nothing. A new item alone (an order without a client order id) is
+        a conditional put: a transaction bills twice the write units, and no concurrent
+        transaction can hold an item that does not exist yet."""
+        if len(writes) == 1 and not raw_puts and writes[0][2]:
+            item, condition, _ = writes[0]
+            try:
+                item.save(condition=condition)
+            except PutError as error:
+                if error.cause_response_code == "ConditionalCheckFailedException":
+                    raise ConflictError(["ConditionalCheckFailed"]) from error
+                raise
+            return
         with self._transaction() as tx:
             tx._put_items.extend(raw_puts)
-            for order, request_hash in orders_created:
-                item = _order_item(order, correlation_id)
-                item.events = attached.get(order.id)
-                tx.save(item, condition=m.OrderItem.pk.does_not_exist())
-                if order.client_order_id:
-                    claim = m.ClientOrderIdItem(
-                        order.account_id,
-                        f"CID#{order.client_order_id}",
-                        order_id=order.id,
-                        request_hash=request_hash,
-                    )
-                    tx.save(claim, condition=m.ClientOrderIdItem.pk.does_not_exist())
-            for before, after, reasons in orders_changed:
-                item = _order_item(after, correlation_id or before_correlation.get(after.id))
-                item.events = attached.get(after.id)
-                if reasons is not None:
-                    item.reject_reasons = json.dumps(reasons)
-                tx.save(item, condition=m.OrderItem.version == before.version)
-            for fill in trades:
-                tx.save(_trade_item(fill), condition=m.TradeItem.pk.does_not_exist())
-            for position_before, position_after in positions_changed:
-                tx.save(
-                    _position_item(position_after),
-                    condition=(
-                        m.PositionItem.pk.does_not_exist()
-                        if position_before.version == 0
-                        else m.PositionItem.version == position_before.version
-                    ),
-                )
-            for account_before, account_after in accounts_changed:
-                tx.save(
-                    _account_item(account_after),
-                    condition=m.AccountItem.version == account_before.version,
-                )
-            for activity in activities:
-                tx.save(_activity_item(activity), condition=m.ActivityItem.pk.does_not_exist())
-            for event in rows:
-                tx.save(outbox_item(event))
+            for item, condition, _ in writes:
+                tx.save(item, condition=condition)
 
     # --- accounts, positions, trades, ledger ----------------------------------------
 
