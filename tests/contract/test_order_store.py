@@ -290,18 +290,32 @@ def test_one_write_changes_several_orders_or_none(store: OrderStore) -> None:
 def test_open_orders_appear_and_disappear_with_their_status(store: OrderStore) -> None:
     store.create_account(an_account())
     first = accepted(store, placed(store, an_order(1)))
-    second = placed(store, an_order(2))
-    placed(store, an_order(3, symbol="AAPL"))
-    elsewhere = placed(store, an_order(4, account_id="acct-other"))
-    assert [o.id for o in store.open_orders("GOOG")][:2] == [first.id, second.id]
-    assert len(store.open_orders("GOOG")) == 3
-    assert len(store.open_orders_of(ACCOUNT)) == 3
+    second = placed(store, an_order(2))  # submitted: waits for its decision, not prices
+    third = accepted(store, placed(store, an_order(3)))
+    accepted(store, placed(store, an_order(4, symbol="AAPL")))
+    elsewhere = accepted(store, placed(store, an_order(5, account_id="acct-other")))
+    assert [o.id for o in store.open_orders("GOOG")] == [first.id, third.id, elsewhere.id]
+    assert len(store.open_orders_of(ACCOUNT)) == 4  # every non-final order of the account
     fill = a_fill_of(first, quantity="10")
     order, position, book = fill_parts(store, first, fill)
     store.apply_fill(order, fill, position, book, [], [])
     store.save_transition(second, second.deny([{"code": "X"}], T0), [])
-    assert {o.id for o in store.open_orders("GOOG")} == {elsewhere.id}
-    assert [o.symbol for o in store.open_orders_of(ACCOUNT)] == ["AAPL"]
+    assert {o.id for o in store.open_orders("GOOG")} == {third.id, elsewhere.id}
+    assert [o.symbol for o in store.open_orders_of(ACCOUNT)] == ["GOOG", "AAPL"]
+
+
+def test_a_submitted_order_waits_for_its_decision_then_for_prices(store: OrderStore) -> None:
+    # Given a submitted order: the risk-timeout sweep finds it, a price update does not
+    order = placed(store, an_order(1))
+    later = T0 + timedelta(hours=1)
+    assert [o.id for o in store.submitted_before(later)] == [order.id]
+    assert store.open_orders("GOOG") == []
+    assert [o.id for o in store.open_orders_of(ACCOUNT)] == [order.id]
+    # When it is accepted, then the reverse: it works on prices and no longer waits
+    accepted(store, order)
+    assert store.submitted_before(later) == []
+    assert [o.id for o in store.open_orders("GOOG")] == [order.id]
+    assert [o.id for o in store.open_orders_of(ACCOUNT)] == [order.id]
 
 
 def test_submitted_orders_are_found_by_age_until_decided(store: OrderStore) -> None:

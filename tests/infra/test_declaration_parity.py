@@ -361,3 +361,34 @@ def test_the_positions_table_indexes_holders_by_symbol_and_risk_may_query_it(
         table_id in json.dumps(s["Resource"]) and "/index/gsi1" in json.dumps(s["Resource"])
         for s in querying
     ), querying
+
+
+def test_the_orders_table_has_two_indexes_and_the_risk_timeout_sweep_queries_gsi1(
+    dev: Synthesis,
+) -> None:
+    # Given the orders table: gsi1 says what an order waits for (SUBMITTED, OPEN#<symbol>),
+    # gsi2 holds an account's open orders; no third index of submitted orders (issue 14)
+    table_id, table = dev.named("AWS::DynamoDB::Table", "TableName", DEV.name("orders"))
+    indexes = {i["IndexName"]: i for i in table["Properties"]["GlobalSecondaryIndexes"]}
+    assert sorted(indexes) == ["gsi1", "gsi2"]
+    assert indexes["gsi1"]["KeySchema"] == [
+        {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+        {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+    ]
+    assert indexes["gsi1"]["Projection"] == {"ProjectionType": "ALL"}
+
+    # Then the risk function (its risk-timeout sweep reads SUBMITTED) may query gsi1
+    _, function = dev.named("AWS::Lambda::Function", "FunctionName", DEV.name("risk"))
+    role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    querying = [
+        statement
+        for policy in dev.resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "dynamodb:Query" in json.dumps(statement["Action"])
+    ]
+    assert any(
+        table_id in json.dumps(s["Resource"]) and "/index/gsi1" in json.dumps(s["Resource"])
+        for s in querying
+    ), querying
+    assert "/index/gsi3" not in json.dumps(dev.resources("AWS::IAM::Policy"))

@@ -164,7 +164,10 @@ class InMemoryOrderStore:
             return deepcopy(sorted(found, key=_open_key))
 
     def open_orders(self, symbol: str) -> list[Order]:
-        return self._open(lambda order: order.symbol == symbol)
+        # Working orders only: a submitted one waits for its decision (submitted_before).
+        return self._open(
+            lambda order: order.symbol == symbol and order.status is not OrderStatus.SUBMITTED
+        )
 
     def open_orders_of(self, account_id: str) -> list[Order]:
         return self._open(lambda order: order.account_id == account_id)

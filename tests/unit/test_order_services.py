@@ -12,6 +12,7 @@ from typing import Any, cast
 import pytest
 
 from redfire_core.adapters.audit_log import AuditLog
+from redfire_core.adapters.risk_store import PLATFORM
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.ledger import deposit
@@ -20,7 +21,14 @@ from redfire_core.domain.positions import Account
 from redfire_core.domain.risk import TradingState
 from redfire_core.events import Envelope, MarketDataUpdated, iso
 from redfire_core.ports import Overrides
-from redfire_core.services import execution, managing, placing, risk_monitoring, risk_review
+from redfire_core.services import (
+    execution,
+    managing,
+    placing,
+    risk_control,
+    risk_monitoring,
+    risk_review,
+)
 from redfire_core.services.risk_review import SEQUENCE_GAP_WAIT_SECONDS, SequenceGap
 from tests.support.books import assert_books
 from tests.support.memory_store import InMemoryOrderStore, InMemoryRiskStore, memory_stores
@@ -288,6 +296,21 @@ def test_a_day_order_expires_after_its_trading_day(
     assert book(store).reserved == 0
 
 
+def test_the_expiry_sweep_leaves_an_order_waiting_for_its_decision_to_it(
+    stores: tuple[InMemoryOrderStore, InMemoryRiskStore],
+) -> None:
+    # Given a working day order and a day order still submitted (submitted cannot expire)
+    store = stores[0]
+    working = resting(stores, time_in_force="day")
+    waiting = place(store, time_in_force="day")
+    assert working.expires_at is not None and waiting.expires_at == working.expires_at
+    # When the sweep runs after their trading day, then the working one expires and the
+    # submitted one waits for its decision (expired by a later sweep once accepted)
+    assert execution.expire_due(store, working.expires_at, bar_event("1", "1")) == 1
+    assert current(store, working).status is OrderStatus.EXPIRED
+    assert current(store, waiting).status is OrderStatus.SUBMITTED
+
+
 # --- managing -------------------------------------------------------------------------
 
 
@@ -356,6 +379,31 @@ class RecordedAudit:
 
     def record(self, *, action: str, **_: Any) -> None:
         self.actions.append(action)
+
+
+def test_the_platform_kill_switch_cancels_orders_waiting_for_their_decision_too(
+    stores: tuple[InMemoryOrderStore, InMemoryRiskStore],
+) -> None:
+    # Given a working order and one still submitted (not among the symbol's open orders)
+    store, risk = stores
+    working = resting(stores)
+    waiting = place(store)
+    # When an operator halts every account
+    view = risk_control.change_state(
+        store,
+        risk,
+        cast(AuditLog, RecordedAudit()),
+        PLATFORM,
+        TradingState.HALTED,
+        "exchange outage",
+        actor="ops",
+        correlation_id="c",
+        now=NOW + timedelta(seconds=1),
+    )
+    # Then both are asked to cancel, each once
+    assert sorted(view["canceled_orders"]) == sorted([working.id, waiting.id])
+    assert current(store, working).status is OrderStatus.PENDING_CANCEL
+    assert current(store, waiting).status is OrderStatus.PENDING_CANCEL
 
 
 def test_a_daily_loss_halts_the_account_and_cancels_its_open_orders(

@@ -56,8 +56,8 @@ def test_the_declared_schedules_all_have_a_rate() -> None:
 
 
 def test_the_orders_table_declares_its_gsi_keys_as_strings() -> None:
-    # Given the orders table with gsi1 (open by symbol), gsi2 (open by account) and gsi3
-    # (submitted, by age). Then table and index keys are all string attributes
+    # Given the orders table with gsi1 (what an order waits for: its decision or prices)
+    # and gsi2 (open by account). Then table and index keys are all string attributes
     assert ORDERS.attribute_types() == {
         "pk": "S",
         "sk": "S",
@@ -65,8 +65,6 @@ def test_the_orders_table_declares_its_gsi_keys_as_strings() -> None:
         "gsi1sk": "S",
         "gsi2pk": "S",
         "gsi2sk": "S",
-        "gsi3pk": "S",
-        "gsi3sk": "S",
     }
 
 

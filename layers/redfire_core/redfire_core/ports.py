@@ -117,10 +117,13 @@ class OrderStore(Protocol):
         self, account_id: str, limit: int, cursor: str | None, where: OrderFilter | None = None
     ) -> Page[Order]: ...
 
+    # Working orders on a symbol: non-final and decided (``submitted`` ones are not here).
     def open_orders(self, symbol: str) -> list[Order]: ...
 
+    # Every non-final order of an account, ``submitted`` ones included.
     def open_orders_of(self, account_id: str) -> list[Order]: ...
 
+    # Orders still ``submitted`` (waiting for their decision), created before ``moment``.
     def submitted_before(self, moment: datetime) -> list[Order]: ...
 
     def save_transition(

@@ -191,16 +191,15 @@ ORDERS = Table(
     # pk = account id; sk = "ORDER#<ulid>" | "CID#<client_order_id>" | "OUTBOX#<event id>"
     # (events of writes without an order; TTL removes them). Order items carry the events
     # of each write (``events``): the stream is the outbox.
-    # Open orders carry gsi1 keys ("OPEN#<symbol>") so a price update finds them with one
-    # query, and gsi2 keys ("OPEN#<account>") for cancel-all and the expiry sweep; both
-    # are removed when the order is final (sparse indexes). Orders still ``submitted``
-    # (waiting for risk) carry gsi3 keys (gsi3pk = "SUBMITTED", gsi3sk = created_at#id),
-    # removed when risk decides: the risk-timeout sweep finds every order waiting past the
-    # timeout with one query, however many instruments there are.
+    # gsi1 says what a non-final order waits for (gsi1sk = created_at#id): "SUBMITTED"
+    # while it waits for its decision (the risk-timeout sweep finds every order waiting
+    # past the timeout with one query), "OPEN#<symbol>" once it works (a price update and
+    # the expiry sweep find it with one query per symbol). gsi2 ("OPEN#<account>") holds
+    # every non-final order for cancel-all. Both lose their keys when the order is final
+    # (sparse indexes): an order that fills at its decision enters and leaves each once.
     gsis=(
         Gsi("gsi1", "gsi1pk", "gsi1sk"),
         Gsi("gsi2", "gsi2pk", "gsi2sk"),
-        Gsi("gsi3", "gsi3pk", "gsi3sk"),
     ),
     ttl_attribute="ttl",
     stream="NEW_IMAGE",

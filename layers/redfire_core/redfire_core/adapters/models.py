@@ -44,7 +44,10 @@ class _Base(Model):
     sk = UnicodeAttribute(range_key=True)
 
 
-class OpenBySymbolIndex(GlobalSecondaryIndex["OrderItem"]):  # type: ignore[no-untyped-call]
+class WaitingIndex(GlobalSecondaryIndex["OrderItem"]):  # type: ignore[no-untyped-call]
+    """What a non-final order waits for: ``SUBMITTED`` (its decision) or ``OPEN#<symbol>``
+    (prices, expiry); sorted by created_at#id."""
+
     class Meta:
         index_name = "gsi1"
         projection = AllProjection()
@@ -60,15 +63,6 @@ class OpenByAccountIndex(GlobalSecondaryIndex["OrderItem"]):  # type: ignore[no-
 
     gsi2pk = UnicodeAttribute(hash_key=True)
     gsi2sk = UnicodeAttribute(range_key=True)
-
-
-class SubmittedIndex(GlobalSecondaryIndex["OrderItem"]):  # type: ignore[no-untyped-call]
-    class Meta:
-        index_name = "gsi3"
-        projection = AllProjection()
-
-    gsi3pk = UnicodeAttribute(hash_key=True)
-    gsi3sk = UnicodeAttribute(range_key=True)
 
 
 class OrderItem(_Base):
@@ -119,15 +113,12 @@ class OrderItem(_Base):
     # The events this write of the order reports (JSON, see trading_store.attach_events):
     # the orders table's stream carries them to the relay, so no outbox row is written.
     events = UnicodeAttribute(null=True)
-    gsi1pk = UnicodeAttribute(null=True)
+    gsi1pk = UnicodeAttribute(null=True)  # "SUBMITTED" | "OPEN#<symbol>" (sparse: not final)
     gsi1sk = UnicodeAttribute(null=True)
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
-    gsi3pk = UnicodeAttribute(null=True)  # set while submitted (sparse gsi3)
-    gsi3sk = UnicodeAttribute(null=True)
-    open_by_symbol = OpenBySymbolIndex()
+    waiting = WaitingIndex()
     open_by_account = OpenByAccountIndex()
-    submitted = SubmittedIndex()
 
 
 class ClientOrderIdItem(_Base):

@@ -53,7 +53,7 @@ from redfire_core.views import order_view
 
 OUTBOX_TTL_SECONDS = 2 * 86400  # rows are never deleted: TTL removes them once relayed
 ORDER_PREFIX = "ORDER#"
-SUBMITTED_KEY = "SUBMITTED"  # gsi3pk of an order waiting for risk
+SUBMITTED_KEY = "SUBMITTED"  # gsi1pk of an order waiting for its decision
 
 
 def _ulid_bound(moment: datetime, *, upper: bool) -> str:
@@ -141,8 +141,9 @@ class TradingStore:
         return Page(items, encode_cursor(results.last_evaluated_key))
 
     def open_orders(self, symbol: str) -> list[Order]:
-        """Every open order on ``symbol`` across accounts, oldest first (sparse GSI)."""
-        query = m.OrderItem.open_by_symbol.query(f"OPEN#{symbol}")
+        """Every working order on ``symbol`` across accounts (non-final and past its
+        decision: ``submitted`` ones are not here), oldest first (sparse GSI)."""
+        query = m.OrderItem.waiting.query(_open_key(symbol))
         return [order_from_item(item) for item in query]
 
     def open_orders_of(self, account_id: str) -> list[Order]:
@@ -152,8 +153,8 @@ class TradingStore:
 
     def submitted_before(self, moment: datetime) -> list[Order]:
         """Every order still ``submitted`` that was created before ``moment``, oldest first:
-        one query of the sparse submitted index (which may lag a write by a moment)."""
-        query = m.OrderItem.submitted.query(SUBMITTED_KEY, m.SubmittedIndex.gsi3sk < iso(moment))
+        one query of the sparse gsi1's ``SUBMITTED`` partition (which may lag a write)."""
+        query = m.OrderItem.waiting.query(SUBMITTED_KEY, m.WaitingIndex.gsi1sk < iso(moment))
         return [order_from_item(item) for item in query]
 
     def save_transition(
@@ -459,9 +460,23 @@ class Transaction:
 # --- mapping between items and the domain ---------------------------------------------
 
 
+def _open_key(symbol: str) -> str:
+    return f"OPEN#{symbol}"
+
+
+def _waits_for(order: Order) -> str | None:
+    """The order's gsi1 partition: what it waits for. One index for both waits, so an
+    order that fills at its decision enters and leaves one index, not two."""
+    if order.is_final:
+        return None
+    if order.status is OrderStatus.SUBMITTED:
+        return SUBMITTED_KEY  # its decision (the risk-timeout sweep)
+    return _open_key(order.symbol)  # prices and expiry
+
+
 def _order_item(order: Order, correlation_id: str | None) -> m.OrderItem:
-    open_ = not order.is_final  # open orders are found by symbol and by account
-    submitted = order.status is OrderStatus.SUBMITTED  # ... and waiting ones by age
+    open_ = not order.is_final  # open orders are found by account
+    waits_for = _waits_for(order)
     sort_key = iso(order.created_at) + "#" + order.id
     return m.OrderItem(
         order.account_id,
@@ -506,12 +521,10 @@ def _order_item(order: Order, correlation_id: str | None) -> m.OrderItem:
         venue=order.venue,
         venue_order_id=order.venue_order_id,
         correlation_id=correlation_id,
-        gsi1pk=f"OPEN#{order.symbol}" if open_ else None,
-        gsi1sk=sort_key if open_ else None,
+        gsi1pk=waits_for,
+        gsi1sk=sort_key if waits_for else None,
         gsi2pk=f"OPEN#{order.account_id}" if open_ else None,
         gsi2sk=sort_key if open_ else None,
-        gsi3pk=SUBMITTED_KEY if submitted else None,
-        gsi3sk=sort_key if submitted else None,
     )
 
 

@@ -177,21 +177,30 @@ def change_state(
 def cancel_open_orders(
     store: OrderStore, scope: str, *, correlation_id: str, now: datetime
 ) -> list[Order]:
-    """The kill switch's cancels: one account's open orders, or every account's."""
+    """The kill switch's cancels: one account's open orders, or every account's: those
+    still waiting for their decision first, then the working ones on each symbol."""
     if scope != PLATFORM:
         return cancel_all(store, scope, correlation_id=correlation_id, now=now)
     pending: list[Order] = []
-    for instrument in store.list_instruments():
-        for order in store.open_orders(instrument.symbol):
-            try:
-                pending.append(
-                    cancel_order(
-                        store, order.account_id, order.id, correlation_id=correlation_id, now=now
-                    )
+    # Submitted orders are not among a symbol's open orders, so they are asked for first:
+    # one accepted after this query is among the open orders read next, and one decided
+    # later reads the halted state (written before these cancels) and is denied.
+    waiting = store.submitted_before(now)
+    working = [o for i in store.list_instruments() for o in store.open_orders(i.symbol)]
+    seen: set[str] = set()
+    for order in [*waiting, *working]:
+        if order.id in seen:
+            continue  # accepted between the two queries: found by both
+        seen.add(order.id)
+        try:
+            pending.append(
+                cancel_order(
+                    store, order.account_id, order.id, correlation_id=correlation_id, now=now
                 )
-            except DomainError as error:
-                if error.code not in ("ORDER_NOT_CANCELABLE", "ORDER_NOT_FOUND"):
-                    raise
+            )
+        except DomainError as error:
+            if error.code not in ("ORDER_NOT_CANCELABLE", "ORDER_NOT_FOUND"):
+                raise
     return pending
 
 
