@@ -456,6 +456,28 @@ def test_a_resume_point_from_before_an_event_not_kept_is_reported_then_live_cont
     ]
 
 
+def test_a_lapsed_watch_is_renewed_once_however_many_subscribe(
+    seeded: TradingStore, poster: RecordingPoster, clock: Clock
+) -> None:
+    from redfire_core.services.streaming import CONNECTION_TTL_SECONDS
+
+    # Given a channel that got seq 1, then nobody watched it for longer than the window
+    subscribed("first", ["orders"])
+    push(order_envelope("o1"))
+    disconnect("first")
+    clock.now += CONNECTION_TTL_SECONDS + get_settings().stream_retention_seconds + 1
+    # When two clients subscribe one after the other
+    token = token_valid_for(4 * 86_400)
+    subscribed("a", ["orders"], token=token)
+    subscribed("b", ["orders"], token=token)
+    push(order_envelope("o2"))
+    # Then the first renewal alone moved the sequence past the lapse (seq 2 is never
+    # posted), and both get the next event as seq 3
+    assert [poster.sent[cid][0]["seq"] for cid in ("a", "b")] == [2, 2]
+    for cid in ("a", "b"):
+        assert [m["seq"] for m in poster.of_channel(cid, "orders")] == [3]
+
+
 def test_a_subscribe_landing_before_the_states_read_gets_the_event_sequenced(
     seeded: TradingStore, poster: RecordingPoster
 ) -> None:
