@@ -384,6 +384,48 @@ def test_events_nobody_watches_are_not_kept_and_cost_no_write(
     assert poster.posts == 0
 
 
+def test_the_pusher_reads_one_watch_item_per_account_and_batch_when_nobody_watches(
+    seeded: TradingStore, pipeline: Pipeline
+) -> None:
+    requested: list[list[str]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        for request in params["RequestItems"].values():
+            requested.append([key["pk"]["S"] for key in request["Keys"]])
+
+    pusher_store().client.meta.events.register(
+        "provide-client-params.dynamodb.BatchGetItem", record
+    )
+    # When an order fills with nobody subscribed (its events touch orders, trades,
+    # positions, account and trade_updates)
+    call_api("POST", "/v1/orders", body=ORDER, token=token_for())
+    pipeline.run_until_quiet()
+    # Then each pusher batch read one item, the account's watch item (1 read unit), and
+    # no channel's state
+    assert requested
+    assert requested == [["WATCH#demo"]] * len(requested)
+
+
+def test_a_batch_reads_the_sequence_state_of_watched_channels_only(
+    seeded: TradingStore, poster: RecordingPoster
+) -> None:
+    subscribed("c1", ["orders"])
+    requested: list[list[str]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        for request in params["RequestItems"].values():
+            requested.append(sorted(key["pk"]["S"] for key in request["Keys"]))
+
+    pusher_store().client.meta.events.register(
+        "provide-client-params.dynamodb.BatchGetItem", record
+    )
+    # When an order event comes (published on orders and trade_updates)
+    push(order_envelope("o1"))
+    # Then the watch item was read, then the state of the one watched channel
+    assert requested == [["WATCH#demo"], ["CHAN#demo#orders"]]
+    assert [m["seq"] for m in poster.of_channel("c1", "orders")] == [1]
+
+
 def test_a_resume_point_from_before_an_event_not_kept_is_reported_then_live_continues(
     seeded: TradingStore, poster: RecordingPoster, clock: Clock
 ) -> None:
@@ -414,17 +456,39 @@ def test_a_resume_point_from_before_an_event_not_kept_is_reported_then_live_cont
     ]
 
 
+def test_a_lapsed_watch_is_renewed_once_however_many_subscribe(
+    seeded: TradingStore, poster: RecordingPoster, clock: Clock
+) -> None:
+    from redfire_core.services.streaming import CONNECTION_TTL_SECONDS
+
+    # Given a channel that got seq 1, then nobody watched it for longer than the window
+    subscribed("first", ["orders"])
+    push(order_envelope("o1"))
+    disconnect("first")
+    clock.now += CONNECTION_TTL_SECONDS + get_settings().stream_retention_seconds + 1
+    # When two clients subscribe one after the other
+    token = token_valid_for(4 * 86_400)
+    subscribed("a", ["orders"], token=token)
+    subscribed("b", ["orders"], token=token)
+    push(order_envelope("o2"))
+    # Then the first renewal alone moved the sequence past the lapse (seq 2 is never
+    # posted), and both get the next event as seq 3
+    assert [poster.sent[cid][0]["seq"] for cid in ("a", "b")] == [2, 2]
+    for cid in ("a", "b"):
+        assert [m["seq"] for m in poster.of_channel(cid, "orders")] == [3]
+
+
 def test_a_subscribe_landing_before_the_states_read_gets_the_event_sequenced(
     seeded: TradingStore, poster: RecordingPoster
 ) -> None:
     store = pusher_store()
-    read = store.channel_states
+    read = store.watches
 
     def subscribe_first(subs: Any) -> Any:
         subscribed("late", ["orders"])  # lands just before the pusher's read
         return read(subs)
 
-    store.channel_states = subscribe_first
+    store.watches = subscribe_first
     push(order_envelope("o1"))
     assert [m["seq"] for m in poster.of_channel("late", "orders")] == [1]
     assert len(connections_items("MSG#")) == 1

@@ -6,7 +6,7 @@ import json
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from redfire_core.adapters.stream_store import (
@@ -27,7 +27,6 @@ class _Channel:
     lease_owner: str | None = None
     lease_until: int = 0
     resume_floor: int = 0
-    watched_until: int = 0
     messages: dict[int, tuple[bytes, int]] = field(default_factory=dict)  # seq -> body, ttl
 
 
@@ -39,6 +38,7 @@ class FakeStreamStore:
         self.subscriptions: dict[Subscription, set[str]] = defaultdict(set)
         self.channels: dict[Subscription, _Channel] = defaultdict(_Channel)
         self.claims: dict[str, int] = {}
+        self.watched: dict[Subscription, int] = {}  # the watch items, flattened
         self.lock = threading.RLock()
 
     def put_connection(self, connection: Connection, ttl: int) -> None:
@@ -89,21 +89,24 @@ class FakeStreamStore:
                 for sub in subs
             }
 
+    def watches(self, subs: Iterable[Subscription]) -> dict[Subscription, int]:
+        with self.lock:
+            return {sub: self.watched.get(sub, 0) for sub in subs}
+
     def watch(self, sub: Subscription, until: int, now: int) -> ChannelState:
         with self.lock:
             channel = self.channels[sub]
-            if 0 < channel.watched_until < now:  # lapsed: as the adapter, past every old seq
+            old = self.watched.get(sub, 0)
+            if 0 < old < now:  # lapsed: as the adapter, past every old seq
                 channel.last_seq += 1
                 channel.delivered_seq = channel.resume_floor = channel.last_seq
-                channel.watched_until = until
-            channel.watched_until = max(channel.watched_until, until)
-            return self._state(channel)
+                old = 0
+            self.watched[sub] = max(old, until)
+            return replace(self._state(channel), watched_until=self.watched[sub])
 
     @staticmethod
     def _state(channel: _Channel) -> ChannelState:
-        return ChannelState(
-            channel.last_seq, channel.delivered_seq, channel.resume_floor, channel.watched_until
-        )
+        return ChannelState(channel.last_seq, channel.delivered_seq, channel.resume_floor)
 
     def append(
         self,

@@ -359,13 +359,13 @@ def test_a_subscribe_landing_before_the_states_read_gets_the_event_sequenced(
     stream: Stream, store: FakeStreamStore, poster: RecordingPoster
 ) -> None:
     # Given a subscribe that lands between the event's arrival and the pusher's read
-    original = store.channel_states
+    original = store.watches
 
     def subscribe_first(subs: Any) -> Any:
         connect(stream, "late")
         return original(subs)
 
-    store.channel_states = subscribe_first  # type: ignore[method-assign]
+    store.watches = subscribe_first  # type: ignore[method-assign]
     # Then the read sees the watch and the event is sequenced and delivered
     [(_, seq)] = stream.publish(order_event())
     assert seq == 1
@@ -375,16 +375,16 @@ def test_a_subscribe_landing_before_the_states_read_gets_the_event_sequenced(
 def test_a_subscribe_landing_after_the_states_read_starts_after_the_event(
     stream: Stream, store: FakeStreamStore, poster: RecordingPoster
 ) -> None:
-    original = store.channel_states
+    original = store.watches
 
     def subscribe_after(subs: Any) -> Any:
-        states = original(subs)
+        watched = original(subs)
         connect(stream, "late")
-        return states
+        return watched
 
-    store.channel_states = subscribe_after  # type: ignore[method-assign]
+    store.watches = subscribe_after  # type: ignore[method-assign]
     assert stream.publish(order_event()) == []
-    store.channel_states = original  # type: ignore[method-assign]
+    store.watches = original  # type: ignore[method-assign]
     stream.publish(order_event())
     assert poster.sent["late"][0]["seq"] == 0  # its live start: nothing before it
     assert [m["seq"] for m in poster.of_channel("late", "orders")] == [1]
@@ -395,23 +395,54 @@ def test_one_batch_reads_each_channel_once_and_numbers_in_order(
 ) -> None:
     connect(stream, "c1")
     events = [order_event() for _ in range(3)]
-    reads: list[int] = []
-    original = store.channel_states
+    reads: list[tuple[str, set[str]]] = []
+    for name in ("watches", "channel_states"):
+        original = getattr(store, name)
 
-    def counted(subs: Any) -> Any:
-        subs = list(subs)
-        reads.append(len(subs))
-        return original(subs)
+        def counted(subs: Any, name: str = name, original: Any = original) -> Any:
+            subs = list(subs)
+            reads.append((name, {sub.channel for sub in subs}))
+            return original(subs)
 
-    store.channel_states = counted  # type: ignore[method-assign]
+        setattr(store, name, counted)
     states = stream.channel_states(events)
     for event in events:
         stream.publish(event, states)
-    # one read for the whole batch: the orders channel and trade_updates, each once
-    assert reads == [2]
+    # one watch read for the whole batch (the orders channel and trade_updates), then the
+    # sequence state of the watched channel only
+    assert reads == [("watches", {"orders", "trade_updates"}), ("channel_states", {"orders"})]
     assert [m["seq"] for m in poster.of_channel("c1", "orders")] == [1, 2, 3]
 
 
 def test_market_data_nobody_watches_is_not_kept(stream: Stream, store: FakeStreamStore) -> None:
     assert stream.publish(market_event()) == []
     assert store.channels == {}  # not even a state item
+
+
+def test_an_accounts_channels_share_one_watch_item_and_a_symbols_market_channels_another() -> None:
+    from redfire_core.domain.channels import watch_group
+
+    account = {watch_group(Subscription("demo", c)) for c in ("orders", "trades", "account")}
+    market = {watch_group(resolve(c, "demo")) for c in ("quotes:GOOG", "bars:GOOG:1m")}
+    assert account == {"demo"}
+    assert market == {f"{MARKET_SCOPE}#GOOG"}
+    assert watch_group(resolve("quotes:AAPL", "demo")) != f"{MARKET_SCOPE}#GOOG"
+    assert watch_group(Subscription("alice", "orders")) != "demo"
+
+
+def test_a_batch_nobody_watches_reads_no_sequence_state(
+    stream: Stream, store: FakeStreamStore
+) -> None:
+    read: list[Any] = []
+    original = store.channel_states
+
+    def counted(subs: Any) -> Any:
+        read.append(list(subs))
+        return original(subs)
+
+    store.channel_states = counted  # type: ignore[method-assign]
+    states = stream.channel_states([order_event(), market_event()])
+    assert stream.publish(order_event(), states) == []
+    # the watch read said nobody watches: no channel's state was read
+    assert read == []
+    assert all(state.watched_until == 0 for state in states.values())

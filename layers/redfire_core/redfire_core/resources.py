@@ -247,7 +247,8 @@ IDEMPOTENCY = Table(
 AUDIT = Table("audit", append_only=True, purpose="append-only record of security-relevant actions")
 CONNECTIONS = Table(
     "connections",
-    # pk = "CONN#<id>" (META, SUB#...) | "SUBS#<scope>#<channel>" | "CHAN#<scope>#<channel>"
+    # pk = "CONN#<id>" (META, SUB#...) | "SUBS#<scope>#<channel>" | "WATCH#<account or
+    # *#symbol>" (until when each channel is watched) | "CHAN#<scope>#<channel>"
     # (seq counter, delivered seq, delivery lease) | "MSG#<scope>#<channel>" (retained
     # messages by seq) | "EVT#<event id>#<n>" (the seq an event got); see stream_store.
     # META items carry gsi1 keys (gsi1pk = "CONN") so the sweep lists every connection

@@ -9,16 +9,21 @@ Items (pk / sk):
 - ``CONN#<id>`` / ``SUB#<scope>#<channel>``: a subscription, seen from the connection.
 - ``SUBS#<scope>#<channel>`` / ``<connection id>``: the same, seen from the channel, with
   the connection's ``expires_at`` and ``key_id`` (the pusher checks them before it posts).
+- ``WATCH#<group>`` / ``STATE``: until when each channel of a watch group (an account's
+  channels, or one symbol's market data channels: ``domain.channels.watch_group``) is
+  watched, one attribute ``until#<channel>`` (epoch seconds) per channel ever subscribed:
+  its events are sequenced and kept until then (a subscription's end plus the retention
+  window). The pusher reads this one small item per group and batch, and nothing more
+  for a channel nobody watches.
 - ``CHAN#<scope>#<channel>`` / ``STATE``: ``last_seq`` (the counter), ``delivered_seq``,
-  the delivery lease (``lease_owner``, ``lease_until``), ``watched_until`` (until when
-  events are sequenced and kept: a subscription's end plus the retention window) and
-  ``resume_floor`` (the lowest resume point still honoured: events of an unwatched
-  channel are not kept, and each one raises it past ``last_seq``).
+  the delivery lease (``lease_owner``, ``lease_until``) and ``resume_floor`` (the lowest
+  resume point still honoured: raised past ``last_seq`` when a lapsed watch is renewed,
+  since events of an unwatched channel are not kept).
 - ``MSG#<scope>#<channel>`` / ``<seq, 12 digits>``: a message as sent, kept ``retention``.
 - ``EVT#<event id>#<n>`` / ``CLAIM``: the seq an event's n-th publication got, so a
   redelivered event reuses it.
 
-Everything but the channel state carries a ``ttl``.
+Everything but the watch and channel state items carries a ``ttl``.
 """
 
 from __future__ import annotations
@@ -26,11 +31,11 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from redfire_core.config import Settings, get_settings
-from redfire_core.domain.channels import Subscription
+from redfire_core.domain.channels import Subscription, watch_group
 
 TABLE_LOGICAL = "connections"
 SEQ_DIGITS = 12
@@ -78,19 +83,17 @@ class ChannelState:
     last_seq: int = 0
     delivered_seq: int = 0
     resume_floor: int = 0  # resume points below it missed an event that was not kept
-    watched_until: int = 0  # epoch seconds; after it, the channel's events are not kept
+    # epoch seconds; after it, the channel's events are not kept (from the WATCH# item)
+    watched_until: int = 0
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> ChannelState:
+        """The sequence state of a ``CHAN#`` item (its watch is on the ``WATCH#`` item)."""
+
         def number(name: str) -> int:
             return int(item[name]["N"]) if name in item else 0
 
-        return cls(
-            number("last_seq"),
-            number("delivered_seq"),
-            number("resume_floor"),
-            number("watched_until"),
-        )
+        return cls(number("last_seq"), number("delivered_seq"), number("resume_floor"))
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,15 @@ class Retained:
 
 def _scope_key(sub: Subscription) -> str:
     return f"{sub.scope}#{sub.channel}"
+
+
+def _watch_key(sub: Subscription) -> dict[str, dict[str, str]]:
+    return {"pk": _s(f"WATCH#{watch_group(sub)}"), "sk": _s("STATE")}
+
+
+def _until(sub: Subscription) -> str:
+    """The watch item's attribute holding until when ``sub`` is watched."""
+    return f"until#{sub.channel}"
 
 
 def _s(value: str) -> dict[str, str]:
@@ -268,72 +280,98 @@ class StreamStore:
         return ChannelState.from_item(item or {})
 
     def channel_states(self, subs: Iterable[Subscription]) -> dict[Subscription, ChannelState]:
-        """The state of each channel, strongly consistent (a subscribe that landed before
-        the read is seen), in BatchGetItem calls of at most 100 keys. A channel never
-        watched has no item: its state is the default (unwatched)."""
+        """The sequence state of each channel, strongly consistent, in BatchGetItem calls
+        of at most 100 keys (``watched_until`` is left 0: see ``watches``). A channel never
+        sequenced has no item: its state is the default."""
         wanted = {f"CHAN#{_scope_key(sub)}": sub for sub in subs}
         states = {sub: ChannelState() for sub in wanted.values()}
-        pending = [{"pk": _s(pk), "sk": _s("STATE")} for pk in wanted]
-        while pending:
-            chunk, pending = pending[:100], pending[100:]
-            request: dict[str, Any] = {self.table: {"Keys": chunk, "ConsistentRead": True}}
-            while request:
-                reply = self.client.batch_get_item(RequestItems=request)
-                for item in reply.get("Responses", {}).get(self.table, []):
-                    states[wanted[item["pk"]["S"]]] = ChannelState.from_item(item)
-                request = reply.get("UnprocessedKeys") or {}
+        keys = [{"pk": _s(pk), "sk": _s("STATE")} for pk in wanted]
+        for item in self._batch_get(keys):
+            states[wanted[item["pk"]["S"]]] = ChannelState.from_item(item)
         return states
+
+    def watches(self, subs: Iterable[Subscription]) -> dict[Subscription, int]:
+        """Until when each channel is watched (0: never), strongly consistent (a subscribe
+        whose watch landed before the read is seen): one item per watch group, so a batch
+        of one account's events costs one read whatever channels they touch."""
+        subs = list(dict.fromkeys(subs))
+        groups = {f"WATCH#{watch_group(sub)}" for sub in subs}
+        found: dict[str, dict[str, Any]] = {}
+        for item in self._batch_get([{"pk": _s(pk), "sk": _s("STATE")} for pk in groups]):
+            found[item["pk"]["S"]] = item
+        watched = {}
+        for sub in subs:
+            item = found.get(f"WATCH#{watch_group(sub)}", {})
+            watched[sub] = int(item[_until(sub)]["N"]) if _until(sub) in item else 0
+        return watched
 
     def watch(self, sub: Subscription, until: int, now: int) -> ChannelState:
         """Keep the channel's events at least until ``until`` (never moves it back) and
-        return the channel's state, without a read.
+        return the channel's state, read after the watch was written.
 
         A channel whose watch lapsed (nobody subscribed for a whole retention window) may
-        have had events that were not kept. The first watch after a lapse moves
-        ``last_seq``, ``delivered_seq`` and ``resume_floor`` one past the old last seq, so
-        every resume point from before the lapse is reported expired while a subscriber
-        acknowledged after it resumes normally. Nobody receives the skipped number: no
-        subscription outlives the window."""
-        key = {"pk": _s(f"CHAN#{_scope_key(sub)}"), "sk": _s("STATE")}
+        have had events that were not kept. The first watch after a lapse renews it in one
+        transaction that moves ``last_seq``, ``delivered_seq`` and ``resume_floor`` one
+        past the old last seq, so every resume point from before the lapse is reported
+        expired while a subscriber acknowledged after it resumes normally. Nobody receives
+        the skipped number: no subscription outlives the window."""
+        names = {"#until": _until(sub)}
         errors = self.client.exceptions
+        watched = 0
         for _ in range(MAX_WATCH_ATTEMPTS):
             try:
-                reply = self.client.update_item(
+                self.client.update_item(
                     TableName=self.table,
-                    Key=key,
-                    UpdateExpression="SET watched_until = :until",
-                    ConditionExpression="attribute_not_exists(watched_until) OR "
-                    "(watched_until >= :now AND watched_until < :until)",
+                    Key=_watch_key(sub),
+                    UpdateExpression="SET #until = :until",
+                    ConditionExpression="attribute_not_exists(#until) OR "
+                    "(#until >= :now AND #until < :until)",
+                    ExpressionAttributeNames=names,
                     ExpressionAttributeValues={":until": _n(until), ":now": _n(now)},
-                    ReturnValues="ALL_NEW",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
-                return ChannelState.from_item(reply.get("Attributes", {}))
+                watched = until
+                break
             except errors.ConditionalCheckFailedException as error:
-                old = ChannelState.from_item(error.response.get("Item") or {})
-            if old.watched_until >= now:
-                return old  # already watched longer: that is the state
+                watched = int((error.response.get("Item") or {})[_until(sub)]["N"])
+            if watched >= now:
+                break  # already watched longer: that is the watch
             try:
-                reply = self.client.update_item(
-                    TableName=self.table,
-                    Key=key,
-                    UpdateExpression="SET watched_until = :until, "
-                    "last_seq = if_not_exists(last_seq, :zero) + :one, "
-                    "delivered_seq = if_not_exists(last_seq, :zero) + :one, "
-                    "resume_floor = if_not_exists(last_seq, :zero) + :one",
-                    ConditionExpression="watched_until = :lapsed",
-                    ExpressionAttributeValues={
-                        ":until": _n(until),
-                        ":lapsed": _n(old.watched_until),
-                        ":zero": _n(0),
-                        ":one": _n(1),
-                    },
-                    ReturnValues="ALL_NEW",
+                self.client.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Update": {
+                                "TableName": self.table,
+                                "Key": _watch_key(sub),
+                                "UpdateExpression": "SET #until = :until",
+                                "ConditionExpression": "#until = :lapsed",
+                                "ExpressionAttributeNames": names,
+                                "ExpressionAttributeValues": {
+                                    ":until": _n(until),
+                                    ":lapsed": _n(watched),
+                                },
+                            }
+                        },
+                        {
+                            "Update": {
+                                "TableName": self.table,
+                                "Key": {"pk": _s(f"CHAN#{_scope_key(sub)}"), "sk": _s("STATE")},
+                                "UpdateExpression": "SET "
+                                "last_seq = if_not_exists(last_seq, :zero) + :one, "
+                                "delivered_seq = if_not_exists(last_seq, :zero) + :one, "
+                                "resume_floor = if_not_exists(last_seq, :zero) + :one",
+                                "ExpressionAttributeValues": {":zero": _n(0), ":one": _n(1)},
+                            }
+                        },
+                    ]
                 )
-                return ChannelState.from_item(reply.get("Attributes", {}))
-            except errors.ConditionalCheckFailedException:
-                continue  # another subscriber renewed it first: extend theirs
-        return self.channel_state(sub)
+                watched = until
+                break
+            except errors.TransactionCanceledException:
+                continue  # another subscriber renewed it first, or an append raced: again
+        else:
+            watched = self.watches([sub])[sub]
+        return replace(self.channel_state(sub), watched_until=watched)
 
     def append(
         self,
@@ -451,6 +489,18 @@ class StreamStore:
             )
 
     # --- helpers ----------------------------------------------------------------------
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The items of ``keys`` that exist, strongly consistent, 100 keys per call."""
+        items: list[dict[str, Any]] = []
+        while keys:
+            chunk, keys = keys[:100], keys[100:]
+            request: dict[str, Any] = {self.table: {"Keys": chunk, "ConsistentRead": True}}
+            while request:
+                reply = self.client.batch_get_item(RequestItems=request)
+                items.extend(reply.get("Responses", {}).get(self.table, []))
+                request = reply.get("UnprocessedKeys") or {}
+        return items
 
     def _query(
         self,

@@ -69,6 +69,15 @@ class Subscription:
     channel: str
 
 
+def watch_group(sub: Subscription) -> str:
+    """The channels whose watches share one item, so the pusher reads it once per batch:
+    an account's channels, or one symbol's market data channels (quotes and every bar
+    interval), not every market channel at once."""
+    if sub.scope != MARKET_SCOPE:
+        return sub.scope
+    return f"{MARKET_SCOPE}#{sub.channel.split(':')[1]}"
+
+
 @dataclass(frozen=True)
 class Publication:
     """What one event contributes to one channel."""

@@ -10,12 +10,13 @@ pusher batches therefore never post the same channel at the same time, and a res
 replay holds the same lease, so replayed and live messages cannot interleave.
 
 Only watched channels pay for this. A subscription marks its channel watched until the
-subscription's end plus the retention window; the pusher reads the states of a batch's
-channels in one strongly consistent read and writes nothing for an unwatched one (a
-subscribe that lands after that read starts after the event, which its REST snapshot
-holds). The first watch after a lapse raises the channel's ``resume_floor`` past every
-earlier seq, so a resume point from before the lapse is answered ``RESUME_POINT_EXPIRED``,
-never silently (see ``StreamStore.watch``).
+subscription's end plus the retention window, on one watch item per account (per symbol
+for market data); the pusher reads the watch items of a batch's accounts in one strongly
+consistent read, the sequence state of the watched channels only, and writes nothing for
+an unwatched one (a subscribe that lands after that read starts after the event, which
+its REST snapshot holds). The first watch after a lapse raises the channel's
+``resume_floor`` past every earlier seq, so a resume point from before the lapse is
+answered ``RESUME_POINT_EXPIRED``, never silently (see ``StreamStore.watch``).
 
 A connection receives only while the token it connected with would still be accepted: the
 pusher checks the token's expiry and its API key's revocation (cached briefly) before it
@@ -78,6 +79,7 @@ class StreamStorePort(Protocol):
     def claimed_seq(self, event_key: str) -> int | None: ...
     def channel_state(self, sub: Subscription) -> ChannelState: ...
     def channel_states(self, subs: Iterable[Subscription]) -> dict[Subscription, ChannelState]: ...
+    def watches(self, subs: Iterable[Subscription]) -> dict[Subscription, int]: ...
     def watch(self, sub: Subscription, until: int, now: int) -> ChannelState: ...
     def append(
         self,
@@ -397,7 +399,7 @@ class Stream:
         ]
         missing = [sub for _, sub, _ in pending if sub not in states]
         if missing:
-            states.update(self.store.channel_states(missing))
+            states.update(self._states(missing))
         stored = []
         for index, sub, publication in pending:
             state = states[sub]
@@ -423,14 +425,27 @@ class Stream:
         return stored
 
     def channel_states(self, events: Iterable[Envelope]) -> dict[Subscription, ChannelState]:
-        """The states of every channel a batch of events publishes on, in one strongly
-        consistent read per 100 channels (not one per event and channel)."""
+        """The states of every channel a batch of events publishes on, read once for the
+        batch (not once per event and channel)."""
         subs = {
             Subscription(p.scope, p.channel)
             for event in events
             for p in publications(event.type, event.account_id, event.payload)
         }
-        return self.store.channel_states(subs) if subs else {}
+        return self._states(subs) if subs else {}
+
+    def _states(self, subs: Iterable[Subscription]) -> dict[Subscription, ChannelState]:
+        """Whether each channel is watched (one strongly consistent read of one item per
+        account, or symbol), then the sequence state of the watched ones only: a batch on
+        channels nobody watches costs one read per account."""
+        watched = self.store.watches(subs)
+        now = self.now
+        live = [sub for sub, until in watched.items() if until >= now]
+        sequenced = self.store.channel_states(live) if live else {}
+        return {
+            sub: replace(sequenced.get(sub, ChannelState()), watched_until=until)
+            for sub, until in watched.items()
+        }
 
     def allocate(
         self,
