@@ -528,3 +528,22 @@ def test_an_order_left_submitted_too_long_is_denied_by_the_schedule(seeded: Trad
     assert result == {"denied": 1}
     assert after is not None and after.status == "denied"
     assert after.reject_reason is not None and after.reject_reason["code"] == "RISK_TIMEOUT"
+
+
+def test_an_equity_mark_that_changes_nothing_writes_nothing(seeded: TradingStore) -> None:
+    # Post-trade monitoring marks equity on every fill and every price update of a held
+    # symbol; a write costs ten times the read that shows it is not needed.
+    risk = RiskStore()
+    now = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+    assert risk.mark_equity("demo", Decimal(100), now) == (Decimal(100), Decimal(100))
+    writes: list[str] = []
+    risk.client.meta.events.register(
+        "before-call.dynamodb.*", lambda model, **_: writes.append(model.name)
+    )
+
+    assert risk.mark_equity("demo", Decimal(95), now) == (Decimal(100), Decimal(100))
+    assert risk.mark_equity("demo", Decimal(100), now) == (Decimal(100), Decimal(100))
+    assert writes == ["GetItem", "GetItem"]
+
+    assert risk.mark_equity("demo", Decimal(101), now) == (Decimal(100), Decimal(101))
+    assert writes[2:] == ["GetItem", "UpdateItem"]

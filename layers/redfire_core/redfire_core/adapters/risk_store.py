@@ -173,20 +173,27 @@ class RiskStore:
         highest the peak. Returns (start, peak)."""
         day = int(now.timestamp()) // SECONDS_PER_DAY
         key = _wire({"pk": account_id, "sk": day_key(day)})
-        response = self.client.update_item(
-            TableName=self.table,
-            Key=key,
-            UpdateExpression=(
-                "SET start_equity = if_not_exists(start_equity, :e), "
-                "peak_equity = if_not_exists(peak_equity, :e), "
-                "expires_at = if_not_exists(expires_at, :x)"
-            ),
-            ExpressionAttributeValues=_wire(
-                {":e": equity, ":x": day * SECONDS_PER_DAY + COUNTER_TTL_SECONDS}
-            ),
-            ReturnValues="ALL_NEW",
-        )
-        item = _plain(response["Attributes"])
+        # Read before writing: most marks change nothing (a fill at the market turns cash
+        # into a position of the same value), and an eventually consistent read costs a
+        # tenth of a write. A stale read is safe: the first mark's write keeps a start
+        # already there, and the peak only rises, so a stale peak at or above ``equity``
+        # means the stored one is too.
+        item = _plain(self.client.get_item(TableName=self.table, Key=key).get("Item", {}))
+        if "start_equity" not in item:  # the day's first mark (or a stale read missed it)
+            response = self.client.update_item(
+                TableName=self.table,
+                Key=key,
+                UpdateExpression=(
+                    "SET start_equity = if_not_exists(start_equity, :e), "
+                    "peak_equity = if_not_exists(peak_equity, :e), "
+                    "expires_at = if_not_exists(expires_at, :x)"
+                ),
+                ExpressionAttributeValues=_wire(
+                    {":e": equity, ":x": day * SECONDS_PER_DAY + COUNTER_TTL_SECONDS}
+                ),
+                ReturnValues="ALL_NEW",
+            )
+            item = _plain(response["Attributes"])
         start, peak = Decimal(item["start_equity"]), Decimal(item["peak_equity"])
         if equity > peak:
             try:
