@@ -230,7 +230,7 @@ LIMITS = Table(
     # equity marks; see redfire_core.adapters.risk_store). Order, cancel and trade counts
     # live on the account's book item.
     ttl_attribute="expires_at",
-    purpose="risk limits per account and symbol, trading states and risk counters",
+    purpose="risk limits per account and symbol, trading states and the day's equity marks",
 )
 MARKET_DATA = Table(
     "marketdata",
@@ -439,7 +439,7 @@ FUNCTIONS: dict[str, Function] = {
             # accounts: reservations; limits: counters, trading state; audit: breaches.
             tables_write=("orders", "accounts", "limits", "audit", "failures"),
             loads_plugins=True,  # gateway plug-ins
-            purpose="pre-trade checks, risk counters, post-trade monitoring, RISK_TIMEOUT",
+            purpose="post-trade monitoring (limits, trading states), RISK_TIMEOUT",
         ),
         Function(
             "orders",
