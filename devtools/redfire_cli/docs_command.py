@@ -137,13 +137,19 @@ def queues_section() -> str:
 
 def rules_section() -> str:
     rows = [
-        (f"`{r.logical}`", _code(r.detail_types), f"`{r.queue}`") for r in resources.RULES.values()
+        (
+            f"`{r.logical}`",
+            _code(r.detail_types),
+            f"`{json.dumps(r.detail, separators=(',', ':'))}`" if r.detail else "-",
+            f"`{r.queue}`",
+        )
+        for r in resources.RULES.values()
     ]
     intro = (
         f"On the `{resources.EVENT_BUS_LOGICAL}` bus (source `{resources.EVENT_SOURCE}`, "
         f"archived {resources.ARCHIVE_RETENTION_DAYS} days):\n\n"
     )
-    return intro + _table(("rule", "detail types", "queue"), rows)
+    return intro + _table(("rule", "detail types", "only when `detail` matches", "queue"), rows)
 
 
 def schedules_section() -> str:

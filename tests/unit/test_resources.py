@@ -152,6 +152,7 @@ def test_every_rule_targets_a_declared_queue_and_matches_our_source() -> None:
         assert rule.event_pattern() == {
             "source": ["redfire"],
             "detail-type": list(rule.detail_types),
+            **({"detail": rule.detail} if rule.detail else {}),
         }
 
 

@@ -10,7 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from redfire_core.domain.channels import STREAMED_EVENTS
+from redfire_core.domain.channels import (
+    STRATEGY_CLIENT_ID_PREFIX,
+    STRATEGY_ORDER_EVENTS,
+    STREAMED_EVENTS,
+)
 
 KeyType = Literal["S", "N"]
 
@@ -87,9 +91,16 @@ class Rule:
     logical: str
     queue: str  # key of QUEUES
     detail_types: tuple[str, ...]
+    # A filter on the event's ``detail`` (EventBridge pattern syntax), for a consumer
+    # that acts on only some events of these types: what it would ignore is never sent,
+    # so it costs no SQS request and no invocation.
+    detail: dict[str, Any] | None = field(default=None, hash=False)
 
     def event_pattern(self) -> dict[str, Any]:
-        return {"source": [EVENT_SOURCE], "detail-type": list(self.detail_types)}
+        pattern: dict[str, Any] = {"source": [EVENT_SOURCE], "detail-type": list(self.detail_types)}
+        if self.detail:
+            pattern["detail"] = self.detail
+        return pattern
 
 
 @dataclass(frozen=True)
@@ -652,7 +663,15 @@ RULES: dict[str, Rule] = {
         Rule(
             "to-orders",
             queue="orders",
-            detail_types=("OrderAccepted", "OrderCancelRequested", "MarketDataUpdated"),
+            detail_types=("OrderCancelRequested", "MarketDataUpdated"),
+        ),
+        Rule(
+            "to-orders-replacements",
+            queue="orders",
+            detail_types=("OrderAccepted",),
+            # Only a replacement's acceptance has work left (finishing the replace); any
+            # other order was given to the gateway when it was decided.
+            detail={"payload": {"order": {"replaces": [{"wildcard": "*"}]}}},
         ),
         Rule("to-stream", queue="stream", detail_types=STREAMED_EVENTS),
         Rule(
@@ -660,17 +679,14 @@ RULES: dict[str, Rule] = {
             queue="backtests",
             detail_types=("BacktestRequested", "SweepChunkRequested"),
         ),
+        Rule("to-strategy-runner", queue="strategy-runner", detail_types=("MarketDataUpdated",)),
         Rule(
-            "to-strategy-runner",
+            "to-strategy-runner-orders",
             queue="strategy-runner",
-            detail_types=(
-                "MarketDataUpdated",
-                "OrderFilled",
-                "OrderCanceled",
-                "OrderDenied",
-                "OrderRejected",
-                "OrderExpired",
-            ),
+            detail_types=tuple(sorted(STRATEGY_ORDER_EVENTS)),
+            detail={
+                "payload": {"order": {"client_order_id": [{"prefix": STRATEGY_CLIENT_ID_PREFIX}]}}
+            },
         ),
     )
 }

@@ -68,27 +68,67 @@ def queue_has_rules(logical: str) -> bool:
     return any(rule.queue == logical for rule in RULES.values())
 
 
-@pytest.mark.parametrize("rule", list(RULES.values()), ids=lambda r: r.logical)
-def test_each_rule_delivers_its_events_to_its_queue(
-    client: Any, resources: LocalResources, rule: Any
-) -> None:
-    # Given the provisioned bus, when an event of the rule's first detail type is published
+# What a rule with a ``detail`` filter routes, and what it leaves out.
+FILTERED: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "to-orders-replacements": (
+        {"payload": {"order": {"replaces": "01JD0000000000000000000001"}}},
+        {"payload": {"order": {"replaces": None}}},
+    ),
+    "to-strategy-runner-orders": (
+        {"payload": {"order": {"client_order_id": "si-inst1-1764000000-3"}}},
+        {"payload": {"order": {"client_order_id": "my-bot-7"}}},
+    ),
+}
+
+
+def publish(client: Any, detail_type: str, detail: dict[str, Any]) -> None:
     client("events").put_events(
         Entries=[
             {
                 "Source": "redfire",
-                "DetailType": rule.detail_types[0],
-                "Detail": json.dumps({"probe": rule.logical}),
+                "DetailType": detail_type,
+                "Detail": json.dumps(detail),
                 "EventBusName": DECLARATION.bus_name,
             }
         ]
     )
 
+
+@pytest.mark.parametrize("rule", list(RULES.values()), ids=lambda r: r.logical)
+def test_each_rule_delivers_its_events_to_its_queue(
+    client: Any, resources: LocalResources, rule: Any
+) -> None:
+    # Given the provisioned bus, when an event of the rule's first detail type is published
+    routed, _ = FILTERED.get(rule.logical, ({}, {}))
+    publish(client, rule.detail_types[0], {"probe": rule.logical, **routed})
+
     # Then it lands in the rule's queue
     messages = client("sqs").receive_message(
         QueueUrl=resources.queues[rule.queue].url, WaitTimeSeconds=1
     )["Messages"]
-    assert json.loads(messages[0]["Body"])["detail"] == {"probe": rule.logical}
+    assert json.loads(messages[0]["Body"])["detail"] == {"probe": rule.logical, **routed}
+
+
+@pytest.mark.parametrize("logical", list(FILTERED))
+def test_a_filtered_rule_sends_nothing_its_consumer_would_ignore(
+    client: Any, resources: LocalResources, logical: str
+) -> None:
+    # Given a rule whose consumer acts on some events of its types only (a plain order's
+    # acceptance, a bot's own order), when such an event is published
+    rule = RULES[logical]
+    assert rule.detail is not None
+    _, ignored = FILTERED[logical]
+    publish(client, rule.detail_types[0], ignored)
+
+    # Then its queue gets nothing (no SQS request, no invocation)
+    response = client("sqs").receive_message(
+        QueueUrl=resources.queues[rule.queue].url, WaitTimeSeconds=1
+    )
+    assert response.get("Messages", []) == []
+
+
+def test_every_rule_with_a_filter_has_its_examples_here() -> None:
+    assert {r.logical for r in RULES.values() if r.detail} == set(FILTERED)
 
 
 def test_the_jwt_secret_is_stored_under_the_declared_name(

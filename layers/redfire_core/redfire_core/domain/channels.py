@@ -40,6 +40,9 @@ ORDER_EVENTS = (
 STRATEGY_ORDER_EVENTS = frozenset(
     {"OrderFilled", "OrderCanceled", "OrderDenied", "OrderRejected", "OrderExpired"}
 )
+# How a live instance's orders are told apart: their client order ids start with this
+# (``si-<instance>-<bar>-<strategy order id>``); the runner's rule routes only those.
+STRATEGY_CLIENT_ID_PREFIX = "si-"
 STREAMED_EVENTS = (
     *ORDER_EVENTS,
     "PositionChanged",

@@ -34,7 +34,7 @@ from redfire_core.adapters.strategy_instances import (
 from redfire_core.adapters.trading_store import ConflictError, Page, TradingStore
 from redfire_core.domain.bars import INTERVALS, floor_to
 from redfire_core.domain.bars import Bar as StoredBar
-from redfire_core.domain.channels import STRATEGY_ORDER_EVENTS
+from redfire_core.domain.channels import STRATEGY_CLIENT_ID_PREFIX, STRATEGY_ORDER_EVENTS
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.instruments import Instrument
 from redfire_core.domain.positions import Account
@@ -66,7 +66,7 @@ from redfire_core.strategies import (
 from redfire_core.strategies.history import PriceHistory, empty_history
 from redfire_core.strategies.indicators import reads
 
-CLIENT_ID_PREFIX = "si-"
+CLIENT_ID_PREFIX = STRATEGY_CLIENT_ID_PREFIX
 # Bars read beyond what the indicators need, so smoothed ones (EMA, RSI, ATR) settle.
 WARMUP_MARGIN = 50
 MAX_HISTORY_BARS = 2000
