@@ -14,7 +14,7 @@ from types import FrameType
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from redfire_core.domain.counters import RiskCounters
@@ -87,13 +87,12 @@ def holdings(draw: st.DrawFn) -> tuple[Order, LatestPrice | None, Account, Posit
             slippage_bps=draw(st.sampled_from([Decimal(0), Decimal(5), Decimal("2.5")])),
         ),
     )
-    latest = draw(
-        st.one_of(
-            st.none(),
-            st.builds(
-                lambda p: LatestPrice("AAPL", p, T0 - timedelta(seconds=1)), decimals(0, 20000)
-            ),
-        )
+    # The market sometimes at the order's own price in other digits (5.0 against 5.00):
+    # which of two equal prices is kept shows in the reservation's digits.
+    own = [p * 10 for p in (order.limit_price, order.stop_price) if p is not None]
+    mark = draw(st.one_of(st.none(), decimals(0, 20000), st.sampled_from(own or [None])))
+    latest = (
+        None if mark is None else LatestPrice("AAPL", mark.scaleb(-1) if mark in own else mark, T0)
     )
     position = draw(
         st.one_of(st.none(), st.builds(lambda q: Position("a", "AAPL", q), decimals(-3000, 3000)))
@@ -101,8 +100,19 @@ def holdings(draw: st.DrawFn) -> tuple[Order, LatestPrice | None, Account, Posit
     return order, latest, account, position
 
 
+# A margin short limit sell with the market at its limit in other digits, no commission:
+# of two equal prices the limit is the one held (its digits show).
+SHORT_AT_THE_MARKET = (
+    an_order(side=Side.SELL, limit_price="5.00"),
+    LatestPrice("AAPL", Decimal("5.0"), T0),
+    Account("a", "USD", Decimal(100_000), T0, margin_enabled=True),
+    None,
+)
+
+
 @settings(max_examples=500, deadline=None)
 @given(holdings(), decimals(0, 1000), st.sampled_from([Decimal(0), Decimal("0.01"), Decimal(1)]))
+@example(SHORT_AT_THE_MARKET, Decimal(5), Decimal(0))
 def test_what_an_order_holds_is_the_plain_reading_to_the_digit(
     case: tuple[Order, LatestPrice | None, Account, Position | None],
     band: Decimal,
