@@ -141,7 +141,6 @@ HELPERS = {
     "reference_price",
     "_pending_same_side",
     "reservation",
-    "_worst_price",
     "commission_of",
 }
 

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from redfire_core.domain.counters import SECONDS_PER_DAY, RiskCounters
 from redfire_core.domain.errors import DomainError
 from redfire_core.domain.money import ascii_decimal
-from redfire_core.domain.orders import Order, OrderStatus, OrderType, Side
+from redfire_core.domain.orders import ExecutionModel, Order, OrderStatus, OrderType, Side
 from redfire_core.domain.positions import Account, Position
 
 ZERO = Decimal(0)
@@ -273,32 +273,25 @@ def _short_quantity(order: Order, position: Position | None) -> Decimal:
     return max(order.remaining_quantity - max(held, ZERO), ZERO)
 
 
-def _worst_price(
+def _worst_market_price(
     order: Order,
-    latest: LatestPrice | None,
+    market: Decimal | None,
     price_band_pct: Decimal,
-    slippage_bps: Decimal,
+    execution: ExecutionModel,
     tick_size: Decimal,
 ) -> Decimal | None:
-    """The highest price the order can cost the account per unit while prices stay where
-    they were judged: a limit's limit (a short's at least the market, where it is marked);
-    a stop's stop or the market when the stop is already through it; a market order the
-    latest price plus the price band. Orders that fill at the market move by the slippage
-    (and one tick for its rounding)."""
-    market = latest.price if latest is not None else None
-    kind, limit = order.type, order.limit_price
-    if (kind is _LIMIT or kind is _STOP_LIMIT) and limit is not None:
-        if order.side is _SELL and market is not None:
-            return limit if limit >= market else market  # max() without its call
-        return limit
-    if kind is _STOP and order.stop_price is not None:
+    """The worst price of an order that fills at the market: a stop's stop or the market
+    when the stop is already through it; a market order the latest price plus the price
+    band; moved by the slippage (and one tick for its rounding)."""
+    if order.type is _STOP and order.stop_price is not None:
         price = order.stop_price if market is None else max(order.stop_price, market)
     elif market is None:
         return None
     else:
         price = market * (1 + price_band_pct / HUNDRED)
-    if slippage_bps:
-        price = price * (1 + slippage_bps / Decimal(10_000)) + tick_size
+    slippage = execution.slippage_bps
+    if slippage:
+        price = price * (1 + slippage / Decimal(10_000)) + tick_size
     return price
 
 
@@ -314,9 +307,9 @@ def reservation(
     prices it was judged at: a buy (or, on margin, the part of a sell that opens or grows
     a short) holds its quantity at its worst price; every order holds its commission (a
     sell's proceeds may not cover a minimum commission). Other sells hold nothing else."""
-    # Runs in every pre-trade check: module constants for enum members, the remaining
-    # quantity and a buy's notional computed once (tests/unit/old_reservation.py holds the
-    # plain reading this must equal to the digit).
+    # Runs in every pre-trade check, so in one function: module constants for enum members,
+    # the remaining quantity and a buy's notional computed once (tests/unit/old_reservation.py
+    # holds the plain reading this must equal to the digit).
     execution, side, filled = account.execution, order.side, order.filled_quantity
     if order.notional is not None and side is _BUY and filled == ZERO:
         # A notional buy spends at most its notional (its fill is floored to it), plus the
@@ -332,9 +325,19 @@ def reservation(
             return ZERO
     else:
         quantity = remaining
-    price = _worst_price(order, latest, price_band_pct, execution.slippage_bps, tick_size)
-    if price is None:
-        return ZERO
+    # Its worst price, the highest it can cost per unit while prices stay where they were
+    # judged: a limit's limit (a short's at least the market, where it is marked), else
+    # ``_worst_market_price``.
+    market = latest.price if latest is not None else None
+    kind, limit = order.type, order.limit_price
+    if (kind is _LIMIT or kind is _STOP_LIMIT) and limit is not None:
+        # (max() of a sell's limit and the market, without its call)
+        price = limit if side is _BUY or market is None or limit >= market else market
+    else:
+        worst = _worst_market_price(order, market, price_band_pct, execution, tick_size)
+        if worst is None:
+            return ZERO
+        price = worst
     held = quantity * price
     notional = held if quantity is remaining else remaining * price
     return held + execution.commission_of(remaining, notional)
