@@ -1019,10 +1019,15 @@ def evaluate(order: Order, ctx: RiskContext, book: AccountBook | None = None) ->
 def check_order(order: Order, ctx: RiskContext, book: AccountBook | None = None) -> list[Denial]:
     """Every rule the order breaks, in a stable order (the first is the headline).
     ``book``: the account's kept book (built from ``ctx`` when not given)."""
-    rows = _verdicts(order, ctx, book, False)  # (positional: keywords cost a little more)
-    if not rows:
-        return []  # the usual answer, without a comprehension's frame
-    return [Denial(row[0], row[2], _text(row[3]), _text(row[4])) for row in rows]
+    # The loop of ``_verdicts`` again, without its frame: this is the per-order path.
+    if book is None:
+        book = book_of_context(ctx)
+    denials: list[Denial] = []
+    for rule in PRE_TRADE_RULES:
+        row = rule(order, ctx, book, False)
+        if row is not None:
+            denials.append(Denial(row[0], row[2], _text(row[3]), _text(row[4])))
+    return denials
 
 
 # --- post-trade ---------------------------------------------------------------------------
