@@ -48,13 +48,30 @@ class RiskCounters:
         day, minute = stamp // SECONDS_PER_DAY, stamp // 60
         if self.day == day and self.second == stamp and self.minute == minute:
             return self
-        today = self if self.day == day else RiskCounters(day=day)
-        return replace(
-            today,
+        this_second = self.orders_this_second if self.second == stamp else 0
+        this_minute = self.orders_this_minute if self.minute == minute else 0
+        if self.day != day:
+            return RiskCounters(
+                day=day,
+                second=stamp,
+                orders_this_second=this_second,
+                minute=minute,
+                orders_this_minute=this_minute,
+            )
+        # Built directly rather than with ``replace`` (a Python loop over the fields, 4x
+        # slower): a kept book's check reads its counters at a new second on most orders.
+        return RiskCounters(
+            day=day,
+            orders=self.orders,
+            cancels=self.cancels,
+            trades=self.trades,
+            symbol_orders=self.symbol_orders,
+            symbol_cancels=self.symbol_cancels,
+            symbol_trades=self.symbol_trades,
             second=stamp,
-            orders_this_second=self.orders_this_second if self.second == stamp else 0,
+            orders_this_second=this_second,
             minute=minute,
-            orders_this_minute=self.orders_this_minute if self.minute == minute else 0,
+            orders_this_minute=this_minute,
         )
 
     def record_order(self, symbol: str, now: datetime) -> RiskCounters:

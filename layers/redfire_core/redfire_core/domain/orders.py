@@ -298,7 +298,7 @@ class ExecutionModel:
 
     def commission(self, quantity: Decimal, price: Decimal) -> Decimal:
         """The commission of one fill of ``quantity`` at ``price``."""
-        return self._commission_of(quantity, quantity * price)
+        return self.commission_of(quantity, quantity * price)
 
     def fill_commission(
         self,
@@ -313,10 +313,11 @@ class ExecutionModel:
         ``filled_notional`` and paid ``paid`` so far: in all, the order pays what one fill
         of everything it filled would (the minimum once, never once per partial fill), so
         it never pays more than its reservation held for its commission."""
-        total = self._commission_of(filled_quantity + quantity, filled_notional + quantity * price)
+        total = self.commission_of(filled_quantity + quantity, filled_notional + quantity * price)
         return max(total - paid, ZERO)
 
-    def _commission_of(self, quantity: Decimal, notional: Decimal) -> Decimal:
+    def commission_of(self, quantity: Decimal, notional: Decimal) -> Decimal:
+        """The commission of one fill of ``quantity`` for ``notional`` (quantity x price)."""
         # Zero terms skipped and no max() call: this runs in every pre-trade check, and
         # the plain branches measured 2.5x faster (same result).
         rate, per_unit = self.commission_rate, self.commission_per_unit
