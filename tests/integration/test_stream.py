@@ -366,6 +366,9 @@ def test_events_nobody_watches_are_not_kept_and_cost_no_write(
         published.extend(found)
         return found
 
+    # Given an account whose watch item exists (its first batch wrote it, once)
+    call_api("POST", "/v1/orders", body=ORDER, token=token_for())
+    pipeline.run_until_quiet()
     monkeypatch.setattr(streaming, "publications", counted)
     calls: list[str] = []
     pusher_store().client.meta.events.register(
@@ -393,6 +396,9 @@ def test_the_pusher_reads_one_watch_item_per_account_and_batch_when_nobody_watch
         for request in params["RequestItems"].values():
             requested.append([key["pk"]["S"] for key in request["Keys"]])
 
+    # Given an account whose watch item exists (its first batch wrote it, once)
+    call_api("POST", "/v1/orders", body=ORDER, token=token_for())
+    pipeline.run_until_quiet()
     pusher_store().client.meta.events.register(
         "provide-client-params.dynamodb.BatchGetItem", record
     )
@@ -404,6 +410,38 @@ def test_the_pusher_reads_one_watch_item_per_account_and_batch_when_nobody_watch
     # no channel's state
     assert requested
     assert requested == [["WATCH#demo"]] * len(requested)
+
+
+def test_channels_watched_before_watch_items_existed_stay_watched(
+    seeded: TradingStore, poster: RecordingPoster
+) -> None:
+    # Given a channel subscribed under the previous release, which kept the watch on the
+    # channel's state item and wrote no watch item
+    subscribed("c1", ["orders"])
+    table = get_settings().table_name("connections")
+    client = boto3.client("dynamodb")
+    watch = client.get_item(TableName=table, Key={"pk": {"S": "WATCH#demo"}, "sk": {"S": "STATE"}})
+    client.delete_item(TableName=table, Key={"pk": {"S": "WATCH#demo"}, "sk": {"S": "STATE"}})
+    until = watch["Item"]["until#orders"]
+    client.update_item(
+        TableName=table,
+        Key={"pk": {"S": "CHAN#demo#orders"}, "sk": {"S": "STATE"}},
+        UpdateExpression="SET watched_until = :u",
+        ExpressionAttributeValues={":u": until},
+    )
+
+    # When the upgraded pusher gets the account's next events
+    push(order_envelope("o1"))
+    push(order_envelope("o2"))
+
+    # Then the subscriber still gets them in sequence, and the account's watch item now
+    # holds the channel's watch (so later batches read that item only)
+    assert [m["seq"] for m in poster.of_channel("c1", "orders")] == [1, 2]
+    adopted = client.get_item(
+        TableName=table, Key={"pk": {"S": "WATCH#demo"}, "sk": {"S": "STATE"}}
+    )["Item"]
+    assert adopted["until#orders"] == until
+    assert "until#trade_updates" not in adopted
 
 
 def test_a_batch_reads_the_sequence_state_of_watched_channels_only(

@@ -110,6 +110,13 @@ def _watch_key(sub: Subscription) -> dict[str, dict[str, str]]:
     return {"pk": _s(f"WATCH#{watch_group(sub)}"), "sk": _s("STATE")}
 
 
+def _by_group(subs: Iterable[Subscription]) -> dict[str, list[Subscription]]:
+    groups: dict[str, list[Subscription]] = {}
+    for sub in subs:
+        groups.setdefault(watch_group(sub), []).append(sub)
+    return groups
+
+
 def _until(sub: Subscription) -> str:
     """The watch item's attribute holding until when ``sub`` is watched."""
     return f"until#{sub.channel}"
@@ -299,11 +306,47 @@ class StreamStore:
         found: dict[str, dict[str, Any]] = {}
         for item in self._batch_get([{"pk": _s(pk), "sk": _s("STATE")} for pk in groups]):
             found[item["pk"]["S"]] = item
+        unknown = [sub for sub in subs if f"WATCH#{watch_group(sub)}" not in found]
+        if unknown:
+            found.update(self._adopt_channel_watches(unknown))
         watched = {}
         for sub in subs:
             item = found.get(f"WATCH#{watch_group(sub)}", {})
             watched[sub] = int(item[_until(sub)]["N"]) if _until(sub) in item else 0
         return watched
+
+    def _adopt_channel_watches(self, subs: list[Subscription]) -> dict[str, dict[str, Any]]:
+        """Write the watch item of each group that has none, from the watches its channels'
+        ``CHAN#`` items hold (where releases before watch items kept them), so that
+        channels subscribed before an upgrade stay watched; and so a group nobody ever
+        watched gets an item, read from then on instead of its channels. Once per group:
+        ``if_not_exists`` keeps any watch a subscribe wrote meanwhile."""
+        keys = [{"pk": _s(f"CHAN#{_scope_key(sub)}"), "sk": _s("STATE")} for sub in subs]
+        held = {
+            item["pk"]["S"]: int(item["watched_until"]["N"])
+            for item in self._batch_get(keys)
+            if "watched_until" in item
+        }
+        adopted: dict[str, dict[str, Any]] = {}
+        for group, members in _by_group(subs).items():
+            names, values, sets = {}, {":adopted": _n(1)}, ["adopted = :adopted"]
+            for n, sub in enumerate(members):
+                until = held.get(f"CHAN#{_scope_key(sub)}")
+                if until:
+                    names[f"#u{n}"] = _until(sub)
+                    values[f":u{n}"] = _n(until)
+                    sets.append(f"#u{n} = if_not_exists(#u{n}, :u{n})")
+            request: dict[str, Any] = {
+                "TableName": self.table,
+                "Key": _watch_key(members[0]),
+                "UpdateExpression": "SET " + ", ".join(sets),
+                "ExpressionAttributeValues": values,
+                "ReturnValues": "ALL_NEW",
+            }
+            if names:
+                request["ExpressionAttributeNames"] = names
+            adopted[f"WATCH#{group}"] = self.client.update_item(**request)["Attributes"]
+        return adopted
 
     def watch(self, sub: Subscription, until: int, now: int) -> ChannelState:
         """Keep the channel's events at least until ``until`` (never moves it back) and
