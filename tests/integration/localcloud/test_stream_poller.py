@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import time
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from redfire_cli.localcloud.stream_poller import (
     check_filter_pattern,
     matches_filter,
 )
+from redfire_cli.localcloud.workers import RepeatingWorker
 from redfire_core.resources import STREAM_CONSUMERS, STREAM_FILTERS, Declaration, Table
 
 DECLARATION = Declaration("itest")
@@ -190,17 +193,118 @@ def test_handled_records_are_trimmed_from_moto_and_numbering_continues(
     assert int(third_number) == int(first_numbers[-1]) + 1
 
 
-def test_the_poller_keeps_lambdas_rhythm_busy_or_quiet(
+class Clock:
+    """A monotonic clock the test moves; each GetRecords takes ``read_seconds`` on it."""
+
+    def __init__(self, read_seconds: float = 0.0) -> None:
+        self.now = 100.0
+        self.read_seconds = read_seconds
+
+    def __call__(self) -> float:
+        return self.now
+
+    def slow_reads(self, streams: Any) -> Any:
+        get_records = streams.get_records
+
+        def timed(**kwargs: Any) -> Any:
+            self.now += self.read_seconds
+            return get_records(**kwargs)
+
+        streams.get_records = timed
+        return streams
+
+
+def clocked_poller(
+    client: Any, moto: LocalMoto, arn: str, clock: Clock, consumer: Consumer | None = None
+) -> StreamPoller:
+    return StreamPoller(
+        "itest-consumer",
+        arn,
+        consumer or Consumer(),
+        clock.slow_reads(client("dynamodbstreams")),
+        on_failure=lambda _: None,
+        housekeeping=moto,
+        clock=clock,
+    )
+
+
+def test_after_a_read_that_returned_records_the_next_read_comes_at_once(
     client: Any, moto: LocalMoto, stream_arn: str
 ) -> None:
-    # Given a poller that has just handled a record, and one that has seen nothing
+    # Given a poller whose read returned a record, which the consumer handled
     put(client("dynamodb"), "a")
-    busy, _ = make_poller(client, moto, stream_arn, Consumer())
-    busy.poll_once()
-    quiet, _ = make_poller(client, moto, stream_arn, Consumer())
+    poller, _ = make_poller(client, moto, stream_arn, Consumer())
+    assert poller.poll_once() == 1
 
-    # Then both poll about four times a second, as Lambda polls a shard: never faster
-    assert busy.poll_interval() == quiet.poll_interval() == POLL_INTERVAL_SECONDS == 0.25
+    # Then it reads again right away, as a Lambda mapping does while a shard has records
+    assert poller.poll_interval() == 0.0
+
+
+def test_empty_reads_come_at_most_four_times_a_second(
+    client: Any, moto: LocalMoto, stream_arn: str
+) -> None:
+    # Given a poller that handled a record, then read the shard and found nothing new
+    put(client("dynamodb"), "a")
+    clock = Clock(read_seconds=0.03)
+    poller = clocked_poller(client, moto, stream_arn, clock)
+    poller.poll_once()
+    empty_read_started = clock.now
+    assert poller.poll_once() == 0
+
+    # Then the next read is due 250 ms after the empty one began (Lambda's base rate of
+    # four polls a second), the read's own time included, and never sooner
+    assert poller.poll_interval() == pytest.approx(POLL_INTERVAL_SECONDS - 0.03)
+    clock.now = empty_read_started + 0.2
+    assert poller.poll_interval() == pytest.approx(0.05)
+    clock.now = empty_read_started + 0.4
+    assert poller.poll_interval() == 0.0
+    assert POLL_INTERVAL_SECONDS == 0.25
+
+
+def test_a_quiet_stream_is_read_no_more_than_four_times_a_second(
+    client: Any, moto: LocalMoto, stream_arn: str
+) -> None:
+    # Given the poller running as the local cloud runs it, on a stream nobody writes to
+    reads: list[float] = []
+    streams = client("dynamodbstreams")
+    get_records = streams.get_records
+
+    def counted(**kwargs: Any) -> Any:
+        reads.append(time.monotonic())
+        return get_records(**kwargs)
+
+    streams.get_records = counted
+    poller = StreamPoller("itest-consumer", stream_arn, Consumer(), streams, lambda _: None)
+    worker = RepeatingWorker("stream", poller.poll_once, interval=poller.poll_interval)
+
+    # When it runs for a second
+    worker.start()
+    time.sleep(1.0)
+    worker.stop()
+    worker.join(2)
+
+    # Then it read at most 4 + 1 times (the first read comes at once), about 250 ms apart
+    # (measured here after GetShardIterator, whose own time varies a little)
+    assert 2 <= len(reads) <= 5
+    gaps = [b - a for a, b in itertools.pairwise(reads)]
+    assert min(gaps) >= 0.2
+
+
+def test_a_failed_batch_waits_for_its_back_off_without_polling_faster(
+    client: Any, moto: LocalMoto, stream_arn: str
+) -> None:
+    # Given a poller whose consumer just failed a record (back-off pending)
+    put(client("dynamodb"), "a")
+    clock = Clock()
+    poller = clocked_poller(client, moto, stream_arn, clock, Consumer({"a"}))
+    poller.poll_once()
+
+    # When it polls again at once and the shard has nothing new
+    assert poller.poll_interval() == 0.0
+    assert poller.poll_once() == 0
+
+    # Then it is back at the 250 ms rhythm while the retry waits
+    assert poller.poll_interval() == POLL_INTERVAL_SECONDS
 
 
 def test_with_the_declared_orders_filter_only_writes_carrying_events_reach_the_consumer(
