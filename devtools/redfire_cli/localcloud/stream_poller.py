@@ -9,14 +9,16 @@ the whole batch. After ``max_retries`` retries of the same record it gives up on
 record: it is logged as an error and sent to the local on-failure queue (Lambda's
 OnFailure destination), then the poller moves on.
 
-It polls at Lambda's rhythm (each poll is two requests to moto). The AWS Lambda Developer
-Guide ("Using AWS Lambda with Amazon DynamoDB", Polling and batching streams): "Lambda polls
-shards in your DynamoDB stream for records at a base rate of 4 times per second. When records
-are available, Lambda invokes your function and waits for the result. If processing
-succeeds, Lambda resumes polling". So the rule here: a read that came back empty is followed
-by the next one 250 ms after it started (never more than four empty reads a second); a read
-that returned records is followed, once the batch is handled, by the next read at once, as
-a mapping reads a shard again while it has records. Each poll asks for a fresh iterator
+It reads the shard at Lambda's rate and never faster. The AWS Lambda Developer Guide
+("Using AWS Lambda with Amazon DynamoDB", Polling and batching streams): "Lambda polls
+shards in your DynamoDB stream for records at a base rate of 4 times per second. When
+records are available, Lambda invokes your function and waits for the result." So a read
+is due 250 ms after the previous one began, the handler's time included (not 250 ms after
+the batch was handled); records already read beyond one batch go to the handler at once,
+without a new read. Reading again right after every read that returned records, as a
+mapping may, measured worse here: the empty read that follows resets the 250 ms, so one
+client placing an order as soon as its last one filled waited ~370 ms a cycle instead of
+250. Each poll asks for a fresh iterator
 after the last record read instead of following ``NextShardIterator``: moto's iterators
 hold the shard object itself, and a cancelled transaction replaces the table (and its
 shard) with a copy, so an old iterator chain would see the rolled-back writes and none
@@ -148,15 +150,16 @@ class StreamPoller:
         self._trimmed_through: int | None = None
         self.clock = clock
         self._read_started_at: float | None = None  # when the last read began
-        self._records_came_back = False  # whether it returned records (or a batch ran)
+        self._left_over = False  # the last batch handled left records for another
 
     def poll_once(self) -> int:
-        """Read new records, then hand one batch to the handler; the batch size."""
-        self._read_started_at = self.clock()
-        self._records_came_back = self.read_new_records() > 0
+        """Read new records when a read is due, then hand one batch to the handler; the
+        batch size."""
+        if self._read_due():
+            self._read_started_at = self.clock()
+            self.read_new_records()
         if not self.pending or self.clock() < self._retry_at:
             return 0
-        self._records_came_back = True
         batch = self.pending[: self.batch_size]
         event = {"Records": [dynamodb_stream_record(r, self.stream_arn) for r in batch]}
         try:
@@ -169,18 +172,23 @@ class StreamPoller:
             self._head_failures = 0
         else:
             self._record_failure(failed_at)
+        self._left_over = failed_at is None and bool(self.pending)
         self._trim_checkpointed()
         return len(batch)
 
     def poll_interval(self) -> float:
-        """How long to wait before the next poll, at Lambda's rhythm (see the module's
-        docstring): none after a read that returned records, else what is left of the
-        250 ms since the last read began. No local poller polls faster than Lambda would."""
+        """How long to wait before the next poll (see the module's docstring): none while
+        records already read wait for a batch, else until the next read is due, 250 ms
+        after the last one began. No local poller polls faster than Lambda would."""
+        if self.pending and self.clock() >= self._retry_at and self._left_over:
+            return 0.0
         if self._read_started_at is None:
             return 0.0
-        if self._records_came_back:
-            return 0.0
         return max(0.0, self._read_started_at + POLL_INTERVAL_SECONDS - self.clock())
+
+    def _read_due(self) -> bool:
+        started = self._read_started_at
+        return started is None or self.clock() >= started + POLL_INTERVAL_SECONDS
 
     def read_new_records(self) -> int:
         """Fetch what the shard holds after the last record read; how many records came

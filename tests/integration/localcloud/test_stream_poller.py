@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -72,6 +73,12 @@ def make_poller(
         **options,
     )
     return poller, given_up
+
+
+def poll_when_due(poller: StreamPoller) -> int:
+    """Poll as the local cloud's worker does: after the wait the poller asks for."""
+    time.sleep(poller.poll_interval())
+    return poller.poll_once()
 
 
 def test_records_arrive_in_order_as_a_lambda_stream_event(
@@ -161,7 +168,7 @@ def test_records_after_a_cancelled_transaction_are_still_seen(
             ]
         )
     put(dynamodb, "after")
-    poller.poll_once()
+    poll_when_due(poller)
 
     # Then the poller sees the later write and never the rolled-back one
     assert consumer.delivered() == ["before", "after"]
@@ -181,7 +188,7 @@ def test_handled_records_are_trimmed_from_moto_and_numbering_continues(
 
     # When another write follows
     put(dynamodb, "c")
-    poller.poll_once()
+    poll_when_due(poller)
 
     # Then moto keeps only what is not handled yet, and sequence numbers keep growing
     shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]
@@ -215,7 +222,12 @@ class Clock:
 
 
 def clocked_poller(
-    client: Any, moto: LocalMoto, arn: str, clock: Clock, consumer: Consumer | None = None
+    client: Any,
+    moto: LocalMoto,
+    arn: str,
+    clock: Clock,
+    consumer: Callable[[dict[str, Any]], Any] | None = None,
+    **options: Any,
 ) -> StreamPoller:
     return StreamPoller(
         "itest-consumer",
@@ -225,40 +237,55 @@ def clocked_poller(
         on_failure=lambda _: None,
         housekeeping=moto,
         clock=clock,
+        **options,
     )
 
 
-def test_after_a_read_that_returned_records_the_next_read_comes_at_once(
+def test_the_next_read_is_due_250_ms_after_the_last_began_the_handlers_time_included(
     client: Any, moto: LocalMoto, stream_arn: str
 ) -> None:
-    # Given a poller whose read returned a record, which the consumer handled
-    put(client("dynamodb"), "a")
-    poller, _ = make_poller(client, moto, stream_arn, Consumer())
-    assert poller.poll_once() == 1
-
-    # Then it reads again right away, as a Lambda mapping does while a shard has records
-    assert poller.poll_interval() == 0.0
-
-
-def test_empty_reads_come_at_most_four_times_a_second(
-    client: Any, moto: LocalMoto, stream_arn: str
-) -> None:
-    # Given a poller that handled a record, then read the shard and found nothing new
+    # Given a poller whose read (30 ms) returned a record that the handler took 100 ms on
     put(client("dynamodb"), "a")
     clock = Clock(read_seconds=0.03)
-    poller = clocked_poller(client, moto, stream_arn, clock)
-    poller.poll_once()
-    empty_read_started = clock.now
-    assert poller.poll_once() == 0
 
-    # Then the next read is due 250 ms after the empty one began (Lambda's base rate of
-    # four polls a second), the read's own time included, and never sooner
-    assert poller.poll_interval() == pytest.approx(POLL_INTERVAL_SECONDS - 0.03)
-    clock.now = empty_read_started + 0.2
+    def slow_consumer(event: dict[str, Any]) -> dict[str, Any]:
+        clock.now += 0.1
+        return {"batchItemFailures": []}
+
+    poller = clocked_poller(client, moto, stream_arn, clock, slow_consumer)
+    read_started = clock.now
+    assert poller.poll_once() == 1
+
+    # Then the next read is due 250 ms after this one began (Lambda's base rate of four
+    # reads a second), not a full 250 ms after the batch was handled
+    assert poller.poll_interval() == pytest.approx(POLL_INTERVAL_SECONDS - 0.13)
+    clock.now = read_started + 0.2
     assert poller.poll_interval() == pytest.approx(0.05)
-    clock.now = empty_read_started + 0.4
+    clock.now = read_started + 0.4
     assert poller.poll_interval() == 0.0
     assert POLL_INTERVAL_SECONDS == 0.25
+
+
+def test_records_beyond_one_batch_go_to_the_handler_at_once_without_a_new_read(
+    client: Any, moto: LocalMoto, stream_arn: str
+) -> None:
+    # Given three records and a batch size of two
+    put(client("dynamodb"), "a", "b", "c")
+    clock = Clock(read_seconds=0.01)
+    consumer = Consumer()
+    reads: list[float] = []
+    poller = clocked_poller(client, moto, stream_arn, clock, consumer, batch_size=2)
+    get_records = poller.streams.get_records
+    poller.streams.get_records = lambda **kw: reads.append(clock.now) or get_records(**kw)
+
+    # When the first poll hands over two, and the poller polls again when told to
+    assert poller.poll_once() == 2
+    assert poller.poll_interval() == 0.0
+    assert poller.poll_once() == 1
+
+    # Then the third went over at once, from the one read made
+    assert consumer.delivered() == ["a", "b", "c"] and len(reads) == 1
+    assert poller.poll_interval() > 0
 
 
 def test_a_quiet_stream_is_read_no_more_than_four_times_a_second(
@@ -296,15 +323,14 @@ def test_a_failed_batch_waits_for_its_back_off_without_polling_faster(
     # Given a poller whose consumer just failed a record (back-off pending)
     put(client("dynamodb"), "a")
     clock = Clock()
-    poller = clocked_poller(client, moto, stream_arn, clock, Consumer({"a"}))
+    consumer = Consumer({"a"})
+    poller = clocked_poller(client, moto, stream_arn, clock, consumer)
     poller.poll_once()
 
-    # When it polls again at once and the shard has nothing new
-    assert poller.poll_interval() == 0.0
-    assert poller.poll_once() == 0
-
-    # Then it is back at the 250 ms rhythm while the retry waits
+    # Then it waits for its next read, 250 ms on, and does not hand the record over before
+    # its back-off ends
     assert poller.poll_interval() == POLL_INTERVAL_SECONDS
+    assert poller.poll_once() == 0 and len(consumer.events) == 1
 
 
 def test_with_the_declared_orders_filter_only_writes_carrying_events_reach_the_consumer(
