@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,6 +18,7 @@ from redfire_cli.localcloud.stream_poller import (
     check_filter_pattern,
     matches_filter,
 )
+from redfire_cli.localcloud.workers import RepeatingWorker
 from redfire_core.resources import STREAM_CONSUMERS, STREAM_FILTERS, Declaration, Table
 
 DECLARATION = Declaration("itest")
@@ -69,6 +73,12 @@ def make_poller(
         **options,
     )
     return poller, given_up
+
+
+def poll_when_due(poller: StreamPoller) -> int:
+    """Poll as the local cloud's worker does: after the wait the poller asks for."""
+    time.sleep(poller.poll_interval())
+    return poller.poll_once()
 
 
 def test_records_arrive_in_order_as_a_lambda_stream_event(
@@ -158,7 +168,7 @@ def test_records_after_a_cancelled_transaction_are_still_seen(
             ]
         )
     put(dynamodb, "after")
-    poller.poll_once()
+    poll_when_due(poller)
 
     # Then the poller sees the later write and never the rolled-back one
     assert consumer.delivered() == ["before", "after"]
@@ -178,7 +188,7 @@ def test_handled_records_are_trimmed_from_moto_and_numbering_continues(
 
     # When another write follows
     put(dynamodb, "c")
-    poller.poll_once()
+    poll_when_due(poller)
 
     # Then moto keeps only what is not handled yet, and sequence numbers keep growing
     shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]
@@ -190,17 +200,137 @@ def test_handled_records_are_trimmed_from_moto_and_numbering_continues(
     assert int(third_number) == int(first_numbers[-1]) + 1
 
 
-def test_the_poller_keeps_lambdas_rhythm_busy_or_quiet(
+class Clock:
+    """A monotonic clock the test moves; each GetRecords takes ``read_seconds`` on it."""
+
+    def __init__(self, read_seconds: float = 0.0) -> None:
+        self.now = 100.0
+        self.read_seconds = read_seconds
+
+    def __call__(self) -> float:
+        return self.now
+
+    def slow_reads(self, streams: Any) -> Any:
+        get_records = streams.get_records
+
+        def timed(**kwargs: Any) -> Any:
+            self.now += self.read_seconds
+            return get_records(**kwargs)
+
+        streams.get_records = timed
+        return streams
+
+
+def clocked_poller(
+    client: Any,
+    moto: LocalMoto,
+    arn: str,
+    clock: Clock,
+    consumer: Callable[[dict[str, Any]], Any] | None = None,
+    **options: Any,
+) -> StreamPoller:
+    return StreamPoller(
+        "itest-consumer",
+        arn,
+        consumer or Consumer(),
+        clock.slow_reads(client("dynamodbstreams")),
+        on_failure=lambda _: None,
+        housekeeping=moto,
+        clock=clock,
+        **options,
+    )
+
+
+def test_the_next_read_is_due_250_ms_after_the_last_began_the_handlers_time_included(
     client: Any, moto: LocalMoto, stream_arn: str
 ) -> None:
-    # Given a poller that has just handled a record, and one that has seen nothing
+    # Given a poller whose read (30 ms) returned a record that the handler took 100 ms on
     put(client("dynamodb"), "a")
-    busy, _ = make_poller(client, moto, stream_arn, Consumer())
-    busy.poll_once()
-    quiet, _ = make_poller(client, moto, stream_arn, Consumer())
+    clock = Clock(read_seconds=0.03)
 
-    # Then both poll about four times a second, as Lambda polls a shard: never faster
-    assert busy.poll_interval() == quiet.poll_interval() == POLL_INTERVAL_SECONDS == 0.25
+    def slow_consumer(event: dict[str, Any]) -> dict[str, Any]:
+        clock.now += 0.1
+        return {"batchItemFailures": []}
+
+    poller = clocked_poller(client, moto, stream_arn, clock, slow_consumer)
+    read_started = clock.now
+    assert poller.poll_once() == 1
+
+    # Then the next read is due 250 ms after this one began (Lambda's base rate of four
+    # reads a second), not a full 250 ms after the batch was handled
+    assert poller.poll_interval() == pytest.approx(POLL_INTERVAL_SECONDS - 0.13)
+    clock.now = read_started + 0.2
+    assert poller.poll_interval() == pytest.approx(0.05)
+    clock.now = read_started + 0.4
+    assert poller.poll_interval() == 0.0
+    assert POLL_INTERVAL_SECONDS == 0.25
+
+
+def test_records_beyond_one_batch_go_to_the_handler_at_once_without_a_new_read(
+    client: Any, moto: LocalMoto, stream_arn: str
+) -> None:
+    # Given three records and a batch size of two
+    put(client("dynamodb"), "a", "b", "c")
+    clock = Clock(read_seconds=0.01)
+    consumer = Consumer()
+    reads: list[float] = []
+    poller = clocked_poller(client, moto, stream_arn, clock, consumer, batch_size=2)
+    get_records = poller.streams.get_records
+    poller.streams.get_records = lambda **kw: reads.append(clock.now) or get_records(**kw)
+
+    # When the first poll hands over two, and the poller polls again when told to
+    assert poller.poll_once() == 2
+    assert poller.poll_interval() == 0.0
+    assert poller.poll_once() == 1
+
+    # Then the third went over at once, from the one read made
+    assert consumer.delivered() == ["a", "b", "c"] and len(reads) == 1
+    assert poller.poll_interval() > 0
+
+
+def test_a_quiet_stream_is_read_no_more_than_four_times_a_second(
+    client: Any, moto: LocalMoto, stream_arn: str
+) -> None:
+    # Given the poller running as the local cloud runs it, on a stream nobody writes to
+    reads: list[float] = []
+    streams = client("dynamodbstreams")
+    get_records = streams.get_records
+
+    def counted(**kwargs: Any) -> Any:
+        reads.append(time.monotonic())
+        return get_records(**kwargs)
+
+    streams.get_records = counted
+    poller = StreamPoller("itest-consumer", stream_arn, Consumer(), streams, lambda _: None)
+    worker = RepeatingWorker("stream", poller.poll_once, interval=poller.poll_interval)
+
+    # When it runs for a second
+    worker.start()
+    time.sleep(1.0)
+    worker.stop()
+    worker.join(2)
+
+    # Then it read at most 4 + 1 times (the first read comes at once), about 250 ms apart
+    # (measured here after GetShardIterator, whose own time varies a little)
+    assert 2 <= len(reads) <= 5
+    gaps = [b - a for a, b in itertools.pairwise(reads)]
+    assert min(gaps) >= 0.2
+
+
+def test_a_failed_batch_waits_for_its_back_off_without_polling_faster(
+    client: Any, moto: LocalMoto, stream_arn: str
+) -> None:
+    # Given a poller whose consumer just failed a record (back-off pending)
+    put(client("dynamodb"), "a")
+    clock = Clock()
+    consumer = Consumer({"a"})
+    poller = clocked_poller(client, moto, stream_arn, clock, consumer)
+    poller.poll_once()
+
+    # Then it waits for its next read, 250 ms on, and does not hand the record over before
+    # its back-off ends
+    assert poller.poll_interval() == POLL_INTERVAL_SECONDS
+    assert poller.poll_once() == 0 and len(consumer.events) == 1
 
 
 def test_with_the_declared_orders_filter_only_writes_carrying_events_reach_the_consumer(
