@@ -10,12 +10,11 @@ from unittest.mock import patch
 import pytest
 from alpaca.trading.models import TradeActivity
 
-from redfire_api import security
 from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.auth import Role
 from redfire_core.config import get_settings
 from redfire_core.domain.keys import hash_secret
-from redfire_core.services import awaiting
+from redfire_core.services import awaiting, key_checks
 from redfire_core.services import keys as key_service
 from tests.integration.conftest import call_api, token_for
 from tests.support.pipeline import Pipeline
@@ -55,7 +54,7 @@ def decide_while_waiting(monkeypatch: pytest.MonkeyPatch, pipeline: Pipeline) ->
 
 @pytest.fixture(autouse=True)
 def fresh_key_cache() -> None:
-    security._checked_keys().clear()
+    key_checks.checked_keys().clear()
 
 
 def test_key_headers_hash_once_per_key_and_secret(seeded: TradingStore) -> None:
@@ -88,7 +87,7 @@ def test_wrong_secrets_are_throttled_before_hashing(seeded: TradingStore) -> Non
     trader = new_key(["read"])
     wrong = {**trader, "APCA-API-SECRET-KEY": "guess"}
     with (
-        patch.object(security._token_limiter_by_address(), "limit", 2),
+        patch.object(key_checks.attempt_limiters()[0], "limit", 2),
         patch.object(key_service, "hash_secret", wraps=hash_secret) as hashed,
     ):
         statuses = [alpaca("GET", "/v2/account", wrong, ip="203.0.113.9")[0] for _ in range(4)]

@@ -15,8 +15,9 @@ from alpaca.trading.models import TradeUpdate
 from redfire_core.adapters.trading_store import TradingStore
 from redfire_core.auth import Role
 from redfire_core.config import get_settings
+from redfire_core.services import key_checks
 from redfire_core.services.streaming import ALPACA_AUTH_SECONDS
-from redfire_stream import alpaca_keys, wiring
+from redfire_stream import wiring
 from redfire_stream.pusher import handler as pusher
 from tests.integration.conftest import call_api, call_ws, token_for
 from tests.support.events import LambdaContext, load_event
@@ -34,7 +35,7 @@ LISTEN = {"action": "listen", "data": {"streams": ["trade_updates"]}}
 
 @pytest.fixture(autouse=True)
 def fresh_key_cache() -> None:
-    alpaca_keys.checked_keys().clear()
+    key_checks.checked_keys().clear()
 
 
 def new_key(scopes: list[str] | None = None) -> tuple[str, str]:

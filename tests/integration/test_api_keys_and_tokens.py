@@ -322,11 +322,11 @@ def test_revoked_unknown_and_live_key_ids_each_cost_one_hash(
 def test_the_token_exchange_is_throttled_per_address_before_hashing(
     seeded: TradingStore, hashes: list[int]
 ) -> None:
-    from redfire_api import security
+    from redfire_core.services import key_checks
 
     # Given a limit of 3 exchanges per minute per address
     with (
-        patch.object(security._token_limiter_by_address(), "limit", 3),
+        patch.object(key_checks.attempt_limiters()[0], "limit", 3),
         patch("redfire_api.security.time.time", return_value=1_800_000_010.5),
     ):
         # When one address guesses 4 key ids, each with another X-Forwarded-For
@@ -347,13 +347,13 @@ def test_the_token_exchange_is_throttled_per_address_before_hashing(
 def test_guessing_one_key_from_one_address_does_not_lock_its_owner_out(
     seeded: TradingStore, hashes: list[int]
 ) -> None:
-    from redfire_api import security
+    from redfire_core.services import key_checks
 
     # Given a live key and a limit of 2 attempts per key and address per minute
     key = new_key(["read"])
     hashes.clear()
     with (
-        patch.object(security._token_limiter_by_key(), "limit", 2),
+        patch.object(key_checks.attempt_limiters()[1], "limit", 2),
         patch("redfire_api.security.time.time", return_value=1_800_000_020.0),
     ):
         # When an attacker guesses its secret 3 times from one address
@@ -369,10 +369,10 @@ def test_guessing_one_key_from_one_address_does_not_lock_its_owner_out(
 
 
 def test_ipv6_callers_are_throttled_per_64_prefix(seeded: TradingStore) -> None:
-    from redfire_api import security
+    from redfire_core.services import key_checks
 
     with (
-        patch.object(security._token_limiter_by_address(), "limit", 2),
+        patch.object(key_checks.attempt_limiters()[0], "limit", 2),
         patch("redfire_api.security.time.time", return_value=1_800_000_030.0),
     ):
         answers = [attempt("key_x", "x", f"2001:db8:1:2::{n}")[0] for n in range(3)]
@@ -382,9 +382,9 @@ def test_ipv6_callers_are_throttled_per_64_prefix(seeded: TradingStore) -> None:
 def test_the_local_gateway_throttles_by_the_peer_address_not_x_forwarded_for(
     seeded: TradingStore,
 ) -> None:
-    from redfire_api import security
     from redfire_api.handler import handler
     from redfire_cli.localcloud.http_gateway import build_http_api_event
+    from redfire_core.services import key_checks
     from tests.support.events import LambdaContext
 
     def through_local_gateway(forwarded_for: str) -> int:
@@ -399,7 +399,7 @@ def test_the_local_gateway_throttles_by_the_peer_address_not_x_forwarded_for(
 
     # Given a limit of 2 per address, when one peer claims 3 forwarded addresses
     with (
-        patch.object(security._token_limiter_by_address(), "limit", 2),
+        patch.object(key_checks.attempt_limiters()[0], "limit", 2),
         patch("redfire_api.security.time.time", return_value=1_800_000_040.0),
     ):
         statuses = [through_local_gateway(f"10.9.0.{n}") for n in range(3)]

@@ -3,8 +3,6 @@ throttle of the token exchange."""
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -28,10 +26,13 @@ from redfire_core.auth import (
     verify_token,
 )
 from redfire_core.config import get_settings
-from redfire_core.domain.errors import DomainError
 from redfire_core.domain.keys import KEY_PREFIX
-from redfire_core.domain.roles import ROLE_SCOPES
-from redfire_core.services.keys import check_key
+from redfire_core.services.key_checks import (
+    KeyThrottled,
+    caller_address,
+    key_principal,
+    throttle_attempt,
+)
 from redfire_core.snapstart import forget_on_restore
 
 # The outcome of authenticating a request (a Principal or the Problem), kept on its ASGI
@@ -55,13 +56,6 @@ def unauthorized() -> Problem:
 
 @forget_on_restore
 @cache
-def _checked_keys() -> dict[bytes, Principal]:
-    """Alpaca key headers already checked (digest of key id and secret -> principal)."""
-    return {}
-
-
-@forget_on_restore
-@cache
 def _secret() -> SecretCache:
     return SecretCache(get_settings().declaration.jwt_secret_name)
 
@@ -77,20 +71,6 @@ def _jwks() -> JwksCache | None:
 def _rate_limiter() -> RateLimiter:
     settings = get_settings()
     return RateLimiter(settings.rate_limit_per_second, lease=settings.rate_limit_lease)
-
-
-@forget_on_restore
-@cache
-def _token_limiter_by_address() -> RateLimiter:
-    settings = get_settings()
-    return RateLimiter(settings.token_exchanges_per_address_per_minute, window_seconds=60)
-
-
-@forget_on_restore
-@cache
-def _token_limiter_by_key() -> RateLimiter:
-    settings = get_settings()
-    return RateLimiter(settings.token_exchanges_per_key_per_minute, window_seconds=60)
 
 
 def authenticate(request: Request) -> Principal:
@@ -133,21 +113,12 @@ def _authenticate(request: Request) -> Principal:
 
 
 def _key_principal(request: Request, key_id: str, secret: str) -> Principal:
-    """The principal of an API key sent in Alpaca's headers. A successful check is kept per
-    container by key id and secret digest, so scrypt runs once per key and secret; a miss is
-    throttled before hashing as the token exchange is; revocation is checked every time."""
-    digest = hashlib.sha256(f"{key_id}\0{secret}".encode()).digest()
-    principal = _checked_keys().get(digest)
+    """The principal of an API key sent in Alpaca's headers (redfire_core.services.key_checks)."""
+    try:
+        principal = key_principal(api_keys(), key_id, secret, source_address(request))
+    except KeyThrottled as throttled:
+        raise _throttled(throttled) from None
     if principal is None:
-        throttle_token_exchange(request, key_id)
-        try:
-            key = check_key(api_keys(), key_id, secret)
-        except DomainError:
-            raise unauthorized() from None
-        scopes = frozenset(key.scopes) & frozenset(ROLE_SCOPES[key.role])
-        principal = Principal(key.key_id, key.account_id, key.role, scopes, f"apca:{key.key_id}")
-        _checked_keys()[digest] = principal
-    if not api_keys().is_live(key_id):
         raise unauthorized()
     return principal
 
@@ -239,29 +210,22 @@ def source_address(request: Request) -> str:
     """Who is calling, for throttling: API Gateway's ``sourceIp`` (Mangum's ``client``),
     never ``X-Forwarded-For``, which the caller writes. An IPv6 caller gets a whole /64,
     since one host usually holds that many addresses."""
-    host = request.client.host if request.client else ""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host or "unknown"
-    if address.version == 6:
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
+    return caller_address(request.client.host if request.client else "")
 
 
 def throttle_token_exchange(request: Request, key_id: str) -> None:
     """Count one exchange attempt per source address and per (key id, address), before any
-    hashing; 429 with Retry-After when either is over. Never per key id alone: key ids are
-    not secret, so that would let anyone lock a key's owner out."""
-    address, now = source_address(request), int(time.time())
-    for limiter, caller in (
-        (_token_limiter_by_address(), f"TOKEN#{address}"),
-        (_token_limiter_by_key(), f"TOKEN#{address}#{key_id}"),
-    ):
-        if not limiter.allow(caller, now):
-            raise Problem(
-                429,
-                "RATE_LIMITED",
-                "too many token requests from this address; retry later",
-                headers={"Retry-After": str(limiter.retry_after(now))},
-            )
+    hashing; 429 with Retry-After when either is over (redfire_core.services.key_checks)."""
+    try:
+        throttle_attempt(source_address(request), key_id)
+    except KeyThrottled as throttled:
+        raise _throttled(throttled) from None
+
+
+def _throttled(throttled: KeyThrottled) -> Problem:
+    return Problem(
+        429,
+        "RATE_LIMITED",
+        "too many token requests from this address; retry later",
+        headers={"Retry-After": str(throttled.retry_after)},
+    )
