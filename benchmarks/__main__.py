@@ -33,6 +33,7 @@ BENCHMARKS: tuple[tuple[str, float], ...] = (
     ("asset_size", 420),
     ("idle_cost", 300),
     ("aws_calls", 120),
+    ("order_sequence", 180),
     ("local_cloud", 420),
     ("venue_fill", 300),
     ("backtest_speed", 1200),  # three configurations, two sweep references (numba compiles)
@@ -53,6 +54,7 @@ TITLES = {
     "asset_size": "Function assets and layer size",
     "idle_cost": "Idle cost per stage and month",
     "aws_calls": "AWS calls and cost per order",
+    "order_sequence": "One account's orders in order: a burst of concurrent submits",
     "local_cloud": "Submit-to-filled latency on the local cloud",
     "venue_fill": "Fill latency through a fake Alpaca venue on the local cloud",
     "backtest_speed": "Backtest speed against backtesting.py 0.6.6",

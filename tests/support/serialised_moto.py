@@ -14,7 +14,7 @@ from unittest.mock import patch
 
 from botocore.client import BaseClient
 
-_original = BaseClient._make_api_call
+_original = getattr(BaseClient, "_make_api_call")  # noqa: B009 (private in the stubs)
 
 
 @contextmanager
