@@ -10,7 +10,6 @@ stay concurrent, since SQS long polls would otherwise block the whole cloud.
 
 from __future__ import annotations
 
-import io
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -27,9 +26,6 @@ SHUTDOWN_POLL_SECONDS = 0.1  # how long stop() may wait for the serving loop to 
 # Streams are locked too: a stream read during a cancelled transaction could see
 # records of writes that the rollback then erases.
 SERIALISED_TARGET_PREFIXES = ("DynamoDB_", "DynamoDBStreams_")
-KEEP_ALIVE_SECONDS = 60.0
-# Headers the keep-alive handler sets itself: the body is sent whole, with its length.
-_FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -57,62 +53,10 @@ class DynamoDBLockMiddleware:
 
 
 class _QuietRequestHandler(MotoRequestHandler):
-    """moto's request handler without a log line per request (the pollers make many), and
-    with HTTP/1.1 keep-alive, as AWS endpoints keep a client's connections open.
-
-    werkzeug's development server closes every connection after one response, so each
-    AWS call of the local cloud paid a new TCP connection and a new server thread (about
-    40 calls per order, all on the same cores as the order path). Here a request whose
-    body has a Content-Length is read whole before the app runs (the stream is then
-    always drained for the next request line) and its response is sent with a
-    Content-Length; anything else (a chunked request body) takes werkzeug's own path,
-    which closes the connection.
-    """
-
-    timeout = KEEP_ALIVE_SECONDS  # an idle connection's thread ends after this
-    disable_nagle_algorithm = True  # else each small response waits for a delayed ACK
+    """moto's request handler without a log line per request (the pollers make many)."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
-
-    def run_wsgi(self) -> None:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            super().run_wsgi()  # sends Connection: close
-            return
-        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
-            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        self.environ = environ = self.make_environ()
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        environ["wsgi.input"] = io.BytesIO(self.rfile.read(length) if length else b"")
-        started: list[Any] = []
-        body: list[bytes] = []
-
-        def start_response(
-            status: str, headers: list[tuple[str, str]], exc_info: Any = None
-        ) -> Any:
-            started[:] = [status, headers]
-            return body.append
-
-        result = self.server.app(environ, start_response)
-        try:
-            body.extend(result)
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-        status, headers = started
-        code, _, reason = status.partition(" ")
-        payload = b"".join(body)
-        self.send_response_only(int(code), reason)
-        for name, value in headers:
-            if name.lower() not in _FRAMING_HEADERS:
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        if environ["REQUEST_METHOD"] != "HEAD":
-            self._headers_buffer.append(b"\r\n" + payload)  # one write: head and body
-        else:
-            self._headers_buffer.append(b"\r\n")
-        self.flush_headers()
 
 
 class LocalMoto:
