@@ -1,7 +1,6 @@
 """Speed-ups of moto for the local cloud (it installs them), each keeping moto's results:
 a cheaper rollback for ``TransactWriteItems``, base-table queries that read the one
-partition they name, EventBridge deliveries that parse each JSONPath once, and a request
-router that lists moto's services once.
+partition they name, and EventBridge deliveries that parse each JSONPath once.
 
 Rollback.
 moto 5 deep-copies every table a transaction touches, once per item of the transaction,
@@ -22,11 +21,6 @@ one) by parsing each of its JSONPaths with a new jsonpath-ng parser, which build
 yacc tables each time: 8 paths per target per event, ~90% of a ``PutEvents``' time (about
 50 ms for one order's events here, twice an order, on the order path's one core). The
 parse here is cached by path; a parsed path is immutable, so sharing it changes nothing.
-
-Routing. moto's server finds the service of every request by listing moto's package
-directory and testing each of its ~190 entries with ``isdir`` (under the router's own
-lock, so every request waits for it); that list cannot change while the process runs, so
-it is made once.
 
 The DynamoDB two rely on the local cloud's DynamoDB lock (``moto_server.DynamoDBLockMiddleware``):
 no other request can see or change a table between the savepoint and the restore.
@@ -148,32 +142,17 @@ def _cached_jsonpath_parse(original: Any) -> Any:
     return parse
 
 
-def _listed_once(original: Any) -> Any:
-    modules: list[tuple[str, ...]] = []
-
-    @functools.wraps(original)
-    def list_of_moto_modules() -> tuple[str, ...]:
-        if not modules:
-            modules.append(tuple(original()))
-        return modules[0]
-
-    return list_of_moto_modules
-
-
 def install() -> None:
     """Patch moto's DynamoDB backend in this process (idempotent)."""
     global _INSTALLED
     if _INSTALLED:
         return
     import jsonpath_ng.ext
-    import moto.backends
     import moto.dynamodb.models as backend_module
     from moto.dynamodb.models.table import Table
 
     # moto imports ``parse`` from this module inside the function, at each call
     jsonpath_ng.ext.parse = _cached_jsonpath_parse(jsonpath_ng.ext.parse)  # type: ignore[attr-defined]
-    # the server calls it as ``backends.list_of_moto_modules()``, at each request
-    moto.backends.list_of_moto_modules = _listed_once(moto.backends.list_of_moto_modules)
 
     Table.query = _partition_query(Table.query)  # type: ignore[method-assign]
 

@@ -182,26 +182,3 @@ def _receive(sqs: Any, url: str) -> list[dict[str, Any]]:
     while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
         messages += batch
     return messages
-
-
-def test_the_server_routes_requests_without_listing_motos_package_each_time(
-    client: Callable[[str], Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Given the local moto server, warmed up by one request
-    import os
-
-    import moto
-
-    sqs = client("sqs")
-    sqs.list_queues()
-    listings: list[str] = []
-    listdir = os.listdir
-    monkeypatch.setattr(os, "listdir", lambda path=".": listings.append(str(path)) or listdir(path))
-
-    # When requests of two services arrive
-    sqs.create_queue(QueueName="routed")
-    client("dynamodb").list_tables()
-
-    # Then they were routed and answered, and moto's package directory was not listed again
-    assert "routed" in sqs.list_queues()["QueueUrls"][0]
-    assert os.path.dirname(moto.__file__) not in listings
