@@ -1,6 +1,6 @@
-"""Speed-ups of moto for the local cloud (it installs them), each keeping moto's results:
-a cheaper rollback for ``TransactWriteItems``, base-table queries that read the one
-partition they name, and EventBridge deliveries that parse each JSONPath once.
+"""Two speed-ups of moto's DynamoDB for the local cloud (it installs them), each keeping
+moto's results: a cheaper rollback for ``TransactWriteItems``, and base-table queries
+that read the one partition they name.
 
 Rollback.
 moto 5 deep-copies every table a transaction touches, once per item of the transaction,
@@ -16,13 +16,7 @@ keeping those of the partition: 60 day-partition queries for two months of 1-min
 took 27 s once the table held 25,000 bars. The query here hands moto's own query code
 the partition's items alone (GSI queries are left to moto).
 
-EventBridge. moto 5 renders every target's input (an InputTransformer's, or the default
-one) by parsing each of its JSONPaths with a new jsonpath-ng parser, which builds its
-yacc tables each time: 8 paths per target per event, ~90% of a ``PutEvents``' time (about
-50 ms for one order's events here, twice an order, on the order path's one core). The
-parse here is cached by path; a parsed path is immutable, so sharing it changes nothing.
-
-The DynamoDB two rely on the local cloud's DynamoDB lock (``moto_server.DynamoDBLockMiddleware``):
+Both rely on the local cloud's DynamoDB lock (``moto_server.DynamoDBLockMiddleware``):
 no other request can see or change a table between the savepoint and the restore.
 """
 
@@ -127,32 +121,13 @@ def _partition_query(original: Any) -> Any:
     return query
 
 
-JSONPATH_CACHE_SIZE = 512  # distinct paths: the declared transformers' and moto's 8
-
-
-def _cached_jsonpath_parse(original: Any) -> Any:
-    cached = functools.lru_cache(maxsize=JSONPATH_CACHE_SIZE)(original)
-
-    @functools.wraps(original)
-    def parse(path: Any, debug: Any = None) -> Any:
-        if debug is not None or not isinstance(path, str):
-            return original(path, debug)
-        return cached(path)
-
-    return parse
-
-
 def install() -> None:
     """Patch moto's DynamoDB backend in this process (idempotent)."""
     global _INSTALLED
     if _INSTALLED:
         return
-    import jsonpath_ng.ext
     import moto.dynamodb.models as backend_module
     from moto.dynamodb.models.table import Table
-
-    # moto imports ``parse`` from this module inside the function, at each call
-    jsonpath_ng.ext.parse = _cached_jsonpath_parse(jsonpath_ng.ext.parse)  # type: ignore[attr-defined]
 
     Table.query = _partition_query(Table.query)  # type: ignore[method-assign]
 

@@ -1,11 +1,9 @@
-"""The local cloud's moto speed-ups keep moto's results: the savepoint rollback of
-``TransactWriteItems`` (a cancelled transaction changes no item and leaves no stream
-record; a committed one changes every item and records each change once), partition
-queries, and EventBridge deliveries with cached JSONPaths."""
+"""The local cloud's savepoint rollback of ``TransactWriteItems`` keeps moto's outcome:
+a cancelled transaction changes no item and leaves no stream record; a committed one
+changes every item and records each change once."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -125,60 +123,3 @@ def test_queries_read_their_partition_with_paging_and_conditions(dynamodb: Any) 
     assert empty["Items"] == [] and empty["Count"] == 0
     # The miss did not add a partition to the table (its items are a defaultdict).
     assert dynamodb.scan(TableName=TABLE, Select="COUNT")["Count"] == 62
-
-
-def test_eventbridge_parses_each_input_path_once_and_delivers_the_same_messages(
-    client: Callable[[str], Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Given a rule with two SQS targets, one plain and one with an InputTransformer
-    import jsonpath_ng.ext.parser
-
-    events, sqs = client("events"), client("sqs")
-    plain = sqs.create_queue(QueueName="plain")["QueueUrl"]
-    shaped = sqs.create_queue(QueueName="shaped")["QueueUrl"]
-    arn = "arn:aws:sqs:us-east-1:123456789012:{}"
-    events.put_rule(Name="fills", EventPattern=json.dumps({"detail-type": ["OrderFilled"]}))
-    events.put_targets(
-        Rule="fills",
-        Targets=[
-            {"Id": "plain", "Arn": arn.format("plain")},
-            {
-                "Id": "shaped",
-                "Arn": arn.format("shaped"),
-                "InputTransformer": {
-                    "InputPathsMap": {"oid": "$.detail.order_id"},
-                    "InputTemplate": '{"order": "<oid>"}',
-                },
-            },
-        ],
-    )
-    parses: list[str] = []
-    parse = jsonpath_ng.ext.parser.ExtendedJsonPathParser.parse
-    monkeypatch.setattr(
-        jsonpath_ng.ext.parser.ExtendedJsonPathParser,
-        "parse",
-        lambda self, path, *a, **k: parses.append(path) or parse(self, path, *a, **k),
-    )
-
-    # When three events go through it
-    for n in range(3):
-        detail = json.dumps({"order_id": f"o{n}"})
-        entry = {"Source": "redfire", "DetailType": "OrderFilled", "Detail": detail}
-        assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
-
-    # Then each JSONPath was parsed at most once (moto alone parses them again for every
-    # target of every event), and the targets got what moto delivers: the event or template
-    assert len(parses) == len(set(parses)) <= 9
-    bodies = [json.loads(m["Body"]) for m in _receive(sqs, plain)]
-    assert [b["detail"] for b in bodies] == [{"order_id": f"o{n}"} for n in range(3)]
-    assert {b["detail-type"] for b in bodies} == {"OrderFilled"}
-    assert [json.loads(m["Body"]) for m in _receive(sqs, shaped)] == [
-        {"order": f"o{n}"} for n in range(3)
-    ]
-
-
-def _receive(sqs: Any, url: str) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
-        messages += batch
-    return messages
