@@ -54,15 +54,19 @@ def demo_account() -> Iterator[Account]:
         DynamoDbMarketDataStore().advance_latest(
             "GOOG", Decimal("100.00"), now - timedelta(seconds=5)
         )
-        token = issue_token(
-            SECRET,
-            account_id=account_id,
-            role=Role.TRADER,
-            subject=f"user-{account_id}",
-            settings=settings,
-            now=now,
-        )
-        yield Account(account_id, token)
+        yield Account(account_id, trader_token(account_id, now))
+
+
+def trader_token(account_id: str, now: datetime) -> str:
+    """A trader's token for ``account_id``, signed with the provisioned secret."""
+    return issue_token(
+        SECRET,
+        account_id=account_id,
+        role=Role.TRADER,
+        subject=f"user-{account_id}",
+        settings=get_settings(),
+        now=now,
+    )
 
 
 def place_order(token: str, body: dict[str, str] | None = None) -> dict[str, Any]:

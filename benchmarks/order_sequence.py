@@ -113,13 +113,11 @@ def run() -> Result:
     apply_bench_environment()
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     import tests.support.pipeline as pipeline_module
-    from benchmarks.moto_account import SECRET, demo_account
+    from benchmarks.moto_account import demo_account, trader_token
     from redfire_core.adapters.audit_log import AuditLog
     from redfire_core.adapters.trading_store import TradingStore
-    from redfire_core.auth import issue_token
     from redfire_core.config import get_settings
     from redfire_core.domain.orders import OrderStatus
-    from redfire_core.domain.roles import Role
     from redfire_core.services.accounts import open_account
 
     results: dict[str, dict[str, Any]] = {}
@@ -132,15 +130,7 @@ def run() -> Result:
         accounts = [(demo.account_id, demo.token)]
         for account_id in others:
             open_account(store, audit, account_id, actor="bench", now=now)
-            token = issue_token(
-                SECRET,
-                account_id=account_id,
-                role=Role.TRADER,
-                subject=f"user-{account_id}",
-                settings=settings,
-                now=now,
-            )
-            accounts.append((account_id, token))
+            accounts.append((account_id, trader_token(account_id, now)))
         # One uncounted order per account warms every cache and import on the path.
         burst_of(accounts, pipeline, len(accounts))
         results["one account"] = burst(accounts[:1], pipeline)
